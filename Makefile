@@ -1,0 +1,50 @@
+# asrloop: the two commands a newcomer needs are `make loop` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.setup-stamp
+ITERATIONS ?= 1
+ARGS ?=
+
+.PHONY: setup loop test test-all lint format ui bench clean
+
+## setup: create .venv with pinned dependencies (uv when available, pip otherwise)
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@bash scripts/setup.sh
+	@touch $(STAMP)
+
+## loop: run the whole learning loop on the embedded defaults
+loop: $(STAMP)
+	$(BIN)/asrloop loop loop.iterations=$(ITERATIONS) $(ARGS)
+
+## test: the fast suite (CI runs this)
+test: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" -q
+
+## test-all: every test, slow ones included
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+## ui: the MLflow UI on 127.0.0.1 with the project's backend
+ui: $(STAMP)
+	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --host 127.0.0.1 --port 5000 \
+		--backend-store-uri sqlite:///$(CURDIR)/mlflow.db --default-artifact-root $(CURDIR)/mlartifacts
+
+## bench: speed and quality benchmarks (print numbers)
+bench: $(STAMP)
+	$(BIN)/python benchmarks/synthesis_speed.py
+	$(BIN)/python benchmarks/train_quality.py
+
+clean:
+	rm -rf outputs multirun reports models .pytest_cache

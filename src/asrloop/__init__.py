@@ -1,0 +1,1 @@
+"""asrloop: a speech-recognition project that closes the machine-learning loop."""

@@ -1,0 +1,60 @@
+"""WAV input and output (soundfile), resampling and mono mixing (torchaudio)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+import torchaudio.functional as AF
+
+SAMPLE_RATE = 16_000
+
+
+class AudioError(ValueError):
+    """An unreadable, empty or malformed clip; the message names the file."""
+
+
+def resample(audio: np.ndarray, source_rate: int, target_rate: int = SAMPLE_RATE) -> np.ndarray:
+    if source_rate == target_rate:
+        return audio.astype(np.float32, copy=False)
+    tensor = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
+    return AF.resample(tensor, source_rate, target_rate).numpy()
+
+
+def to_float(pcm: np.ndarray) -> np.ndarray:
+    if pcm.dtype == np.int16:
+        return pcm.astype(np.float32) / 32768.0
+    return pcm.astype(np.float32, copy=False)
+
+
+def read_audio(path: str | Path, target_rate: int | None = SAMPLE_RATE) -> tuple[np.ndarray, int]:
+    """Float32 mono audio; resampled to ``target_rate`` unless it is None."""
+    try:
+        audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as error:  # soundfile raises several types for broken files
+        raise AudioError(f"{path}: cannot decode audio ({error})") from error
+    audio = audio.mean(axis=1)
+    if target_rate is not None and rate != target_rate:
+        audio, rate = resample(audio, rate, target_rate), target_rate
+    return audio, rate
+
+
+def write_audio(path: str | Path, audio: np.ndarray, rate: int = SAMPLE_RATE) -> None:
+    """16-bit PCM WAV, written atomically so an interrupted write leaves no half file."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".part")
+    clipped = np.clip(audio, -1.0, 1.0)
+    sf.write(str(tmp), clipped, rate, subtype="PCM_16", format="WAV")
+    os.replace(tmp, path)
+
+
+def audio_info(path: str | Path) -> tuple[int, int, int]:
+    """(sample rate, channels, frames) without decoding the samples."""
+    try:
+        info = sf.info(str(path))
+    except Exception as error:
+        raise AudioError(f"{path}: cannot read header ({error})") from error
+    return info.samplerate, info.channels, info.frames

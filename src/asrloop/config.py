@@ -1,0 +1,53 @@
+"""Config plumbing: where conf/ lives, custom resolvers, composing outside ``@hydra.main``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+CONF_DIR = Path(os.environ.get("ASRLOOP_CONF", Path(__file__).resolve().parents[2] / "conf"))
+
+
+def register_resolvers() -> None:
+    if not OmegaConf.has_resolver("abspath"):
+        OmegaConf.register_new_resolver("abspath", lambda p: str(Path(p).expanduser().resolve()))
+
+
+register_resolvers()
+
+
+def compose(overrides: Sequence[str] = (), config_name: str = "config") -> DictConfig:
+    """The config a step would see, composed with Hydra's compose API (for tests and the loop)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
+        return hydra_compose(config_name=config_name, overrides=list(overrides))
+
+
+def resolved(cfg: DictConfig) -> DictConfig:
+    """A fully resolved copy (no interpolations left), without Hydra's own node."""
+    data = OmegaConf.to_container(cfg, resolve=True)
+    data.pop("hydra", None)
+    return OmegaConf.create(data)
+
+
+def save_config(cfg: DictConfig, path: str | Path) -> Path:
+    """Save the resolved config beside a step's outputs."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(resolved(cfg), path)
+    return path
+
+
+def load_params(path: str | Path, overrides: Sequence[str] = ()) -> DictConfig:
+    """A resolved config written by ``asrloop params`` (the pipeline's params.yaml) + overrides."""
+    cfg = OmegaConf.load(path)
+    if overrides:
+        cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
+    return cfg

@@ -1,0 +1,40 @@
+"""``asrloop corpus synth``: synthesize the base corpus into shards under ``paths.base_corpus``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from asrloop.config import save_config
+from asrloop.corpus.manifest import iter_corpus
+from asrloop.corpus.plan import plan_corpus
+from asrloop.corpus.shards import remove_stale_shards, render_shards
+from asrloop.progress import console, progress_bar
+
+
+def build_corpus(cfg: DictConfig) -> dict:
+    corpus = OmegaConf.to_container(cfg.corpus, resolve=True)
+    root = Path(cfg.paths.base_corpus)
+    shards = plan_corpus(corpus, forbidden_words=list(cfg.scenario.terms))
+    removed = remove_stale_shards(root, [s.name for s in shards]) if root.exists() else []
+    if removed:
+        console.print(f"removed shards no longer in the plan: {', '.join(removed)}")
+    total = sum(len(s.clips) for s in shards)
+    start = time.perf_counter()
+    with progress_bar(f"synthesizing {len(shards)} shards", total) as advance:
+        render_shards(shards, root, workers=corpus["workers"], on_progress=advance)
+    seconds = time.perf_counter() - start
+    audio = sum(row["duration"] for row in iter_corpus(root))
+    save_config(cfg, root.parent / "base.config.yaml")
+    stats = {"clips": total, "audio_hours": audio / 3600, "wall_seconds": seconds}
+    console.print(
+        f"corpus: {total} clips, {audio / 3600:.2f} h of audio in {len(shards)} shards "
+        f"({seconds:.1f} s wall)"
+    )
+    return stats
+
+
+def run(cfg: DictConfig) -> None:
+    build_corpus(cfg)

@@ -1,0 +1,136 @@
+"""Plans: what every clip of a corpus or drop says, with which voice, speed, pitch and noise.
+
+A plan is pure data computed from config and seed, so the same config gives the same clips.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+from asrloop.corpus.text import SentenceGenerator
+
+SPLITS = ("train", "dev", "test", "regression")
+
+
+@dataclass(frozen=True)
+class ClipPlan:
+    id: str
+    text: str
+    voice: str
+    rate_wpm: int
+    pitch: int
+    snr_db: float | None
+    speed: float
+    split: str
+    source: str
+
+    def to_row(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ShardPlan:
+    name: str
+    clips: tuple[ClipPlan, ...]
+
+
+def _voice_params(rng: random.Random, voices: Sequence[str], cfg: Mapping) -> dict:
+    low, high = cfg["rate_wpm"]
+    pitch_low, pitch_high = cfg["pitch"]
+    noise = cfg["noise"]
+    snr = None
+    if rng.random() < noise["prob"]:
+        snr = round(rng.uniform(*noise["snr_db"]), 1)
+    speeds = list(cfg.get("speed_perturb") or [1.0])
+    return {
+        "voice": rng.choice(list(voices)),
+        "rate_wpm": rng.randint(low, high),
+        "pitch": rng.randint(pitch_low, pitch_high),
+        "snr_db": snr,
+        "speed": rng.choice(speeds),
+    }
+
+
+def _chunk(name: str, clips: list[ClipPlan], size: int) -> list[ShardPlan]:
+    return [
+        ShardPlan(f"{name}-{k:03d}", tuple(clips[start : start + size]))
+        for k, start in enumerate(range(0, len(clips), size))
+    ]
+
+
+def plan_corpus(corpus: Mapping, forbidden_words: Sequence[str]) -> list[ShardPlan]:
+    """Shards for the base corpus: distinct sentences per split, held-out voices in test."""
+    generator = SentenceGenerator(
+        corpus["text"]["templates"],
+        corpus["text"]["slots"],
+        corpus["min_words"],
+        corpus["max_words"],
+        forbidden_words,
+    )
+    sizes = {split: int(corpus["splits"].get(split, 0)) for split in SPLITS}
+    # The regression set has its own seed: it never changes when the corpus grows or is resized.
+    regression = generator.generate(sizes["regression"], seed=corpus["regression_seed"])
+    others = generator.generate(
+        sizes["train"] + sizes["dev"] + sizes["test"], seed=corpus["seed"], exclude=regression
+    )
+    sentences = {
+        "regression": regression,
+        "train": others[: sizes["train"]],
+        "dev": others[sizes["train"] : sizes["train"] + sizes["dev"]],
+        "test": others[sizes["train"] + sizes["dev"] :],
+    }
+    shards: list[ShardPlan] = []
+    for split in SPLITS:
+        voices = corpus["voices"]["heldout" if split == "test" else "train"]
+        seed = corpus["regression_seed"] if split == "regression" else corpus["seed"]
+        rng = random.Random(f"{seed}-{split}")
+        clips = [
+            ClipPlan(
+                id=f"{split}-{i:05d}",
+                text=text,
+                split=split,
+                source=f"{corpus['name']}/{split}",
+                **_voice_params(rng, voices, corpus),
+            )
+            for i, text in enumerate(sentences[split])
+        ]
+        shards.extend(_chunk(split, clips, corpus["shard_size"]))
+    return shards
+
+
+def plan_drop(corpus: Mapping, scenario: Mapping, drop_name: str, seed: int) -> ShardPlan:
+    """A production drop: a share of sentences carry emerging terms, with a shifted voice mix."""
+    slots = corpus["text"]["slots"]
+    base = SentenceGenerator(
+        corpus["text"]["templates"], slots, corpus["min_words"], corpus["max_words"],
+        scenario["terms"],
+    )
+    emerging = SentenceGenerator(scenario["templates"], slots, 4, corpus["max_words"] + 4)
+    drop = scenario["drop"]
+    rng = random.Random(f"{seed}-{drop_name}")
+    n_terms = round(drop["size"] * drop["term_share"])
+    term_sentences = emerging.generate(n_terms, seed=rng.randrange(2**31))
+    plain = base.generate(drop["size"] - n_terms, seed=rng.randrange(2**31))
+    texts = term_sentences + plain
+    rng.shuffle(texts)
+    params = {**corpus, "noise": drop["noise"], "rate_wpm": drop.get("rate_wpm", corpus["rate_wpm"])}
+    clips = tuple(
+        ClipPlan(
+            id=f"{drop_name}-{i:05d}",
+            text=text,
+            split="drop",
+            source=f"drop/{drop_name}",
+            **_voice_params(rng, drop["voices"], params),
+        )
+        for i, text in enumerate(texts)
+    )
+    return ShardPlan(drop_name, clips)
+
+
+def is_holdout(clip_id: str, share: float, seed: int) -> bool:
+    """Stable partition of drop clips: held-out clips never enter the corpus."""
+    digest = hashlib.sha256(f"{seed}:{clip_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < share

@@ -1,0 +1,131 @@
+"""Render shard plans to audio in parallel workers; finished shards are never redone.
+
+A shard folder holds ``<id>.wav`` files (16 kHz mono PCM) and ``manifest.jsonl``. The manifest is
+written last and atomically, together with ``plan.sha256``: a folder with both, matching the
+plan, is complete; anything else is rebuilt. So an interrupted synthesis resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from asrloop.audio.augment import add_noise, normalize_peak, speed_perturb
+from asrloop.audio.io import SAMPLE_RATE, write_audio
+from asrloop.corpus.manifest import MANIFEST_NAME, write_manifest
+from asrloop.corpus.plan import ClipPlan, ShardPlan
+from asrloop.corpus.synthesis import VoiceSpec, synthesize, validate_voice
+
+DIGEST_FILE = "plan.sha256"
+
+
+def plan_digest(shard: ShardPlan) -> str:
+    payload = json.dumps([c.to_row() for c in shard.clips], sort_keys=True).encode()
+    return hashlib.sha256(payload).hexdigest()
+
+
+def shard_is_complete(folder: Path, shard: ShardPlan) -> bool:
+    digest = folder / DIGEST_FILE
+    return (
+        (folder / MANIFEST_NAME).exists()
+        and digest.exists()
+        and digest.read_text().strip() == plan_digest(shard)
+    )
+
+
+def render_clip(clip: ClipPlan) -> np.ndarray:
+    audio = synthesize(clip.text, VoiceSpec(clip.voice, clip.rate_wpm, clip.pitch))
+    audio = speed_perturb(audio, clip.speed, SAMPLE_RATE)
+    audio = normalize_peak(audio, 0.7)
+    if clip.snr_db is not None:
+        seed = int.from_bytes(hashlib.sha256(clip.id.encode()).digest()[:4], "big")
+        audio = add_noise(audio, clip.snr_db, np.random.default_rng(seed))
+    return audio
+
+
+def manifest_row(clip: ClipPlan, n_samples: int, with_text: bool) -> dict:
+    row = {
+        "id": clip.id,
+        "audio_filepath": f"{clip.id}.wav",
+        "duration": round(n_samples / SAMPLE_RATE, 4),
+        "voice": clip.voice,
+        "speaker": clip.voice,
+        "split": clip.split,
+        "source": clip.source,
+    }
+    if with_text:
+        row["text"] = clip.text
+    return row
+
+
+def render_shard(shard: ShardPlan, folder: str, with_text: bool = True) -> int:
+    """Write one shard; returns its clip count. Runs inside a worker process."""
+    out = Path(folder)
+    if shard_is_complete(out, shard):
+        return len(shard.clips)
+    if out.exists():
+        shutil.rmtree(out)
+    tmp = out.with_name(out.name + ".partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    rows = []
+    for clip in shard.clips:
+        audio = render_clip(clip)
+        write_audio(tmp / f"{clip.id}.wav", audio)
+        rows.append(manifest_row(clip, len(audio), with_text))
+    write_manifest(tmp / MANIFEST_NAME, rows)
+    (tmp / DIGEST_FILE).write_text(plan_digest(shard) + "\n")
+    tmp.rename(out)
+    return len(shard.clips)
+
+
+def validate_voices(shards: Sequence[ShardPlan]) -> None:
+    for name in sorted({clip.voice for shard in shards for clip in shard.clips}):
+        validate_voice(name)
+
+
+def render_shards(
+    shards: Sequence[ShardPlan],
+    root: Path,
+    workers: int,
+    with_text: bool = True,
+    on_progress: Callable[[int], None] | None = None,
+) -> list[Path]:
+    """Render every shard under ``root`` (skipping complete ones); returns the shard folders."""
+    validate_voices(shards)
+    root.mkdir(parents=True, exist_ok=True)
+    folders = [root / shard.name for shard in shards]
+    todo = [(s, f) for s, f in zip(shards, folders, strict=True) if not shard_is_complete(f, s)]
+    if on_progress:
+        on_progress(sum(len(s.clips) for s in shards) - sum(len(s.clips) for s, _ in todo))
+    if workers <= 1:
+        for shard, folder in todo:
+            done = render_shard(shard, str(folder), with_text)
+            if on_progress:
+                on_progress(done)
+        return folders
+    with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+        futures = [pool.submit(render_shard, s, str(f), with_text) for s, f in todo]
+        for future in as_completed(futures):
+            done = future.result()
+            if on_progress:
+                on_progress(done)
+    return folders
+
+
+def remove_stale_shards(root: Path, keep: Sequence[str]) -> list[str]:
+    """Delete shard folders under ``root`` that the current plan no longer has."""
+    removed = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.exists() else []:
+        if folder.name not in keep:
+            shutil.rmtree(folder)
+            removed.append(folder.name)
+    return removed
