@@ -12,8 +12,6 @@ from __future__ import annotations
 import importlib
 import sys
 
-from rich.console import Console
-
 COMMANDS: dict[str, str] = {
     "corpus synth": "asrloop.corpus.build:run",
     "corpus version": "asrloop.corpus.versioning:run",
@@ -67,15 +65,12 @@ def main(argv: list[str] | None = None) -> None:
 
         at = rest.index("--params")
         path, overrides = rest[at + 1], rest[:at] + rest[at + 2 :]
-        result = function(load_params(path, overrides))
+        function(load_params(path, overrides))
     else:
-        result = run_hydra(function, name, rest)
-    if result not in (None, 0):
-        Console(stderr=True).print(f"[red]asrloop {name}: {result}")
-        raise SystemExit(1)
+        run_hydra(function, name, rest)
 
 
-def run_hydra(function, name: str, overrides: list[str]):
+def run_hydra(function, name: str, overrides: list[str]) -> None:
     import hydra
 
     from asrloop.config import CONF_DIR
@@ -87,4 +82,4 @@ def run_hydra(function, name: str, overrides: list[str]):
         return function(cfg)
 
     sys.argv = [f"asrloop-{job}", f"hydra.job.name={job}", *overrides]
-    return app()
+    app()

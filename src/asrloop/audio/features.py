@@ -1,0 +1,52 @@
+"""Log-mel filterbank features (torchaudio) and SpecAugment masks."""
+
+from __future__ import annotations
+
+import torch
+import torchaudio
+
+
+class FbankExtractor:
+    """80-bin log-mel features, 10 ms hop; returns [frames, n_mels] float32."""
+
+    def __init__(self, sample_rate: int = 16000, n_mels: int = 80, win_ms: float = 25,
+                 hop_ms: float = 10):
+        self.sample_rate = sample_rate
+        self.hop = int(sample_rate * hop_ms / 1000)
+        win = int(sample_rate * win_ms / 1000)
+        self.mel = torchaudio.transforms.MelSpectrogram(
+            sample_rate=sample_rate, n_fft=512, win_length=win, hop_length=self.hop,
+            n_mels=n_mels, power=2.0, center=True,
+        )
+
+    @classmethod
+    def from_config(cls, cfg) -> FbankExtractor:
+        return cls(cfg.sample_rate, cfg.n_mels, cfg.win_ms, cfg.hop_ms)
+
+    @torch.no_grad()
+    def __call__(self, audio) -> torch.Tensor:
+        wave = torch.as_tensor(audio, dtype=torch.float32)
+        if wave.numel() < self.hop:
+            return torch.zeros(0, self.mel.n_mels)
+        return torch.log(self.mel(wave) + 1e-6).T.contiguous()
+
+    def num_frames(self, num_samples: int) -> int:
+        return num_samples // self.hop + 1
+
+
+def spec_augment(features: torch.Tensor, lengths: torch.Tensor, freq_masks: int, freq_width: int,
+                 time_masks: int, time_width: float, generator: torch.Generator) -> torch.Tensor:
+    """Zero random frequency bands and time spans in a padded batch [B, T, F] (in place)."""
+    batch, _, n_freq = features.shape
+    for b in range(batch):
+        length = int(lengths[b])
+        for _ in range(freq_masks):
+            width = int(torch.randint(0, freq_width + 1, (1,), generator=generator))
+            start = int(torch.randint(0, max(1, n_freq - width), (1,), generator=generator))
+            features[b, :length, start : start + width] = 0
+        max_width = max(1, int(length * time_width))
+        for _ in range(time_masks):
+            width = int(torch.randint(0, max_width + 1, (1,), generator=generator))
+            start = int(torch.randint(0, max(1, length - width), (1,), generator=generator))
+            features[b, start : start + width, :] = 0
+    return features

@@ -1,0 +1,140 @@
+"""Training data: manifest rows -> checked, featurised utterances -> length-bucketed batches.
+
+Bad rows never mis-train silently: each is reported by file, line and reason, skipped and
+counted (the counts go to MLflow). Audio at another rate is resampled and counted.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from asrloop.audio.features import FbankExtractor
+from asrloop.audio.io import SAMPLE_RATE, AudioError, read_audio
+from asrloop.corpus.manifest import audio_path
+from asrloop.progress import console, progress_bar
+from asrloop.text.tokenizer import CharTokenizer
+
+
+@dataclass
+class Utterance:
+    id: str
+    features: torch.Tensor  # [frames, n_mels]
+    labels: list[int]
+    text: str
+    voice: str
+    duration: float
+
+
+@dataclass
+class LoadReport:
+    skipped: Counter = field(default_factory=Counter)
+    resampled: int = 0
+    messages: list[str] = field(default_factory=list)
+
+    def skip(self, row: dict, reason: str, detail: str) -> None:
+        self.skipped[reason] += 1
+        where = f"{row.get('_manifest', '?')}:{row.get('_line', '?')}"
+        self.messages.append(f"{where} ({row.get('audio_filepath')}): {detail}")
+
+    def metrics(self, prefix: str) -> dict[str, float]:
+        out = {f"{prefix}.skipped.{k}": float(v) for k, v in self.skipped.items()}
+        out[f"{prefix}.resampled"] = float(self.resampled)
+        return out
+
+
+def load_utterances(rows: list[dict], tokenizer: CharTokenizer, extractor: FbankExtractor,
+                    max_seconds: float, subsampling: int, description: str,
+                    ) -> tuple[list[Utterance], LoadReport]:
+    report = LoadReport()
+    utterances = []
+    with progress_bar(description, len(rows)) as advance:
+        for row in rows:
+            advance()
+            utterance = _load_row(row, tokenizer, extractor, max_seconds, subsampling, report)
+            if utterance is not None:
+                utterances.append(utterance)
+    for message in report.messages[:20]:
+        console.print(f"[yellow]skipped[/] {message}")
+    if len(report.messages) > 20:
+        console.print(f"[yellow]... and {len(report.messages) - 20} more skipped rows")
+    return utterances, report
+
+
+def _load_row(row, tokenizer, extractor, max_seconds, subsampling, report) -> Utterance | None:
+    text = row.get("text", "")
+    if not text or not text.strip():
+        report.skip(row, "empty_text", "empty transcript")
+        return None
+    unknown = tokenizer.unknown_chars(text)
+    if unknown:
+        report.skip(row, "bad_symbols", f"symbols outside the alphabet {sorted(unknown)}")
+        return None
+    path = audio_path(row)
+    if not Path(path).exists():
+        report.skip(row, "missing_file", f"audio file not found: {path}")
+        return None
+    try:
+        audio, rate = read_audio(path, target_rate=None)
+        if rate != SAMPLE_RATE:
+            audio, _ = read_audio(path, target_rate=SAMPLE_RATE)
+            report.resampled += 1
+    except AudioError as error:
+        report.skip(row, "unreadable", str(error))
+        return None
+    seconds = len(audio) / SAMPLE_RATE
+    if seconds == 0:
+        report.skip(row, "empty_audio", "no samples")
+        return None
+    if seconds > max_seconds:
+        report.skip(row, "too_long", f"{seconds:.1f} s > features.max_seconds={max_seconds}")
+        return None
+    labels = tokenizer.encode(text)
+    features = extractor(audio)
+    if features.shape[0] // subsampling < len(labels):
+        report.skip(row, "too_short", "fewer encoder frames than characters (CTC cannot fit)")
+        return None
+    return Utterance(row.get("id", str(path)), features, labels, text, row.get("voice", ""),
+                     seconds)
+
+
+def bucket_batches(utterances: list[Utterance], max_frames: int, rng: random.Random
+                   ) -> list[list[int]]:
+    """Indices grouped by similar length so that padded frames per batch stay under a budget."""
+    order = sorted(range(len(utterances)), key=lambda i: (utterances[i].features.shape[0], i))
+    batches, current, longest = [], [], 0
+    for index in order:
+        frames = utterances[index].features.shape[0]
+        if current and max(longest, frames) * (len(current) + 1) > max_frames:
+            batches.append(current)
+            current, longest = [], 0
+        current.append(index)
+        longest = max(longest, frames)
+    if current:
+        batches.append(current)
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(utterances: list[Utterance]) -> dict[str, torch.Tensor]:
+    lengths = torch.tensor([u.features.shape[0] for u in utterances])
+    features = torch.zeros(len(utterances), int(lengths.max()), utterances[0].features.shape[1])
+    for i, u in enumerate(utterances):
+        features[i, : u.features.shape[0]] = u.features
+    labels = [torch.tensor(u.labels) for u in utterances]
+    return {
+        "input_features": features,
+        "feature_lengths": lengths,
+        "labels": torch.cat(labels),
+        "label_lengths": torch.tensor([len(x) for x in labels]),
+    }
+
+
+def feature_stats(utterances: list[Utterance]) -> tuple[list[float], list[float]]:
+    """Per-bin mean and std over training frames (stored in the model config)."""
+    frames = torch.cat([u.features for u in utterances[:2000]])
+    return frames.mean(0).tolist(), frames.std(0).clamp(min=1e-3).tolist()

@@ -1,0 +1,99 @@
+"""MLflow plumbing: one tracking URI for every step, resolved once from the project root.
+
+Default: ``sqlite:///<root>/mlflow.db`` with artifacts in ``<root>/mlartifacts`` (the registry
+needs a database backend). A team server is one override away: ``tracking.uri=http://...``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+LOOP_RUN_ENV = "ASRLOOP_LOOP_RUN_ID"
+
+
+def tracking_uri(cfg: DictConfig) -> str:
+    return str(cfg.tracking.uri)
+
+
+def setup(cfg: DictConfig):
+    """Point MLflow at the project's backend and experiment; returns the mlflow module."""
+    os.environ.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri(cfg))
+    mlflow.set_registry_uri(tracking_uri(cfg))
+    if mlflow.get_experiment_by_name(cfg.tracking.experiment) is None:
+        Path(cfg.tracking.artifact_root).mkdir(parents=True, exist_ok=True)
+        mlflow.create_experiment(
+            cfg.tracking.experiment, artifact_location=Path(cfg.tracking.artifact_root).as_uri()
+        )
+    mlflow.set_experiment(cfg.tracking.experiment)
+    return mlflow
+
+
+def flatten(data: Mapping, prefix: str = "") -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten(value, name + "."))
+        elif isinstance(value, list) and len(str(value)) > 250:
+            out[name] = f"[{len(value)} items]"
+        else:
+            out[name] = value
+    return out
+
+
+def git_tags(root: str | Path) -> dict[str, str]:
+    """Commit, dirty flag and latest corpus tag of the project repo (empty when not a repo)."""
+
+    def git(*args: str) -> str:
+        result = subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, check=False
+        )
+        return result.stdout.strip() if result.returncode == 0 else ""
+
+    commit = git("rev-parse", "HEAD")
+    if not commit:
+        return {}
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    corpus_tag = git("describe", "--tags", "--match", "corpus-v*", "--abbrev=0")
+    return {
+        "git_commit": commit,
+        "git_dirty": str(dirty).lower(),
+        "corpus_version": corpus_tag or "untagged",
+    }
+
+
+def run_tags(cfg: DictConfig, step: str) -> dict[str, str]:
+    tags = {"step": step, **git_tags(cfg.paths.root)}
+    loop_id = os.environ.get(LOOP_RUN_ENV)
+    if loop_id:
+        tags["loop_run_id"] = loop_id
+        tags["mlflow.parentRunId"] = loop_id
+    iteration = os.environ.get("ASRLOOP_ITERATION")
+    if iteration is not None:
+        tags["loop_iteration"] = iteration
+    return tags
+
+
+@contextmanager
+def step_run(cfg: DictConfig, step: str, run_name: str | None = None) -> Iterator:
+    """An MLflow run for one step: tags for lineage, the resolved config as params + YAML."""
+    mlflow = setup(cfg)
+    with mlflow.start_run(run_name=run_name or step, tags=run_tags(cfg, step)) as run:
+        container = OmegaConf.to_container(cfg, resolve=True)
+        container.pop("hydra", None)
+        params = {k: v for k, v in flatten(container).items() if not k.startswith("corpus.text")}
+        for start in range(0, len(params), 100):
+            chunk = dict(list(params.items())[start : start + 100])
+            mlflow.log_params({k: str(v)[:500] for k, v in chunk.items()})
+        mlflow.log_text(OmegaConf.to_yaml(container), "config.yaml")
+        yield run
