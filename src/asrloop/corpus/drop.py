@@ -1,0 +1,35 @@
+"""``asrloop drop synth``: a production drop from the scenario, audio without transcripts.
+
+The drop's true text goes to ``paths.references/<drop>.jsonl``, kept apart from the audio: only
+evaluation and the demo's stand-in for a human corrector read it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from asrloop.corpus.manifest import write_manifest
+from asrloop.corpus.plan import plan_drop
+from asrloop.corpus.shards import render_shards
+from asrloop.progress import console, progress_bar
+
+
+def build_drop(cfg: DictConfig) -> Path:
+    corpus = OmegaConf.to_container(cfg.corpus, resolve=True)
+    scenario = OmegaConf.to_container(cfg.scenario, resolve=True)
+    drop = scenario["drop"]
+    shard = plan_drop(corpus, scenario, drop["name"], int(drop["seed"]) + int(drop["index"]))
+    root = Path(cfg.paths.drops)
+    with progress_bar(f"synthesizing drop {drop['name']}", len(shard.clips)) as advance:
+        render_shards([shard], root, workers=1, with_text=False, on_progress=advance)
+    references = [{"id": c.id, "text": c.text, "voice": c.voice} for c in shard.clips]
+    write_manifest(Path(cfg.paths.references) / f"{drop['name']}.jsonl",
+                   [{**r, "audio_filepath": f"{r['id']}.wav", "duration": 0} for r in references])
+    console.print(f"drop {drop['name']}: {len(shard.clips)} clips in {root / drop['name']}")
+    return root / drop["name"]
+
+
+def run(cfg: DictConfig) -> None:
+    build_drop(cfg)
