@@ -65,21 +65,26 @@ def main(argv: list[str] | None = None) -> None:
 
         at = rest.index("--params")
         path, overrides = rest[at + 1], rest[:at] + rest[at + 2 :]
-        function(load_params(path, overrides))
+        result = function(load_params(path, overrides))
     else:
-        run_hydra(function, name, rest)
+        result = run_hydra(function, name, rest)
+    if isinstance(result, str):  # a step reports a failure as a message
+        raise SystemExit(f"asrloop {name}: {result}")
 
 
-def run_hydra(function, name: str, overrides: list[str]) -> None:
+def run_hydra(function, name: str, overrides: list[str]):
     import hydra
 
     from asrloop.config import CONF_DIR
 
     job = name.replace(" ", "_")
 
+    results = []
+
     @hydra.main(version_base=None, config_path=str(CONF_DIR), config_name="config")
     def app(cfg):
-        return function(cfg)
+        results.append(function(cfg))
 
     sys.argv = [f"asrloop-{job}", f"hydra.job.name={job}", *overrides]
     app()
+    return next((r for r in results if isinstance(r, str)), None)

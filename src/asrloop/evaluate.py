@@ -16,6 +16,7 @@ from omegaconf import DictConfig
 
 from asrloop import tracking
 from asrloop.audio.io import AudioError, read_audio
+from asrloop.corpus.drop import drop_rows
 from asrloop.corpus.manifest import audio_path, iter_corpus, write_manifest
 from asrloop.metrics import cer, group_wer, term_stats, wer
 from asrloop.progress import console, progress_bar
@@ -33,7 +34,7 @@ def load_recognizer(cfg: DictConfig, model_ref: str | None = None) -> tuple[Reco
         local, version = download_version(cfg, ref.removeprefix("registry:"))
         model_dir, registered_vocab = artifact_dirs(local)
         info["model_version"] = version
-        vocab_dir = vocab_dir or registered_vocab
+        vocab_dir = registered_vocab or vocab_dir  # a version decodes with the vocabulary it shipped
     else:
         model_dir = Path(ref)
     decode_cfg = cfg.decode if vocab_dir or cfg.decode.type == "greedy" else {"type": "greedy"}
@@ -133,6 +134,10 @@ def run(cfg: DictConfig) -> dict:
     for split in cfg.evaluate.splits:
         rows = list(iter_corpus(cfg.paths.base_corpus, [split]))
         results[split] = evaluate_split(cfg, recognizer, split, rows, out_dir)
+    held_out = drop_rows(cfg, "holdout")
+    if held_out:
+        results["drop_holdout"] = evaluate_split(cfg, recognizer, "drop_holdout", held_out,
+                                                 out_dir)
     (out_dir / "metrics.json").write_text(json.dumps({**info, "results": results}, indent=1))
     print_results(results)
     with tracking.step_run(cfg, "evaluate") as _:

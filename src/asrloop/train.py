@@ -89,6 +89,7 @@ class Trainer:
 
     def prepare(self):
         train_rows = self.training_rows()
+        self.apply_finetune_policy(train_rows)
         dev_rows = list(iter_corpus(self.cfg.paths.corpus, ["dev"]))
         if not train_rows:
             raise SystemExit(f"no training rows under {self.cfg.paths.corpus}: run corpus synth")
@@ -104,6 +105,20 @@ class Trainer:
             model.feature_mean.copy_(torch.tensor(model.config.feature_mean))
             model.feature_std.copy_(torch.tensor(model.config.feature_std))
         return model, tokenizer, init_version, train, dev, train_rows, report, dev_report
+
+    def apply_finetune_policy(self, rows) -> None:
+        """Grown corpus, no explicit init: warm start from the champion (train.finetune_when_grown)."""
+        policy = self.tc.get("finetune_when_grown")
+        grown = any(str(r.get("source", "")).startswith("drop/") for r in rows)
+        if self.tc.init_from is not None or not grown or not policy or not policy.get("from"):
+            return
+        from asrloop.model.registry import alias_version
+
+        if alias_version(self.cfg, str(policy["from"])) is None:
+            return
+        console.print(f"corpus has grown: fine-tuning from [bold]{policy['from']}[/]")
+        settings = {k: v for k, v in policy.items() if k != "from"}
+        self.tc = OmegaConf.merge(self.tc, {"init_from": str(policy["from"]), **settings})
 
     def initial_model(self, rows):
         alphabet = set(self.cfg.corpus.alphabet)

@@ -33,3 +33,22 @@ def build_drop(cfg: DictConfig) -> Path:
 
 def run(cfg: DictConfig) -> None:
     build_drop(cfg)
+
+
+def drop_rows(cfg: DictConfig, part: str = "holdout") -> list[dict]:
+    """Drop clips with their hidden reference text: ``part`` is holdout, review or all."""
+    from asrloop.corpus.manifest import MANIFEST_NAME, read_manifest
+    from asrloop.corpus.plan import is_holdout
+
+    drop = cfg.scenario.drop
+    manifest = Path(cfg.paths.drops) / drop.name / MANIFEST_NAME
+    references = Path(cfg.paths.references) / f"{drop.name}.jsonl"
+    if not manifest.exists() or not references.exists():
+        return []
+    texts = {r["id"]: r["text"] for r in read_manifest(references)}
+    rows = []
+    for row in read_manifest(manifest, require_text=False):
+        held = is_holdout(row["id"], float(drop.holdout_share), int(cfg.seed))
+        if part == "all" or (part == "holdout") == held:
+            rows.append({**row, "text": texts[row["id"]]})
+    return rows

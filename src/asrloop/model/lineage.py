@@ -39,7 +39,7 @@ def shard_digest(shard: Path, digests: dict[str, str]) -> str:
 
 def log_dataset_inputs(mlflow, cfg: DictConfig) -> list[dict]:
     """``mlflow.log_input`` for each shard (context = its split), with DVC digests."""
-    from mlflow.data.filesystem_dataset_source import FileSystemDatasetSource
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
     from mlflow.data.meta_dataset import MetaDataset
 
     root = Path(cfg.paths.root)
@@ -50,7 +50,7 @@ def log_dataset_inputs(mlflow, cfg: DictConfig) -> list[dict]:
         digest = shard_digest(shard, digests)
         split = shard.name.rsplit("-", 1)[0] if shard.parent.name == "base" else "train"
         name = str(shard.relative_to(Path(cfg.paths.corpus)))
-        dataset = MetaDataset(FileSystemDatasetSource(str(shard)), name=name, digest=digest[:36])
+        dataset = MetaDataset(resolve_dataset_source(str(shard)), name=name, digest=digest[:36])
         mlflow.log_input(dataset, context=split, tags={"dvc_md5": digest})
         logged.append({"name": name, "digest": digest, "split": split})
     return logged

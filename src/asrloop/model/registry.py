@@ -97,6 +97,16 @@ def load_registered(cfg: DictConfig, ref: str):
     return model, tokenizer, version
 
 
+def alias_version(cfg: DictConfig, alias: str) -> str | None:
+    """The version an alias points to, or None (no model registered yet, or no such alias)."""
+    mlflow = tracking.setup(cfg)
+    try:
+        return str(mlflow.MlflowClient().get_model_version_by_alias(
+            cfg.tracking.registered_model, alias).version)
+    except mlflow.exceptions.MlflowException:
+        return None
+
+
 def set_alias(cfg: DictConfig, version: str, alias: str) -> None:
     mlflow = tracking.setup(cfg)
     mlflow.MlflowClient().set_registered_model_alias(cfg.tracking.registered_model, alias,

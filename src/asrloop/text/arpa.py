@@ -19,6 +19,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 SOS, EOS, UNK = "<s>", "</s>", "<unk>"
@@ -45,7 +46,7 @@ class NGramModel:
         while len(self.backoffs) < self.order:
             self.backoffs.append({})
 
-    @property
+    @cached_property
     def vocab(self) -> set[str]:
         return {ngram[0] for ngram in self.probs[0]}
 
@@ -158,9 +159,9 @@ def kn_discounts(count_of_counts: Mapping[int, int]) -> tuple[float, float, floa
     if min(n[:3]) == 0:
         return FALLBACK_DISCOUNTS
     y = n[0] / (n[0] + 2 * n[1])
-    discounts = tuple(k - (k + 1) * y * n[k] / n[k - 1] for k in (1, 2, 3))
-    if all(0 < d <= k for k, d in enumerate(discounts, start=1)):
-        return discounts  # type: ignore[return-value]
+    d1, d2, d3 = (k - (k + 1) * y * n[k] / n[k - 1] for k in (1, 2, 3))
+    if 0 < d1 <= 1 and 0 < d2 <= 2 and 0 < d3 <= 3:
+        return d1, d2, d3
     return FALLBACK_DISCOUNTS
 
 

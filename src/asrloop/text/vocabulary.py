@@ -174,6 +174,14 @@ def _write_lines(path: Path, lines: Iterable[str]) -> None:
     path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
 
 
+def grown_new_words(corpus_root) -> list[str]:
+    """Words that ``asrloop grow`` found missing from the vocabulary (they become hot words)."""
+    words: list[str] = []
+    for path in sorted(Path(corpus_root).rglob("new_words.txt")):
+        words += _read_lines(path)
+    return list(dict.fromkeys(words))
+
+
 def run(cfg) -> str | None:
     """``asrloop vocab build``: the vocabulary of the train split of every corpus shard."""
     from rich.console import Console
@@ -189,7 +197,7 @@ def run(cfg) -> str | None:
         cfg.paths.vocab,
         order=int(cfg.vocab.order),
         method=str(cfg.vocab.method),
-        hotwords=list(cfg.vocab.hotwords),
+        hotwords=list(cfg.vocab.hotwords) + grown_new_words(cfg.paths.corpus),
         hotword_boost=float(cfg.vocab.hotword_boost),
         extra_words=list(cfg.vocab.extra_words),
     )

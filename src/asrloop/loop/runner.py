@@ -1,0 +1,147 @@
+"""``asrloop loop`` (``make loop``): the whole learning loop, stage by stage, with a summary.
+
+Iteration 0: corpus v1, data checks, vocabulary, model v1 (champion), the drop transcribed,
+monitored and triaged. Then per iteration k: grow (corpus v(k+1)), retrain through ``dvc repro``
+(the data changed, the params did not), gate, and, if more iterations follow, the next drop.
+Finally the champion transcribes the drop's held-out part. Every step reads one params.yaml.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from asrloop import tracking
+from asrloop.corpus.versioning import commit_version, git
+from asrloop.loop.summary import IterationRecord, print_summary, write_summary
+from asrloop.model.registry import alias_version, set_alias
+from asrloop.pipeline import repro, write_params
+from asrloop.progress import console
+
+FIRST_STAGES = ("corpus", "drop", "check_data", "vocab", "train", "evaluate", "transcribe",
+                "monitor", "triage")
+RETRAIN_STAGES = ("check_data", "vocab", "train", "evaluate")
+DROP_STAGES = ("drop", "transcribe", "monitor", "triage")
+
+
+class LoopRunner:
+    def __init__(self, cfg: DictConfig):
+        self.base = cfg
+        self.root = Path(cfg.paths.root)
+        self.records: list[IterationRecord] = []
+        self.started = time.perf_counter()
+
+    def cfg_for_drop(self, index: int) -> DictConfig:
+        cfg = OmegaConf.create(OmegaConf.to_container(self.base, resolve=False))
+        cfg.scenario.drop.index = index
+        return cfg
+
+    def stages(self, cfg: DictConfig, names, record: IterationRecord) -> None:
+        write_params(cfg)
+        for name in names:
+            start = time.perf_counter()
+            console.rule(f"[bold]iteration {record.iteration}: {name}")
+            repro(cfg, [name], env={"ASRLOOP_ITERATION": str(record.iteration)})
+            record.step_seconds[name] = round(time.perf_counter() - start, 2)
+
+    def commit(self, message: str) -> str | None:
+        if not self.base.loop.commit:
+            return None
+        return commit_version(self.root, message, push=bool(self.base.loop.push))
+
+    def iteration_zero(self, cfg: DictConfig) -> IterationRecord:
+        record = IterationRecord(iteration=0)
+        self.stages(cfg, FIRST_STAGES[:1], record)
+        record.corpus_version = self.commit("corpus: base corpus") or "uncommitted"
+        self.stages(cfg, FIRST_STAGES[1:], record)
+        version = self.trained_version(cfg)
+        if alias_version(cfg, cfg.tracking.champion_alias) is None:
+            set_alias(cfg, version, cfg.tracking.champion_alias)
+            record.promoted, record.gate_reason = True, "first model: champion by default"
+        else:
+            record.promoted = alias_version(cfg, cfg.tracking.champion_alias) == version
+            record.gate_reason = "already champion" if record.promoted else "not promoted"
+        record.fill_from_reports(cfg, version)
+        return record
+
+    def trained_version(self, cfg: DictConfig) -> str:
+        result = json.loads((Path(cfg.train.output_dir) / "result.json").read_text())
+        return str(result["model_version"])
+
+    def iteration(self, k: int) -> IterationRecord:
+        from asrloop.loop.gate import gate
+        from asrloop.loop.grow import grow
+
+        cfg = self.cfg_for_drop(k)
+        record = IterationRecord(iteration=k)
+        start = time.perf_counter()
+        grown = grow(cfg)
+        record.step_seconds["grow"] = round(time.perf_counter() - start, 2)
+        record.corpus_version = grown["tag"] or "uncommitted"
+        record.new_words = grown["new_words"]
+        self.stages(cfg, RETRAIN_STAGES, record)
+        version = self.trained_version(cfg)
+        start = time.perf_counter()
+        previous = self.base.tracking.champion_alias
+        already = alias_version(cfg, previous) == version
+        if already:
+            record.promoted, record.gate_reason = True, "already champion (loop rerun)"
+        else:
+            decision = gate(cfg, version)
+            record.promoted, record.gate_reason = decision.promote, decision.reason
+        record.step_seconds["gate"] = round(time.perf_counter() - start, 2)
+        record.fill_from_reports(cfg, version)
+        if k < int(self.base.loop.iterations):
+            self.stages(self.cfg_for_drop(k + 1), DROP_STAGES, record)
+        self.commit_lock(f"pipeline: lock after iteration {k}")
+        return record
+
+    def commit_lock(self, message: str) -> None:
+        if self.base.loop.commit:
+            lock = "pipelines/dvc.lock"
+            git(self.root, "add", lock)
+            if git(self.root, "diff", "--cached", "--name-only", "--", lock):
+                git(self.root, "commit", "--quiet", "-m", message, "--", lock)
+
+    def final_transcription(self, cfg: DictConfig) -> dict:
+        from asrloop.corpus.drop import drop_rows
+        from asrloop.corpus.manifest import write_manifest
+        from asrloop.evaluate import load_recognizer, score, transcribe_rows
+
+        champion = alias_version(cfg, cfg.tracking.champion_alias)
+        recognizer, _ = load_recognizer(cfg, f"registry:{champion}")
+        predictions, stats = transcribe_rows(recognizer, drop_rows(cfg, "holdout"),
+                                             cfg.evaluate.batch_seconds,
+                                             f"champion v{champion} on held-out drop")
+        out = Path(cfg.paths.reports) / "loop" / "final_transcripts.jsonl"
+        write_manifest(out, predictions)
+        result = score(predictions, list(cfg.scenario.terms))
+        return {"champion_version": champion, "heldout_wer": result["wer"],
+                "term_recall": {t: s["recall"] for t, s in result["terms"].items()},
+                "rtf": stats["rtf"], "transcripts": str(out)}
+
+    def run(self) -> dict:
+        mlflow = tracking.setup(self.base)
+        with mlflow.start_run(run_name="loop", tags={**tracking.git_tags(self.root),
+                                                     "step": "loop"}) as parent:
+            os.environ[tracking.LOOP_RUN_ENV] = parent.info.run_id
+            cfg0 = self.cfg_for_drop(1)
+            self.records.append(self.iteration_zero(cfg0))
+            self.commit_lock("pipeline: lock after iteration 0")
+            for k in range(1, int(self.base.loop.iterations) + 1):
+                self.records.append(self.iteration(k))
+            final = self.final_transcription(self.cfg_for_drop(int(self.base.loop.iterations)))
+            summary = write_summary(self.base, self.records, final,
+                                    time.perf_counter() - self.started, parent.info.run_id)
+            mlflow.log_dict(summary, "summary.json")
+            mlflow.log_metric("total_seconds", summary["total_seconds"])
+        print_summary(summary)
+        return summary
+
+
+def run(cfg: DictConfig) -> None:
+    LoopRunner(cfg).run()

@@ -1,0 +1,110 @@
+"""The loop's before/after summary: ``reports/loop/summary.json`` and a terminal table."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from asrloop.progress import console
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _checks_summary(report: dict) -> dict:
+    findings = report.get("findings", [])
+    return {"passed": report.get("passed"),
+            "errors": sum(f.get("severity") == "error" for f in findings),
+            "warnings": sum(f.get("severity") == "warning" for f in findings),
+            "failed_checks": sorted({f.get("check", "") for f in findings
+                                     if f.get("severity") == "error"})}
+
+
+@dataclass
+class IterationRecord:
+    iteration: int
+    corpus_version: str = ""
+    vocab_version: str = ""
+    model_version: str = ""
+    run_id: str = ""
+    test_wer: float | None = None
+    test_cer: float | None = None
+    regression_wer: float | None = None
+    heldout_drop_wer: float | None = None
+    term_recall: dict[str, float] = field(default_factory=dict)
+    promoted: bool = False
+    gate_reason: str = ""
+    new_words: list[str] = field(default_factory=list)
+    data_checks: dict = field(default_factory=dict)
+    model_checks: dict = field(default_factory=dict)
+    step_seconds: dict[str, float] = field(default_factory=dict)
+
+    def fill_from_reports(self, cfg: DictConfig, model_version: str) -> None:
+        reports = Path(cfg.paths.reports)
+        self.model_version = model_version
+        self.run_id = _read_json(Path(cfg.train.output_dir) / "result.json").get("run_id", "")
+        self.vocab_version = _read_json(Path(cfg.paths.vocab) / "version.json").get(
+            "vocab_version", "")
+        results = _read_json(reports / "eval" / "metrics.json").get("results", {})
+        test, regression = results.get("test", {}), results.get("regression", {})
+        held = results.get("drop_holdout", {})
+        self.test_wer, self.test_cer = test.get("wer"), test.get("cer")
+        self.regression_wer, self.heldout_drop_wer = regression.get("wer"), held.get("wer")
+        self.term_recall = {t: s["recall"] for t, s in held.get("terms", {}).items()}
+        self.data_checks = _checks_summary(_read_json(reports / "checks" / "data.json"))
+        gate = _read_json(reports / "gate" / f"v{model_version}.json")
+        if gate.get("model_checks"):
+            self.model_checks = _checks_summary(gate["model_checks"])
+
+
+def write_summary(cfg: DictConfig, records: list[IterationRecord], final: dict,
+                  total_seconds: float, loop_run_id: str) -> dict:
+    summary = {
+        "scenario": cfg.scenario.name,
+        "terms": list(cfg.scenario.terms),
+        "loop_run_id": loop_run_id,
+        "iterations": [asdict(r) for r in records],
+        "final": final,
+        "total_seconds": round(total_seconds, 1),
+    }
+    path = Path(cfg.loop.summary)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, indent=1) + "\n")
+    return summary
+
+
+def _fmt(value, pattern="{:.3f}") -> str:
+    return "-" if value is None else pattern.format(value)
+
+
+def print_summary(summary: dict) -> None:
+    from rich.table import Table
+
+    terms = summary["terms"]
+    table = Table(title=f"asrloop: {summary['scenario']} (total {summary['total_seconds']:.0f} s)")
+    for column in ("iter", "corpus", "vocab", "model", "test WER", "test CER", "regr. WER",
+                   *(f"recall {t}" for t in terms), "data checks", "model checks", "promoted",
+                   "gate"):
+        table.add_column(column, overflow="fold")
+    for r in summary["iterations"]:
+        data, model = r["data_checks"], r["model_checks"]
+        table.add_row(
+            str(r["iteration"]), r["corpus_version"], r["vocab_version"][:8],
+            f"v{r['model_version']}", _fmt(r["test_wer"]), _fmt(r["test_cer"]),
+            _fmt(r["regression_wer"]), *(_fmt(r["term_recall"].get(t)) for t in terms),
+            "pass" if data.get("passed") else f"{data.get('errors', '?')} errors",
+            "-" if not model else ("pass" if model.get("passed") else "fail"),
+            "yes" if r["promoted"] else "no", r["gate_reason"],
+        )
+    console.print(table)
+    final = summary["final"]
+    recalls = ", ".join(f"{t}: {v:.2f}" for t, v in final.get("term_recall", {}).items())
+    console.print(f"champion v{final.get('champion_version')} on held-out drop audio: "
+                  f"WER {_fmt(final.get('heldout_wer'))}, recall {recalls}")
+    steps = "; ".join(f"iter {r['iteration']}: " + ", ".join(
+        f"{k} {v:.0f}s" for k, v in r["step_seconds"].items()) for r in summary["iterations"])
+    console.print(f"step times: {steps}")

@@ -1,0 +1,131 @@
+"""Corpus-level error rates and per-term recall/precision, on normalised text.
+
+Every function normalises with :func:`asrloop.text.normalize.normalize_text` unless told not to,
+so "Prime Minister," and "prime minister" agree. Empty references and hypotheses are fine: an
+empty reference against a non-empty hypothesis counts its words as insertions.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+
+import jiwer
+
+from asrloop.text.normalize import normalize_text
+
+Texts = str | Sequence[str]
+
+
+def _texts(refs: Texts, hyps: Texts, normalize: bool) -> tuple[list[str], list[str]]:
+    refs = [refs] if isinstance(refs, str) else list(refs)
+    hyps = [hyps] if isinstance(hyps, str) else list(hyps)
+    if len(refs) != len(hyps):
+        raise ValueError(f"{len(refs)} references but {len(hyps)} hypotheses")
+    if normalize:
+        return [normalize_text(r) for r in refs], [normalize_text(h) for h in hyps]
+    return [" ".join(r.split()) for r in refs], [" ".join(h.split()) for h in hyps]
+
+
+def _rate(errors: int, total: int) -> float:
+    """errors / total; with nothing to recognise, 0.0 when nothing was said else 1.0."""
+    if total == 0:
+        return 0.0 if errors == 0 else 1.0
+    return errors / total
+
+
+def error_counts(refs: Texts, hyps: Texts, normalize: bool = True) -> dict[str, int]:
+    """Word hits, substitutions, deletions, insertions, errors and reference length."""
+    refs, hyps = _texts(refs, hyps, normalize)
+    out = jiwer.process_words(refs, hyps) if refs else None
+    counts = {
+        "hits": out.hits if out else 0,
+        "substitutions": out.substitutions if out else 0,
+        "deletions": out.deletions if out else 0,
+        "insertions": out.insertions if out else 0,
+    }
+    counts["errors"] = counts["substitutions"] + counts["deletions"] + counts["insertions"]
+    counts["ref_words"] = counts["hits"] + counts["substitutions"] + counts["deletions"]
+    return counts
+
+
+def wer(refs: Texts, hyps: Texts, normalize: bool = True) -> float:
+    """Corpus-level word error rate (total errors over total reference words)."""
+    counts = error_counts(refs, hyps, normalize)
+    return _rate(counts["errors"], counts["ref_words"])
+
+
+def cer(refs: Texts, hyps: Texts, normalize: bool = True) -> float:
+    """Corpus-level character error rate (spaces count as characters)."""
+    refs, hyps = _texts(refs, hyps, normalize)
+    if not refs:
+        return 0.0
+    out = jiwer.process_characters(refs, hyps)
+    total = out.hits + out.substitutions + out.deletions
+    return _rate(out.substitutions + out.deletions + out.insertions, total)
+
+
+def _occurrences(words: list[str], term: tuple[str, ...]) -> int:
+    """Non-overlapping occurrences of a word sequence."""
+    count, i, n = 0, 0, len(term)
+    while i + n <= len(words):
+        if tuple(words[i : i + n]) == term:
+            count, i = count + 1, i + n
+        else:
+            i += 1
+    return count
+
+
+def term_stats(
+    refs: Texts, hyps: Texts, terms: Iterable[str], normalize: bool = True
+) -> dict[str, dict[str, float | int]]:
+    """Per-term recall and precision, counting term occurrences as (multi-)word sequences.
+
+    In each utterance a term said ``r`` times and written ``h`` times gives
+    ``tp = min(r, h)``, ``fn = r - tp``, ``fp = h - tp``; ``support`` is the total ``r``.
+    Recall (precision) is 0.0 when the term has no support (no predictions).
+    """
+    refs, hyps = _texts(refs, hyps, normalize)
+    stats = {}
+    for term in terms:
+        key = tuple(normalize_text(term).split())
+        tp = fn = fp = 0
+        for ref, hyp in zip(refs, hyps, strict=True):
+            said, written = _occurrences(ref.split(), key), _occurrences(hyp.split(), key)
+            hit = min(said, written)
+            tp, fn, fp = tp + hit, fn + said - hit, fp + written - hit
+        stats[term] = {
+            "recall": tp / (tp + fn) if tp + fn else 0.0,
+            "precision": tp / (tp + fp) if tp + fp else 0.0,
+            "tp": tp,
+            "fn": fn,
+            "fp": fp,
+            "support": tp + fn,
+        }
+    return stats
+
+
+def group_wer(
+    rows: Iterable[Mapping],
+    key: str,
+    ref_field: str = "text",
+    hyp_field: str = "pred_text",
+) -> dict[str, dict[str, float | int]]:
+    """WER per value of ``key`` (voice, accent, split...): ``{group: {wer, clips, words}}``.
+
+    Rows without the key are grouped under ``"unknown"``; groups come sorted by name.
+    """
+    groups: dict[str, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
+    for row in rows:
+        refs, hyps = groups[str(row.get(key) or "unknown")]
+        refs.append(row.get(ref_field) or "")
+        hyps.append(row.get(hyp_field) or "")
+    out = {}
+    for name in sorted(groups):
+        counts = error_counts(*groups[name])
+        out[name] = {
+            "wer": _rate(counts["errors"], counts["ref_words"]),
+            "clips": len(groups[name][0]),
+            "words": counts["ref_words"],
+        }
+    return out

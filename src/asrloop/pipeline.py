@@ -1,0 +1,62 @@
+"""The DVC pipeline's single source of truth: ``pipelines/params.yaml``, the resolved config.
+
+``asrloop params [overrides]`` composes conf/ with Hydra and writes the snapshot; every stage in
+``pipelines/dvc.yaml`` reads it back with ``--params``. ``dvc exp run -S key=value`` edits the
+same file, so an override reaches the step either way.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from asrloop.config import resolved
+
+PIPELINE_DIR = "pipelines"
+PARAMS_FILE = "params.yaml"
+
+
+def params_path(cfg: DictConfig) -> Path:
+    return Path(cfg.paths.root) / PIPELINE_DIR / PARAMS_FILE
+
+
+def write_params(cfg: DictConfig) -> Path:
+    path = params_path(cfg)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = OmegaConf.to_yaml(resolved(cfg), sort_keys=False)
+    if not path.exists() or path.read_text() != text:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    return path
+
+
+def write_params_cli(cfg: DictConfig) -> None:
+    print(write_params(cfg))
+
+
+def repro(cfg: DictConfig, targets: Sequence[str] = (), env: dict | None = None) -> None:
+    """``dvc repro`` in the project (stages run as subprocesses; their output streams through)."""
+    root = Path(cfg.paths.root)
+    dvc_yaml = f"{PIPELINE_DIR}/dvc.yaml"
+    stage_args = [f"{dvc_yaml}:{t}" for t in targets] or [dvc_yaml]
+    bin_dir = str(Path(sys.executable).parent)
+    full_env = {**os.environ, **(env or {}), "PATH": bin_dir + os.pathsep + os.environ["PATH"]}
+    full_env.setdefault("ASRLOOP_ROOT", str(root))
+    command = [sys.executable, "-m", "dvc", "repro", *stage_args]
+    result = subprocess.run(command, cwd=root, env=full_env, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"dvc repro {' '.join(targets)} failed (exit {result.returncode})")
+
+
+def stage_status(cfg: DictConfig) -> str:
+    """``dvc status`` of the pipeline (empty when everything is up to date)."""
+    root = Path(cfg.paths.root)
+    result = subprocess.run([sys.executable, "-m", "dvc", "status", f"{PIPELINE_DIR}/dvc.yaml"],
+                            cwd=root, capture_output=True, text=True, check=False)
+    return result.stdout.strip()

@@ -1,0 +1,215 @@
+"""Data checks on a tiny real corpus: the clean corpus passes, each planted bug is caught.
+
+The corpus is synthesized once per module (a couple of dozen clips, espeak-ng); every planted bug
+gets its own copy, so one bug never hides or causes another.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from omegaconf import OmegaConf
+
+from asrloop.checks.data import REGRESSION_FILE, check_corpus, regression_hash
+from asrloop.checks.report import CheckReport
+from asrloop.config import compose
+from asrloop.corpus.manifest import MANIFEST_NAME, read_manifest, write_manifest
+from asrloop.corpus.plan import plan_corpus
+from asrloop.corpus.shards import render_shards
+
+TINY = [
+    "corpus.splits.train=12",
+    "corpus.splits.dev=2",
+    "corpus.splits.test=4",
+    "corpus.splits.regression=4",
+    "corpus.shard_size=6",
+    "checks.data.workers=1",
+]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """(config, clean corpus folder) of a freshly synthesized tiny corpus."""
+    root = tmp_path_factory.mktemp("asrloop")
+    cfg = compose([f"paths.root={root}", *TINY])
+    corpus = OmegaConf.to_container(cfg.corpus, resolve=True)
+    shards = plan_corpus(corpus, forbidden_words=list(cfg.scenario.terms))
+    render_shards(shards, Path(cfg.paths.base_corpus), workers=1)
+    return cfg, Path(cfg.paths.corpus)
+
+
+@pytest.fixture
+def corpus_copy(tiny, tmp_path):
+    """A private copy of the clean corpus: ``<tmp>/corpus``."""
+    _, clean = tiny
+    return Path(shutil.copytree(clean, tmp_path / "corpus"))
+
+
+def shard_rows(corpus: Path, shard: str) -> tuple[Path, list[dict]]:
+    manifest = corpus / "base" / shard / MANIFEST_NAME
+    return manifest, read_manifest(manifest)
+
+
+def edit_row(corpus: Path, shard: str, index: int, **fields) -> dict:
+    """Change fields of one manifest row; returns the row as it was."""
+    manifest, rows = shard_rows(corpus, shard)
+    before = dict(rows[index])
+    rows[index].update(fields)
+    write_manifest(manifest, rows)
+    return before
+
+
+def findings(report: CheckReport, check: str, severity: str = "error") -> list[str]:
+    """Rows named by the findings of one check."""
+    return [row for f in report.findings if f.check == check and f.severity == severity
+            for row in f.rows]
+
+
+def test_clean_corpus_has_no_errors(tiny):
+    cfg, clean = tiny
+    report = check_corpus(clean, cfg)
+    assert report.passed, report.to_json()
+    assert report.summary["rows"] == 22
+    assert set(report.summary["splits"]) == {"train", "dev", "test", "regression"}
+    assert report.seconds < 10
+    data = json.loads(report.to_json())
+    assert data["passed"] and data["n_errors"] == 0 and "leakage.voice" in data["checks"]
+
+
+def test_leaked_test_sentence(tiny, corpus_copy):
+    cfg, _ = tiny
+    _, test_rows = shard_rows(corpus_copy, "test-000")
+    edit_row(corpus_copy, "train-000", 2, text=test_rows[1]["text"])
+    rows = findings(check_corpus(corpus_copy, cfg), "leakage.sentence")
+    assert len(rows) == 1
+    assert "train-000/manifest.jsonl:3 train-00002" in rows[0]
+    assert test_rows[1]["id"] in rows[0]
+
+
+def test_transcript_on_the_wrong_clip(tiny, corpus_copy):
+    cfg, _ = tiny
+    manifest, rows = shard_rows(corpus_copy, "train-000")
+    shortest = min(range(len(rows)), key=lambda i: rows[i]["duration"])
+    texts = sorted((r["text"] for r in rows), key=len)
+    edit_row(corpus_copy, "train-000", shortest, text=f"{texts[-1]} {texts[-2]}")
+    named = findings(check_corpus(corpus_copy, cfg), "labels.chars_per_second")
+    assert [r for r in named if rows[shortest]["id"] in r] and len(named) == 1
+
+
+def test_wrong_rate_file(tiny, corpus_copy):
+    cfg, _ = tiny
+    manifest, rows = shard_rows(corpus_copy, "train-001")
+    wav = manifest.parent / rows[0]["audio_filepath"]
+    audio, rate = sf.read(wav, dtype="float32")
+    sf.write(wav, audio[::2], rate // 2, subtype="PCM_16")  # 8 kHz, same duration
+    report = check_corpus(corpus_copy, cfg)
+    assert findings(report, "audio.format") == [
+        f"base/train-001/manifest.jsonl:1 {rows[0]['id']}: 8000 Hz, 1 channels"
+    ]
+    assert not findings(report, "audio.duration")
+
+
+def test_duplicated_clip(tiny, corpus_copy):
+    cfg, _ = tiny
+    manifest, rows = shard_rows(corpus_copy, "train-001")
+    source = manifest.parent / rows[2]["audio_filepath"]
+    shutil.copy(source, manifest.parent / "copy.wav")
+    rows.append({**rows[2], "id": "train-copy", "audio_filepath": "copy.wav"})
+    write_manifest(manifest, rows)
+    report = check_corpus(corpus_copy, cfg)
+    named = findings(report, "duplicates.audio")
+    assert len(named) == 1 and "train-copy" in named[0] and rows[2]["id"] in named[0]
+    assert findings(report, "duplicates.sentence_voice", "warning")
+
+
+def test_heldout_voice_in_train(tiny, corpus_copy):
+    cfg, _ = tiny
+    heldout = cfg.corpus.voices.heldout[0]
+    before = edit_row(corpus_copy, "train-001", 3, voice=heldout, speaker=heldout)
+    named = findings(check_corpus(corpus_copy, cfg), "leakage.voice")
+    assert named == [f"base/train-001/manifest.jsonl:4 {before['id']}: {heldout}"]
+
+
+def test_empty_text(tiny, corpus_copy):
+    cfg, _ = tiny
+    before = edit_row(corpus_copy, "dev-000", 0, text="")
+    named = findings(check_corpus(corpus_copy, cfg), "labels.empty")
+    assert named == [f"base/dev-000/manifest.jsonl:1 {before['id']}"]
+
+
+def test_symbols_outside_the_alphabet(tiny, corpus_copy):
+    cfg, _ = tiny
+    before = edit_row(corpus_copy, "dev-000", 1, text="Shares rose 5%")
+    (named,) = findings(check_corpus(corpus_copy, cfg), "labels.alphabet")
+    assert before["id"] in named and "%" in named and "S" in named
+
+
+def test_silent_and_clipped_clips(tiny, corpus_copy):
+    cfg, _ = tiny
+    manifest, rows = shard_rows(corpus_copy, "train-000")
+    folder = manifest.parent
+    frames = sf.info(folder / rows[0]["audio_filepath"]).frames
+    sf.write(folder / rows[0]["audio_filepath"], np.zeros(frames, np.float32), 16000)
+    square = np.sign(np.sin(np.arange(frames) / 20)).astype(np.float32)
+    sf.write(folder / rows[1]["audio_filepath"], square, 16000, subtype="PCM_16")
+    report = check_corpus(corpus_copy, cfg)
+    assert rows[0]["id"] in findings(report, "audio.silent")[0]
+    assert rows[1]["id"] in findings(report, "audio.clipped")[0]
+
+
+def test_duration_mismatch_and_broken_rows(tiny, corpus_copy):
+    cfg, _ = tiny
+    before = edit_row(corpus_copy, "train-000", 4, duration=30.0)
+    manifest, _ = shard_rows(corpus_copy, "dev-000")
+    with manifest.open("a") as handle:
+        handle.write("{not json\n")
+    (corpus_copy / "base" / "test-000" / shard_rows(corpus_copy, "test-000")[1][0][
+        "audio_filepath"]).unlink()
+    report = check_corpus(corpus_copy, cfg)
+    assert before["id"] in findings(report, "audio.duration")[0]
+    assert "dev-000/manifest.jsonl:3: not valid JSON" in findings(report, "schema")[0]
+    assert "test-00000" in findings(report, "audio.decode")[0]
+
+
+def test_emerging_term_only_allowed_in_grown_shards(tiny, corpus_copy):
+    cfg, _ = tiny
+    term = cfg.scenario.terms[0]
+    before = edit_row(corpus_copy, "train-000", 5, text=f"talks on {term} resumed")
+    grown_manifest, rows = shard_rows(corpus_copy, "train-001")
+    grown = corpus_copy / "grown" / "drop1"
+    shutil.copytree(grown_manifest.parent, grown)
+    write_manifest(grown / MANIFEST_NAME, [
+        {**r, "id": f"g-{i}", "source": "drop/drop1", "text": f"{r['text']} after {term}"}
+        for i, r in enumerate(rows[:1])
+    ])
+    report = check_corpus(corpus_copy, cfg)
+    named = findings(report, "scenario.terms")
+    assert len(named) == 1 and before["id"] in named[0]
+
+
+def test_regression_set_is_frozen(tiny, corpus_copy):
+    cfg, _ = tiny
+    assert check_corpus(corpus_copy, cfg).passed
+    record = corpus_copy.parent / REGRESSION_FILE
+    assert record.read_text().split()[0] == regression_hash(corpus_copy)
+    assert check_corpus(corpus_copy, cfg).passed  # unchanged: same hash
+    before = edit_row(corpus_copy, "regression-000", 0, text="a different sentence")
+    assert findings(check_corpus(corpus_copy, cfg), "scenario.regression_hash") == [before["id"]]
+    pinned = compose([f"paths.root={corpus_copy.parent}", *TINY,
+                      "checks.data.regression_hash=0123abcd"])
+    assert findings(check_corpus(corpus_copy, pinned), "scenario.regression_hash")
+
+
+def test_report_round_trip_and_table(tiny, tmp_path):
+    cfg, clean = tiny
+    report = check_corpus(clean, cfg)
+    path = report.write(tmp_path / "checks" / "data.json")
+    again = CheckReport.load(path)
+    assert again.to_dict() == report.to_dict()
+    assert again.table().row_count >= 1
+    assert "data checks passed" in again.headline()

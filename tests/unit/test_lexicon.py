@@ -1,0 +1,49 @@
+"""Lexicon: spelling in model tokens, flashlight format, bad lines reported by line number."""
+
+import pytest
+
+from asrloop.text.lexicon import (
+    LexiconError,
+    build_lexicon,
+    read_lexicon,
+    write_lexicon,
+)
+from asrloop.text.tokenizer import CharTokenizer
+
+TOKENIZER = CharTokenizer.from_texts(["the cat sat", "a dog's bone"])
+
+
+def test_build_write_read_round_trip(tmp_path):
+    lexicon = build_lexicon(["cat", "dog's", "cat"], TOKENIZER)
+    assert lexicon == {"cat": ["c", "a", "t", "|"], "dog's": ["d", "o", "g", "'", "s", "|"]}
+    path = write_lexicon(tmp_path / "lexicon.txt", lexicon)
+    assert path.read_text().splitlines()[0] == "cat\tc a t |"
+    assert read_lexicon(path, TOKENIZER) == lexicon
+
+
+def test_word_the_tokenizer_cannot_spell_is_refused():
+    with pytest.raises(LexiconError, match="zebra"):
+        build_lexicon(["zebra"], TOKENIZER)
+
+
+def test_bad_symbol_is_reported_with_its_line(tmp_path):
+    path = tmp_path / "lexicon.txt"
+    path.write_text("cat\tc a t |\n\nsat\ts a t |\nzoo\tz o o |\n")
+    with pytest.raises(LexiconError) as error:
+        read_lexicon(path, TOKENIZER)
+    message = str(error.value)
+    assert f"{path}:4:" in message and "'z'" in message
+
+
+def test_blank_symbol_is_not_a_spelling(tmp_path):
+    path = tmp_path / "lexicon.txt"
+    path.write_text("cat\tc <blank> a t |\n")
+    with pytest.raises(LexiconError, match=":1:"):
+        read_lexicon(path, TOKENIZER)
+
+
+def test_malformed_line_is_reported_with_its_line(tmp_path):
+    path = tmp_path / "lexicon.txt"
+    path.write_text("cat\tc a t |\ndog\n")
+    with pytest.raises(LexiconError, match=r"lexicon\.txt:2: malformed"):
+        read_lexicon(path, TOKENIZER)
