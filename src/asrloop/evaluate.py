@@ -112,7 +112,7 @@ def log_results(mlflow, results: dict[str, dict]) -> None:
             if stats["support"]:
                 mlflow.log_metric(f"{name}_recall_{term.replace(' ', '_')}", stats["recall"])
         for voice, voice_wer in result["per_voice"].items():
-            mlflow.log_metric(f"{name}_wer_voice_{voice.replace('+', '_')}", voice_wer)
+            mlflow.log_metric(f"{name}_wer_voice_{voice.replace('+', '_')}", voice_wer["wer"])
 
 
 def print_results(results: dict[str, dict]) -> None:

@@ -88,7 +88,11 @@ def run_tags(cfg: DictConfig, step: str) -> dict[str, str]:
 def step_run(cfg: DictConfig, step: str, run_name: str | None = None) -> Iterator:
     """An MLflow run for one step: tags for lineage, the resolved config as params + YAML."""
     mlflow = setup(cfg)
-    with mlflow.start_run(run_name=run_name or step, tags=run_tags(cfg, step)) as run:
+    nested = mlflow.active_run() is not None  # e.g. the gate inside the loop's parent run
+    tags = run_tags(cfg, step)
+    if nested:
+        tags.pop("mlflow.parentRunId", None)
+    with mlflow.start_run(run_name=run_name or step, tags=tags, nested=nested) as run:
         container = OmegaConf.to_container(cfg, resolve=True)
         container.pop("hydra", None)
         params = {k: v for k, v in flatten(container).items() if not k.startswith("corpus.text")}

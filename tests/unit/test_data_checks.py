@@ -15,7 +15,13 @@ import pytest
 import soundfile as sf
 from omegaconf import OmegaConf
 
-from asrloop.checks.data import REGRESSION_FILE, check_corpus, regression_hash
+from asrloop.checks.data import (
+    REGRESSION_FILE,
+    all_audio_stats,
+    check_corpus,
+    regression_hash,
+    run,
+)
 from asrloop.checks.report import CheckReport
 from asrloop.config import compose
 from asrloop.corpus.manifest import MANIFEST_NAME, read_manifest, write_manifest
@@ -28,7 +34,6 @@ TINY = [
     "corpus.splits.test=4",
     "corpus.splits.regression=4",
     "corpus.shard_size=6",
-    "checks.data.workers=1",
 ]
 
 
@@ -66,8 +71,12 @@ def edit_row(corpus: Path, shard: str, index: int, **fields) -> dict:
 
 def findings(report: CheckReport, check: str, severity: str = "error") -> list[str]:
     """Rows named by the findings of one check."""
-    return [row for f in report.findings if f.check == check and f.severity == severity
-            for row in f.rows]
+    return [
+        row
+        for f in report.findings
+        if f.check == check and f.severity == severity
+        for row in f.rows
+    ]
 
 
 def test_clean_corpus_has_no_errors(tiny):
@@ -79,6 +88,12 @@ def test_clean_corpus_has_no_errors(tiny):
     assert report.seconds < 10
     data = json.loads(report.to_json())
     assert data["passed"] and data["n_errors"] == 0 and "leakage.voice" in data["checks"]
+
+
+def test_process_pool_gives_the_same_stats(tiny):
+    _, clean = tiny
+    wavs = sorted(clean.rglob("*.wav")) * 3  # enough files for the pool to be used
+    assert all_audio_stats(wavs, workers=2) == all_audio_stats(wavs, workers=1)
 
 
 def test_leaked_test_sentence(tiny, corpus_copy):
@@ -93,7 +108,7 @@ def test_leaked_test_sentence(tiny, corpus_copy):
 
 def test_transcript_on_the_wrong_clip(tiny, corpus_copy):
     cfg, _ = tiny
-    manifest, rows = shard_rows(corpus_copy, "train-000")
+    _, rows = shard_rows(corpus_copy, "train-000")
     shortest = min(range(len(rows)), key=lambda i: rows[i]["duration"])
     texts = sorted((r["text"] for r in rows), key=len)
     edit_row(corpus_copy, "train-000", shortest, text=f"{texts[-1]} {texts[-2]}")
@@ -168,8 +183,12 @@ def test_duration_mismatch_and_broken_rows(tiny, corpus_copy):
     manifest, _ = shard_rows(corpus_copy, "dev-000")
     with manifest.open("a") as handle:
         handle.write("{not json\n")
-    (corpus_copy / "base" / "test-000" / shard_rows(corpus_copy, "test-000")[1][0][
-        "audio_filepath"]).unlink()
+    (
+        corpus_copy
+        / "base"
+        / "test-000"
+        / shard_rows(corpus_copy, "test-000")[1][0]["audio_filepath"]
+    ).unlink()
     report = check_corpus(corpus_copy, cfg)
     assert before["id"] in findings(report, "audio.duration")[0]
     assert "dev-000/manifest.jsonl:3: not valid JSON" in findings(report, "schema")[0]
@@ -183,10 +202,13 @@ def test_emerging_term_only_allowed_in_grown_shards(tiny, corpus_copy):
     grown_manifest, rows = shard_rows(corpus_copy, "train-001")
     grown = corpus_copy / "grown" / "drop1"
     shutil.copytree(grown_manifest.parent, grown)
-    write_manifest(grown / MANIFEST_NAME, [
-        {**r, "id": f"g-{i}", "source": "drop/drop1", "text": f"{r['text']} after {term}"}
-        for i, r in enumerate(rows[:1])
-    ])
+    write_manifest(
+        grown / MANIFEST_NAME,
+        [
+            {**r, "id": f"g-{i}", "source": "drop/drop1", "text": f"{r['text']} after {term}"}
+            for i, r in enumerate(rows[:1])
+        ],
+    )
     report = check_corpus(corpus_copy, cfg)
     named = findings(report, "scenario.terms")
     assert len(named) == 1 and before["id"] in named[0]
@@ -200,8 +222,9 @@ def test_regression_set_is_frozen(tiny, corpus_copy):
     assert check_corpus(corpus_copy, cfg).passed  # unchanged: same hash
     before = edit_row(corpus_copy, "regression-000", 0, text="a different sentence")
     assert findings(check_corpus(corpus_copy, cfg), "scenario.regression_hash") == [before["id"]]
-    pinned = compose([f"paths.root={corpus_copy.parent}", *TINY,
-                      "checks.data.regression_hash=0123abcd"])
+    pinned = compose(
+        [f"paths.root={corpus_copy.parent}", *TINY, "checks.data.regression_hash=0123abcd"]
+    )
     assert findings(check_corpus(corpus_copy, pinned), "scenario.regression_hash")
 
 
@@ -213,3 +236,14 @@ def test_report_round_trip_and_table(tiny, tmp_path):
     assert again.to_dict() == report.to_dict()
     assert again.table().row_count >= 1
     assert "data checks passed" in again.headline()
+
+
+def test_run_writes_the_report_and_blocks_on_errors(tiny, corpus_copy):
+    cfg, _ = tiny
+    root = corpus_copy.parent
+    cfg = compose([f"paths.root={root}", f"paths.corpus={corpus_copy}", *TINY])
+    edit_row(corpus_copy, "dev-000", 0, text="")
+    with pytest.raises(SystemExit, match=r"data checks failed \(labels.empty\)"):
+        run(cfg)
+    saved = CheckReport.load(root / "reports" / "checks" / "data.json")
+    assert saved.failed_checks() == ["labels.empty"]

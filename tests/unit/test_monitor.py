@@ -23,24 +23,29 @@ def sentence(rng: random.Random, obj: str | None = None) -> str:
 def test_planted_phrase_ranks_first():
     rng = random.Random(0)
     training = [sentence(rng) for _ in range(1000)]
-    production = [sentence(rng) for _ in range(200)]
+    ordinary = [sentence(rng) for _ in range(200)]
     contexts = ["the X deal was signed", "talks on X will resume", "X prices will rise"]
-    production += [sentence(rng, rng.choice(contexts).replace("X", "bread sit")) for _ in range(25)]
-    spikes = rank_spikes(production, training, max_n=3, min_count=3)
+    planted = [sentence(rng, rng.choice(contexts).replace("X", "bread sit")) for _ in range(25)]
+    spikes = rank_spikes(ordinary + planted, training, max_n=3, min_count=3)
     assert spikes[0].ngram == "bread sit"
-    assert spikes[0].train_count == 0 and spikes[0].prod_count == 25
+    assert (spikes[0].prod_count, spikes[0].train_count) == (25, 0)
     flagged = {spike.ngram for spike in spikes}
-    # parts and common-word extensions of the phrase are folded into it
-    assert not flagged & {"bread", "sit", "the bread sit", "bread sit prices", "the bread"}
-    # ordinary phrases, at their training rate, are never flagged
+    # parts and common-word contexts of the phrase are not reported again
+    assert not flagged & {"bread", "sit", "the bread", "the bread sit", "bread sit prices"}
+    # ordinary phrases, at their training rate, are never flagged: only the planted text is
     assert not flagged & {"the minister", "said on monday", "the market fell", "that", "the"}
+    assert all(any(f" {ngram} " in f" {text} " for text in planted) for ngram in flagged)
 
 
-def test_no_spikes_without_a_shift():
-    rng = random.Random(1)
-    training = [sentence(rng) for _ in range(2000)]
-    production = [sentence(rng) for _ in range(240)]
-    assert rank_spikes(production, training) == []
+def test_ties_prefer_the_phrase_without_common_words():
+    training = ["the vote was held on monday"] * 50 + ["bread prices will sit higher"] * 5
+    production = ["the vote was held on monday"] * 10 + ["the bread sit vote was held"] * 6
+    spikes = rank_spikes(production, training, min_count=3)
+    assert spikes[0].ngram == "bread sit"
+    assert "the bread sit" not in {spike.ngram for spike in spikes}
+    # with both words new to training, the phrase still beats its single words
+    spikes = rank_spikes(production, training[:50], min_count=3)
+    assert [spike.ngram for spike in spikes] == ["bread sit"]
 
 
 def test_low_confidence_spans():

@@ -32,9 +32,11 @@ import numpy as np
 import soundfile as sf
 from omegaconf import DictConfig, OmegaConf
 
-from asrloop.checks.report import CheckReport, Finding
+from asrloop import tracking
+from asrloop.checks.report import CheckReport, Finding, findings_if
 from asrloop.corpus.manifest import REQUIRED_FIELDS, audio_path, shard_manifests
 from asrloop.corpus.plan import SPLITS
+from asrloop.progress import console
 from asrloop.text.normalize import normalize_text
 
 ROW_FIELDS = (*REQUIRED_FIELDS, "split", "voice")  # the checks need these
@@ -79,8 +81,9 @@ def audio_stats(path: str | Path) -> AudioStats:
     samples = pcm.astype(np.float32).ravel()
     rms = math.sqrt(float(np.dot(samples, samples)) / samples.size) / 32768.0
     clipped = np.count_nonzero((pcm > FULL_SCALE) | (pcm < -FULL_SCALE)) / pcm.size
-    return AudioStats(rate, channels, len(pcm), 20 * math.log10(max(rms, 1e-10)),
-                      float(clipped), digest)
+    return AudioStats(
+        rate, channels, len(pcm), 20 * math.log10(max(rms, 1e-10)), float(clipped), digest
+    )
 
 
 def all_audio_stats(paths: Sequence[Path], workers: int = 2) -> list[AudioStats]:
@@ -116,6 +119,18 @@ def _schema_problems(row: Mapping) -> tuple[list[str], list[str]]:
     return errors, warnings
 
 
+def _parse(line: str, manifest: Path, where: str, number: int) -> dict | str:
+    """One manifest line as a row (with bookkeeping fields), or why it is not one."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as error:
+        return f"{where}:{number}: not valid JSON ({error})"
+    if not isinstance(row, dict):
+        return f"{where}:{number}: not a JSON object"
+    row.update(_manifest=str(manifest), _where=where, _line=number)
+    return row
+
+
 def read_rows(corpus_root: str | Path) -> tuple[list[dict], list[Finding]]:
     """Every manifest row below ``corpus_root`` plus schema findings (bad JSON, bad fields).
 
@@ -125,30 +140,18 @@ def read_rows(corpus_root: str | Path) -> tuple[list[dict], list[Finding]]:
     rows, errors, warnings = [], [], []
     for manifest in shard_manifests(root):
         where = manifest.relative_to(root).as_posix()
-        for line_number, line in enumerate(manifest.read_text("utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                errors.append(f"{where}:{line_number}: not valid JSON ({error})")
-                continue
-            if not isinstance(row, dict):
-                errors.append(f"{where}:{line_number}: not a JSON object")
-                continue
-            row.update(_manifest=str(manifest), _where=where, _line=line_number)
-            bad, missing = _schema_problems(row)
-            errors += [f"{row_ref(row)}: {p}" for p in bad]
-            warnings += [f"{row_ref(row)}: {p}" for p in missing]
-            if not bad:
-                rows.append(row)
-    findings = []
-    if errors:
-        findings.append(Finding("schema", "error", f"{len(errors)} malformed manifest rows "
-                                "(left out of the other checks)", errors))
-    if warnings:
-        findings.append(Finding("schema", "warning",
-                                f"{len(warnings)} rows miss a recommended field", warnings))
+        for number, line in enumerate(manifest.read_text("utf-8").splitlines(), start=1):
+            row = _parse(line, manifest, where, number) if line.strip() else None
+            if isinstance(row, str):
+                errors.append(row)
+            elif row is not None:
+                bad, missing = _schema_problems(row)
+                errors += [f"{row_ref(row)}: {problem}" for problem in bad]
+                warnings += [f"{row_ref(row)}: {problem}" for problem in missing]
+                rows += [] if bad else [row]
+    message = "{n} malformed manifest rows (left out of the other checks)"
+    findings = findings_if("schema", "error", message, errors)
+    findings += findings_if("schema", "warning", "{n} rows miss a recommended field", warnings)
     return rows, findings
 
 
@@ -175,52 +178,64 @@ class Corpus:
         return [r for r in self.rows if r["split"] in names]
 
 
-def _finding(check: str, severity: str, message: str, rows: Iterable[str]) -> list[Finding]:
-    """A one-finding list, or an empty one when no row is named."""
-    rows = list(rows)
-    if not rows:
-        return []
-    return [Finding(check, severity, message.format(n=len(rows)), rows)]
-
-
 # ---------------------------------------------------------------- schema and audio
 
 
 def check_decode(corpus: Corpus) -> list[Finding]:
     bad = [f"{row_ref(r)}: {r['_audio'].error}" for r in corpus.rows if r["_audio"].error]
-    return _finding("audio.decode", "error", "{n} clips are missing or do not decode", bad)
+    return findings_if("audio.decode", "error", "{n} clips are missing or do not decode", bad)
 
 
 def check_format(corpus: Corpus) -> list[Finding]:
     rate = int(corpus.settings.get("sample_rate", 16000))
-    bad = [f"{row_ref(r)}: {r['_audio'].rate} Hz, {r['_audio'].channels} channels"
-           for r in corpus.decoded() if (r["_audio"].rate, r["_audio"].channels) != (rate, 1)]
-    return _finding("audio.format", "error", f"{{n}} clips are not {rate} Hz mono", bad)
+    bad = [
+        f"{row_ref(r)}: {r['_audio'].rate} Hz, {r['_audio'].channels} channels"
+        for r in corpus.decoded()
+        if (r["_audio"].rate, r["_audio"].channels) != (rate, 1)
+    ]
+    return findings_if("audio.format", "error", f"{{n}} clips are not {rate} Hz mono", bad)
 
 
 def check_duration(corpus: Corpus) -> list[Finding]:
     tolerance = float(corpus.settings["duration_tolerance"])
-    bad = [f"{row_ref(r)}: manifest {r['duration']:.3f} s, audio {r['_audio'].seconds:.3f} s"
-           for r in corpus.decoded() if abs(r["duration"] - r["_audio"].seconds) > tolerance]
-    return _finding("audio.duration", "error",
-                    f"{{n}} clips differ from their manifest duration by more than {tolerance} s",
-                    bad)
+    bad = [
+        f"{row_ref(r)}: manifest {r['duration']:.3f} s, audio {r['_audio'].seconds:.3f} s"
+        for r in corpus.decoded()
+        if abs(r["duration"] - r["_audio"].seconds) > tolerance
+    ]
+    return findings_if(
+        "audio.duration",
+        "error",
+        f"{{n}} clips differ from their manifest duration by more than {tolerance} s",
+        bad,
+    )
 
 
 def check_silent(corpus: Corpus) -> list[Finding]:
     floor = float(corpus.settings["min_rms_dbfs"])
-    bad = [f"{row_ref(r)}: {r['_audio'].rms_dbfs:.1f} dBFS" for r in corpus.decoded()
-           if r["_audio"].rms_dbfs < floor]
-    return _finding("audio.silent", "error", f"{{n}} clips are silent (RMS below {floor} dBFS)",
-                    bad)
+    bad = [
+        f"{row_ref(r)}: {r['_audio'].rms_dbfs:.1f} dBFS"
+        for r in corpus.decoded()
+        if r["_audio"].rms_dbfs < floor
+    ]
+    return findings_if(
+        "audio.silent", "error", f"{{n}} clips are silent (RMS below {floor} dBFS)", bad
+    )
 
 
 def check_clipped(corpus: Corpus) -> list[Finding]:
     limit = float(corpus.settings["max_clipped_share"])
-    bad = [f"{row_ref(r)}: {r['_audio'].clipped_share:.2%} of samples at full scale"
-           for r in corpus.decoded() if r["_audio"].clipped_share > limit]
-    return _finding("audio.clipped", "error",
-                    f"{{n}} clips are clipped (over {limit:.1%} of samples at full scale)", bad)
+    bad = [
+        f"{row_ref(r)}: {r['_audio'].clipped_share:.2%} of samples at full scale"
+        for r in corpus.decoded()
+        if r["_audio"].clipped_share > limit
+    ]
+    return findings_if(
+        "audio.clipped",
+        "error",
+        f"{{n}} clips are clipped (over {limit:.1%} of samples at full scale)",
+        bad,
+    )
 
 
 # ---------------------------------------------------------------- duplicates and leakage
@@ -241,41 +256,52 @@ def _group_rows(groups: list[list[dict]]) -> list[str]:
 
 def check_duplicate_audio(corpus: Corpus) -> list[Finding]:
     groups = _groups(corpus.decoded(), lambda r: r["_audio"].digest)
-    return _finding("duplicates.audio", "error", "{n} clips repeat another clip's audio",
-                    _group_rows(groups))
+    return findings_if(
+        "duplicates.audio", "error", "{n} clips repeat another clip's audio", _group_rows(groups)
+    )
 
 
 def check_duplicate_sentence_voice(corpus: Corpus) -> list[Finding]:
     groups = _groups(corpus.rows, lambda r: (normalize_text(r["text"]), r["voice"]))
-    return _finding("duplicates.sentence_voice", "warning",
-                    "{n} clips repeat another clip's sentence with the same voice",
-                    _group_rows(groups))
+    return findings_if(
+        "duplicates.sentence_voice",
+        "warning",
+        "{n} clips repeat another clip's sentence with the same voice",
+        _group_rows(groups),
+    )
 
 
-def _leaks(corpus: Corpus, key: Callable[[dict], object]) -> list[str]:
-    train: dict[object, dict] = {}
+def _leaks(corpus: Corpus, key: Callable[[dict], str]) -> list[str]:
+    """Test and regression rows whose key (never empty) a train row shares, naming both."""
+    train: dict[str, dict] = {}
     for row in corpus.split("train"):
         train.setdefault(key(row), row)
-    return [f"{row_ref(train[key(r)])}: {r['split']} row {row_ref(r)}"
-            for r in corpus.split(*EVAL_SPLITS) if key(r) in train]
+    train.pop("", None)
+    return [
+        f"{row_ref(train[key(r)])}: {r['split']} row {row_ref(r)}"
+        for r in corpus.split(*EVAL_SPLITS)
+        if key(r) in train
+    ]
 
 
 def check_sentence_leakage(corpus: Corpus) -> list[Finding]:
-    leaks = _leaks(corpus, lambda r: normalize_text(r["text"]) or object())
-    return _finding("leakage.sentence", "error",
-                    "{n} test or regression sentences are also in train", leaks)
+    leaks = _leaks(corpus, lambda r: normalize_text(r["text"]))
+    return findings_if(
+        "leakage.sentence", "error", "{n} test or regression sentences are also in train", leaks
+    )
 
 
 def check_clip_leakage(corpus: Corpus) -> list[Finding]:
-    leaks = _leaks(corpus, lambda r: r["_audio"].digest or object())
-    return _finding("leakage.clip", "error", "{n} test or regression clips are also in train",
-                    leaks)
+    leaks = _leaks(corpus, lambda r: r["_audio"].digest)
+    return findings_if(
+        "leakage.clip", "error", "{n} test or regression clips are also in train", leaks
+    )
 
 
 def check_voice_leakage(corpus: Corpus) -> list[Finding]:
     heldout = set(corpus.heldout_voices)
     bad = [f"{row_ref(r)}: {r['voice']}" for r in corpus.split("train") if r["voice"] in heldout]
-    return _finding("leakage.voice", "error", "{n} train clips use a held-out voice", bad)
+    return findings_if("leakage.voice", "error", "{n} train clips use a held-out voice", bad)
 
 
 # ---------------------------------------------------------------- the scenario
@@ -293,8 +319,9 @@ def check_terms_absent(corpus: Corpus) -> list[Finding]:
         found = [t for t in terms if f" {t} " in text]
         if found and not is_grown(row):
             bad.append(f"{row_ref(row)}: says {', '.join(found)}")
-    return _finding("scenario.terms", "error",
-                    "{n} base-corpus clips already say an emerging term", bad)
+    return findings_if(
+        "scenario.terms", "error", "{n} base-corpus clips already say an emerging term", bad
+    )
 
 
 def _row_digest(text: str, audio_digest: str) -> str:
@@ -303,8 +330,11 @@ def _row_digest(text: str, audio_digest: str) -> str:
 
 def _regression_digests(rows: Iterable[dict]) -> dict[str, str]:
     """Clip id (or manifest line) -> digest of its text and audio content."""
-    return {str(r.get("id") or row_ref(r)): _row_digest(r["text"], r["_audio"].digest)
-            for r in rows if r["split"] == "regression"}
+    return {
+        str(r.get("id") or row_ref(r)): _row_digest(r["text"], r["_audio"].digest)
+        for r in rows
+        if r["split"] == "regression"
+    }
 
 
 def _total(digests: Mapping[str, str]) -> str:
@@ -333,30 +363,36 @@ def _write_record(path: Path, digests: Mapping[str, str]) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+def _regression_reference(corpus: Corpus, digests: Mapping[str, str]):
+    """(expected hash, known per-clip digests, its source), or None when recorded just now."""
+    configured = corpus.settings.get("regression_hash")
+    if configured:
+        return str(configured), {}, "checks.data.regression_hash"
+    record = corpus.root.parent / REGRESSION_FILE
+    if record.exists():
+        return (*_read_record(record), str(record))
+    _write_record(record, digests)
+    corpus.summary["regression_hash_recorded"] = str(record)
+    return None
+
+
 def check_regression_frozen(corpus: Corpus) -> list[Finding]:
+    """The regression set's hash against the configured one or the one first recorded."""
     digests = _regression_digests(corpus.rows)
-    current = _total(digests)
-    corpus.summary["regression_hash"] = current
+    current = corpus.summary["regression_hash"] = _total(digests)
     if not digests:
         return [Finding("scenario.regression_hash", "warning", "no regression rows", [])]
-    configured = corpus.settings.get("regression_hash")
-    record = corpus.root.parent / REGRESSION_FILE
-    if configured:
-        expected, known, source = str(configured), {}, "checks.data.regression_hash"
-    elif record.exists():
-        (expected, known), source = _read_record(record), str(record)
-    else:
-        _write_record(record, digests)
-        corpus.summary["regression_hash_recorded"] = str(record)
+    reference = _regression_reference(corpus, digests)
+    if reference is None or reference[0] == current:
         return []
-    if expected == current:
-        return []
-    changed = sorted(set(digests.items()) ^ set(known.items()))
-    rows = sorted({name for name, _ in changed}) or sorted(
-        {r["_where"] for r in corpus.split("regression")})
-    return [Finding("scenario.regression_hash", "error",
-                    f"the frozen regression set changed: hash {current[:12]} differs from "
-                    f"{expected[:12]} ({source})", rows)]
+    expected, known, source = reference
+    changed = {name for name, _ in set(digests.items()) ^ set(known.items())}
+    rows = sorted(changed or {r["_where"] for r in corpus.split("regression")})
+    message = (
+        f"the frozen regression set changed: hash {current[:12]} differs from {expected[:12]} "
+        f"({source})"
+    )
+    return [Finding("scenario.regression_hash", "error", message, rows)]
 
 
 # ---------------------------------------------------------------- label plausibility
@@ -364,7 +400,7 @@ def check_regression_frozen(corpus: Corpus) -> list[Finding]:
 
 def check_empty_text(corpus: Corpus) -> list[Finding]:
     bad = [row_ref(r) for r in corpus.rows if not r["text"].strip()]
-    return _finding("labels.empty", "error", "{n} clips have an empty transcript", bad)
+    return findings_if("labels.empty", "error", "{n} clips have an empty transcript", bad)
 
 
 def check_alphabet(corpus: Corpus) -> list[Finding]:
@@ -374,8 +410,9 @@ def check_alphabet(corpus: Corpus) -> list[Finding]:
         extra = sorted(set(row["text"]) - allowed)
         if extra:
             bad.append(f"{row_ref(row)}: {''.join(extra)!r}")
-    return _finding("labels.alphabet", "error", "{n} transcripts use symbols outside the alphabet",
-                    bad)
+    return findings_if(
+        "labels.alphabet", "error", "{n} transcripts use symbols outside the alphabet", bad
+    )
 
 
 def check_chars_per_second(corpus: Corpus) -> list[Finding]:
@@ -388,11 +425,16 @@ def check_chars_per_second(corpus: Corpus) -> list[Finding]:
             continue
         rate = len(row["text"]) / seconds
         if not low <= rate <= high:
-            bad.append(f"{row_ref(row)}: {rate:.1f} chars/s ({len(row['text'])} chars in "
-                       f"{seconds:.2f} s)")
-    return _finding("labels.chars_per_second", "error",
-                    f"{{n}} transcripts are implausible for their clip (outside {low:g}-{high:g} "
-                    "chars/s: a transcript on the wrong clip?)", bad)
+            bad.append(
+                f"{row_ref(row)}: {rate:.1f} chars/s ({len(row['text'])} chars in {seconds:.2f} s)"
+            )
+    return findings_if(
+        "labels.chars_per_second",
+        "error",
+        f"{{n}} transcripts are implausible for their clip (outside {low:g}-{high:g} "
+        "chars/s: a transcript on the wrong clip?)",
+        bad,
+    )
 
 
 # ---------------------------------------------------------------- balance
@@ -404,18 +446,24 @@ def _tally(rows: Iterable[dict], key: str) -> dict[str, dict]:
         entry = counts[str(row[key])]
         entry["rows"] += 1
         entry["hours"] += row["duration"] / 3600
-    return {name: {"rows": c["rows"], "hours": round(c["hours"], 4)}
-            for name, c in sorted(counts.items())}
+    return {
+        name: {"rows": c["rows"], "hours": round(c["hours"], 4)}
+        for name, c in sorted(counts.items())
+    }
 
 
 def check_split_balance(corpus: Corpus) -> list[Finding]:
     splits = _tally(corpus.rows, "split")
     corpus.summary["splits"] = splits
     minimum = dict(corpus.settings.get("min_split_rows") or {})
-    bad = [f"{name}: {splits.get(name, {}).get('rows', 0)} rows (minimum {least})"
-           for name, least in minimum.items() if splits.get(name, {}).get("rows", 0) < least]
-    return _finding("balance.split", "warning", "{n} splits have fewer rows than configured",
-                    bad)
+    bad = [
+        f"{name}: {splits.get(name, {}).get('rows', 0)} rows (minimum {least})"
+        for name, least in minimum.items()
+        if splits.get(name, {}).get("rows", 0) < least
+    ]
+    return findings_if(
+        "balance.split", "warning", "{n} splits have fewer rows than configured", bad
+    )
 
 
 def check_voice_balance(corpus: Corpus) -> list[Finding]:
@@ -429,10 +477,13 @@ def check_voice_balance(corpus: Corpus) -> list[Finding]:
         if len(values) > 1 and min(values.values()) > 0:
             most, least = max(values, key=values.get), min(values, key=values.get)
             if values[most] / values[least] > ratio:
-                bad.append(f"{unit}: {most} has {values[most] / values[least]:.1f}x "
-                           f"{least} ({values[most]:g} against {values[least]:g})")
-    return _finding("balance.voice", "warning",
-                    f"train voices are unbalanced (more than {ratio:g}x apart)", bad)
+                bad.append(
+                    f"{unit}: {most} has {values[most] / values[least]:.1f}x "
+                    f"{least} ({values[most]:g} against {values[least]:g})"
+                )
+    return findings_if(
+        "balance.voice", "warning", f"train voices are unbalanced (more than {ratio:g}x apart)", bad
+    )
 
 
 CHECKS: dict[str, Callable[[Corpus], list[Finding]]] = {
@@ -464,12 +515,18 @@ def load_corpus(corpus_root: str | Path, cfg: DictConfig) -> tuple[Corpus, list[
     settings = OmegaConf.to_container(cfg.checks.data, resolve=True)
     settings.setdefault("sample_rate", int(cfg.features.sample_rate))
     rows, findings = read_rows(corpus_root)
-    stats = all_audio_stats([audio_path(r) for r in rows], int(settings.get("workers", 2)))
+    stats = all_audio_stats([audio_path(r) for r in rows], int(settings.get("workers", 1)))
     for row, stat in zip(rows, stats, strict=True):
         row["_audio"] = stat
-    corpus = Corpus(Path(corpus_root), rows, settings, str(cfg.corpus.alphabet),
-                    list(cfg.corpus.voices.train), list(cfg.corpus.voices.heldout),
-                    list(cfg.scenario.terms))
+    corpus = Corpus(
+        Path(corpus_root),
+        rows,
+        settings,
+        str(cfg.corpus.alphabet),
+        list(cfg.corpus.voices.train),
+        list(cfg.corpus.voices.heldout),
+        list(cfg.scenario.terms),
+    )
     return corpus, findings
 
 
@@ -487,22 +544,41 @@ def check_corpus(corpus_root: str | Path, cfg: DictConfig) -> CheckReport:
     for name, check in CHECKS.items():
         report.add(name, check(corpus))
     hours = sum(r["duration"] for r in corpus.rows) / 3600
-    report.summary = {"corpus": str(corpus_root), "rows": len(corpus.rows),
-                      "hours": round(hours, 4), **corpus.summary}
+    report.summary = {
+        "corpus": str(corpus_root),
+        "rows": len(corpus.rows),
+        "hours": round(hours, 4),
+        **corpus.summary,
+    }
     report.seconds = time.perf_counter() - start
     return report
 
 
+def balance_table(summary: Mapping):
+    """Rows and hours per split and per voice, as a rich table."""
+    from rich.table import Table
+
+    table = Table(title=f"corpus: {summary.get('rows', 0)} rows, {summary.get('hours', 0):.2f} h")
+    for column in ("split / voice", "rows", "hours"):
+        table.add_column(column, justify="left" if column.startswith("split") else "right")
+    for group in ("splits", "voices"):
+        for name, counts in summary.get(group, {}).items():
+            table.add_row(name, str(counts["rows"]), f"{counts['hours']:.3f}")
+        table.add_section()
+    return table
+
+
 def run(cfg: DictConfig) -> CheckReport:
     """``asrloop check data``: check ``paths.corpus``, print, write JSON, log; exit 1 on errors."""
-    from asrloop import tracking
-
     report = check_corpus(cfg.paths.corpus, cfg)
-    report.print()
+    console.print(balance_table(report.summary))
+    report.print(console)
     path = report.write(Path(cfg.paths.reports) / "checks" / "data.json")
     with tracking.step_run(cfg, "check_data"):
         report.log_mlflow(tracking.setup(cfg))
     if not report.passed:
-        raise SystemExit(f"data checks failed ({', '.join(report.failed_checks())}): "
-                         f"see {path}; errors block training and growth")
+        raise SystemExit(
+            f"data checks failed ({', '.join(report.failed_checks())}): "
+            f"see {path}; errors block training and growth"
+        )
     return report

@@ -20,9 +20,9 @@ from omegaconf import DictConfig
 from asrloop import tracking
 from asrloop.audio.augment import add_noise, apply_gain, normalize_peak
 from asrloop.audio.io import SAMPLE_RATE, read_audio
-from asrloop.checks.report import CheckReport, Finding
+from asrloop.checks.report import CheckReport, Finding, findings_if
 from asrloop.corpus.manifest import audio_path, iter_corpus, read_manifest
-from asrloop.corpus.plan import is_holdout
+from asrloop.corpus.drop import drop_rows
 from asrloop.evaluate import load_recognizer, score, transcribe_rows
 from asrloop.metrics import wer
 from asrloop.serve.recognizer import Recognizer
@@ -63,22 +63,25 @@ def check_invariance(
     refs = [r["text"] for r in rows]
     clean = [read_audio(audio_path(r))[0] for r in rows]
     rng = np.random.default_rng(0)
-    variants = {f"gain {g:+g} dB": [apply_gain(a, float(g)) for a in clean]
-                for g in settings.gain_db}
+    variants = {
+        f"gain {g:+g} dB": [apply_gain(a, float(g)) for a in clean] for g in settings.gain_db
+    }
     snr = float(settings.noise_snr_db)
     variants[f"noise {snr:g} dB SNR"] = [add_noise(a, snr, rng) for a in clean]
-    numbers = {"clips": len(rows), "clean": wer(refs, transcribe_audio(recognizer, clean,
-                                                                      batch_seconds))}
+    numbers = {
+        "clips": len(rows),
+        "clean": wer(refs, transcribe_audio(recognizer, clean, batch_seconds)),
+    }
     for name, audios in variants.items():
         numbers[name] = wer(refs, transcribe_audio(recognizer, audios, batch_seconds))
     limit = float(settings.max_invariance_wer_delta)
-    bad = [f"{name}: WER {numbers[name]:.3f} against clean {numbers['clean']:.3f}"
-           for name in variants if numbers[name] - numbers["clean"] > limit]
-    findings = []
-    if bad:
-        findings.append(Finding("invariance", "error",
-                                f"{len(bad)} perturbations worsen WER by more than {limit}", bad))
-    return findings, numbers
+    bad = [
+        f"{name}: WER {numbers[name]:.3f} against clean {numbers['clean']:.3f}"
+        for name in variants
+        if numbers[name] - numbers["clean"] > limit
+    ]
+    message = f"{{n}} perturbations worsen WER by more than {limit}"
+    return findings_if("invariance", "error", message, bad), numbers
 
 
 def check_phrases(
@@ -90,15 +93,14 @@ def check_phrases(
     expected = [normalize_text(p) for p in phrases]
     audios = [normalize_peak(synthesize(p, VoiceSpec(voice)), 0.7) for p in expected]
     got = transcribe_audio(recognizer, audios, batch_seconds=60.0) if audios else []
-    bad = [f"{want!r} came out as {out!r}" for want, out in zip(expected, got, strict=True)
-           if normalize_text(out) != want]
+    bad = [
+        f"{want!r} came out as {out!r}"
+        for want, out in zip(expected, got, strict=True)
+        if normalize_text(out) != want
+    ]
     numbers = {"phrases": len(expected), "exact": len(expected) - len(bad), "voice": voice}
-    findings = []
-    if bad:
-        findings.append(Finding("minimum_functionality", "error",
-                                f"{len(bad)} of {len(expected)} phrases are not transcribed "
-                                f"exactly ({voice})", bad))
-    return findings, numbers
+    message = f"{{n}} of {len(expected)} phrases are not transcribed exactly ({voice})"
+    return findings_if("minimum_functionality", "error", message, bad), numbers
 
 
 def regression_wer(recognizer: Recognizer, rows: Sequence[dict], batch_seconds: float) -> float:
@@ -120,46 +122,35 @@ def check_regression(
     champion, info = load_recognizer(cfg, champion_ref)
     numbers["champion"] = info.get("model_version", info["model"])
     numbers["champion_wer"] = regression_wer(champion, rows, batch)
-    delta, limit = numbers["wer"] - numbers["champion_wer"], float(cfg.gate.max_regression_wer_delta)
-    numbers["delta"] = delta
+    limit = float(cfg.gate.max_regression_wer_delta)
+    numbers["delta"] = delta = numbers["wer"] - numbers["champion_wer"]
     if delta <= limit:
         return [], numbers
-    message = (f"regression-set WER {numbers['wer']:.4f} is {delta:+.4f} against the champion's "
-               f"{numbers['champion_wer']:.4f} (allowed {limit:+.4f})")
+    message = (
+        f"regression-set WER {numbers['wer']:.4f} is {delta:+.4f} against the champion's "
+        f"{numbers['champion_wer']:.4f} (allowed {limit:+.4f})"
+    )
     return [Finding("regression", "error", message, [str(champion_ref)])], numbers
-
-
-def heldout_drop_rows(cfg: DictConfig) -> list[dict]:
-    """The held-out part of the current drop, with its reference text; empty if none exists."""
-    drop = cfg.scenario.drop
-    manifest = Path(cfg.paths.drops) / str(drop.name) / "manifest.jsonl"
-    references = Path(cfg.paths.references) / f"{drop.name}.jsonl"
-    if not (manifest.exists() and references.exists()):
-        return []
-    texts = {r["id"]: r["text"] for r in read_manifest(references)}
-    rows = read_manifest(manifest, require_text=False)
-    return [{**r, "text": texts[r["id"]]} for r in rows
-            if r["id"] in texts and is_holdout(r["id"], float(drop.holdout_share), int(drop.seed))]
 
 
 def check_term_recall(cfg: DictConfig, recognizer: Recognizer) -> tuple[list[Finding], dict]:
     """Each emerging term's recall on held-out drop audio; low recall is a warning."""
-    rows = heldout_drop_rows(cfg)
+    rows = drop_rows(cfg, "holdout")
     if not rows:
         return [], {"clips": 0, "note": "no held-out drop audio"}
-    predictions, _ = transcribe_rows(recognizer, rows, float(cfg.evaluate.batch_seconds),
-                                     "held-out drop")
+    predictions, _ = transcribe_rows(
+        recognizer, rows, float(cfg.evaluate.batch_seconds), "held-out drop"
+    )
     result = score(predictions, list(cfg.scenario.terms))
     numbers = {"clips": len(predictions), "wer": result["wer"], "terms": result["terms"]}
     floor = float(cfg.checks.model.min_term_recall)
-    low = [f"{term}: recall {stats['recall']:.2f} over {stats['support']} occurrences"
-           for term, stats in result["terms"].items()
-           if stats["support"] and stats["recall"] < floor]
-    findings = []
-    if low:
-        findings.append(Finding("emerging_terms", "warning",
-                                f"{len(low)} emerging terms recalled below {floor:g}", low))
-    return findings, numbers
+    low = [
+        f"{term}: recall {stats['recall']:.2f} over {stats['support']} occurrences"
+        for term, stats in result["terms"].items()
+        if stats["support"] and stats["recall"] < floor
+    ]
+    message = f"{{n}} emerging terms recalled below {floor:g}"
+    return findings_if("emerging_terms", "warning", message, low), numbers
 
 
 def check_model(cfg: DictConfig, model_ref: str, champion_ref: str | None = None) -> CheckReport:
@@ -168,12 +159,14 @@ def check_model(cfg: DictConfig, model_ref: str, champion_ref: str | None = None
     settings = cfg.checks.model
     recognizer, info = load_recognizer(cfg, model_ref)
     report = CheckReport("model", summary={"model": info})
-    test_rows = sample_rows(list(iter_corpus(cfg.paths.base_corpus, ["test"])),
-                            int(settings.max_clips))
+    test_rows = sample_rows(
+        list(iter_corpus(cfg.paths.base_corpus, ["test"])), int(settings.max_clips)
+    )
     voice = str(settings.get("voice") or cfg.corpus.voices.train[0])
     checks = {
-        "invariance": lambda: check_invariance(recognizer, test_rows, settings,
-                                               float(cfg.evaluate.batch_seconds)),
+        "invariance": lambda: check_invariance(
+            recognizer, test_rows, settings, float(cfg.evaluate.batch_seconds)
+        ),
         "minimum_functionality": lambda: check_phrases(recognizer, list(settings.phrases), voice),
         "regression": lambda: check_regression(cfg, recognizer, champion_ref),
         "emerging_terms": lambda: check_term_recall(cfg, recognizer),
@@ -189,8 +182,11 @@ def check_model(cfg: DictConfig, model_ref: str, champion_ref: str | None = None
 def summary_metrics(summary: dict) -> dict[str, float]:
     """The report's numbers as MLflow metrics: ``check_model.regression.wer`` and so on."""
     flat = tracking.flatten({k: v for k, v in summary.items() if k != "model"}, "check_model.")
-    return {re.sub(r"[^\w./ -]", "_", key): float(value) for key, value in flat.items()
-            if isinstance(value, int | float) and not isinstance(value, bool)}
+    return {
+        re.sub(r"[^\w./ -]", "_", key): float(value)
+        for key, value in flat.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }
 
 
 def _record_on_version(cfg: DictConfig, report: CheckReport) -> None:
@@ -208,7 +204,7 @@ def _record_on_version(cfg: DictConfig, report: CheckReport) -> None:
 
 
 def run(cfg: DictConfig) -> CheckReport:
-    """``asrloop check model``: check ``checks.model.target`` (against ``checks.model.champion``)."""
+    """``asrloop check model`` on ``checks.model.target`` (against ``checks.model.champion``)."""
     settings = cfg.checks.model
     report = check_model(cfg, str(settings.target), settings.champion)
     report.print()
@@ -219,6 +215,8 @@ def run(cfg: DictConfig) -> CheckReport:
         mlflow.log_metrics(summary_metrics(report.summary))
     _record_on_version(cfg, report)
     if not report.passed:
-        raise SystemExit(f"model checks failed ({', '.join(report.failed_checks())}): see {path}; "
-                         "errors block promotion")
+        raise SystemExit(
+            f"model checks failed ({', '.join(report.failed_checks())}): see {path}; "
+            "errors block promotion"
+        )
     return report

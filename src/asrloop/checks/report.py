@@ -31,6 +31,12 @@ class Finding:
             raise ValueError(f"severity must be one of {SEVERITIES}, not {self.severity!r}")
 
 
+def findings_if(check: str, severity: Severity, message: str, rows: Iterable[str]) -> list[Finding]:
+    """``[Finding]`` naming ``rows`` (``{n}`` in the message becomes their count), or ``[]``."""
+    rows = list(rows)
+    return [Finding(check, severity, message.format(n=len(rows)), rows)] if rows else []
+
+
 @dataclass
 class CheckReport:
     """The outcome of one suite (``data`` or ``model``): findings, the checks run, numbers."""
@@ -65,8 +71,10 @@ class CheckReport:
     def headline(self) -> str:
         """One line for logs and the loop summary."""
         state = "passed" if self.passed else "FAILED"
-        return (f"{self.suite} checks {state}: {len(self.checks)} checks, "
-                f"{len(self.errors)} errors, {len(self.warnings)} warnings ({self.seconds:.1f} s)")
+        return (
+            f"{self.suite} checks {state}: {len(self.checks)} checks, "
+            f"{len(self.errors)} errors, {len(self.warnings)} warnings ({self.seconds:.1f} s)"
+        )
 
     def to_dict(self) -> dict:
         return {
@@ -85,9 +93,13 @@ class CheckReport:
 
     @classmethod
     def from_dict(cls, data: dict) -> CheckReport:
-        return cls(data["suite"], [Finding(**f) for f in data["findings"]],
-                   list(data["checks"]), dict(data.get("summary", {})),
-                   float(data.get("seconds", 0.0)))
+        return cls(
+            data["suite"],
+            [Finding(**f) for f in data["findings"]],
+            list(data["checks"]),
+            dict(data.get("summary", {})),
+            float(data.get("seconds", 0.0)),
+        )
 
     @classmethod
     def load(cls, path: str | Path) -> CheckReport:
@@ -100,18 +112,21 @@ class CheckReport:
         return path
 
     def table(self):
-        """A rich table: one line per finding (or one line saying all checks passed)."""
+        """A rich table: each check in the order run, with its findings or ``ok``."""
         from rich.table import Table
 
         table = Table(title=self.headline())
-        for column in ("severity", "check", "message", "rows"):
-            table.add_column(column, overflow="fold")
-        for finding in sorted(self.findings, key=lambda f: (f.severity != "error", f.check)):
-            colour = "red" if finding.severity == "error" else "yellow"
-            table.add_row(f"[{colour}]{finding.severity}[/]", finding.check, finding.message,
-                          _shown_rows(finding.rows))
-        if not self.findings:
-            table.add_row("[green]ok[/]", ", ".join(self.checks), "no findings", "")
+        table.add_column("check", no_wrap=True)
+        table.add_column("result", no_wrap=True)
+        table.add_column("message", overflow="fold")
+        table.add_column("rows", overflow="fold")
+        for check in self.checks:
+            found = [f for f in self.findings if f.check == check]
+            for f in sorted(found, key=lambda f: f.severity != "error"):
+                colour = "red" if f.severity == "error" else "yellow"
+                table.add_row(check, f"[{colour}]{f.severity}[/]", f.message, _shown(f.rows))
+            if not found:
+                table.add_row(check, "[green]ok[/]", "", "")
         return table
 
     def print(self, console=None) -> None:
@@ -122,14 +137,18 @@ class CheckReport:
     def log_mlflow(self, mlflow) -> None:
         """Metrics, a pass/fail tag and the JSON artifact, in the active MLflow run."""
         prefix = f"checks_{self.suite}"
-        mlflow.log_metrics({f"{prefix}_errors": len(self.errors),
-                            f"{prefix}_warnings": len(self.warnings),
-                            f"{prefix}_seconds": self.seconds})
+        mlflow.log_metrics(
+            {
+                f"{prefix}_errors": len(self.errors),
+                f"{prefix}_warnings": len(self.warnings),
+                f"{prefix}_seconds": self.seconds,
+            }
+        )
         mlflow.set_tag(f"{prefix}_passed", str(self.passed).lower())
         mlflow.log_dict(self.to_dict(), f"checks/{self.suite}.json")
 
 
-def _shown_rows(rows: list[str]) -> str:
+def _shown(rows: list[str]) -> str:
     shown = "\n".join(rows[:SHOWN_ROWS])
     if len(rows) > SHOWN_ROWS:
         shown += f"\n... {len(rows) - SHOWN_ROWS} more"

@@ -48,7 +48,7 @@ def drop_rows(cfg: DictConfig, part: str = "holdout") -> list[dict]:
     texts = {r["id"]: r["text"] for r in read_manifest(references)}
     rows = []
     for row in read_manifest(manifest, require_text=False):
-        held = is_holdout(row["id"], float(drop.holdout_share), int(cfg.seed))
+        held = is_holdout(row["id"], float(drop.holdout_share), int(drop.seed))
         if part == "all" or (part == "holdout") == held:
             rows.append({**row, "text": texts[row["id"]]})
     return rows

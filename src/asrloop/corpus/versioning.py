@@ -7,11 +7,13 @@ interrupted versioning step leaves every earlier version intact, and a rerun com
 
 from __future__ import annotations
 
+import hashlib
 import re
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+import yaml
 from omegaconf import DictConfig
 
 from asrloop.progress import console
@@ -50,11 +52,6 @@ def next_tag(root: Path) -> str:
     return f"{TAG_PREFIX}{int(tags[-1].removeprefix(TAG_PREFIX)) + 1 if tags else 1}"
 
 
-def tag_at_head(root: Path) -> str | None:
-    tags = git(root, "tag", "--points-at", "HEAD", "--list", f"{TAG_PREFIX}*").split()
-    return tags[-1] if tags else None
-
-
 def track_shards(root: Path, shard_dirs: Sequence[Path]) -> list[Path]:
     """``dvc add`` each shard folder (one pointer each); returns the pointer files."""
     pointers = []
@@ -73,10 +70,41 @@ def version_files(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in files)
 
 
+def _pointer_digests(text: str, key: str = "outs") -> list[tuple[str, str]]:
+    data = yaml.safe_load(text) or {}
+    return [(o["path"], o.get("md5", "")) for o in data.get(key, [])]
+
+
+def data_fingerprint(root: Path, rev: str | None = None) -> str:
+    """What identifies a data version: the corpus stage's outputs and every ``.dvc`` pointer,
+    in the working tree (``rev`` None) or at a git revision. Lock entries of other stages
+    (models, reports) do not count."""
+
+    def read(path: str) -> str:
+        if rev is None:
+            file = root / path
+            return file.read_text() if file.exists() else ""
+        return git(root, "show", f"{rev}:{path}", check=False)
+
+    if rev is None:
+        pointers = [str(p.relative_to(root)) for p in (root / "data").rglob("*.dvc")
+                    if p.is_file()] if (root / "data").exists() else []
+    else:
+        listed = git(root, "ls-tree", "-r", "--name-only", rev, "--", "data", check=False)
+        pointers = [p for p in listed.splitlines() if p.endswith(".dvc")]
+    entries = []
+    for pointer in sorted(pointers):
+        entries += [(pointer, *d) for d in _pointer_digests(read(pointer))]
+    lock = yaml.safe_load(read("pipelines/dvc.lock") or "{}") or {}
+    corpus_stage = lock.get("stages", {}).get("corpus", {})
+    entries += [("corpus", o["path"], o.get("md5", "")) for o in corpus_stage.get("outs", [])]
+    return hashlib.sha256(repr(sorted(entries)).encode()).hexdigest()
+
+
 def commit_version(root: Path, message: str, push: bool = True) -> str:
     """Commit pointer/lock files, tag the next ``corpus-vN`` and push data; returns the tag.
 
-    Nothing changed since the last tag: the existing tag is returned and nothing is committed.
+    When the data is the same as at the latest tag, that tag is returned and no new one made.
     """
     root = Path(root)
     if push:
@@ -87,11 +115,9 @@ def commit_version(root: Path, message: str, push: bool = True) -> str:
     staged = git(root, "diff", "--cached", "--name-only", "--", *files) if files else ""
     if staged:
         git(root, "commit", "--quiet", "-m", message, "--", *files)
-    current = tag_at_head(root)
-    if current and not staged:
-        return current
-    if not staged and corpus_tags(root):
-        return corpus_tags(root)[-1]
+    tags = corpus_tags(root)
+    if tags and data_fingerprint(root, tags[-1]) == data_fingerprint(root):
+        return tags[-1]
     tag = next_tag(root)
     git(root, "tag", "-a", tag, "-m", message)
     console.print(f"data version [bold]{tag}[/]: {message}")

@@ -119,7 +119,7 @@ def summarize(
     confusions: Counter = Counter()
     singles = {"insert": Counter(), "delete": Counter()}
     examples: dict = defaultdict(list)
-    counts = Counter({op: 0 for op in OPS})
+    counts = Counter(dict.fromkeys((*OPS, "ref_words", "hyp_words"), 0))
     clips = 0
     for clip_id, ref, hyp in pairs:
         clips += 1

@@ -20,15 +20,17 @@ from asrloop.audio.io import read_audio, write_audio
 from asrloop.corpus.manifest import MANIFEST_NAME, read_manifest, write_manifest
 from asrloop.corpus.plan import is_holdout
 from asrloop.corpus.versioning import commit_version, track_shards
+from asrloop.loop.triage import read_queue
 from asrloop.progress import console
 from asrloop.text.normalize import normalize_text
 
 NEW_WORDS = "new_words.txt"
 
 
-def approved_rows(queue_path: Path, holdout_share: float, seed: int) -> list[dict]:
-    rows = read_manifest(queue_path, require_text=False) if queue_path.exists() else []
+def approved_rows(queue_folder: Path, holdout_share: float, seed: int) -> list[dict]:
+    """Approved rows of the review queue (whichever of its JSONL and CSV was edited last)."""
     keep = []
+    rows = read_queue(queue_folder) if queue_folder.exists() else []
     for row in rows:
         if row.get("status") != "approved":
             continue
@@ -92,8 +94,8 @@ def write_shard(folder: Path, rows: list[dict], sources: dict[str, Path], new_wo
 
 def grow(cfg: DictConfig) -> dict:
     drop = cfg.scenario.drop
-    queue = Path(cfg.paths.reports) / "triage" / drop.name / "queue.jsonl"
-    rows = approved_rows(queue, float(drop.holdout_share), int(cfg.seed))
+    queue = Path(cfg.paths.reports) / "triage" / drop.name
+    rows = approved_rows(queue, float(drop.holdout_share), int(drop.seed))
     drop_manifest = Path(cfg.paths.drops) / drop.name / MANIFEST_NAME
     drop_rows = {r["id"]: r for r in read_manifest(drop_manifest, require_text=False)}
     sources = {i: Path(r["_manifest"]).parent / r["audio_filepath"] for i, r in drop_rows.items()}

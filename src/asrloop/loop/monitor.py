@@ -5,17 +5,14 @@ of production transcripts are compared with the training text (``asrloop monitor
 
 * ``expected`` = training count x (production n-grams / training n-grams) of that order;
 * ``score`` = log((prod_count + k) / (expected + k)), ``k`` = ``smoothing``: a smoothed
-  log-ratio that ranks phrases the training text never or rarely had, and counts matter;
+  log-ratio that favours phrases the training text never or rarely had, and counts matter;
 * an n-gram needs ``min_count`` production occurrences and a rate ``min_ratio`` above training.
 
-Nested n-grams are reduced to the phrase that carries the spike. ``excess`` = prod - expected;
-the words left or right of a shorter n-gram inside a longer one are *inert* when each side, as
-an n-gram, keeps its training rate (score below log ``background_lift``), as "the" does:
-
-* a shorter n-gram is dropped when a longer one with non-inert sides explains at least
-  ``cover`` of its excess ("bread" inside "bread sit", "it" inside "break it");
-* a longer n-gram is dropped when its sides are inert and the shorter one is itself reported:
-  it merely adds common words to a spike ("the bread sit").
+Candidates are then taken best first; on equal scores, the one with fewer common training
+words (rate >= ``common_rate``), then the longer one, so "bread sit" beats both "the bread sit"
+and "bread". One is skipped when at least ``overlap`` of its occurrences share words with
+occurrences of a phrase already taken: parts ("sit") and contexts ("the bread", "bread sit
+deal") of a spike are not reported again.
 """
 
 from __future__ import annotations
@@ -29,7 +26,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from asrloop.corpus.manifest import iter_corpus, read_manifest
+from asrloop.corpus.manifest import ManifestError, iter_corpus
 from asrloop.text.normalize import words
 
 
@@ -44,63 +41,68 @@ class Spike:
     expected: float
     score: float
 
-    @property
-    def excess(self) -> float:
-        return self.prod_count - self.expected
-
     def to_dict(self) -> dict:
         return {**asdict(self), "expected": round(self.expected, 3), "score": round(self.score, 4)}
 
 
-def count_ngrams(texts: Iterable[str], max_n: int) -> tuple[Counter, Counter]:
-    """Counts of word n-grams (1..max_n, within each text) keyed by tuple, and totals per order."""
+def _grams(tokens: Sequence[str], n: int) -> list[tuple[str, ...]]:
+    return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+
+
+def _count(token_lists: Iterable[Sequence[str]], max_n: int) -> tuple[Counter, Counter]:
     counts, totals = Counter(), Counter()
-    for text in texts:
-        tokens = words(text)
+    for tokens in token_lists:
         for n in range(1, max_n + 1):
-            grams = [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+            grams = _grams(tokens, n)
             counts.update(grams)
             totals[n] += len(grams)
     return counts, totals
 
 
+def count_ngrams(texts: Iterable[str], max_n: int) -> tuple[Counter, Counter]:
+    """Counts of word n-grams (1..max_n, within each text) keyed by tuple, and totals per order."""
+    return _count((words(text) for text in texts), max_n)
+
+
 def _score_all(
     prod: Counter, prod_totals: Counter, train: Counter, train_totals: Counter, smoothing: float
-) -> dict[tuple[str, ...], Spike]:
-    spikes = {}
+) -> list[Spike]:
+    spikes = []
     for gram, count in prod.items():
         n = len(gram)
         scale = prod_totals[n] / train_totals[n] if train_totals[n] else 0.0
         expected = train[gram] * scale
         score = math.log((count + smoothing) / (expected + smoothing))
-        spikes[gram] = Spike(" ".join(gram), n, count, train[gram], expected, score)
+        spikes.append(Spike(" ".join(gram), n, count, train[gram], expected, score))
     return spikes
 
 
-def _sub_grams(gram: tuple[str, ...]):
-    """Each shorter contiguous part of ``gram`` with the n-grams left and right of it."""
-    n = len(gram)
-    for size in range(1, n):
-        for start in range(n - size + 1):
-            sides = (gram[:start], gram[start + size :])
-            yield gram[start : start + size], [side for side in sides if side]
+def _occurrences(texts: list[list[str]], grams: set[tuple[str, ...]], max_n: int) -> dict:
+    """Where each wanted n-gram occurs: ``{gram: [(text index, word index), ...]}``."""
+    where: dict[tuple[str, ...], list[tuple[int, int]]] = {gram: [] for gram in grams}
+    for t, tokens in enumerate(texts):
+        for n in range(1, max_n + 1):
+            for i, gram in enumerate(_grams(tokens, n)):
+                if gram in where:
+                    where[gram].append((t, i))
+    return where
 
 
-def _prune_nested(
-    pool: dict, scored: dict, cover: float, lift: float, spike_level: float
-) -> set[tuple[str, ...]]:
-    """Grams dropped by the two nesting rules (see the module docstring)."""
-    dropped = set()
-    for gram, spike in pool.items():
-        for part, sides in _sub_grams(gram):
-            if part not in pool:
-                continue
-            if all(scored[side].score < lift for side in sides):
-                if pool[part].score >= spike_level:
-                    dropped.add(gram)
-            elif spike.excess >= cover * pool[part].excess:
-                dropped.add(part)
-    return dropped
+def _take_distinct(
+    ranked: list[Spike], texts: list[list[str]], max_n: int, overlap: float
+) -> list[Spike]:
+    """Keep, best first, the spikes whose occurrences are not mostly inside kept ones."""
+    where = _occurrences(texts, {tuple(s.ngram.split()) for s in ranked}, max_n)
+    covered: set[tuple[int, int]] = set()
+    kept = []
+    for spike in ranked:
+        spots = [[(t, i + k) for k in range(spike.n)] for t, i in where[tuple(spike.ngram.split())]]
+        shared = sum(any(spot in covered for spot in occ) for occ in spots)
+        if shared >= overlap * len(spots):
+            continue
+        kept.append(spike)
+        covered.update(spot for occ in spots for spot in occ)
+    return kept
 
 
 def rank_spikes(
@@ -110,22 +112,27 @@ def rank_spikes(
     min_count: int = 3,
     smoothing: float = 1.0,
     min_ratio: float = 2.0,
-    cover: float = 0.8,
-    background_lift: float = 1.25,
+    overlap: float = 0.5,
+    common_rate: float = 0.002,
 ) -> list[Spike]:
     """N-grams (1..max_n) whose production rate spikes against training, best first."""
-    prod, prod_totals = count_ngrams(production_texts, max_n)
+    texts = [words(text) for text in production_texts]
+    prod, prod_totals = _count(texts, max_n)
     train, train_totals = count_ngrams(training_texts, max_n)
-    scored = _score_all(prod, prod_totals, train, train_totals, smoothing)
-    pool = {
-        gram: spike
-        for gram, spike in scored.items()
-        if spike.prod_count >= min_count and spike.excess > 0
-    }
     level = math.log(min_ratio)
-    dropped = _prune_nested(pool, scored, cover, math.log(background_lift), level)
-    kept = [spike for gram, spike in pool.items() if gram not in dropped and spike.score >= level]
-    return sorted(kept, key=lambda s: (-s.score, -s.prod_count, s.n, s.ngram))
+    candidates = [
+        spike
+        for spike in _score_all(prod, prod_totals, train, train_totals, smoothing)
+        if spike.prod_count >= min_count and spike.score >= level
+    ]
+    floor = common_rate * train_totals[1]
+    common = {gram[0] for gram, count in train.items() if len(gram) == 1 and count >= floor}
+
+    def n_common(spike: Spike) -> int:
+        return sum(word in common for word in spike.ngram.split())
+
+    candidates.sort(key=lambda s: (-s.score, n_common(s), -s.n, s.ngram))
+    return _take_distinct(candidates, texts, max_n, overlap)
 
 
 def _runs(flags: Sequence[bool]) -> Iterable[tuple[int, int]]:
@@ -172,8 +179,18 @@ def transcripts_path(cfg: DictConfig) -> Path:
 
 
 def read_transcripts(path: str | Path) -> list[dict]:
-    """Production transcripts (one row per clip, see ``asrloop transcribe``)."""
-    return read_manifest(path)
+    """Production transcripts (one row per clip, see ``asrloop transcribe``); needs id and text."""
+    rows = []
+    with Path(path).open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            missing = [field for field in ("id", "text") if field not in row]
+            if missing:
+                raise ManifestError(f"{path}:{number}: missing field(s) {missing}")
+            rows.append(row)
+    return rows
 
 
 def training_texts(cfg: DictConfig) -> list[str]:
@@ -184,7 +201,7 @@ def training_texts(cfg: DictConfig) -> list[str]:
 def monitor_settings(cfg: DictConfig) -> dict:
     """rank_spikes keyword arguments from ``cfg.triage.monitor`` (absent ones keep defaults)."""
     section = cfg.triage.monitor
-    names = ("max_n", "min_count", "smoothing", "min_ratio", "cover", "background_lift")
+    names = ("max_n", "min_count", "smoothing", "min_ratio", "overlap", "common_rate")
     return {name: section[name] for name in names if section.get(name) is not None}
 
 

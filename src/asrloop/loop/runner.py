@@ -22,8 +22,6 @@ from asrloop.model.registry import alias_version, set_alias
 from asrloop.pipeline import repro, write_params
 from asrloop.progress import console
 
-FIRST_STAGES = ("corpus", "drop", "check_data", "vocab", "train", "evaluate", "transcribe",
-                "monitor", "triage")
 RETRAIN_STAGES = ("check_data", "vocab", "train", "evaluate")
 DROP_STAGES = ("drop", "transcribe", "monitor", "triage")
 
@@ -55,9 +53,9 @@ class LoopRunner:
 
     def iteration_zero(self, cfg: DictConfig) -> IterationRecord:
         record = IterationRecord(iteration=0)
-        self.stages(cfg, FIRST_STAGES[:1], record)
+        self.stages(cfg, ("corpus",), record)
         record.corpus_version = self.commit("corpus: base corpus") or "uncommitted"
-        self.stages(cfg, FIRST_STAGES[1:], record)
+        self.stages(cfg, ("drop", "check_data", "vocab", "train", "evaluate"), record)
         version = self.trained_version(cfg)
         if alias_version(cfg, cfg.tracking.champion_alias) is None:
             set_alias(cfg, version, cfg.tracking.champion_alias)
@@ -66,6 +64,7 @@ class LoopRunner:
             record.promoted = alias_version(cfg, cfg.tracking.champion_alias) == version
             record.gate_reason = "already champion" if record.promoted else "not promoted"
         record.fill_from_reports(cfg, version)
+        self.stages(cfg, DROP_STAGES[1:], record)  # the champion serves the drop
         return record
 
     def trained_version(self, cfg: DictConfig) -> str:

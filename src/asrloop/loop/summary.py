@@ -81,30 +81,52 @@ def _fmt(value, pattern="{:.3f}") -> str:
     return "-" if value is None else pattern.format(value)
 
 
+def summary_rows(summary: dict) -> list[tuple[str, list[str]]]:
+    """The before/after table: one row per measure, one column per iteration."""
+    its = summary["iterations"]
+
+    def checks(report: dict) -> str:
+        if not report:
+            return "-"
+        return "pass" if report.get("passed") else f"fail ({', '.join(report['failed_checks'])})"
+
+    rows = [
+        ("corpus version", [r["corpus_version"] for r in its]),
+        ("vocabulary", [r["vocab_version"][:10] for r in its]),
+        ("model version", [f"v{r['model_version']}" for r in its]),
+        ("MLflow run", [r["run_id"][:10] for r in its]),
+        ("test WER", [_fmt(r["test_wer"]) for r in its]),
+        ("test CER", [_fmt(r["test_cer"]) for r in its]),
+        ("regression WER", [_fmt(r["regression_wer"]) for r in its]),
+        ("held-out drop WER", [_fmt(r["heldout_drop_wer"]) for r in its]),
+    ]
+    rows += [(f"recall '{t}' (held-out drop)", [_fmt(r["term_recall"].get(t)) for r in its])
+             for t in summary["terms"]]
+    rows += [
+        ("data checks", [checks(r["data_checks"]) for r in its]),
+        ("model checks", [checks(r["model_checks"]) for r in its]),
+        ("promoted", ["yes" if r["promoted"] else "no" for r in its]),
+        ("gate", [r["gate_reason"] for r in its]),
+        ("wall time", [f"{sum(r['step_seconds'].values()):.0f} s" for r in its]),
+    ]
+    return rows
+
+
 def print_summary(summary: dict) -> None:
     from rich.table import Table
 
-    terms = summary["terms"]
-    table = Table(title=f"asrloop: {summary['scenario']} (total {summary['total_seconds']:.0f} s)")
-    for column in ("iter", "corpus", "vocab", "model", "test WER", "test CER", "regr. WER",
-                   *(f"recall {t}" for t in terms), "data checks", "model checks", "promoted",
-                   "gate"):
-        table.add_column(column, overflow="fold")
+    table = Table(title=f"asrloop: scenario '{summary['scenario']}', "
+                  f"total {summary['total_seconds']:.0f} s")
+    table.add_column("")
     for r in summary["iterations"]:
-        data, model = r["data_checks"], r["model_checks"]
-        table.add_row(
-            str(r["iteration"]), r["corpus_version"], r["vocab_version"][:8],
-            f"v{r['model_version']}", _fmt(r["test_wer"]), _fmt(r["test_cer"]),
-            _fmt(r["regression_wer"]), *(_fmt(r["term_recall"].get(t)) for t in terms),
-            "pass" if data.get("passed") else f"{data.get('errors', '?')} errors",
-            "-" if not model else ("pass" if model.get("passed") else "fail"),
-            "yes" if r["promoted"] else "no", r["gate_reason"],
-        )
+        table.add_column(f"iteration {r['iteration']}", overflow="fold", max_width=48)
+    for name, values in summary_rows(summary):
+        table.add_row(name, *values)
     console.print(table)
     final = summary["final"]
-    recalls = ", ".join(f"{t}: {v:.2f}" for t, v in final.get("term_recall", {}).items())
+    recalls = ", ".join(f"'{t}' {v:.2f}" for t, v in final.get("term_recall", {}).items())
     console.print(f"champion v{final.get('champion_version')} on held-out drop audio: "
                   f"WER {_fmt(final.get('heldout_wer'))}, recall {recalls}")
-    steps = "; ".join(f"iter {r['iteration']}: " + ", ".join(
-        f"{k} {v:.0f}s" for k, v in r["step_seconds"].items()) for r in summary["iterations"])
-    console.print(f"step times: {steps}")
+    for r in summary["iterations"]:
+        steps = ", ".join(f"{k} {v:.0f}s" for k, v in r["step_seconds"].items())
+        console.print(f"iteration {r['iteration']} steps: {steps}")

@@ -408,11 +408,14 @@ def _bar_chart(labels: list[str], values: list[float], title: str, xlabel: str, 
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(8, 0.4 * max(len(labels), 3) + 1.2))
     ax.barh(labels[::-1], values[::-1], color="#4c72b0")
-    ax.set_title(title)
+    ax.set_title(title if labels else f"{title} (none)")
     ax.set_xlabel(xlabel)
+    if xlabel == "count":
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -523,6 +526,18 @@ def _print_summary(result: Mapping, top: int = 10) -> None:
     console.print(f"sampled WER [95% CI]: {_interval(result['sampled_wer'])}")
 
 
+def _outside_holdout(rows: list[dict], share: float, seed: int) -> list[dict]:
+    """Queue rows of review clips; rows of held-out clips (after a config change) are removed."""
+    from asrloop.progress import console
+
+    kept = [row for row in rows if not is_holdout(row["id"], share, seed)]
+    if len(kept) < len(rows):
+        console.print(
+            f"[yellow]triage: removed {len(rows) - len(kept)} held-out clips from the queue"
+        )
+    return kept
+
+
 def run(cfg: DictConfig) -> None:
     """``asrloop triage``: select clips → queue → (demo) fill from references → analysis."""
     from asrloop.loop.monitor import read_transcripts, training_texts, transcripts_path
@@ -536,10 +551,11 @@ def run(cfg: DictConfig) -> None:
         _spikes(cfg, transcripts, train_texts),
         settings,
         float(drop.holdout_share),
-        int(cfg.seed),
+        int(drop.seed),
     )
     folder = Path(cfg.paths.reports) / "triage" / drop.name
-    write_queue(folder, merge_queue(read_queue(folder), selections))
+    existing = _outside_holdout(read_queue(folder), float(drop.holdout_share), int(drop.seed))
+    write_queue(folder, merge_queue(existing, selections))
     if settings.get("auto_approve"):
         references = read_references(Path(cfg.paths.references) / f"{drop.name}.jsonl")
         write_queue(folder, fill_queue_from_references(read_queue(folder), references))

@@ -14,14 +14,13 @@ from asrloop.corpus.manifest import MANIFEST_NAME, shard_manifests
 def dvc_digests(root: Path) -> dict[str, str]:
     """DVC md5 of every tracked path under the project: ``.dvc`` pointers and ``dvc.lock`` outs."""
     digests: dict[str, str] = {}
-    for pointer in root.rglob("*.dvc"):
-        if ".dvc" in pointer.parent.parts or ".venv" in pointer.parts:
+    data = root / "data"
+    for pointer in data.rglob("*.dvc") if data.exists() else []:
+        if not pointer.is_file():
             continue
         for out in (yaml.safe_load(pointer.read_text()) or {}).get("outs", []):
             digests[str((pointer.parent / out["path"]).resolve())] = out.get("md5", "")
-    for lock in root.rglob("dvc.lock"):
-        if ".venv" in lock.parts:
-            continue
+    for lock in (root / "pipelines").glob("dvc.lock"):
         for stage in (yaml.safe_load(lock.read_text()) or {}).get("stages", {}).values():
             for out in stage.get("outs", []):
                 digests[str((lock.parent / out["path"]).resolve())] = out.get("md5", "")

@@ -28,9 +28,8 @@ class Transcriber(mlflow.pyfunc.PythonModel):
         vocab = context.artifacts.get("vocab_dir")
         self.recognizer = Recognizer.from_dirs(context.artifacts["model_dir"], vocab)
 
-    def predict(self, context, model_input, params=None):
-        paths = list(model_input.iloc[:, 0]) if hasattr(model_input, "iloc") else list(model_input)
-        return [self.recognizer.transcribe_file(p)["text"] for p in paths]
+    def predict(self, context, model_input: list[str], params=None) -> list[str]:
+        return [self.recognizer.transcribe_file(path)["text"] for path in model_input]
 
 
 def _model_uri(name: str, ref: str) -> str:
@@ -73,7 +72,7 @@ def download_version(cfg: DictConfig, ref: str) -> tuple[Path, str]:
     mv = (client.get_model_version(name, ref) if ref.isdigit()
           else client.get_model_version_by_alias(name, ref))
     target = Path(tempfile.mkdtemp(prefix=f"asrloop-{name}-v{mv.version}-"))
-    local = mlflow.artifacts.download_artifacts(artifact_uri=_model_uri(name, mv.version),
+    local = mlflow.artifacts.download_artifacts(artifact_uri=_model_uri(name, str(mv.version)),
                                                 dst_path=str(target))
     return Path(local), str(mv.version)
 

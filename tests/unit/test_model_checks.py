@@ -1,0 +1,75 @@
+"""Model checks: the default phrases are speakable by the corpus, and the report's structure on
+an untrained model (no training: a random-init model saved with ``save_pretrained``)."""
+
+from __future__ import annotations
+
+import re
+
+from omegaconf import OmegaConf
+
+from asrloop.checks.model import check_model, sample_rows, summary_metrics
+from asrloop.config import compose
+from asrloop.corpus.numbers import spell_number
+from asrloop.corpus.plan import plan_corpus
+from asrloop.corpus.shards import render_shards
+from asrloop.model.factory import build_model
+from asrloop.text.tokenizer import CharTokenizer
+
+
+def corpus_words(text_cfg) -> set[str]:
+    """Every word the news templates and slots can produce (numbers spelled out)."""
+    parts = [re.sub(r"\{\w+\}", " ", t) for t in text_cfg.templates]
+    parts += [value for values in text_cfg.slots.values() for value in values]
+    parts += [spell_number(n) for n in range(1000)]
+    return {word for part in parts for word in part.split()}
+
+
+def test_default_phrases_only_use_corpus_words():
+    cfg = compose()
+    words = corpus_words(cfg.corpus.text)
+    for phrase in cfg.checks.model.phrases:
+        assert set(phrase.split()) <= words, phrase
+
+
+def test_sample_rows_is_stable_and_bounded():
+    rows = [{"id": f"test-{i:05d}", "audio_filepath": f"{i}.wav"} for i in range(10)]
+    picked = sample_rows(list(reversed(rows)), 4)
+    assert [r["id"] for r in picked] == ["test-00000", "test-00002", "test-00004", "test-00006"]
+    assert sample_rows(rows, 50) == rows
+
+
+def test_report_structure_on_an_untrained_model(tmp_path):
+    overrides = [
+        f"paths.root={tmp_path}",
+        "corpus.splits.train=0",
+        "corpus.splits.dev=0",
+        "corpus.splits.test=3",
+        "corpus.splits.regression=3",
+        "checks.model.max_clips=3",
+        "model.config.d_model=32",
+        "model.config.num_layers=1",
+        "model.config.ff_dim=64",
+        "checks.model.phrases=[forty two votes]",
+    ]
+    cfg = compose(overrides)
+    plan = plan_corpus(OmegaConf.to_container(cfg.corpus, resolve=True), list(cfg.scenario.terms))
+    render_shards(plan, tmp_path / "data" / "corpus" / "base", workers=1)
+    model_dir = tmp_path / "untrained"
+    tokenizer = CharTokenizer.from_texts(["abcdefghijklmnopqrstuvwxyz'"])
+    build_model(cfg.model, len(tokenizer)).save_pretrained(model_dir)
+    tokenizer.save(model_dir)
+
+    report = check_model(cfg, str(model_dir), champion_ref=str(model_dir))
+
+    assert report.checks == ["invariance", "minimum_functionality", "regression", "emerging_terms"]
+    assert "minimum_functionality" in report.failed_checks()  # a random model says nothing right
+    assert report.summary["regression"]["delta"] == 0.0  # the same model as its own champion
+    assert set(report.summary["invariance"]) == {
+        "clips",
+        "clean",
+        "gain -6 dB",
+        "gain +6 dB",
+        "noise 30 dB SNR",
+    }
+    assert report.summary["emerging_terms"]["clips"] == 0  # no drop synthesized
+    assert "check_model.regression.wer" in summary_metrics(report.summary)
