@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 import torch
-import torchaudio.functional as AF
+import torchaudio
 
 SAMPLE_RATE = 16_000
 
@@ -17,11 +18,18 @@ class AudioError(ValueError):
     """An unreadable, empty or malformed clip; the message names the file."""
 
 
+@cache
+def _resampler(source_rate: int, target_rate: int) -> torchaudio.transforms.Resample:
+    """The sinc kernel is built once per rate pair (building it costs more than applying it)."""
+    return torchaudio.transforms.Resample(source_rate, target_rate)
+
+
+@torch.no_grad()
 def resample(audio: np.ndarray, source_rate: int, target_rate: int = SAMPLE_RATE) -> np.ndarray:
     if source_rate == target_rate:
         return audio.astype(np.float32, copy=False)
     tensor = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
-    return AF.resample(tensor, source_rate, target_rate).numpy()
+    return _resampler(int(source_rate), int(target_rate))(tensor).numpy()
 
 
 def to_float(pcm: np.ndarray) -> np.ndarray:

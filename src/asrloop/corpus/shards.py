@@ -87,6 +87,12 @@ def render_shard(shard: ShardPlan, folder: str, with_text: bool = True) -> int:
     return len(shard.clips)
 
 
+def _init_worker() -> None:
+    import torch
+
+    torch.set_num_threads(1)  # one process per core; torch only resamples here
+
+
 def validate_voices(shards: Sequence[ShardPlan]) -> None:
     for name in sorted({clip.voice for shard in shards for clip in shard.clips}):
         validate_voice(name)
@@ -112,7 +118,9 @@ def render_shards(
             if on_progress:
                 on_progress(done)
         return folders
-    with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+    # spawn, not fork: a forked child inherits torch's OpenMP pool and can stall in it.
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
+                             initializer=_init_worker) as pool:
         futures = [pool.submit(render_shard, s, str(f), with_text) for s, f in todo]
         for future in as_completed(futures):
             done = future.result()
