@@ -84,6 +84,7 @@ def run_hydra(function, name: str, overrides: list[str]):
     @hydra.main(version_base=None, config_path=str(CONF_DIR), config_name="config")
     def app(cfg):
         results.append(function(cfg))
+        return results[-1]  # sweepers (Optuna) read the objective from here
 
     sys.argv = [f"asrloop-{job}", f"hydra.job.name={job}", *overrides]
     app()

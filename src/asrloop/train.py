@@ -278,6 +278,8 @@ def _clean(texts):
     return [t for t in texts if t.strip()]
 
 
-def run(cfg: DictConfig) -> None:
+def run(cfg: DictConfig) -> float:
+    """Train; returns the best dev CER (the objective of ``hparams_search`` sweeps)."""
     result = Trainer(cfg).fit()
     console.print(result)
+    return float(result["best_dev_cer"])

@@ -1,15 +1,13 @@
-"""WAV input and output (soundfile), resampling and mono mixing (torchaudio)."""
+"""WAV input and output (soundfile), resampling (scipy) and mono mixing."""
 
 from __future__ import annotations
 
 import os
-from functools import cache
+from math import gcd
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import torch
-import torchaudio
 
 SAMPLE_RATE = 16_000
 
@@ -18,18 +16,17 @@ class AudioError(ValueError):
     """An unreadable, empty or malformed clip; the message names the file."""
 
 
-@cache
-def _resampler(source_rate: int, target_rate: int) -> torchaudio.transforms.Resample:
-    """The sinc kernel is built once per rate pair (building it costs more than applying it)."""
-    return torchaudio.transforms.Resample(source_rate, target_rate)
-
-
-@torch.no_grad()
 def resample(audio: np.ndarray, source_rate: int, target_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Polyphase resampling (scipy): exact rational ratio, deterministic, no torch import, so
+    synthesis workers start fast."""
     if source_rate == target_rate:
         return audio.astype(np.float32, copy=False)
-    tensor = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
-    return _resampler(int(source_rate), int(target_rate))(tensor).numpy()
+    from scipy.signal import resample_poly
+
+    common = gcd(int(source_rate), int(target_rate))
+    out = resample_poly(np.asarray(audio, dtype=np.float32), target_rate // common,
+                        source_rate // common)
+    return out.astype(np.float32, copy=False)
 
 
 def to_float(pcm: np.ndarray) -> np.ndarray:

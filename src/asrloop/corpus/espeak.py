@@ -7,6 +7,7 @@ espeak-ng is GPL-3: it is called, never linked into asrloop's code, and sits beh
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 from functools import cache
 from pathlib import Path
 
@@ -63,8 +64,15 @@ class EspeakEngine:
             raise EspeakError(f"unknown espeak-ng voice '{language}' in voice '{name}'")
         self._voice = name
 
-    def synthesize(self, text: str, voice: str, rate_wpm: int, pitch: int) -> np.ndarray:
-        """int16 PCM at :attr:`sample_rate`."""
+    def synthesize(self, text: str, voice: str, rate_wpm: int, pitch: int, seed: int = 0
+                   ) -> np.ndarray:
+        """int16 PCM at :attr:`sample_rate`.
+
+        The Klatt noise source draws from libc's ``rand``: it is seeded per clip. The engine also
+        carries state from one utterance to the next, so bit-exact output needs the same
+        sequence of clips in a fresh process (see :mod:`asrloop.corpus.shards`).
+        """
+        _libc().srand(seed & 0x7FFFFFFF)
         self.set_voice(voice)
         self.lib.espeak_SetParameter(PARAM_RATE, int(rate_wpm), 0)
         self.lib.espeak_SetParameter(PARAM_PITCH, int(pitch), 0)
@@ -79,6 +87,11 @@ class EspeakEngine:
         if not self._chunks:
             return np.zeros(0, dtype=np.int16)
         return np.concatenate(self._chunks)
+
+
+@cache
+def _libc():
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
 
 
 @cache

@@ -1,4 +1,4 @@
-"""Render shard plans to audio in parallel workers; finished shards are never redone.
+"""Render shard plans to audio in worker processes; finished shards are never redone.
 
 A shard folder holds ``<id>.wav`` files (16 kHz mono PCM) and ``manifest.jsonl``. The manifest is
 written last and atomically, together with ``plan.sha256``: a folder with both, matching the
@@ -40,12 +40,16 @@ def shard_is_complete(folder: Path, shard: ShardPlan) -> bool:
     )
 
 
+def clip_seed(clip: ClipPlan) -> int:
+    return int.from_bytes(hashlib.sha256(clip.id.encode()).digest()[:4], "big")
+
+
 def render_clip(clip: ClipPlan) -> np.ndarray:
-    audio = synthesize(clip.text, VoiceSpec(clip.voice, clip.rate_wpm, clip.pitch))
+    seed = clip_seed(clip)
+    audio = synthesize(clip.text, VoiceSpec(clip.voice, clip.rate_wpm, clip.pitch), seed)
     audio = speed_perturb(audio, clip.speed, SAMPLE_RATE)
     audio = normalize_peak(audio, 0.7)
     if clip.snr_db is not None:
-        seed = int.from_bytes(hashlib.sha256(clip.id.encode()).digest()[:4], "big")
         audio = add_noise(audio, clip.snr_db, np.random.default_rng(seed))
     return audio
 
@@ -87,12 +91,6 @@ def render_shard(shard: ShardPlan, folder: str, with_text: bool = True) -> int:
     return len(shard.clips)
 
 
-def _init_worker() -> None:
-    import torch
-
-    torch.set_num_threads(1)  # one process per core; torch only resamples here
-
-
 def validate_voices(shards: Sequence[ShardPlan]) -> None:
     for name in sorted({clip.voice for shard in shards for clip in shard.clips}):
         validate_voice(name)
@@ -112,15 +110,11 @@ def render_shards(
     todo = [(s, f) for s, f in zip(shards, folders, strict=True) if not shard_is_complete(f, s)]
     if on_progress:
         on_progress(sum(len(s.clips) for s in shards) - sum(len(s.clips) for s, _ in todo))
-    if workers <= 1:
-        for shard, folder in todo:
-            done = render_shard(shard, str(folder), with_text)
-            if on_progress:
-                on_progress(done)
-        return folders
-    # spawn, not fork: a forked child inherits torch's OpenMP pool and can stall in it.
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
-                             initializer=_init_worker) as pool:
+    # One fresh process per shard: espeak-ng carries state from one utterance to the next, so
+    # the same shard is bit-identical only when rendered from a clean engine. spawn, not fork:
+    # a forked child would inherit the parent's engine (and torch's OpenMP pool, which stalls).
+    with ProcessPoolExecutor(max(1, workers), mp_context=get_context("spawn"),
+                             max_tasks_per_child=1) as pool:
         futures = [pool.submit(render_shard, s, str(f), with_text) for s, f in todo]
         for future in as_completed(futures):
             done = future.result()

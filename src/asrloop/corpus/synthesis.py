@@ -60,18 +60,20 @@ def validate_voice(name: str) -> None:
         raise VoiceError(str(error)) from error
 
 
-def synthesize(text: str, voice: VoiceSpec) -> np.ndarray:
+def synthesize(text: str, voice: VoiceSpec, seed: int = 0) -> np.ndarray:
     """Speak ``text`` with ``voice``; float32 mono at 16 kHz."""
     if voice.engine == "piper":
         from piper import SynthesisConfig
 
         piper = _piper_voice(voice.name.removeprefix(PIPER_PREFIX))
-        config = SynthesisConfig(length_scale=170 / max(voice.rate_wpm, 1))
+        # no sampling noise: the same text and voice always give the same audio
+        config = SynthesisConfig(length_scale=170 / max(voice.rate_wpm, 1), noise_scale=0.0,
+                                 noise_w_scale=0.0)
         chunks = [c.audio_float_array for c in piper.synthesize(text, syn_config=config)]
         audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
         return resample(audio, piper.config.sample_rate, SAMPLE_RATE)
     from asrloop.corpus.espeak import engine
 
     espeak = engine()
-    pcm = espeak.synthesize(text, voice.name, voice.rate_wpm, voice.pitch)
+    pcm = espeak.synthesize(text, voice.name, voice.rate_wpm, voice.pitch, seed)
     return resample(to_float(pcm), espeak.sample_rate, SAMPLE_RATE)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,7 +40,16 @@ def dvc(root: Path, *args: str, check: bool = True) -> str:
 
 
 def git(root: Path, *args: str, check: bool = True) -> str:
-    return _run(["git", *args], root, check)
+    return _run(["git", *_identity(root), *args], root, check)
+
+
+def _identity(root: Path) -> list[str]:
+    """A committer identity for data-version commits on machines that have none configured."""
+    result = subprocess.run(["git", "config", "user.email"], cwd=root, capture_output=True,
+                            text=True, check=False)
+    if result.stdout.strip():
+        return []
+    return ["-c", "user.name=asrloop", "-c", "user.email=asrloop@localhost"]
 
 
 def corpus_tags(root: Path) -> list[str]:
@@ -65,6 +75,7 @@ def version_files(root: Path) -> list[str]:
     """Pointer, lock and DVC-generated ignore files under data/ and pipelines/."""
     files = [p for p in (root / "data").rglob("*.dvc")] if (root / "data").exists() else []
     files += [p for p in (root / "data").rglob(".gitignore")] if (root / "data").exists() else []
+    files += list((root / "data").glob("*.sha256"))  # the frozen regression set's record
     files += [p for p in (root / "pipelines").glob("dvc.lock")]
     files += [p for p in (root / "pipelines").glob(".gitignore")]
     return sorted(str(p.relative_to(root)) for p in files)
@@ -124,11 +135,25 @@ def commit_version(root: Path, message: str, push: bool = True) -> str:
     return tag
 
 
+def remove_untracked_shards(root: Path) -> list[str]:
+    """Grown shard folders without a pointer at this revision (they stay in the DVC cache)."""
+    grown = root / "data" / "corpus" / "grown"
+    removed = []
+    for folder in sorted(grown.iterdir()) if grown.exists() else []:
+        if folder.is_dir() and not folder.with_name(folder.name + ".dvc").exists():
+            shutil.rmtree(folder)
+            removed.append(folder.name)
+    return removed
+
+
 def restore_version(root: Path, tag: str) -> None:
-    """``git checkout <tag>`` then the matching data (from the DVC cache, else the remote)."""
+    """``git checkout <tag>``, drop shards that version did not have, check out its data
+    (from the DVC cache, or pulled from the remote)."""
+    root = Path(root)
     git(root, "checkout", "--quiet", tag)
-    if dvc(root, "checkout", "--quiet", "--force", check=False) == "":
-        dvc(root, "pull", "--quiet", "--force", check=False)
+    remove_untracked_shards(root)
+    dvc(root, "checkout", "--quiet", "--force", check=False)
+    dvc(root, "pull", "--quiet", "--force", check=False)
 
 
 def run(cfg: DictConfig) -> None:

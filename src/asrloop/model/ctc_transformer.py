@@ -1,6 +1,7 @@
 """A compact CTC encoder over fbank features, as a transformers model.
 
-Conv1d subsampling (4x in time) -> sinusoidal positions -> Transformer encoder -> linear CTC head.
+Conv1d subsampling (4x in time) -> sinusoidal positions -> Transformer or Conformer encoder ->
+linear CTC head.
 ``save_pretrained`` / ``from_pretrained`` round-trip; registered with the Auto classes.
 """
 
@@ -20,11 +21,13 @@ class CtcTransformerConfig(PretrainedConfig):
     def __init__(self, vocab_size: int = 32, n_mels: int = 80, d_model: int = 144,
                  num_layers: int = 4, num_heads: int = 4, ff_dim: int = 576,
                  dropout: float = 0.1, subsampling: int = 4, blank_id: int = 0,
+                 encoder: str = "transformer", conv_kernel: int = 15,
                  feature_mean: list | None = None, feature_std: list | None = None, **kwargs):
         super().__init__(**kwargs)
         self.vocab_size, self.n_mels, self.d_model = vocab_size, n_mels, d_model
         self.num_layers, self.num_heads, self.ff_dim = num_layers, num_heads, ff_dim
         self.dropout, self.subsampling, self.blank_id = dropout, subsampling, blank_id
+        self.encoder, self.conv_kernel = encoder, conv_kernel
         self.feature_mean, self.feature_std = feature_mean, feature_std
 
 
@@ -57,6 +60,25 @@ def sinusoids(length: int, dim: int) -> torch.Tensor:
     return table
 
 
+def build_encoder(config: CtcTransformerConfig) -> nn.Module:
+    """A pre-norm Transformer encoder, or a Conformer (torchaudio) with depthwise convolutions."""
+    if config.encoder == "conformer":
+        import torchaudio
+
+        return torchaudio.models.Conformer(
+            input_dim=config.d_model, num_heads=config.num_heads, ffn_dim=config.ff_dim,
+            num_layers=config.num_layers, depthwise_conv_kernel_size=config.conv_kernel,
+            dropout=config.dropout,
+        )
+    if config.encoder != "transformer":
+        raise ValueError(f"model.config.encoder: unknown encoder '{config.encoder}'")
+    layer = nn.TransformerEncoderLayer(
+        config.d_model, config.num_heads, config.ff_dim, config.dropout,
+        activation="gelu", batch_first=True, norm_first=True,
+    )
+    return nn.TransformerEncoder(layer, config.num_layers, enable_nested_tensor=False)
+
+
 class CtcTransformerForCTC(PreTrainedModel):
     config_class = CtcTransformerConfig
     main_input_name = "input_features"
@@ -65,14 +87,11 @@ class CtcTransformerForCTC(PreTrainedModel):
         super().__init__(config)
         mean = torch.tensor(config.feature_mean or [0.0] * config.n_mels)
         std = torch.tensor(config.feature_std or [1.0] * config.n_mels)
-        self.register_buffer("feature_mean", mean, persistent=False)
-        self.register_buffer("feature_std", std, persistent=False)
+        self.register_buffer("feature_mean", mean)  # persistent: from_pretrained restores it
+        self.register_buffer("feature_std", std)
         self.subsample = Conv1dSubsampling(config.n_mels, config.d_model, config.subsampling)
-        layer = nn.TransformerEncoderLayer(
-            config.d_model, config.num_heads, config.ff_dim, config.dropout,
-            activation="gelu", batch_first=True, norm_first=True,
-        )
-        self.encoder = nn.TransformerEncoder(layer, config.num_layers, enable_nested_tensor=False)
+        self.input_norm = nn.LayerNorm(config.d_model)
+        self.encoder = build_encoder(config)
         self.norm = nn.LayerNorm(config.d_model)
         self.dropout = nn.Dropout(config.dropout)
         self.lm_head = nn.Linear(config.d_model, config.vocab_size)
@@ -96,9 +115,13 @@ class CtcTransformerForCTC(PreTrainedModel):
         x = (input_features - self.feature_mean) / self.feature_std
         x = self.subsample(x)
         lengths = self.output_lengths(feature_lengths).clamp(max=x.shape[1])
-        x = x * math.sqrt(self.config.d_model) + sinusoids(x.shape[1], x.shape[2]).to(x)
-        pad_mask = torch.arange(x.shape[1], device=x.device)[None, :] >= lengths[:, None]
-        x = self.encoder(self.dropout(x), src_key_padding_mask=pad_mask)
+        x = self.input_norm(x) + sinusoids(x.shape[1], x.shape[2]).to(x)
+        x = self.dropout(x)
+        if self.config.encoder == "conformer":
+            x, _ = self.encoder(x, lengths.clamp(min=1))
+        else:
+            pad_mask = torch.arange(x.shape[1], device=x.device)[None, :] >= lengths[:, None]
+            x = self.encoder(x, src_key_padding_mask=pad_mask)
         logits = self.lm_head(self.norm(x))
         loss = None
         if labels is not None:

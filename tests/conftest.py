@@ -1,0 +1,31 @@
+"""Shared fixtures: the real config composed and shrunk for tests, tiny real corpora and repos.
+
+Everything here is made by the project itself (espeak-ng audio, git + DVC repos, SQLite MLflow);
+nothing is mocked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from asrloop.corpus.plan import plan_corpus
+from asrloop.corpus.shards import render_shards
+from tests.helpers import TINY_CORPUS, init_project_repo, make_cfg
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory):
+    """(cfg, root) of a tiny synthesized corpus; treat it as read-only (copy to modify)."""
+    root = tmp_path_factory.mktemp("tiny-corpus")
+    cfg = make_cfg(root, *TINY_CORPUS)
+    shards = plan_corpus(OmegaConf.to_container(cfg.corpus, resolve=True), cfg.scenario.terms)
+    render_shards(shards, Path(cfg.paths.base_corpus), workers=1)
+    return cfg, root
+
+
+@pytest.fixture
+def project_repo(tmp_path):
+    return init_project_repo(tmp_path / "project")

@@ -1,0 +1,96 @@
+"""A tiny loop, for real: corpus, training, drop, triage, grow, retrain, gate, summary.
+
+Minutes, not hours: the tiny experiment config (small corpus, one-minute training). The model
+it trains is weak, so this asserts the loop's structure and bookkeeping, not its accuracy (the
+benchmarks measure that on the default config).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import pytest
+import yaml
+
+from asrloop.corpus.versioning import corpus_tags
+from tests.helpers import init_project_repo
+
+OVERRIDES = ["experiment=tiny", "train.lr=0.0031"]
+
+
+def run_loop(root: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ASRLOOP_ROOT": str(root)}
+    command = [str(Path(sys.executable).parent / "asrloop"), "loop", *OVERRIDES]
+    result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True,
+                            check=False, timeout=1200)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    return result
+
+
+@pytest.fixture(scope="module")
+def loop(tmp_path_factory):
+    root = init_project_repo(tmp_path_factory.mktemp("loop") / "project")
+    first = run_loop(root)
+    summary = json.loads((root / "reports" / "loop" / "summary.json").read_text())
+    return root, summary, first
+
+
+def registry(root: Path):
+    mlflow.set_tracking_uri(f"sqlite:///{root}/mlflow.db")
+    return mlflow.MlflowClient()
+
+
+def test_summary_has_every_field_per_iteration(loop):
+    _, summary, _ = loop
+    assert [it["iteration"] for it in summary["iterations"]] == [0, 1]
+    for it in summary["iterations"]:
+        for key in ("corpus_version", "vocab_version", "model_version", "run_id", "test_wer",
+                    "test_cer", "regression_wer", "term_recall", "promoted", "gate_reason",
+                    "step_seconds", "data_checks", "model_checks"):
+            assert key in it, key
+        assert set(it["term_recall"]) == set(summary["terms"])
+        assert it["data_checks"]["passed"] is True
+    assert summary["iterations"][1]["step_seconds"]["train"] > 0
+    assert summary["total_seconds"] > 0 and "term_recall" in summary["final"]
+
+
+def test_two_versions_two_tags_and_a_champion(loop):
+    root, summary, _ = loop
+    assert corpus_tags(root) == ["corpus-v1", "corpus-v2"]
+    client = registry(root)
+    versions = client.search_model_versions("name='asrloop-news-ctc'")
+    assert sorted(int(v.version) for v in versions) == [1, 2]
+    champion = client.get_model_version_by_alias("asrloop-news-ctc", "champion")
+    assert champion.version in {"1", "2"}
+    challenger = client.get_model_version("asrloop-news-ctc", "2")
+    assert challenger.tags["gate"] in {"promoted", "rejected"} and challenger.tags["gate_reason"]
+    assert summary["iterations"][1]["promoted"] == (champion.version == "2")
+
+
+def test_override_reaches_the_step_and_its_mlflow_params(loop):
+    root, summary, _ = loop
+    params = yaml.safe_load((root / "pipelines" / "params.yaml").read_text())
+    assert params["train"]["lr"] == 0.0031
+    run = registry(root).get_run(summary["iterations"][0]["run_id"])
+    assert run.data.params["train.lr"] == "0.0031"
+    assert run.data.tags["loop_run_id"] == summary["loop_run_id"]
+
+
+def test_growth_retrains_warm_from_the_champion(loop):
+    root, summary, _ = loop
+    run = registry(root).get_run(summary["iterations"][1]["run_id"])
+    assert run.data.params["init_version"] == "1"
+    assert run.data.tags["corpus_version"] == "corpus-v2"
+
+
+def test_a_second_loop_retrains_nothing(loop):
+    root, _, _ = loop
+    again = run_loop(root)
+    assert "Running stage 'pipelines/dvc.yaml:train'" not in again.stdout + again.stderr
+    assert corpus_tags(root) == ["corpus-v1", "corpus-v2"]
+    assert len(registry(root).search_model_versions("name='asrloop-news-ctc'")) == 2

@@ -1,0 +1,116 @@
+"""Training on a tiny real corpus: loss goes down, resume continues, MLflow holds the lineage."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+import soundfile as sf
+
+from asrloop.corpus.manifest import MANIFEST_NAME, read_manifest, write_manifest
+from asrloop.model.registry import load_registered
+from asrloop.train import Trainer
+from tests.helpers import TINY_CORPUS, copy_corpus, make_cfg, run
+
+FAST = [*TINY_CORPUS, "model.config.d_model=64", "model.config.num_heads=2",
+        "model.config.ff_dim=128", "model.config.num_layers=2", "train.warmup_steps=2",
+        "train.log_every=1", "train.max_batch_frames=3000", "train.eval_every=1000",
+        "train.spec_augment.time_masks=0", "train.spec_augment.freq_masks=0"]
+
+
+def plant_bad_rows(root: Path) -> None:
+    """A missing file, an 8 kHz clip, an empty text, a foreign symbol and an over-long clip."""
+    shard = sorted((root / "data/corpus/base").glob("train-*"))[0]
+    rows = read_manifest(shard / MANIFEST_NAME)
+    template = {k: v for k, v in rows[0].items() if not k.startswith("_")}
+    sf.write(str(shard / "rate8k.wav"), np.random.default_rng(0).normal(0, 0.1, 16000)
+             .astype(np.float32), 8000)
+    sf.write(str(shard / "long.wav"), np.zeros(16000 * 25, np.float32), 16000)
+    bad = [
+        {**template, "id": "missing", "audio_filepath": "nowhere.wav"},
+        {**template, "id": "rate8k", "audio_filepath": "rate8k.wav", "text": "the bread"},
+        {**template, "id": "empty", "text": " "},
+        {**template, "id": "symbols", "text": "caf\u00e9 news"},
+        {**template, "id": "long", "audio_filepath": "long.wav", "duration": 25.0},
+    ]
+    write_manifest(shard / MANIFEST_NAME, rows + bad)
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_corpus, tmp_path_factory):
+    _, source = tiny_corpus
+    root = tmp_path_factory.mktemp("train")
+    run(["git", "init", "-q"], root)
+    copy_corpus(source, root)
+    plant_bad_rows(root)
+    cfg = make_cfg(root, *FAST, "train.max_steps=8", "train.checkpoint_every=4")
+    result = Trainer(cfg).fit()
+    return cfg, root, result
+
+
+def metric_history(cfg, run_id: str, key: str) -> list[tuple[int, float]]:
+    mlflow.set_tracking_uri(cfg.tracking.uri)
+    history = mlflow.MlflowClient().get_metric_history(run_id, key)
+    return sorted((m.step, m.value) for m in history)
+
+
+def test_a_few_steps_decrease_the_loss(trained):
+    cfg, _, result = trained
+    losses = [v for _, v in metric_history(cfg, result["run_id"], "loss")]
+    assert len(losses) == 8
+    assert np.mean(losses[-3:]) < losses[0]
+
+
+def test_bad_rows_are_skipped_counted_and_named(trained):
+    cfg, _, result = trained
+    mlflow.set_tracking_uri(cfg.tracking.uri)
+    run_data = mlflow.get_run(result["run_id"]).data
+    for reason in ("missing_file", "empty_text", "bad_symbols", "too_long"):
+        assert run_data.metrics[f"train.skipped.{reason}"] == 1.0, reason
+    assert run_data.metrics["train.resampled"] == 1.0
+    skipped = mlflow.artifacts.load_text(f"runs:/{result['run_id']}/skipped_rows.txt")
+    assert "nowhere.wav" in skipped and "manifest.jsonl:" in skipped
+
+
+def test_run_holds_params_metrics_inputs_and_tags(trained):
+    cfg, _, result = trained
+    mlflow.set_tracking_uri(cfg.tracking.uri)
+    run_info = mlflow.get_run(result["run_id"])
+    params, tags = run_info.data.params, run_info.data.tags
+    assert params["model.config.d_model"] == "64" and params["train.max_steps"] == "8"
+    assert {"dev_cer", "dev_wer", "lr", "loss", "audio_seconds_per_second"} <= set(
+        run_info.data.metrics)
+    assert {"git_commit", "git_dirty", "corpus_version", "step"} <= set(tags)
+    inputs = run_info.inputs.dataset_inputs
+    names = {i.dataset.name for i in inputs}
+    assert "base/train-000" in names and len(inputs) == len(
+        list(Path(cfg.paths.corpus).rglob(MANIFEST_NAME)))
+    assert all(i.dataset.digest for i in inputs)
+    assert "config.yaml" in {a.path for a in mlflow.MlflowClient().list_artifacts(
+        result["run_id"])}
+
+
+def test_registered_version_loads_back(trained):
+    cfg, _, result = trained
+    model, tokenizer, version = load_registered(cfg, result["model_version"])
+    assert version == result["model_version"]
+    assert model.lm_head.out_features == len(tokenizer)
+
+
+def test_interrupted_training_resumes_from_its_checkpoint(trained, tmp_path):
+    cfg, root, first = trained
+    output = Path(cfg.train.output_dir)
+    state = json.loads((output / "result.json").read_text())
+    assert state["steps"] == 8
+    # same command, larger budget: the step count continues in the same MLflow run
+    again = make_cfg(root, *FAST, "train.max_steps=12", "train.checkpoint_every=4",
+                     "train.register=false")
+    result = Trainer(again).fit()
+    assert result["steps"] == 12 and result["run_id"] == first["run_id"]
+    steps = [s for s, _ in metric_history(cfg, first["run_id"], "loss")]
+    assert steps == list(range(1, 13))
+    shutil.rmtree(output / "best")

@@ -1,0 +1,118 @@
+"""Data versions in a real git + DVC repo: tags, restore, and ``grow`` from a review queue."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from asrloop.corpus.manifest import iter_corpus, read_manifest
+from asrloop.corpus.plan import is_holdout, plan_drop
+from asrloop.corpus.shards import render_shards
+from asrloop.corpus.versioning import (
+    commit_version,
+    corpus_tags,
+    git,
+    restore_version,
+    track_shards,
+)
+from asrloop.loop import grow as grow_module
+from asrloop.loop.grow import grow
+from asrloop.loop.triage import write_queue
+from asrloop.text.vocabulary import build_vocabulary
+from tests.helpers import TINY_CORPUS, copy_corpus, make_cfg
+
+DROP = ["scenario.drop.size=16", "scenario.drop.holdout_share=0.25"]
+
+
+@pytest.fixture
+def versioned(tiny_corpus, project_repo):
+    """A project repo whose base corpus is committed as corpus-v1, plus a drop and a queue."""
+    _, source = tiny_corpus
+    root = project_repo
+    copy_corpus(source, root)
+    cfg = make_cfg(root, *TINY_CORPUS, *DROP, "loop.push=true")
+    track_shards(root, [Path(cfg.paths.base_corpus)])
+    assert commit_version(root, "corpus: base") == "corpus-v1"
+    build_vocabulary([r["text"] for r in iter_corpus(cfg.paths.corpus, ["train"])],
+                     cfg.paths.vocab)
+    drop = cfg.scenario.drop
+    shard = plan_drop(OmegaConf.to_container(cfg.corpus, resolve=True),
+                      OmegaConf.to_container(cfg.scenario, resolve=True), drop.name, 5)
+    render_shards([shard], Path(cfg.paths.drops), workers=1, with_text=False)
+    review = [c for c in shard.clips if not is_holdout(c.id, drop.holdout_share, drop.seed)]
+    held = [c for c in shard.clips if is_holdout(c.id, drop.holdout_share, drop.seed)]
+    assert review and held
+    queue = [{"id": c.id, "audio_filepath": str(Path(cfg.paths.drops) / drop.name /
+                                                   f"{c.id}.wav"),
+              "hypothesis": "", "reference": c.text, "reason": "test", "voice": c.voice,
+              "status": "approved"} for c in review]
+    queue[0]["status"] = "rejected"
+    queue[1]["status"] = "pending"
+    queue.append({**queue[2], "id": held[0].id, "reference": held[0].text})  # a held-out clip
+    write_queue(Path(cfg.paths.reports) / "triage" / drop.name, queue)
+    return cfg, root, queue
+
+
+def grown_rows(cfg) -> list[dict]:
+    folder = Path(cfg.paths.grown_corpus) / cfg.scenario.drop.name
+    return read_manifest(folder / "manifest.jsonl")
+
+
+def test_grow_adds_only_approved_review_clips_as_a_new_version(versioned):
+    cfg, root, queue = versioned
+    result = grow(cfg)
+    assert result["tag"] == "corpus-v2" and corpus_tags(root) == ["corpus-v1", "corpus-v2"]
+    clips = {r["provenance"]["clip"] for r in grown_rows(cfg)}
+    approved = {q["id"] for q in queue[2:-1]}
+    assert clips == approved
+    assert queue[0]["id"] not in clips and queue[1]["id"] not in clips  # rejected, pending
+    assert queue[-1]["id"] not in clips  # held out
+    assert all(r["split"] == "train" and r["source"].startswith("drop/")
+               for r in grown_rows(cfg))
+    assert cfg.scenario.terms[0] in result["new_words"] or not any(
+        cfg.scenario.terms[0] in q["reference"] for q in queue[2:-1])
+    committed = git(root, "show", "--name-only", "--format=", "corpus-v2").split()
+    assert committed and all(p.endswith((".dvc", ".gitignore", ".sha256", "dvc.lock"))
+                             for p in committed)
+
+
+def test_grow_twice_adds_nothing_twice(versioned):
+    cfg, root, _ = versioned
+    first = grow(cfg)
+    rows = grown_rows(cfg)
+    second = grow(cfg)
+    assert second["tag"] == first["tag"] and not second["changed"]
+    assert grown_rows(cfg) == rows and corpus_tags(root) == ["corpus-v1", "corpus-v2"]
+
+
+def test_interrupted_grow_leaves_the_old_version_intact_and_a_rerun_completes(
+        versioned, monkeypatch):
+    cfg, root, _ = versioned
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt("killed while committing")
+
+    monkeypatch.setattr(grow_module, "commit_version", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        grow(cfg)
+    assert corpus_tags(root) == ["corpus-v1"]
+    restore_version(root, "corpus-v1")
+    assert not (Path(cfg.paths.grown_corpus) / cfg.scenario.drop.name).exists()
+    git(root, "checkout", "--quiet", "main")
+    monkeypatch.undo()
+    assert grow(cfg)["tag"] == "corpus-v2"
+
+
+def test_restore_corpus_v1_after_v2_exists(versioned):
+    cfg, root, _ = versioned
+    before = sorted(r["id"] for r in iter_corpus(cfg.paths.corpus))
+    grow(cfg)
+    assert len(list(iter_corpus(cfg.paths.corpus))) > len(before)
+    shutil.rmtree(Path(root) / ".dvc" / "cache")  # force the data to come from the remote
+    restore_version(root, "corpus-v1")
+    assert sorted(r["id"] for r in iter_corpus(cfg.paths.corpus)) == before
+    restore_version(root, "corpus-v2")
+    assert len(grown_rows(cfg)) > 0
