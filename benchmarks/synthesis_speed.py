@@ -1,7 +1,7 @@
 """Synthesis speed: seconds of audio per wall second, espeak-ng voices, in parallel workers.
 
-    .venv/bin/python benchmarks/synthesis_speed.py            # 600 clips, workers 1 and 2
-    .venv/bin/python benchmarks/synthesis_speed.py --full     # the default base corpus
+.venv/bin/python benchmarks/synthesis_speed.py            # 600 clips, workers 1 and 2
+.venv/bin/python benchmarks/synthesis_speed.py --full     # the default base corpus
 """
 
 from __future__ import annotations
@@ -37,16 +37,26 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="the default base corpus")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
-    overrides = [] if args.full else [
-        "corpus.splits.train=600", "corpus.splits.dev=0", "corpus.splits.test=0",
-        "corpus.splits.regression=0", "corpus.shard_size=100"]
+    overrides = (
+        []
+        if args.full
+        else [
+            "corpus.splits.train=600",
+            "corpus.splits.dev=0",
+            "corpus.splits.test=0",
+            "corpus.splits.regression=0",
+            "corpus.shard_size=100",
+        ]
+    )
     cfg = compose(overrides)
     shards = plan_corpus(OmegaConf.to_container(cfg.corpus, resolve=True), cfg.scenario.terms)
     clips = sum(len(s.clips) for s in shards)
     for workers in args.workers:
         audio, seconds = measure(shards, workers)
-        print(f"workers={workers}: {clips} clips, {audio / 3600:.2f} h of audio in "
-              f"{seconds:.1f} s wall = {audio / seconds:.0f} s of audio per second")
+        print(
+            f"workers={workers}: {clips} clips, {audio / 3600:.2f} h of audio in "
+            f"{seconds:.1f} s wall = {audio / seconds:.0f} s of audio per second"
+        )
 
 
 if __name__ == "__main__":

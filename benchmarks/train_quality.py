@@ -71,24 +71,36 @@ def main() -> None:
     times["vocab_s"] = step(root, "vocab", "build", *args.overrides)
     times["train_s"] = step(root, "train", "train.register=false", *args.overrides)
     for decode in ("greedy", "lexicon_lm"):
-        times[f"eval_{decode}_s"] = step(root, "evaluate", f"decode={decode}",
-                                         f"evaluate.output_dir={root}/reports/bench-{decode}",
-                                         *args.overrides)
+        times[f"eval_{decode}_s"] = step(
+            root,
+            "evaluate",
+            f"decode={decode}",
+            f"evaluate.output_dir={root}/reports/bench-{decode}",
+            *args.overrides,
+        )
     import mlflow
 
     mlflow.set_tracking_uri(f"sqlite:///{root}/mlflow.db")
-    runs = mlflow.search_runs(experiment_names=["asrloop"], filter_string="tags.step = 'train'",
-                              order_by=["start_time DESC"], max_results=1)
+    runs = mlflow.search_runs(
+        experiment_names=["asrloop"],
+        filter_string="tags.step = 'train'",
+        order_by=["start_time DESC"],
+        max_results=1,
+    )
     run = runs.iloc[0]
     history = mlflow.MlflowClient().get_metric_history(run.run_id, "audio_seconds_per_second")
     speeds = [m.value for m in history]
-    print(f"training: {len(speeds)} windows, median {sorted(speeds)[len(speeds) // 2]:.0f} s of "
-          f"audio per second; dev CER best {run['metrics.dev_cer']:.4f}")
+    print(
+        f"training: {len(speeds)} windows, median {sorted(speeds)[len(speeds) // 2]:.0f} s of "
+        f"audio per second; dev CER best {run['metrics.dev_cer']:.4f}"
+    )
     for decode in ("greedy", "lexicon_lm"):
         metrics = json.loads((root / "reports" / f"bench-{decode}" / "metrics.json").read_text())
         test = metrics["results"]["test"]
-        print(f"{decode:>10}: test (held-out voices) CER {test['cer']:.4f} WER {test['wer']:.4f} "
-              f"RTF {test['rtf']:.4f}")
+        print(
+            f"{decode:>10}: test (held-out voices) CER {test['cer']:.4f} WER {test['wer']:.4f} "
+            f"RTF {test['rtf']:.4f}"
+        )
     print("wall seconds:", {k: round(v, 1) for k, v in times.items()})
     if args.profile:
         profile_training(root, args.overrides)

@@ -19,11 +19,10 @@ TINY_CORPUS = [
     "corpus.shard_size=20",
 ]
 
+
 def make_cfg(root: Path, *overrides: str):
     """The project's real config with every path under ``root``."""
     return compose([f"paths.root={root}", *overrides])
-
-
 
 
 def copy_corpus(source_root: Path, target_root: Path) -> None:
@@ -49,7 +48,8 @@ def init_project_repo(root: Path) -> Path:
     run([sys.executable, "-m", "dvc", "config", "core.analytics", "false"], root)
     (root / ".dvc" / "config").write_text(
         "[core]\n    analytics = false\n    remote = local\n"
-        "['remote \"local\"']\n    url = ../.dvc-remote\n")
+        "['remote \"local\"']\n    url = ../.dvc-remote\n"
+    )
     run(["git", "add", "-A"], root)
     run(["git", "commit", "-q", "-m", "project"], root)
     return root

@@ -83,6 +83,13 @@ def run_hydra(function, name: str, overrides: list[str]):
 
     @hydra.main(version_base=None, config_path=str(CONF_DIR), config_name="config")
     def app(cfg):
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            from asrloop.tracking import ensure_sweep_parent
+
+            ensure_sweep_parent(cfg, job)
         results.append(function(cfg))
         return results[-1]  # sweepers (Optuna) read the objective from here
 

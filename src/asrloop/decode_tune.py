@@ -42,12 +42,12 @@ def tune(cfg: DictConfig) -> dict:
     points = list(itertools.product(cfg.decode.tune.lm_weights, cfg.decode.tune.word_scores))
     with progress_bar("decoding grid", len(points)) as advance:
         for lm_weight, word_score in points:
-            settings = OmegaConf.merge(cfg.decode, {"lm_weight": lm_weight,
-                                                     "word_score": word_score})
+            settings = OmegaConf.merge(
+                cfg.decode, {"lm_weight": lm_weight, "word_score": word_score}
+            )
             decoder = build_decoder(settings, recognizer.tokenizer, cfg.paths.vocab)
             hyps = [h.text for lp, n in cached for h in decoder.decode(lp, n)]
-            grid.append({"lm_weight": lm_weight, "word_score": word_score,
-                         "wer": wer(refs, hyps)})
+            grid.append({"lm_weight": lm_weight, "word_score": word_score, "wer": wer(refs, hyps)})
             advance()
     best = min(grid, key=lambda g: (g["wer"], abs(g["word_score"]), g["lm_weight"]))
     result = {"best": best, "grid": grid, **info}
@@ -56,11 +56,18 @@ def tune(cfg: DictConfig) -> dict:
     out.write_text(json.dumps(result, indent=1) + "\n")
     with tracking.step_run(cfg, "decode_tune"):
         mlflow = tracking.setup(cfg)
-        mlflow.log_metrics({"best_dev_wer": best["wer"], "best_lm_weight": best["lm_weight"],
-                            "best_word_score": best["word_score"]})
+        mlflow.log_metrics(
+            {
+                "best_dev_wer": best["wer"],
+                "best_lm_weight": best["lm_weight"],
+                "best_word_score": best["word_score"],
+            }
+        )
         mlflow.log_artifact(str(out), "decode")
-    console.print(f"best on dev: WER {best['wer']:.4f} with decode.lm_weight={best['lm_weight']} "
-                  f"decode.word_score={best['word_score']} ({out})")
+    console.print(
+        f"best on dev: WER {best['wer']:.4f} with decode.lm_weight={best['lm_weight']} "
+        f"decode.word_score={best['word_score']} ({out})"
+    )
     return result
 
 

@@ -34,7 +34,9 @@ def load_recognizer(cfg: DictConfig, model_ref: str | None = None) -> tuple[Reco
         local, version = download_version(cfg, ref.removeprefix("registry:"))
         model_dir, registered_vocab = artifact_dirs(local)
         info["model_version"] = version
-        vocab_dir = registered_vocab or vocab_dir  # a version decodes with the vocabulary it shipped
+        vocab_dir = (
+            registered_vocab or vocab_dir
+        )  # a version decodes with the vocabulary it shipped
     else:
         model_dir = Path(ref)
     decode_cfg = cfg.decode if vocab_dir or cfg.decode.type == "greedy" else {"type": "greedy"}
@@ -42,13 +44,18 @@ def load_recognizer(cfg: DictConfig, model_ref: str | None = None) -> tuple[Reco
         version_file = Path(vocab_dir) / "version.json"
         if version_file.exists():
             info["vocab_version"] = json.loads(version_file.read_text())["vocab_version"]
-    recognizer = Recognizer.from_dirs(model_dir, vocab_dir, decode_cfg, cfg.features,
-                                      float(cfg.features.max_seconds))
+    recognizer = Recognizer.from_dirs(
+        model_dir, vocab_dir, decode_cfg, cfg.features, float(cfg.features.max_seconds)
+    )
     return recognizer, info
 
 
-def transcribe_rows(recognizer: Recognizer, rows: Sequence[dict], batch_seconds: float,
-                    description: str = "transcribing") -> tuple[list[dict], dict]:
+def transcribe_rows(
+    recognizer: Recognizer,
+    rows: Sequence[dict],
+    batch_seconds: float,
+    description: str = "transcribing",
+) -> tuple[list[dict], dict]:
     """Transcribe manifest rows in length-sorted batches; unreadable clips are reported, skipped."""
     order = sorted(range(len(rows)), key=lambda i: rows[i].get("duration", 0))
     results: dict[int, dict] = {}
@@ -77,10 +84,20 @@ def transcribe_rows(recognizer: Recognizer, rows: Sequence[dict], batch_seconds:
     for index in range(len(rows)):
         if index in results:
             out = results[index]
-            predictions.append({**rows[index], "pred_text": out["text"], "words": out["words"],
-                                "confidence": out["confidence"]})
-    stats = {"audio_seconds": audio_seconds, "compute_seconds": compute_seconds,
-             "rtf": compute_seconds / max(audio_seconds, 1e-9), "skipped": len(skipped)}
+            predictions.append(
+                {
+                    **rows[index],
+                    "pred_text": out["text"],
+                    "words": out["words"],
+                    "confidence": out["confidence"],
+                }
+            )
+    stats = {
+        "audio_seconds": audio_seconds,
+        "compute_seconds": compute_seconds,
+        "rtf": compute_seconds / max(audio_seconds, 1e-9),
+        "skipped": len(skipped),
+    }
     return predictions, stats
 
 
@@ -97,8 +114,9 @@ def score(predictions: Sequence[dict], terms: Sequence[str]) -> dict:
 
 
 def evaluate_split(cfg, recognizer, name: str, rows: Sequence[dict], out_dir: Path) -> dict:
-    predictions, stats = transcribe_rows(recognizer, rows, cfg.evaluate.batch_seconds,
-                                         f"evaluating {name}")
+    predictions, stats = transcribe_rows(
+        recognizer, rows, cfg.evaluate.batch_seconds, f"evaluating {name}"
+    )
     result = {**score(predictions, list(cfg.scenario.terms)), **stats}
     write_manifest(out_dir / f"{name}.predictions.jsonl", predictions)
     return result
@@ -106,8 +124,13 @@ def evaluate_split(cfg, recognizer, name: str, rows: Sequence[dict], out_dir: Pa
 
 def log_results(mlflow, results: dict[str, dict]) -> None:
     for name, result in results.items():
-        mlflow.log_metrics({f"{name}_wer": result["wer"], f"{name}_cer": result["cer"],
-                            f"{name}_rtf": result["rtf"]})
+        mlflow.log_metrics(
+            {
+                f"{name}_wer": result["wer"],
+                f"{name}_cer": result["cer"],
+                f"{name}_rtf": result["rtf"],
+            }
+        )
         for term, stats in result["terms"].items():
             if stats["support"]:
                 mlflow.log_metric(f"{name}_recall_{term.replace(' ', '_')}", stats["recall"])
@@ -136,8 +159,7 @@ def run(cfg: DictConfig) -> dict:
         results[split] = evaluate_split(cfg, recognizer, split, rows, out_dir)
     held_out = drop_rows(cfg, "holdout")
     if held_out:
-        results["drop_holdout"] = evaluate_split(cfg, recognizer, "drop_holdout", held_out,
-                                                 out_dir)
+        results["drop_holdout"] = evaluate_split(cfg, recognizer, "drop_holdout", held_out, out_dir)
     (out_dir / "metrics.json").write_text(json.dumps({**info, "results": results}, indent=1))
     print_results(results)
     with tracking.step_run(cfg, "evaluate") as _:

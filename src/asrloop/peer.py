@@ -54,8 +54,10 @@ def pocketsphinx_transcribe(decoder, rows: list[dict], label: str) -> tuple[list
 def compare(cfg: DictConfig) -> dict:
     terms = list(cfg.scenario.terms)
     limit = int(cfg.get("peer", {}).get("max_clips", 200))
-    sets = {"test": list(iter_corpus(cfg.paths.base_corpus, ["test"]))[:limit],
-            "drop_holdout": drop_rows(cfg, "holdout")[:limit]}
+    sets = {
+        "test": list(iter_corpus(cfg.paths.base_corpus, ["test"]))[:limit],
+        "drop_holdout": drop_rows(cfg, "holdout")[:limit],
+    }
     pronunciations = dict(cfg.scenario.get("pronunciations") or {})
     recognizer, info = load_recognizer(cfg)
     systems = {
@@ -66,20 +68,28 @@ def compare(cfg: DictConfig) -> dict:
     for set_name, rows in sets.items():
         if not rows:
             continue
-        ours, stats = transcribe_rows(recognizer, rows, cfg.evaluate.batch_seconds,
-                                      f"asrloop on {set_name}")
+        ours, stats = transcribe_rows(
+            recognizer, rows, cfg.evaluate.batch_seconds, f"asrloop on {set_name}"
+        )
         results.setdefault(f"asrloop ({info.get('model_version', 'local')})", {})[set_name] = {
-            **_brief(score(ours, terms)), "rtf": stats["rtf"]}
+            **_brief(score(ours, terms)),
+            "rtf": stats["rtf"],
+        }
         for name, decoder in systems.items():
             predictions, rtf = pocketsphinx_transcribe(decoder, rows, f"{name} on {set_name}")
-            results.setdefault(name, {})[set_name] = {**_brief(score(predictions, terms)),
-                                                      "rtf": rtf}
+            results.setdefault(name, {})[set_name] = {
+                **_brief(score(predictions, terms)),
+                "rtf": rtf,
+            }
     return results
 
 
 def _brief(result: dict) -> dict:
-    return {"wer": result["wer"], "n": result["n"],
-            "recall": {t: s["recall"] for t, s in result["terms"].items() if s["support"]}}
+    return {
+        "wer": result["wer"],
+        "n": result["n"],
+        "recall": {t: s["recall"] for t, s in result["terms"].items() if s["support"]},
+    }
 
 
 def print_comparison(results: dict) -> None:
@@ -91,8 +101,9 @@ def print_comparison(results: dict) -> None:
     for system, sets in results.items():
         for set_name, r in sets.items():
             recall = ", ".join(f"{t} {v:.2f}" for t, v in r["recall"].items()) or "-"
-            table.add_row(system, set_name, str(r["n"]), f"{r['wer']:.3f}", recall,
-                          f"{r['rtf']:.3f}")
+            table.add_row(
+                system, set_name, str(r["n"]), f"{r['wer']:.3f}", recall, f"{r['rtf']:.3f}"
+            )
     console.print(table)
 
 

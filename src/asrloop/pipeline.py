@@ -57,6 +57,11 @@ def repro(cfg: DictConfig, targets: Sequence[str] = (), env: dict | None = None)
 def stage_status(cfg: DictConfig) -> str:
     """``dvc status`` of the pipeline (empty when everything is up to date)."""
     root = Path(cfg.paths.root)
-    result = subprocess.run([sys.executable, "-m", "dvc", "status", f"{PIPELINE_DIR}/dvc.yaml"],
-                            cwd=root, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "dvc", "status", f"{PIPELINE_DIR}/dvc.yaml"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return result.stdout.strip()

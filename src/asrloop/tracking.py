@@ -14,7 +14,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-LOOP_RUN_ENV = "ASRLOOP_LOOP_RUN_ID"
+LOOP_RUN_ENV = "ASRLOOP_LOOP_RUN_ID"  # set by the loop: its steps become child runs
+SWEEP_RUN_ENV = "ASRLOOP_SWEEP_RUN_ID"  # set for a Hydra multirun: one parent per sweep
 
 
 def tracking_uri(cfg: DictConfig) -> str:
@@ -78,10 +79,31 @@ def run_tags(cfg: DictConfig, step: str) -> dict[str, str]:
     if loop_id:
         tags["loop_run_id"] = loop_id
         tags["mlflow.parentRunId"] = loop_id
+    sweep_id = os.environ.get(SWEEP_RUN_ENV)
+    if sweep_id and not loop_id:
+        tags["sweep_run_id"] = sweep_id
+        tags["mlflow.parentRunId"] = sweep_id
     iteration = os.environ.get("ASRLOOP_ITERATION")
     if iteration is not None:
         tags["loop_iteration"] = iteration
     return tags
+
+
+def ensure_sweep_parent(cfg: DictConfig, name: str) -> str:
+    """The parent run that groups a multirun's jobs (created by the first job)."""
+    if os.environ.get(SWEEP_RUN_ENV):
+        return os.environ[SWEEP_RUN_ENV]
+    mlflow = setup(cfg)
+    client = mlflow.MlflowClient()
+    experiment = mlflow.get_experiment_by_name(cfg.tracking.experiment)
+    run = client.create_run(
+        experiment.experiment_id,
+        run_name=f"sweep: {name}",
+        tags={"step": "sweep", **git_tags(cfg.paths.root)},
+    )
+    client.set_terminated(run.info.run_id)
+    os.environ[SWEEP_RUN_ENV] = run.info.run_id
+    return run.info.run_id
 
 
 @contextmanager

@@ -31,14 +31,19 @@ from asrloop.progress import console
 from asrloop.text.tokenizer import CharTokenizer
 
 CHECKPOINT = "checkpoint.pt"
+# train.* keys that change neither the weights nor the batch order: a run resumes across them
+RESUME_INDEPENDENT = {"max_minutes", "max_steps", "register", "log_every", "checkpoint_every"}
 BEST = "best"
 
 
 def config_digest(cfg: DictConfig, data_rows: list[dict]) -> str:
     """What a resumable run must share: model/train/features config and the training data."""
     keep = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("model", "features")}
-    keep["train"] = {k: v for k, v in OmegaConf.to_container(cfg.train, resolve=True).items()
-                     if k not in ("max_minutes", "max_steps")}
+    keep["train"] = {
+        k: v
+        for k, v in OmegaConf.to_container(cfg.train, resolve=True).items()
+        if k not in RESUME_INDEPENDENT
+    }
     keep["data"] = sorted((r["audio_filepath"], r["_manifest"], r["text"]) for r in data_rows)
     return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -96,10 +101,12 @@ class Trainer:
         model, tokenizer, init_version = self.initial_model(train_rows)
         sub = getattr(model.config, "subsampling", 4)
         max_s = float(self.cfg.features.max_seconds)
-        train, report = load_utterances(train_rows, tokenizer, self.extractor, max_s, sub,
-                                        "loading train")
-        dev, dev_report = load_utterances(dev_rows, tokenizer, self.extractor, max_s, sub,
-                                          "loading dev")
+        train, report = load_utterances(
+            train_rows, tokenizer, self.extractor, max_s, sub, "loading train"
+        )
+        dev, dev_report = load_utterances(
+            dev_rows, tokenizer, self.extractor, max_s, sub, "loading dev"
+        )
         if init_version is None and model.config.feature_mean is None:
             model.config.feature_mean, model.config.feature_std = feature_stats(train)
             model.feature_mean.copy_(torch.tensor(model.config.feature_mean))
@@ -107,7 +114,8 @@ class Trainer:
         return model, tokenizer, init_version, train, dev, train_rows, report, dev_report
 
     def apply_finetune_policy(self, rows) -> None:
-        """Grown corpus, no explicit init: warm start from the champion (train.finetune_when_grown)."""
+        """Grown corpus and no explicit init: warm start from the champion
+        (``train.finetune_when_grown``)."""
         policy = self.tc.get("finetune_when_grown")
         grown = any(str(r.get("source", "")).startswith("drop/") for r in rows)
         if self.tc.init_from is not None or not grown or not policy or not policy.get("from"):
@@ -142,11 +150,18 @@ class Trainer:
         total = steps_per_epoch * int(self.tc.epochs)
         if self.tc.max_steps:
             total = min(total, int(self.tc.max_steps))
-        optimizer = torch.optim.AdamW(model.parameters(), lr=self.tc.lr,
-                                      weight_decay=self.tc.weight_decay)
+        optimizer = torch.optim.AdamW(
+            model.parameters(), lr=self.tc.lr, weight_decay=self.tc.weight_decay
+        )
         digest = config_digest(self.cfg, rows)
-        state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "best_cer": float("inf"),
-                 "run_id": None, "audio_seconds": 0.0}
+        state = {
+            "step": 0,
+            "epoch": 0,
+            "batch_in_epoch": 0,
+            "best_cer": float("inf"),
+            "run_id": None,
+            "audio_seconds": 0.0,
+        }
         ckpt_path = self.out / CHECKPOINT
         if ckpt_path.exists():
             saved = torch.load(ckpt_path, weights_only=False)
@@ -161,19 +176,46 @@ class Trainer:
                 console.print("[yellow]checkpoint is from another config or data: starting over")
         save_config(self.cfg, self.out / "config.yaml")
         mlflow = tracking.setup(self.cfg)
-        run_ctx = (mlflow.start_run(run_id=state["run_id"]) if state["run_id"]
-                   else tracking.step_run(self.cfg, "train", run_name="train"))
+        run_ctx = (
+            mlflow.start_run(run_id=state["run_id"])
+            if state["run_id"]
+            else tracking.step_run(self.cfg, "train", run_name="train")
+        )
         with run_ctx as run:
             state["run_id"] = run.info.run_id
             if state["step"] == 0:
                 self.log_start(mlflow, model, tokenizer, init_version, report, dev_report, rows)
-            result = self._loop(model, tokenizer, optimizer, train, dev, rng, state, total,
-                                steps_per_epoch, digest, mlflow)
+            result = self._loop(
+                model,
+                tokenizer,
+                optimizer,
+                train,
+                dev,
+                rng,
+                state,
+                total,
+                steps_per_epoch,
+                digest,
+                mlflow,
+            )
             result.update(self.finish(mlflow, run, tokenizer, init_version))
+        (self.out / "result.json").write_text(json.dumps(result, indent=1) + "\n")
         return result
 
-    def _loop(self, model, tokenizer, optimizer, train, dev, rng, state, total, steps_per_epoch,
-              digest, mlflow) -> dict:
+    def _loop(
+        self,
+        model,
+        tokenizer,
+        optimizer,
+        train,
+        dev,
+        rng,
+        state,
+        total,
+        steps_per_epoch,
+        digest,
+        mlflow,
+    ) -> dict:
         tc = self.tc
         generator = torch.Generator().manual_seed(int(tc.seed) + state["step"])
         start = time.perf_counter()
@@ -184,12 +226,19 @@ class Trainer:
         while state["epoch"] < int(tc.epochs) and not stop:
             epoch_rng = random.Random(f"{tc.seed}-{state['epoch']}")
             batches = bucket_batches(train, tc.max_batch_frames, epoch_rng)
-            for batch_ids in batches[state["batch_in_epoch"]:]:
+            for batch_ids in batches[state["batch_in_epoch"] :]:
                 batch = [train[i] for i in batch_ids]
                 inputs = collate(batch)
                 sa = tc.spec_augment
-                spec_augment(inputs["input_features"], inputs["feature_lengths"], sa.freq_masks,
-                             sa.freq_width, sa.time_masks, sa.time_width, generator)
+                spec_augment(
+                    inputs["input_features"],
+                    inputs["feature_lengths"],
+                    sa.freq_masks,
+                    sa.freq_width,
+                    sa.time_masks,
+                    sa.time_width,
+                    generator,
+                )
                 for group in optimizer.param_groups:
                     group["lr"] = tc.lr * lr_factor(state["step"], tc.warmup_steps, total)
                 loss = model(**inputs).loss
@@ -205,10 +254,18 @@ class Trainer:
                 if state["step"] % tc.log_every == 0:
                     now = time.perf_counter()
                     speed = window_audio / (now - window_start)
-                    mlflow.log_metrics({"loss": loss.item(), "lr": optimizer.param_groups[0]["lr"],
-                                        "audio_seconds_per_second": speed}, step=state["step"])
-                    console.print(f"step {state['step']:>5}/{total} epoch {state['epoch']} "
-                                  f"loss {loss.item():.3f} {speed:.0f} audio-s/s")
+                    mlflow.log_metrics(
+                        {
+                            "loss": loss.item(),
+                            "lr": optimizer.param_groups[0]["lr"],
+                            "audio_seconds_per_second": speed,
+                        },
+                        step=state["step"],
+                    )
+                    console.print(
+                        f"step {state['step']:>5}/{total} epoch {state['epoch']} "
+                        f"loss {loss.item():.3f} {speed:.0f} audio-s/s"
+                    )
                     window_audio, window_start = 0.0, now
                 if state["step"] % tc.eval_every == 0:
                     self.evaluate(model, tokenizer, dev, state, mlflow)
@@ -231,8 +288,9 @@ class Trainer:
             return
         scores = greedy_eval(model, dev, tokenizer, self.tc.max_batch_frames)
         mlflow.log_metrics({"dev_wer": scores["wer"], "dev_cer": scores["cer"]}, step=state["step"])
-        console.print(f"[cyan]dev[/] step {state['step']}: CER {scores['cer']:.3f} "
-                      f"WER {scores['wer']:.3f}")
+        console.print(
+            f"[cyan]dev[/] step {state['step']}: CER {scores['cer']:.3f} WER {scores['wer']:.3f}"
+        )
         if scores["cer"] < state["best_cer"]:
             state["best_cer"] = scores["cer"]
             self.save_best(model, tokenizer)
@@ -246,19 +304,32 @@ class Trainer:
         os.replace(tmp, self.out / BEST)
 
     def checkpoint(self, model, optimizer, rng, state, digest) -> None:
-        save_checkpoint(self.out / CHECKPOINT, {
-            "model": model.state_dict(), "optimizer": optimizer.state_dict(), "state": state,
-            "rng": rng.getstate(), "torch_rng": torch.get_rng_state(), "digest": digest,
-        })
+        save_checkpoint(
+            self.out / CHECKPOINT,
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "state": state,
+                "rng": rng.getstate(),
+                "torch_rng": torch.get_rng_state(),
+                "digest": digest,
+            },
+        )
 
     def log_start(self, mlflow, model, tokenizer, init_version, report, dev_report, rows):
         from asrloop.model.lineage import log_dataset_inputs
 
         n_params = sum(p.numel() for p in model.parameters())
-        mlflow.log_params({"n_parameters": n_params, "vocab_size": len(tokenizer),
-                           "init_version": init_version or "none"})
-        mlflow.log_metrics({**report.metrics("train"), **dev_report.metrics("dev"),
-                            "train_rows": float(len(rows))})
+        mlflow.log_params(
+            {
+                "n_parameters": n_params,
+                "vocab_size": len(tokenizer),
+                "init_version": init_version or "none",
+            }
+        )
+        mlflow.log_metrics(
+            {**report.metrics("train"), **dev_report.metrics("dev"), "train_rows": float(len(rows))}
+        )
         if report.messages:
             mlflow.log_text("\n".join(report.messages), "skipped_rows.txt")
         log_dataset_inputs(mlflow, self.cfg)
@@ -270,7 +341,6 @@ class Trainer:
             version = register_model(self.cfg, best, run.info.run_id, init_version)
             out["model_version"] = version
             console.print(f"registered [bold]{self.cfg.tracking.registered_model}[/] v{version}")
-        (self.out / "result.json").write_text(json.dumps(out, indent=1) + "\n")
         return out
 
 

@@ -26,8 +26,9 @@ OVERRIDES = ["experiment=tiny", "train.lr=0.0031"]
 def run_loop(root: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "ASRLOOP_ROOT": str(root)}
     command = [str(Path(sys.executable).parent / "asrloop"), "loop", *OVERRIDES]
-    result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True,
-                            check=False, timeout=1200)
+    result = subprocess.run(
+        command, cwd=root, env=env, capture_output=True, text=True, check=False, timeout=1200
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     return result
 
@@ -49,9 +50,21 @@ def test_summary_has_every_field_per_iteration(loop):
     _, summary, _ = loop
     assert [it["iteration"] for it in summary["iterations"]] == [0, 1]
     for it in summary["iterations"]:
-        for key in ("corpus_version", "vocab_version", "model_version", "run_id", "test_wer",
-                    "test_cer", "regression_wer", "term_recall", "promoted", "gate_reason",
-                    "step_seconds", "data_checks", "model_checks"):
+        for key in (
+            "corpus_version",
+            "vocab_version",
+            "model_version",
+            "run_id",
+            "test_wer",
+            "test_cer",
+            "regression_wer",
+            "term_recall",
+            "promoted",
+            "gate_reason",
+            "step_seconds",
+            "data_checks",
+            "model_checks",
+        ):
             assert key in it, key
         assert set(it["term_recall"]) == set(summary["terms"])
         assert it["data_checks"]["passed"] is True

@@ -16,10 +16,19 @@ from asrloop.model.registry import load_registered
 from asrloop.train import Trainer
 from tests.helpers import TINY_CORPUS, copy_corpus, make_cfg, run
 
-FAST = [*TINY_CORPUS, "model.config.d_model=64", "model.config.num_heads=2",
-        "model.config.ff_dim=128", "model.config.num_layers=2", "train.warmup_steps=2",
-        "train.log_every=1", "train.max_batch_frames=3000", "train.eval_every=1000",
-        "train.spec_augment.time_masks=0", "train.spec_augment.freq_masks=0"]
+FAST = [
+    *TINY_CORPUS,
+    "model.config.d_model=64",
+    "model.config.num_heads=2",
+    "model.config.ff_dim=128",
+    "model.config.num_layers=2",
+    "train.warmup_steps=2",
+    "train.log_every=1",
+    "train.max_batch_frames=3000",
+    "train.eval_every=1000",
+    "train.spec_augment.time_masks=0",
+    "train.spec_augment.freq_masks=0",
+]
 
 
 def plant_bad_rows(root: Path) -> None:
@@ -27,8 +36,11 @@ def plant_bad_rows(root: Path) -> None:
     shard = sorted((root / "data/corpus/base").glob("train-*"))[0]
     rows = read_manifest(shard / MANIFEST_NAME)
     template = {k: v for k, v in rows[0].items() if not k.startswith("_")}
-    sf.write(str(shard / "rate8k.wav"), np.random.default_rng(0).normal(0, 0.1, 16000)
-             .astype(np.float32), 8000)
+    sf.write(
+        str(shard / "rate8k.wav"),
+        np.random.default_rng(0).normal(0, 0.1, 16000).astype(np.float32),
+        8000,
+    )
     sf.write(str(shard / "long.wav"), np.zeros(16000 * 25, np.float32), 16000)
     bad = [
         {**template, "id": "missing", "audio_filepath": "nowhere.wav"},
@@ -45,6 +57,9 @@ def trained(tiny_corpus, tmp_path_factory):
     _, source = tiny_corpus
     root = tmp_path_factory.mktemp("train")
     run(["git", "init", "-q"], root)
+    (root / "README").write_text("training test\n")
+    run(["git", "add", "README"], root)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"], root)
     copy_corpus(source, root)
     plant_bad_rows(root)
     cfg = make_cfg(root, *FAST, "train.max_steps=8", "train.checkpoint_every=4")
@@ -83,15 +98,16 @@ def test_run_holds_params_metrics_inputs_and_tags(trained):
     params, tags = run_info.data.params, run_info.data.tags
     assert params["model.config.d_model"] == "64" and params["train.max_steps"] == "8"
     assert {"dev_cer", "dev_wer", "lr", "loss", "audio_seconds_per_second"} <= set(
-        run_info.data.metrics)
+        run_info.data.metrics
+    )
     assert {"git_commit", "git_dirty", "corpus_version", "step"} <= set(tags)
     inputs = run_info.inputs.dataset_inputs
     names = {i.dataset.name for i in inputs}
     assert "base/train-000" in names and len(inputs) == len(
-        list(Path(cfg.paths.corpus).rglob(MANIFEST_NAME)))
+        list(Path(cfg.paths.corpus).rglob(MANIFEST_NAME))
+    )
     assert all(i.dataset.digest for i in inputs)
-    assert "config.yaml" in {a.path for a in mlflow.MlflowClient().list_artifacts(
-        result["run_id"])}
+    assert "config.yaml" in {a.path for a in mlflow.MlflowClient().list_artifacts(result["run_id"])}
 
 
 def test_registered_version_loads_back(trained):
@@ -107,8 +123,9 @@ def test_interrupted_training_resumes_from_its_checkpoint(trained, tmp_path):
     state = json.loads((output / "result.json").read_text())
     assert state["steps"] == 8
     # same command, larger budget: the step count continues in the same MLflow run
-    again = make_cfg(root, *FAST, "train.max_steps=12", "train.checkpoint_every=4",
-                     "train.register=false")
+    again = make_cfg(
+        root, *FAST, "train.max_steps=12", "train.checkpoint_every=4", "train.register=false"
+    )
     result = Trainer(again).fit()
     assert result["steps"] == 12 and result["run_id"] == first["run_id"]
     steps = [s for s, _ in metric_history(cfg, first["run_id"], "loss")]

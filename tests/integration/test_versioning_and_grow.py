@@ -36,19 +36,30 @@ def versioned(tiny_corpus, project_repo):
     cfg = make_cfg(root, *TINY_CORPUS, *DROP, "loop.push=true")
     track_shards(root, [Path(cfg.paths.base_corpus)])
     assert commit_version(root, "corpus: base") == "corpus-v1"
-    build_vocabulary([r["text"] for r in iter_corpus(cfg.paths.corpus, ["train"])],
-                     cfg.paths.vocab)
+    build_vocabulary([r["text"] for r in iter_corpus(cfg.paths.corpus, ["train"])], cfg.paths.vocab)
     drop = cfg.scenario.drop
-    shard = plan_drop(OmegaConf.to_container(cfg.corpus, resolve=True),
-                      OmegaConf.to_container(cfg.scenario, resolve=True), drop.name, 5)
+    shard = plan_drop(
+        OmegaConf.to_container(cfg.corpus, resolve=True),
+        OmegaConf.to_container(cfg.scenario, resolve=True),
+        drop.name,
+        5,
+    )
     render_shards([shard], Path(cfg.paths.drops), workers=1, with_text=False)
     review = [c for c in shard.clips if not is_holdout(c.id, drop.holdout_share, drop.seed)]
     held = [c for c in shard.clips if is_holdout(c.id, drop.holdout_share, drop.seed)]
     assert review and held
-    queue = [{"id": c.id, "audio_filepath": str(Path(cfg.paths.drops) / drop.name /
-                                                   f"{c.id}.wav"),
-              "hypothesis": "", "reference": c.text, "reason": "test", "voice": c.voice,
-              "status": "approved"} for c in review]
+    queue = [
+        {
+            "id": c.id,
+            "audio_filepath": str(Path(cfg.paths.drops) / drop.name / f"{c.id}.wav"),
+            "hypothesis": "",
+            "reference": c.text,
+            "reason": "test",
+            "voice": c.voice,
+            "status": "approved",
+        }
+        for c in review
+    ]
     queue[0]["status"] = "rejected"
     queue[1]["status"] = "pending"
     queue.append({**queue[2], "id": held[0].id, "reference": held[0].text})  # a held-out clip
@@ -70,13 +81,14 @@ def test_grow_adds_only_approved_review_clips_as_a_new_version(versioned):
     assert clips == approved
     assert queue[0]["id"] not in clips and queue[1]["id"] not in clips  # rejected, pending
     assert queue[-1]["id"] not in clips  # held out
-    assert all(r["split"] == "train" and r["source"].startswith("drop/")
-               for r in grown_rows(cfg))
+    assert all(r["split"] == "train" and r["source"].startswith("drop/") for r in grown_rows(cfg))
     assert cfg.scenario.terms[0] in result["new_words"] or not any(
-        cfg.scenario.terms[0] in q["reference"] for q in queue[2:-1])
+        cfg.scenario.terms[0] in q["reference"] for q in queue[2:-1]
+    )
     committed = git(root, "show", "--name-only", "--format=", "corpus-v2").split()
-    assert committed and all(p.endswith((".dvc", ".gitignore", ".sha256", "dvc.lock"))
-                             for p in committed)
+    assert committed and all(
+        p.endswith((".dvc", ".gitignore", ".sha256", "dvc.lock")) for p in committed
+    )
 
 
 def test_grow_twice_adds_nothing_twice(versioned):
@@ -89,7 +101,8 @@ def test_grow_twice_adds_nothing_twice(versioned):
 
 
 def test_interrupted_grow_leaves_the_old_version_intact_and_a_rerun_completes(
-        versioned, monkeypatch):
+    versioned, monkeypatch
+):
     cfg, root, _ = versioned
 
     def interrupted(*_args, **_kwargs):

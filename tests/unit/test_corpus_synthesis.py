@@ -46,8 +46,14 @@ def test_same_seed_gives_byte_identical_manifests(tiny_corpus, tmp_path):
 
 
 def test_interrupted_synthesis_resumes_without_redoing_finished_shards(tmp_path):
-    cfg = make_cfg(tmp_path, "corpus.splits.train=12", "corpus.splits.dev=0",
-                   "corpus.splits.test=0", "corpus.splits.regression=0", "corpus.shard_size=4")
+    cfg = make_cfg(
+        tmp_path,
+        "corpus.splits.train=12",
+        "corpus.splits.dev=0",
+        "corpus.splits.test=0",
+        "corpus.splits.regression=0",
+        "corpus.shard_size=4",
+    )
     shards = plan_corpus(OmegaConf.to_container(cfg.corpus, resolve=True), cfg.scenario.terms)
     root = Path(cfg.paths.base_corpus)
     render_shards(shards, root, workers=1)

@@ -31,7 +31,7 @@ def test_save_pretrained_round_trip_gives_identical_outputs(tmp_path):
 def test_override_reaches_the_model():
     cfg = compose(["model.config.d_model=96", "model.config.num_layers=2"])
     model = build_model(cfg.model, vocab_size=30)
-    assert model.config.d_model == 96 and len(model.encoder.layers) == 2
+    assert model.config.d_model == 96 and len(model.encoder.conformer_layers) == 2
     assert model.lm_head.in_features == 96
 
 
@@ -68,7 +68,7 @@ def test_pretrained_override_loads_a_local_checkpoint(tmp_path):
     model = build_model(cfg.model, vocab_size=25)
     assert model.config.d_model == 64
     missing = compose(["model=pretrained", f"model.path={tmp_path / 'none'}"])
-    with pytest.raises(FileNotFoundError, match="model.path"):
+    with pytest.raises(FileNotFoundError, match=r"model\.path"):
         build_model(missing.model, vocab_size=25)
 
 

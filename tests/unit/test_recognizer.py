@@ -17,8 +17,15 @@ from asrloop.text.vocabulary import build_vocabulary
 SENTENCES = ["the minister met the press", "rain fell in the north", "the bridge is open"]
 
 
-LEXICON = {"type": "lexicon", "beam_size": 10, "beam_threshold": 25, "lm_weight": 0.5,
-           "word_score": 0.0, "unk_score": float("-inf"), "sil_score": 0.0}
+LEXICON = {
+    "type": "lexicon",
+    "beam_size": 10,
+    "beam_threshold": 25,
+    "lm_weight": 0.5,
+    "word_score": 0.0,
+    "unk_score": float("-inf"),
+    "sil_score": 0.0,
+}
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +34,11 @@ def model_dirs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("model")
     tokenizer = CharTokenizer.from_texts(SENTENCES)
     torch.manual_seed(0)
-    model = CtcTransformerForCTC(CtcTransformerConfig(vocab_size=len(tokenizer), d_model=64,
-                                                      num_heads=2, ff_dim=128, num_layers=1))
+    model = CtcTransformerForCTC(
+        CtcTransformerConfig(
+            vocab_size=len(tokenizer), d_model=64, num_heads=2, ff_dim=128, num_layers=1
+        )
+    )
     model.save_pretrained(folder / "model")
     tokenizer.save(folder / "model")
     build_vocabulary(SENTENCES, folder / "vocab", order=2)
@@ -36,19 +46,20 @@ def model_dirs(tmp_path_factory):
 
 
 def make_recognizer(folder, decode: dict) -> Recognizer:
-    return Recognizer.from_dirs(folder / "model", folder / "vocab", OmegaConf.create(decode),
-                                max_seconds=4.0)
+    return Recognizer.from_dirs(
+        folder / "model", folder / "vocab", OmegaConf.create(decode), max_seconds=4.0
+    )
 
 
 @pytest.fixture(params=["greedy", "lexicon"])
 def recognizer(request, model_dirs):
-    return make_recognizer(model_dirs, {"type": "greedy"} if request.param == "greedy"
-                           else LEXICON)
+    return make_recognizer(model_dirs, {"type": "greedy"} if request.param == "greedy" else LEXICON)
 
 
 def test_empty_and_silent_clips_give_a_transcript_not_a_crash(recognizer):
-    results = recognizer.transcribe_batch([np.zeros(0, np.float32), np.zeros(16000, np.float32),
-                                           np.zeros(5, np.float32)])
+    results = recognizer.transcribe_batch(
+        [np.zeros(0, np.float32), np.zeros(16000, np.float32), np.zeros(5, np.float32)]
+    )
     assert len(results) == 3
     assert results[0]["text"] == "" and results[2]["text"] == ""
     assert all(isinstance(r["text"], str) for r in results)

@@ -14,8 +14,13 @@ from asrloop.corpus.text import SentenceGenerator
 @pytest.fixture(scope="module")
 def news():
     cfg = compose()
-    generator = SentenceGenerator(cfg.corpus.text.templates, cfg.corpus.text.slots,
-                                  cfg.corpus.min_words, cfg.corpus.max_words, cfg.scenario.terms)
+    generator = SentenceGenerator(
+        cfg.corpus.text.templates,
+        cfg.corpus.text.slots,
+        cfg.corpus.min_words,
+        cfg.corpus.max_words,
+        cfg.scenario.terms,
+    )
     return cfg, generator
 
 
@@ -55,11 +60,18 @@ def test_exclude_keeps_splits_disjoint(news):
     assert not set(first) & set(second)
 
 
-@pytest.mark.parametrize(("number", "words"), [
-    (0, "zero"), (13, "thirteen"), (42, "forty two"), (100, "one hundred"),
-    (342, "three hundred and forty two"), (2005, "two thousand and five"),
-    (21000, "twenty one thousand"),
-])
+@pytest.mark.parametrize(
+    ("number", "words"),
+    [
+        (0, "zero"),
+        (13, "thirteen"),
+        (42, "forty two"),
+        (100, "one hundred"),
+        (342, "three hundred and forty two"),
+        (2005, "two thousand and five"),
+        (21000, "twenty one thousand"),
+    ],
+)
 def test_spell_number(number, words):
     assert spell_number(number) == words
 

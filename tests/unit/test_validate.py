@@ -7,15 +7,13 @@ import soundfile as sf
 
 from asrloop.corpus.manifest import audio_path, iter_corpus
 from asrloop.corpus.validate import validate
-from tests.helpers import copy_corpus, make_cfg
+from tests.helpers import TINY_CORPUS, copy_corpus, make_cfg
 
 
 def test_bad_clips_are_reported_by_file_and_reason(tiny_corpus, tmp_path):
-    cfg, root = tiny_corpus
+    _, root = tiny_corpus
     copy_corpus(root, tmp_path)
-    mine = make_cfg(tmp_path, *[f"corpus.{k}={v}" for k, v in
-                                (("splits.train", 40), ("splits.dev", 6), ("splits.test", 6),
-                                 ("splits.regression", 6), ("shard_size", 20))])
+    mine = make_cfg(tmp_path, *TINY_CORPUS)
     rows = list(iter_corpus(mine.paths.base_corpus, ["train"]))
     corrupt, wrong_rate, empty = rows[0], rows[1], rows[2]
     audio_path(corrupt).write_bytes(b"RIFF this is not audio")
@@ -30,4 +28,5 @@ def test_bad_clips_are_reported_by_file_and_reason(tiny_corpus, tmp_path):
     healthy = {r["id"] for r in rows[3:]}
     assert not any(clip in text for clip in healthy)
     assert (tmp_path / "reports" / "validate" / "excluded.txt").read_text().count("\n") == len(
-        excluded)
+        excluded
+    )

@@ -29,7 +29,7 @@ def speed_perturb(audio: np.ndarray, factor: float, rate: int) -> np.ndarray:
     """Play ``factor`` times faster (pitch moves too, as in Kaldi's speed perturbation)."""
     if factor == 1.0:
         return audio
-    return resample(audio, int(round(rate * factor)), rate)
+    return resample(audio, round(rate * factor), rate)
 
 
 def normalize_peak(audio: np.ndarray, peak: float = 0.9) -> np.ndarray:

@@ -9,14 +9,20 @@ import torchaudio
 class FbankExtractor:
     """80-bin log-mel features, 10 ms hop; returns [frames, n_mels] float32."""
 
-    def __init__(self, sample_rate: int = 16000, n_mels: int = 80, win_ms: float = 25,
-                 hop_ms: float = 10):
+    def __init__(
+        self, sample_rate: int = 16000, n_mels: int = 80, win_ms: float = 25, hop_ms: float = 10
+    ):
         self.sample_rate = sample_rate
         self.hop = int(sample_rate * hop_ms / 1000)
         win = int(sample_rate * win_ms / 1000)
         self.mel = torchaudio.transforms.MelSpectrogram(
-            sample_rate=sample_rate, n_fft=512, win_length=win, hop_length=self.hop,
-            n_mels=n_mels, power=2.0, center=True,
+            sample_rate=sample_rate,
+            n_fft=512,
+            win_length=win,
+            hop_length=self.hop,
+            n_mels=n_mels,
+            power=2.0,
+            center=True,
         )
 
     @classmethod
@@ -34,8 +40,15 @@ class FbankExtractor:
         return num_samples // self.hop + 1
 
 
-def spec_augment(features: torch.Tensor, lengths: torch.Tensor, freq_masks: int, freq_width: int,
-                 time_masks: int, time_width: float, generator: torch.Generator) -> torch.Tensor:
+def spec_augment(
+    features: torch.Tensor,
+    lengths: torch.Tensor,
+    freq_masks: int,
+    freq_width: int,
+    time_masks: int,
+    time_width: float,
+    generator: torch.Generator,
+) -> torch.Tensor:
     """Zero random frequency bands and time spans in a padded batch [B, T, F] (in place)."""
     batch, _, n_freq = features.shape
     for b in range(batch):

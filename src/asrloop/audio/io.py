@@ -24,8 +24,9 @@ def resample(audio: np.ndarray, source_rate: int, target_rate: int = SAMPLE_RATE
     from scipy.signal import resample_poly
 
     common = gcd(int(source_rate), int(target_rate))
-    out = resample_poly(np.asarray(audio, dtype=np.float32), target_rate // common,
-                        source_rate // common)
+    out = resample_poly(
+        np.asarray(audio, dtype=np.float32), target_rate // common, source_rate // common
+    )
     return out.astype(np.float32, copy=False)
 
 

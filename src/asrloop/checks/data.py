@@ -530,8 +530,9 @@ def load_corpus(corpus_root: str | Path, cfg: DictConfig) -> tuple[Corpus, list[
     return corpus, findings
 
 
-def check_corpus(corpus_root: str | Path, cfg: DictConfig,
-                 only: Sequence[str] | None = None) -> CheckReport:
+def check_corpus(
+    corpus_root: str | Path, cfg: DictConfig, only: Sequence[str] | None = None
+) -> CheckReport:
     """Run the data checks (all, or those whose name starts with one of ``only``)."""
     start = time.perf_counter()
     report = CheckReport("data")

@@ -21,8 +21,8 @@ from asrloop import tracking
 from asrloop.audio.augment import add_noise, apply_gain, normalize_peak
 from asrloop.audio.io import SAMPLE_RATE, read_audio
 from asrloop.checks.report import CheckReport, Finding, findings_if
-from asrloop.corpus.manifest import audio_path, iter_corpus, read_manifest
 from asrloop.corpus.drop import drop_rows
+from asrloop.corpus.manifest import audio_path, iter_corpus
 from asrloop.evaluate import load_recognizer, score, transcribe_rows
 from asrloop.metrics import wer
 from asrloop.serve.recognizer import Recognizer

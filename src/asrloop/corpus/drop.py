@@ -25,8 +25,10 @@ def build_drop(cfg: DictConfig) -> Path:
     with progress_bar(f"synthesizing drop {drop['name']}", len(shard.clips)) as advance:
         render_shards([shard], root, workers=1, with_text=False, on_progress=advance)
     references = [{"id": c.id, "text": c.text, "voice": c.voice} for c in shard.clips]
-    write_manifest(Path(cfg.paths.references) / f"{drop['name']}.jsonl",
-                   [{**r, "audio_filepath": f"{r['id']}.wav", "duration": 0} for r in references])
+    write_manifest(
+        Path(cfg.paths.references) / f"{drop['name']}.jsonl",
+        [{**r, "audio_filepath": f"{r['id']}.wav", "duration": 0} for r in references],
+    )
     console.print(f"drop {drop['name']}: {len(shard.clips)} clips in {root / drop['name']}")
     return root / drop["name"]
 

@@ -64,8 +64,9 @@ class EspeakEngine:
             raise EspeakError(f"unknown espeak-ng voice '{language}' in voice '{name}'")
         self._voice = name
 
-    def synthesize(self, text: str, voice: str, rate_wpm: int, pitch: int, seed: int = 0
-                   ) -> np.ndarray:
+    def synthesize(
+        self, text: str, voice: str, rate_wpm: int, pitch: int, seed: int = 0
+    ) -> np.ndarray:
         """int16 PCM at :attr:`sample_rate`.
 
         The Klatt noise source draws from libc's ``rand``: it is seeded per clip. The engine also
@@ -78,9 +79,7 @@ class EspeakEngine:
         self.lib.espeak_SetParameter(PARAM_PITCH, int(pitch), 0)
         self._chunks = []
         data = text.encode("utf-8") + b"\0"
-        status = self.lib.espeak_Synth(
-            data, len(data), 0, 0, 0, ESPEAK_CHARS_UTF8, None, None
-        )
+        status = self.lib.espeak_Synth(data, len(data), 0, 0, 0, ESPEAK_CHARS_UTF8, None, None)
         if status != 0:
             raise EspeakError(f"espeak_Synth failed ({status}) for {text!r}")
         self.lib.espeak_Synchronize()

@@ -105,7 +105,10 @@ def plan_drop(corpus: Mapping, scenario: Mapping, drop_name: str, seed: int) -> 
     """A production drop: a share of sentences carry emerging terms, with a shifted voice mix."""
     slots = corpus["text"]["slots"]
     base = SentenceGenerator(
-        corpus["text"]["templates"], slots, corpus["min_words"], corpus["max_words"],
+        corpus["text"]["templates"],
+        slots,
+        corpus["min_words"],
+        corpus["max_words"],
         scenario["terms"],
     )
     emerging = SentenceGenerator(scenario["templates"], slots, 4, corpus["max_words"] + 4)
@@ -116,7 +119,11 @@ def plan_drop(corpus: Mapping, scenario: Mapping, drop_name: str, seed: int) -> 
     plain = base.generate(drop["size"] - n_terms, seed=rng.randrange(2**31))
     texts = term_sentences + plain
     rng.shuffle(texts)
-    params = {**corpus, "noise": drop["noise"], "rate_wpm": drop.get("rate_wpm", corpus["rate_wpm"])}
+    params = {
+        **corpus,
+        "noise": drop["noise"],
+        "rate_wpm": drop.get("rate_wpm", corpus["rate_wpm"]),
+    }
     clips = tuple(
         ClipPlan(
             id=f"{drop_name}-{i:05d}",

@@ -113,8 +113,9 @@ def render_shards(
     # One fresh process per shard: espeak-ng carries state from one utterance to the next, so
     # the same shard is bit-identical only when rendered from a clean engine. spawn, not fork:
     # a forked child would inherit the parent's engine (and torch's OpenMP pool, which stalls).
-    with ProcessPoolExecutor(max(1, workers), mp_context=get_context("spawn"),
-                             max_tasks_per_child=1) as pool:
+    with ProcessPoolExecutor(
+        max(1, workers), mp_context=get_context("spawn"), max_tasks_per_child=1
+    ) as pool:
         futures = [pool.submit(render_shard, s, str(f), with_text) for s, f in todo]
         for future in as_completed(futures):
             done = future.result()

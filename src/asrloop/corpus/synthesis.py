@@ -67,8 +67,9 @@ def synthesize(text: str, voice: VoiceSpec, seed: int = 0) -> np.ndarray:
 
         piper = _piper_voice(voice.name.removeprefix(PIPER_PREFIX))
         # no sampling noise: the same text and voice always give the same audio
-        config = SynthesisConfig(length_scale=170 / max(voice.rate_wpm, 1), noise_scale=0.0,
-                                 noise_w_scale=0.0)
+        config = SynthesisConfig(
+            length_scale=170 / max(voice.rate_wpm, 1), noise_scale=0.0, noise_w_scale=0.0
+        )
         chunks = [c.audio_float_array for c in piper.synthesize(text, syn_config=config)]
         audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
         return resample(audio, piper.config.sample_rate, SAMPLE_RATE)

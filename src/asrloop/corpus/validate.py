@@ -14,8 +14,7 @@ from omegaconf import DictConfig
 from asrloop.checks.data import check_corpus
 from asrloop.progress import console
 
-ROW_CHECKS = ("audio.decode", "audio.format", "audio.duration", "labels.empty",
-              "labels.alphabet")
+ROW_CHECKS = ("audio.decode", "audio.format", "audio.duration", "labels.empty", "labels.alphabet")
 
 
 def validate(cfg: DictConfig, corpus_root: str | Path | None = None) -> list[str]:

@@ -45,8 +45,9 @@ def git(root: Path, *args: str, check: bool = True) -> str:
 
 def _identity(root: Path) -> list[str]:
     """A committer identity for data-version commits on machines that have none configured."""
-    result = subprocess.run(["git", "config", "user.email"], cwd=root, capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run(
+        ["git", "config", "user.email"], cwd=root, capture_output=True, text=True, check=False
+    )
     if result.stdout.strip():
         return []
     return ["-c", "user.name=asrloop", "-c", "user.email=asrloop@localhost"]
@@ -98,8 +99,11 @@ def data_fingerprint(root: Path, rev: str | None = None) -> str:
         return git(root, "show", f"{rev}:{path}", check=False)
 
     if rev is None:
-        pointers = [str(p.relative_to(root)) for p in (root / "data").rglob("*.dvc")
-                    if p.is_file()] if (root / "data").exists() else []
+        pointers = (
+            [str(p.relative_to(root)) for p in (root / "data").rglob("*.dvc") if p.is_file()]
+            if (root / "data").exists()
+            else []
+        )
     else:
         listed = git(root, "ls-tree", "-r", "--name-only", rev, "--", "data", check=False)
         pointers = [p for p in listed.splitlines() if p.endswith(".dvc")]
@@ -160,7 +164,14 @@ def run(cfg: DictConfig) -> None:
     """``asrloop corpus version``: commit the current data state as the next corpus version."""
     root = Path(cfg.paths.root)
     grown = Path(cfg.paths.grown_corpus)
-    untracked = [d for d in sorted(grown.iterdir()) if d.is_dir() and not
-                 d.with_name(d.name + ".dvc").exists()] if grown.exists() else []
+    untracked = (
+        [
+            d
+            for d in sorted(grown.iterdir())
+            if d.is_dir() and not d.with_name(d.name + ".dvc").exists()
+        ]
+        if grown.exists()
+        else []
+    )
     track_shards(root, untracked)
     console.print(commit_version(root, "corpus: manual version", push=bool(cfg.loop.push)))

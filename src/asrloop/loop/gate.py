@@ -42,19 +42,27 @@ def measure(cfg: DictConfig, version: str) -> Candidate:
     recognizer, _ = load_recognizer(cfg, f"registry:{version}")
     terms = list(cfg.scenario.terms)
     batch = cfg.evaluate.batch_seconds
-    regression, _ = transcribe_rows(recognizer, list(iter_corpus(cfg.paths.base_corpus,
-                                                                  ["regression"])),
-                                    batch, f"v{version} regression set")
-    held, _ = transcribe_rows(recognizer, drop_rows(cfg, "holdout"), batch,
-                              f"v{version} held-out drop")
+    regression, _ = transcribe_rows(
+        recognizer,
+        list(iter_corpus(cfg.paths.base_corpus, ["regression"])),
+        batch,
+        f"v{version} regression set",
+    )
+    held, _ = transcribe_rows(
+        recognizer, drop_rows(cfg, "holdout"), batch, f"v{version} held-out drop"
+    )
     held_score = score(held, terms)
-    return Candidate(version, score(regression, terms)["wer"],
-                     {t: s["recall"] for t, s in held_score["terms"].items()},
-                     held_score["wer"])
+    return Candidate(
+        version,
+        score(regression, terms)["wer"],
+        {t: s["recall"] for t, s in held_score["terms"].items()},
+        held_score["wer"],
+    )
 
 
-def decide(challenger: Candidate, champion: Candidate | None, gate: DictConfig,
-           checks_passed: bool = True) -> Decision:
+def decide(
+    challenger: Candidate, champion: Candidate | None, gate: DictConfig, checks_passed: bool = True
+) -> Decision:
     """The promotion rule, as a pure function of the two candidates' numbers."""
     if champion is None:
         return Decision(True, "first model: nothing to compare against", challenger, None)
@@ -67,16 +75,21 @@ def decide(challenger: Candidate, champion: Candidate | None, gate: DictConfig,
             reasons.append(f"recall of '{term}' did not improve ({before:.2f} -> {recall:.2f})")
     delta = challenger.regression_wer - champion.regression_wer
     if delta > float(gate.max_regression_wer_delta):
-        reasons.append(f"regression WER worsened by {delta:+.4f} "
-                       f"(limit {float(gate.max_regression_wer_delta):+.4f})")
+        reasons.append(
+            f"regression WER worsened by {delta:+.4f} "
+            f"(limit {float(gate.max_regression_wer_delta):+.4f})"
+        )
     if not checks_passed:
         reasons.append("model checks failed")
     if reasons:
         return Decision(False, "; ".join(reasons), challenger, champion)
-    gains = ", ".join(f"{t} {champion.term_recall.get(t, 0):.2f}->{r:.2f}"
-                      for t, r in challenger.term_recall.items())
-    return Decision(True, f"better on new terms ({gains}), regression WER {delta:+.4f}",
-                    challenger, champion)
+    gains = ", ".join(
+        f"{t} {champion.term_recall.get(t, 0):.2f}->{r:.2f}"
+        for t, r in challenger.term_recall.items()
+    )
+    return Decision(
+        True, f"better on new terms ({gains}), regression WER {delta:+.4f}", challenger, champion
+    )
 
 
 def run_model_checks(cfg: DictConfig, version: str, champion: str | None) -> tuple[bool, dict]:
@@ -84,8 +97,7 @@ def run_model_checks(cfg: DictConfig, version: str, champion: str | None) -> tup
         return True, {}
     from asrloop.checks.model import check_model
 
-    report = check_model(cfg, f"registry:{version}",
-                         f"registry:{champion}" if champion else None)
+    report = check_model(cfg, f"registry:{version}", f"registry:{champion}" if champion else None)
     return not report.errors, json.loads(report.to_json())
 
 
@@ -93,8 +105,11 @@ def gate(cfg: DictConfig, challenger_version: str) -> Decision:
     alias = cfg.tracking.champion_alias
     champion_version = alias_version(cfg, alias)
     challenger = measure(cfg, challenger_version)
-    champion = (measure(cfg, champion_version)
-                if champion_version and champion_version != challenger_version else None)
+    champion = (
+        measure(cfg, champion_version)
+        if champion_version and champion_version != challenger_version
+        else None
+    )
     if champion_version == challenger_version:
         champion = challenger
     passed, checks = run_model_checks(cfg, challenger_version, champion_version)
@@ -108,11 +123,19 @@ def gate(cfg: DictConfig, challenger_version: str) -> Decision:
     out.write_text(json.dumps({**asdict(decision), "model_checks": checks}, indent=1) + "\n")
     with tracking.step_run(cfg, "gate") as _:
         mlflow = tracking.setup(cfg)
-        mlflow.set_tags({"challenger_version": challenger_version, "promoted": decision.promote,
-                         "champion_version": champion_version or "none"})
-        mlflow.log_metrics({"challenger_regression_wer": challenger.regression_wer,
-                            **{f"challenger_recall_{t}": r
-                               for t, r in challenger.term_recall.items()}})
+        mlflow.set_tags(
+            {
+                "challenger_version": challenger_version,
+                "promoted": decision.promote,
+                "champion_version": champion_version or "none",
+            }
+        )
+        mlflow.log_metrics(
+            {
+                "challenger_regression_wer": challenger.regression_wer,
+                **{f"challenger_recall_{t}": r for t, r in challenger.term_recall.items()},
+            }
+        )
         mlflow.log_artifact(str(out), "gate")
     verdict = "[green]promoted" if decision.promote else "[red]rejected"
     console.print(f"gate: v{challenger_version} {verdict}[/]: {decision.reason}")

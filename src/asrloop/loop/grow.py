@@ -52,17 +52,24 @@ def known_words(cfg: DictConfig) -> set[str]:
 
 
 def shard_rows(rows: list[dict], drop: str, voices: dict[str, str]) -> list[dict]:
-    return [{
-        "id": f"{drop}-grown-{row['id']}",
-        "audio_filepath": f"{row['id']}.wav",
-        "text": normalize_text(row["reference"]),
-        "voice": voices.get(row["id"], row.get("voice", "")),
-        "speaker": voices.get(row["id"], row.get("voice", "")),
-        "split": "train",
-        "source": f"drop/{drop}",
-        "provenance": {"drop": drop, "clip": row["id"], "status": row["status"],
-                       "reason": row.get("reason", "")},
-    } for row in rows]
+    return [
+        {
+            "id": f"{drop}-grown-{row['id']}",
+            "audio_filepath": f"{row['id']}.wav",
+            "text": normalize_text(row["reference"]),
+            "voice": voices.get(row["id"], row.get("voice", "")),
+            "speaker": voices.get(row["id"], row.get("voice", "")),
+            "split": "train",
+            "source": f"drop/{drop}",
+            "provenance": {
+                "drop": drop,
+                "clip": row["id"],
+                "status": row["status"],
+                "reason": row.get("reason", ""),
+            },
+        }
+        for row in rows
+    ]
 
 
 def content_digest(rows: list[dict]) -> str:
@@ -70,8 +77,9 @@ def content_digest(rows: list[dict]) -> str:
     return hashlib.sha256(repr(keys).encode()).hexdigest()
 
 
-def write_shard(folder: Path, rows: list[dict], sources: dict[str, Path], new_words: list[str]
-                ) -> bool:
+def write_shard(
+    folder: Path, rows: list[dict], sources: dict[str, Path], new_words: list[str]
+) -> bool:
     """Write the shard unless an identical one exists; returns True when something changed."""
     digest_file = folder / "content.sha256"
     digest = content_digest(rows)
@@ -119,8 +127,12 @@ def grow(cfg: DictConfig) -> dict:
     if cfg.loop.commit:
         root = Path(cfg.paths.root)
         track_shards(root, [folder])
-        tag = commit_version(root, f"corpus: grow from {drop.name} ({len(new)} clips, "
-                             f"new words: {', '.join(words) or 'none'})", push=bool(cfg.loop.push))
+        tag = commit_version(
+            root,
+            f"corpus: grow from {drop.name} ({len(new)} clips, "
+            f"new words: {', '.join(words) or 'none'})",
+            push=bool(cfg.loop.push),
+        )
     return {**result, "changed": changed, "tag": tag}
 
 

@@ -113,20 +113,28 @@ class LoopRunner:
 
         champion = alias_version(cfg, cfg.tracking.champion_alias)
         recognizer, _ = load_recognizer(cfg, f"registry:{champion}")
-        predictions, stats = transcribe_rows(recognizer, drop_rows(cfg, "holdout"),
-                                             cfg.evaluate.batch_seconds,
-                                             f"champion v{champion} on held-out drop")
+        predictions, stats = transcribe_rows(
+            recognizer,
+            drop_rows(cfg, "holdout"),
+            cfg.evaluate.batch_seconds,
+            f"champion v{champion} on held-out drop",
+        )
         out = Path(cfg.paths.reports) / "loop" / "final_transcripts.jsonl"
         write_manifest(out, predictions)
         result = score(predictions, list(cfg.scenario.terms))
-        return {"champion_version": champion, "heldout_wer": result["wer"],
-                "term_recall": {t: s["recall"] for t, s in result["terms"].items()},
-                "rtf": stats["rtf"], "transcripts": str(out)}
+        return {
+            "champion_version": champion,
+            "heldout_wer": result["wer"],
+            "term_recall": {t: s["recall"] for t, s in result["terms"].items()},
+            "rtf": stats["rtf"],
+            "transcripts": str(out),
+        }
 
     def run(self) -> dict:
         mlflow = tracking.setup(self.base)
-        with mlflow.start_run(run_name="loop", tags={**tracking.git_tags(self.root),
-                                                     "step": "loop"}) as parent:
+        with mlflow.start_run(
+            run_name="loop", tags={**tracking.git_tags(self.root), "step": "loop"}
+        ) as parent:
             os.environ[tracking.LOOP_RUN_ENV] = parent.info.run_id
             cfg0 = self.cfg_for_drop(1)
             self.records.append(self.iteration_zero(cfg0))
@@ -134,8 +142,13 @@ class LoopRunner:
             for k in range(1, int(self.base.loop.iterations) + 1):
                 self.records.append(self.iteration(k))
             final = self.final_transcription(self.cfg_for_drop(int(self.base.loop.iterations)))
-            summary = write_summary(self.base, self.records, final,
-                                    time.perf_counter() - self.started, parent.info.run_id)
+            summary = write_summary(
+                self.base,
+                self.records,
+                final,
+                time.perf_counter() - self.started,
+                parent.info.run_id,
+            )
             mlflow.log_dict(summary, "summary.json")
             mlflow.log_metric("total_seconds", summary["total_seconds"])
         print_summary(summary)

@@ -17,11 +17,14 @@ def _read_json(path: Path) -> dict:
 
 def _checks_summary(report: dict) -> dict:
     findings = report.get("findings", [])
-    return {"passed": report.get("passed"),
-            "errors": sum(f.get("severity") == "error" for f in findings),
-            "warnings": sum(f.get("severity") == "warning" for f in findings),
-            "failed_checks": sorted({f.get("check", "") for f in findings
-                                     if f.get("severity") == "error"})}
+    return {
+        "passed": report.get("passed"),
+        "errors": sum(f.get("severity") == "error" for f in findings),
+        "warnings": sum(f.get("severity") == "warning" for f in findings),
+        "failed_checks": sorted(
+            {f.get("check", "") for f in findings if f.get("severity") == "error"}
+        ),
+    }
 
 
 @dataclass
@@ -48,7 +51,8 @@ class IterationRecord:
         self.model_version = model_version
         self.run_id = _read_json(Path(cfg.train.output_dir) / "result.json").get("run_id", "")
         self.vocab_version = _read_json(Path(cfg.paths.vocab) / "version.json").get(
-            "vocab_version", "")
+            "vocab_version", ""
+        )
         results = _read_json(reports / "eval" / "metrics.json").get("results", {})
         test, regression = results.get("test", {}), results.get("regression", {})
         held = results.get("drop_holdout", {})
@@ -61,8 +65,13 @@ class IterationRecord:
             self.model_checks = _checks_summary(gate["model_checks"])
 
 
-def write_summary(cfg: DictConfig, records: list[IterationRecord], final: dict,
-                  total_seconds: float, loop_run_id: str) -> dict:
+def write_summary(
+    cfg: DictConfig,
+    records: list[IterationRecord],
+    final: dict,
+    total_seconds: float,
+    loop_run_id: str,
+) -> dict:
     summary = {
         "scenario": cfg.scenario.name,
         "terms": list(cfg.scenario.terms),
@@ -100,8 +109,10 @@ def summary_rows(summary: dict) -> list[tuple[str, list[str]]]:
         ("regression WER", [_fmt(r["regression_wer"]) for r in its]),
         ("held-out drop WER", [_fmt(r["heldout_drop_wer"]) for r in its]),
     ]
-    rows += [(f"recall '{t}' (held-out drop)", [_fmt(r["term_recall"].get(t)) for r in its])
-             for t in summary["terms"]]
+    rows += [
+        (f"recall '{t}' (held-out drop)", [_fmt(r["term_recall"].get(t)) for r in its])
+        for t in summary["terms"]
+    ]
     rows += [
         ("data checks", [checks(r["data_checks"]) for r in its]),
         ("model checks", [checks(r["model_checks"]) for r in its]),
@@ -115,8 +126,9 @@ def summary_rows(summary: dict) -> list[tuple[str, list[str]]]:
 def print_summary(summary: dict) -> None:
     from rich.table import Table
 
-    table = Table(title=f"asrloop: scenario '{summary['scenario']}', "
-                  f"total {summary['total_seconds']:.0f} s")
+    table = Table(
+        title=f"asrloop: scenario '{summary['scenario']}', total {summary['total_seconds']:.0f} s"
+    )
     table.add_column("")
     for r in summary["iterations"]:
         table.add_column(f"iteration {r['iteration']}", overflow="fold", max_width=48)
@@ -125,8 +137,10 @@ def print_summary(summary: dict) -> None:
     console.print(table)
     final = summary["final"]
     recalls = ", ".join(f"'{t}' {v:.2f}" for t, v in final.get("term_recall", {}).items())
-    console.print(f"champion v{final.get('champion_version')} on held-out drop audio: "
-                  f"WER {_fmt(final.get('heldout_wer'))}, recall {recalls}")
+    console.print(
+        f"champion v{final.get('champion_version')} on held-out drop audio: "
+        f"WER {_fmt(final.get('heldout_wer'))}, recall {recalls}"
+    )
     for r in summary["iterations"]:
         steps = ", ".join(f"{k} {v:.0f}s" for k, v in r["step_seconds"].items())
         console.print(f"iteration {r['iteration']} steps: {steps}")

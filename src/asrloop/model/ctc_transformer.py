@@ -18,11 +18,23 @@ from transformers.modeling_outputs import CausalLMOutput
 class CtcTransformerConfig(PretrainedConfig):
     model_type = "asrloop_ctc_transformer"
 
-    def __init__(self, vocab_size: int = 32, n_mels: int = 80, d_model: int = 144,
-                 num_layers: int = 4, num_heads: int = 4, ff_dim: int = 576,
-                 dropout: float = 0.1, subsampling: int = 4, blank_id: int = 0,
-                 encoder: str = "transformer", conv_kernel: int = 15,
-                 feature_mean: list | None = None, feature_std: list | None = None, **kwargs):
+    def __init__(
+        self,
+        vocab_size: int = 32,
+        n_mels: int = 80,
+        d_model: int = 144,
+        num_layers: int = 4,
+        num_heads: int = 4,
+        ff_dim: int = 576,
+        dropout: float = 0.1,
+        subsampling: int = 4,
+        blank_id: int = 0,
+        encoder: str = "transformer",
+        conv_kernel: int = 15,
+        feature_mean: list | None = None,
+        feature_std: list | None = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.vocab_size, self.n_mels, self.d_model = vocab_size, n_mels, d_model
         self.num_layers, self.num_heads, self.ff_dim = num_layers, num_heads, ff_dim
@@ -66,15 +78,23 @@ def build_encoder(config: CtcTransformerConfig) -> nn.Module:
         import torchaudio
 
         return torchaudio.models.Conformer(
-            input_dim=config.d_model, num_heads=config.num_heads, ffn_dim=config.ff_dim,
-            num_layers=config.num_layers, depthwise_conv_kernel_size=config.conv_kernel,
+            input_dim=config.d_model,
+            num_heads=config.num_heads,
+            ffn_dim=config.ff_dim,
+            num_layers=config.num_layers,
+            depthwise_conv_kernel_size=config.conv_kernel,
             dropout=config.dropout,
         )
     if config.encoder != "transformer":
         raise ValueError(f"model.config.encoder: unknown encoder '{config.encoder}'")
     layer = nn.TransformerEncoderLayer(
-        config.d_model, config.num_heads, config.ff_dim, config.dropout,
-        activation="gelu", batch_first=True, norm_first=True,
+        config.d_model,
+        config.num_heads,
+        config.ff_dim,
+        config.dropout,
+        activation="gelu",
+        batch_first=True,
+        norm_first=True,
     )
     return nn.TransformerEncoder(layer, config.num_layers, enable_nested_tensor=False)
 
@@ -106,9 +126,14 @@ class CtcTransformerForCTC(PreTrainedModel):
     def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
         return self.subsample.output_lengths(lengths)
 
-    def forward(self, input_features: torch.Tensor, feature_lengths: torch.Tensor | None = None,
-                labels: torch.Tensor | None = None, label_lengths: torch.Tensor | None = None,
-                **_) -> CausalLMOutput:
+    def forward(
+        self,
+        input_features: torch.Tensor,
+        feature_lengths: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        label_lengths: torch.Tensor | None = None,
+        **_,
+    ) -> CausalLMOutput:
         batch, frames, _ = input_features.shape
         if feature_lengths is None:
             feature_lengths = torch.full((batch,), frames, dtype=torch.long)
@@ -127,8 +152,13 @@ class CtcTransformerForCTC(PreTrainedModel):
         if labels is not None:
             log_probs = logits.log_softmax(-1).transpose(0, 1)
             loss = nn.functional.ctc_loss(
-                log_probs, labels, lengths, label_lengths, blank=self.config.blank_id,
-                reduction="mean", zero_infinity=True,
+                log_probs,
+                labels,
+                lengths,
+                label_lengths,
+                blank=self.config.blank_id,
+                reduction="mean",
+                zero_infinity=True,
             )
         return CausalLMOutput(loss=loss, logits=logits)
 

@@ -47,9 +47,14 @@ class LoadReport:
         return out
 
 
-def load_utterances(rows: list[dict], tokenizer: CharTokenizer, extractor: FbankExtractor,
-                    max_seconds: float, subsampling: int, description: str,
-                    ) -> tuple[list[Utterance], LoadReport]:
+def load_utterances(
+    rows: list[dict],
+    tokenizer: CharTokenizer,
+    extractor: FbankExtractor,
+    max_seconds: float,
+    subsampling: int,
+    description: str,
+) -> tuple[list[Utterance], LoadReport]:
     report = LoadReport()
     utterances = []
     with progress_bar(description, len(rows)) as advance:
@@ -98,12 +103,14 @@ def _load_row(row, tokenizer, extractor, max_seconds, subsampling, report) -> Ut
     if features.shape[0] // subsampling < len(labels):
         report.skip(row, "too_short", "fewer encoder frames than characters (CTC cannot fit)")
         return None
-    return Utterance(row.get("id", str(path)), features, labels, text, row.get("voice", ""),
-                     seconds)
+    return Utterance(
+        row.get("id", str(path)), features, labels, text, row.get("voice", ""), seconds
+    )
 
 
-def bucket_batches(utterances: list[Utterance], max_frames: int, rng: random.Random
-                   ) -> list[list[int]]:
+def bucket_batches(
+    utterances: list[Utterance], max_frames: int, rng: random.Random
+) -> list[list[int]]:
     """Indices grouped by similar length so that padded frames per batch stay under a budget."""
     order = sorted(range(len(utterances)), key=lambda i: (utterances[i].features.shape[0], i))
     batches, current, longest = [], [], 0

@@ -22,7 +22,7 @@ def build_model(model_cfg: DictConfig, vocab_size: int, feature_stats=None):
     extra = {"vocab_size": vocab_size}
     if feature_stats is not None and model_cfg.input == "fbank":
         extra["feature_mean"], extra["feature_std"] = feature_stats
-    config = hydra.utils.instantiate(model_cfg.config, **extra)
+    config = hydra.utils.instantiate(model_cfg.config, _convert_="all", **extra)
     return model_class(config)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import warnings
 from pathlib import Path
 
 import yaml
@@ -49,7 +50,10 @@ def log_dataset_inputs(mlflow, cfg: DictConfig) -> list[dict]:
         digest = shard_digest(shard, digests)
         split = shard.name.rsplit("-", 1)[0] if shard.parent.name == "base" else "train"
         name = str(shard.relative_to(Path(cfg.paths.corpus)))
-        dataset = MetaDataset(resolve_dataset_source(str(shard)), name=name, digest=digest[:36])
+        with warnings.catch_warnings():  # two equivalent local sources match: either is right
+            warnings.simplefilter("ignore", UserWarning)
+            source = resolve_dataset_source(str(shard))
+        dataset = MetaDataset(source, name=name, digest=digest[:36])
         mlflow.log_input(dataset, context=split, tags={"dvc_md5": digest})
         logged.append({"name": name, "digest": digest, "split": split})
     return logged

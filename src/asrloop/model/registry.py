@@ -45,7 +45,8 @@ def register_model(cfg: DictConfig, model_dir: Path, run_id: str, parent: str | 
     if (vocab_dir / "version.json").exists():
         artifacts["vocab_dir"] = str(vocab_dir)
         tags["vocab_version"] = json.loads((vocab_dir / "version.json").read_text())[
-            "vocab_version"]
+            "vocab_version"
+        ]
     info = mlflow.pyfunc.log_model(
         name="model",
         python_model=Transcriber(),
@@ -59,8 +60,9 @@ def register_model(cfg: DictConfig, model_dir: Path, run_id: str, parent: str | 
         if key in tags:
             client.set_model_version_tag(cfg.tracking.registered_model, version, key, tags[key])
     client.set_model_version_tag(cfg.tracking.registered_model, version, "run_id", run_id)
-    client.set_model_version_tag(cfg.tracking.registered_model, version, "warm_start_from",
-                                 parent or "none")
+    client.set_model_version_tag(
+        cfg.tracking.registered_model, version, "warm_start_from", parent or "none"
+    )
     return version
 
 
@@ -69,18 +71,23 @@ def download_version(cfg: DictConfig, ref: str) -> tuple[Path, str]:
     mlflow = tracking.setup(cfg)
     client = mlflow.MlflowClient()
     name = cfg.tracking.registered_model
-    mv = (client.get_model_version(name, ref) if ref.isdigit()
-          else client.get_model_version_by_alias(name, ref))
+    mv = (
+        client.get_model_version(name, ref)
+        if ref.isdigit()
+        else client.get_model_version_by_alias(name, ref)
+    )
     target = Path(tempfile.mkdtemp(prefix=f"asrloop-{name}-v{mv.version}-"))
-    local = mlflow.artifacts.download_artifacts(artifact_uri=_model_uri(name, str(mv.version)),
-                                                dst_path=str(target))
+    local = mlflow.artifacts.download_artifacts(
+        artifact_uri=_model_uri(name, str(mv.version)), dst_path=str(target)
+    )
     return Path(local), str(mv.version)
 
 
 def artifact_dirs(local: Path) -> tuple[Path, Path | None]:
     """(model folder, vocabulary folder or None) inside a downloaded pyfunc."""
-    model_dir = next(p.parent for p in local.rglob("vocab.json") if (p.parent / "config.json")
-                     .exists())
+    model_dir = next(
+        p.parent for p in local.rglob("vocab.json") if (p.parent / "config.json").exists()
+    )
     vocab = [p.parent for p in local.rglob("lexicon.txt")]
     return model_dir, (vocab[0] if vocab else None)
 
@@ -100,16 +107,18 @@ def alias_version(cfg: DictConfig, alias: str) -> str | None:
     """The version an alias points to, or None (no model registered yet, or no such alias)."""
     mlflow = tracking.setup(cfg)
     try:
-        return str(mlflow.MlflowClient().get_model_version_by_alias(
-            cfg.tracking.registered_model, alias).version)
+        return str(
+            mlflow.MlflowClient()
+            .get_model_version_by_alias(cfg.tracking.registered_model, alias)
+            .version
+        )
     except mlflow.exceptions.MlflowException:
         return None
 
 
 def set_alias(cfg: DictConfig, version: str, alias: str) -> None:
     mlflow = tracking.setup(cfg)
-    mlflow.MlflowClient().set_registered_model_alias(cfg.tracking.registered_model, alias,
-                                                     version)
+    mlflow.MlflowClient().set_registered_model_alias(cfg.tracking.registered_model, alias, version)
 
 
 def tag_version(cfg: DictConfig, version: str, key: str, value: str) -> None:

@@ -18,30 +18,53 @@ from asrloop.decode import build_decoder
 from asrloop.model.factory import load_model
 from asrloop.text.tokenizer import CharTokenizer
 
-DEFAULT_DECODE = {"type": "lexicon", "beam_size": 50, "beam_threshold": 25, "lm_weight": 0.8,
-                  "word_score": 0.0, "unk_score": float("-inf"), "sil_score": 0.0}
+DEFAULT_DECODE = {
+    "type": "lexicon",
+    "beam_size": 50,
+    "beam_threshold": 25,
+    "lm_weight": 1.6,
+    "word_score": 0.0,
+    "unk_score": float("-inf"),
+    "sil_score": 0.0,
+}
 
 
 class Recognizer:
-    def __init__(self, model, tokenizer: CharTokenizer, decoder, extractor: FbankExtractor,
-                 max_seconds: float = 20.0):
+    def __init__(
+        self,
+        model,
+        tokenizer: CharTokenizer,
+        decoder,
+        extractor: FbankExtractor,
+        max_seconds: float = 20.0,
+    ):
         self.model = model.eval()
         self.tokenizer, self.decoder, self.extractor = tokenizer, decoder, extractor
         self.max_seconds = max_seconds
         self.frame_seconds = extractor.hop / SAMPLE_RATE * getattr(model.config, "subsampling", 4)
 
     @classmethod
-    def from_dirs(cls, model_dir, vocab_dir=None, decode_cfg=None, features_cfg=None,
-                  max_seconds: float = 20.0) -> Recognizer:
+    def from_dirs(
+        cls,
+        model_dir,
+        vocab_dir=None,
+        decode_cfg=None,
+        features_cfg=None,
+        max_seconds: float = 20.0,
+    ) -> Recognizer:
         tokenizer = CharTokenizer.load(model_dir)
         if decode_cfg is None:
             decode_cfg = DEFAULT_DECODE if vocab_dir else {"type": "greedy"}
         if decode_cfg.get("type") == "lexicon" and not vocab_dir:
             raise ValueError("lexicon decoding needs a vocabulary folder (vocab build)")
-        decoder = build_decoder(OmegaConf.create(dict(decode_cfg)), tokenizer,
-                                str(vocab_dir) if vocab_dir else None)
-        extractor = (FbankExtractor.from_config(features_cfg) if features_cfg is not None
-                     else FbankExtractor())
+        decoder = build_decoder(
+            OmegaConf.create(dict(decode_cfg)), tokenizer, str(vocab_dir) if vocab_dir else None
+        )
+        extractor = (
+            FbankExtractor.from_config(features_cfg)
+            if features_cfg is not None
+            else FbankExtractor()
+        )
         return cls(load_model(model_dir), tokenizer, decoder, extractor, max_seconds)
 
     @torch.no_grad()
@@ -63,7 +86,8 @@ class Recognizer:
         return [audio[i : i + size] for i in range(0, len(audio), size)]
 
     def transcribe_batch(self, audios: list[np.ndarray]) -> list[dict]:
-        """One result per clip: ``text``, ``words`` (word, start, end, confidence), ``confidence``."""
+        """One result per clip: ``text``, ``words`` (word, start, end, confidence) and
+        ``confidence``."""
         pieces, owners = [], []
         for index, audio in enumerate(audios):
             for k, chunk in enumerate(self._chunks(audio)):
@@ -73,12 +97,18 @@ class Recognizer:
         if not pieces:
             return results
         log_probs, lengths = self.log_probs(pieces)
-        for (index, offset), hyp in zip(owners, self.decoder.decode(log_probs, lengths),
-                                        strict=True):
-            words = [{"word": w.word,
-                      "start": round(offset + w.start_frame * self.frame_seconds, 3),
-                      "end": round(offset + (w.end_frame + 1) * self.frame_seconds, 3),
-                      "confidence": round(float(w.confidence), 4)} for w in hyp.words]
+        for (index, offset), hyp in zip(
+            owners, self.decoder.decode(log_probs, lengths), strict=True
+        ):
+            words = [
+                {
+                    "word": w.word,
+                    "start": round(offset + w.start_frame * self.frame_seconds, 3),
+                    "end": round(offset + (w.end_frame + 1) * self.frame_seconds, 3),
+                    "confidence": round(float(w.confidence), 4),
+                }
+                for w in hyp.words
+            ]
             results[index]["words"].extend(words)
         for result in results:
             result["text"] = " ".join(w["word"] for w in result["words"])

@@ -23,8 +23,11 @@ def input_rows(source: Path) -> list[dict]:
     """Rows for a drop folder (its manifest), a folder of audio files, or a single file."""
     if (source / MANIFEST_NAME).exists():
         return read_manifest(source / MANIFEST_NAME, require_text=False)
-    files = [source] if source.is_file() else sorted(
-        p for p in source.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+    files = (
+        [source]
+        if source.is_file()
+        else sorted(p for p in source.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+    )
     rows = []
     for path in files:
         try:
@@ -44,18 +47,28 @@ def transcribe(cfg: DictConfig) -> Path:
     recognizer, info = load_recognizer(cfg, model)
     source = Path(tc.input)
     rows = input_rows(source)
-    predictions, stats = transcribe_rows(recognizer, rows, cfg.evaluate.batch_seconds,
-                                         f"transcribing {source.name}")
-    out_rows = [{
-        "id": p.get("id"), "audio_filepath": str(audio_path(p)), "duration": p["duration"],
-        "voice": p.get("voice", ""), "text": p["pred_text"], "words": p["words"],
-        "confidence": p["confidence"], "model_version": info.get("model_version", info["model"]),
-        "vocab_version": info.get("vocab_version", "none"),
-    } for p in predictions]
+    predictions, stats = transcribe_rows(
+        recognizer, rows, cfg.evaluate.batch_seconds, f"transcribing {source.name}"
+    )
+    out_rows = [
+        {
+            "id": p.get("id"),
+            "audio_filepath": str(audio_path(p)),
+            "duration": p["duration"],
+            "voice": p.get("voice", ""),
+            "text": p["pred_text"],
+            "words": p["words"],
+            "confidence": p["confidence"],
+            "model_version": info.get("model_version", info["model"]),
+            "vocab_version": info.get("vocab_version", "none"),
+        }
+        for p in predictions
+    ]
     out = Path(tc.output)
     write_manifest(out, out_rows)
-    console.print(f"{len(out_rows)} transcripts -> {out} (RTF {stats['rtf']:.4f}, "
-                  f"{stats['skipped']} skipped)")
+    console.print(
+        f"{len(out_rows)} transcripts -> {out} (RTF {stats['rtf']:.4f}, {stats['skipped']} skipped)"
+    )
     return out
 
 
