@@ -15,6 +15,7 @@ import sys
 COMMANDS: dict[str, str] = {
     "corpus synth": "asrloop.corpus.build:run",
     "corpus version": "asrloop.corpus.versioning:run",
+    "corpus restore": "asrloop.corpus.versioning:restore_cli",
     "drop synth": "asrloop.corpus.drop:run",
     "data validate": "asrloop.corpus.validate:run",
     "vocab build": "asrloop.text.vocabulary:run",

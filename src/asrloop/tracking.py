@@ -31,10 +31,12 @@ def setup(cfg: DictConfig):
     mlflow.set_tracking_uri(tracking_uri(cfg))
     mlflow.set_registry_uri(tracking_uri(cfg))
     if mlflow.get_experiment_by_name(cfg.tracking.experiment) is None:
-        Path(cfg.tracking.artifact_root).mkdir(parents=True, exist_ok=True)
-        mlflow.create_experiment(
-            cfg.tracking.experiment, artifact_location=Path(cfg.tracking.artifact_root).as_uri()
-        )
+        local = tracking_uri(cfg).startswith(("sqlite:", "file:"))
+        location = None
+        if local and cfg.tracking.get("artifact_root"):  # a server keeps its own artifact store
+            Path(cfg.tracking.artifact_root).mkdir(parents=True, exist_ok=True)
+            location = Path(cfg.tracking.artifact_root).as_uri()
+        mlflow.create_experiment(cfg.tracking.experiment, artifact_location=location)
     mlflow.set_experiment(cfg.tracking.experiment)
     return mlflow
 

@@ -93,6 +93,11 @@ class Trainer:
         return rows + grown * max(0, int(self.tc.grown_repeat) - 1)
 
     def prepare(self):
+        if self.cfg.model.get("input", "fbank") != "fbank":
+            raise SystemExit(
+                f"model={self.cfg.model.name}: training feeds fbank features; a raw-audio model "
+                "(model.input=waveform) needs an input adapter in asrloop.model.data first"
+            )
         train_rows = self.training_rows()
         self.apply_finetune_policy(train_rows)
         dev_rows = list(iter_corpus(self.cfg.paths.corpus, ["dev"]))

@@ -27,7 +27,7 @@ def build_corpus(cfg: DictConfig) -> dict:
         render_shards(shards, root, workers=corpus["workers"], on_progress=advance)
     seconds = time.perf_counter() - start
     audio = sum(row["duration"] for row in iter_corpus(root))
-    save_config(cfg, root.parent / "base.config.yaml")
+    save_config(cfg, root / "config.yaml")
     stats = {"clips": total, "audio_hours": audio / 3600, "wall_seconds": seconds}
     console.print(
         f"corpus: {total} clips, {audio / 3600:.2f} h of audio in {len(shards)} shards "

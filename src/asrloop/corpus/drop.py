@@ -6,11 +6,18 @@ evaluation and the demo's stand-in for a human corrector read it.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from asrloop.corpus.manifest import write_manifest
+from asrloop.corpus.manifest import (
+    MANIFEST_NAME,
+    audio_path,
+    public_fields,
+    read_manifest,
+    write_manifest,
+)
 from asrloop.corpus.plan import plan_drop
 from asrloop.corpus.shards import render_shards
 from asrloop.progress import console, progress_bar
@@ -24,11 +31,18 @@ def build_drop(cfg: DictConfig) -> Path:
     root = Path(cfg.paths.drops)
     with progress_bar(f"synthesizing drop {drop['name']}", len(shard.clips)) as advance:
         render_shards([shard], root, workers=1, with_text=False, on_progress=advance)
-    references = [{"id": c.id, "text": c.text, "voice": c.voice} for c in shard.clips]
-    write_manifest(
-        Path(cfg.paths.references) / f"{drop['name']}.jsonl",
-        [{**r, "audio_filepath": f"{r['id']}.wav", "duration": 0} for r in references],
-    )
+    texts = {c.id: c.text for c in shard.clips}
+    references = Path(cfg.paths.references)
+    drop_dir = root / drop["name"]
+    rows = [
+        {
+            **public_fields(row),
+            "text": texts[row["id"]],
+            "audio_filepath": os.path.relpath(audio_path(row), references),
+        }
+        for row in read_manifest(drop_dir / MANIFEST_NAME, require_text=False)
+    ]
+    write_manifest(references / f"{drop['name']}.jsonl", rows)
     console.print(f"drop {drop['name']}: {len(shard.clips)} clips in {root / drop['name']}")
     return root / drop["name"]
 
@@ -39,7 +53,6 @@ def run(cfg: DictConfig) -> None:
 
 def drop_rows(cfg: DictConfig, part: str = "holdout") -> list[dict]:
     """Drop clips with their hidden reference text: ``part`` is holdout, review or all."""
-    from asrloop.corpus.manifest import MANIFEST_NAME, read_manifest
     from asrloop.corpus.plan import is_holdout
 
     drop = cfg.scenario.drop

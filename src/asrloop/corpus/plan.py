@@ -61,8 +61,8 @@ def _chunk(name: str, clips: list[ClipPlan], size: int) -> list[ShardPlan]:
     ]
 
 
-def plan_corpus(corpus: Mapping, forbidden_words: Sequence[str]) -> list[ShardPlan]:
-    """Shards for the base corpus: distinct sentences per split, held-out voices in test."""
+def corpus_sentences(corpus: Mapping, forbidden_words: Sequence[str]) -> dict[str, list[str]]:
+    """The base corpus's sentences per split (distinct across splits)."""
     generator = SentenceGenerator(
         corpus["text"]["templates"],
         corpus["text"]["slots"],
@@ -76,12 +76,17 @@ def plan_corpus(corpus: Mapping, forbidden_words: Sequence[str]) -> list[ShardPl
     others = generator.generate(
         sizes["train"] + sizes["dev"] + sizes["test"], seed=corpus["seed"], exclude=regression
     )
-    sentences = {
+    return {
         "regression": regression,
         "train": others[: sizes["train"]],
         "dev": others[sizes["train"] : sizes["train"] + sizes["dev"]],
         "test": others[sizes["train"] + sizes["dev"] :],
     }
+
+
+def plan_corpus(corpus: Mapping, forbidden_words: Sequence[str]) -> list[ShardPlan]:
+    """Shards for the base corpus: distinct sentences per split, held-out voices in test."""
+    sentences = corpus_sentences(corpus, forbidden_words)
     shards: list[ShardPlan] = []
     for split in SPLITS:
         voices = corpus["voices"]["heldout" if split == "test" else "train"]
@@ -116,7 +121,10 @@ def plan_drop(corpus: Mapping, scenario: Mapping, drop_name: str, seed: int) -> 
     rng = random.Random(f"{seed}-{drop_name}")
     n_terms = round(drop["size"] * drop["term_share"])
     term_sentences = emerging.generate(n_terms, seed=rng.randrange(2**31))
-    plain = base.generate(drop["size"] - n_terms, seed=rng.randrange(2**31))
+    # never a sentence of the base corpus: a drop clip that repeats a test or regression
+    # sentence would leak it into training once approved
+    seen = {s for split in corpus_sentences(corpus, scenario["terms"]).values() for s in split}
+    plain = base.generate(drop["size"] - n_terms, seed=rng.randrange(2**31), exclude=seen)
     texts = term_sentences + plain
     rng.shuffle(texts)
     params = {

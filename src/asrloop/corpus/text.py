@@ -56,7 +56,8 @@ class SentenceGenerator:
         tokens = text.split()
         if not self.min_words <= len(tokens) <= self.max_words:
             return None
-        if self.forbidden.intersection(tokens):
+        padded = f" {text} "
+        if any(f" {term} " in padded for term in self.forbidden):
             return None
         return text
 

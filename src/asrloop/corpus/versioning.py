@@ -78,6 +78,7 @@ def version_files(root: Path) -> list[str]:
     files += [p for p in (root / "data").rglob(".gitignore")] if (root / "data").exists() else []
     files += list((root / "data").glob("*.sha256"))  # the frozen regression set's record
     files += [p for p in (root / "pipelines").glob("dvc.lock")]
+    files += [p for p in (root / "pipelines").glob("params.yaml")]  # dvc.yaml's templating
     files += [p for p in (root / "pipelines").glob(".gitignore")]
     return sorted(str(p.relative_to(root)) for p in files)
 
@@ -158,6 +159,18 @@ def restore_version(root: Path, tag: str) -> None:
     remove_untracked_shards(root)
     dvc(root, "checkout", "--quiet", "--force", check=False)
     dvc(root, "pull", "--quiet", "--force", check=False)
+
+
+def restore_cli(cfg: DictConfig) -> str | None:
+    """``asrloop corpus restore +version=corpus-v1``: restore a data version by name."""
+    tag = cfg.get("version")
+    if not tag:
+        return "name the version: asrloop corpus restore +version=corpus-v1"
+    restore_version(Path(cfg.paths.root), str(tag))
+    console.print(
+        f"restored {tag} (git checkout main && asrloop corpus restore +version=... to move again)"
+    )
+    return None
 
 
 def run(cfg: DictConfig) -> None:

@@ -55,7 +55,7 @@ def measure(cfg: DictConfig, version: str) -> Candidate:
     return Candidate(
         version,
         score(regression, terms)["wer"],
-        {t: s["recall"] for t, s in held_score["terms"].items()},
+        {t: s["recall"] for t, s in held_score["terms"].items() if s["support"]},
         held_score["wer"],
     )
 
@@ -71,7 +71,9 @@ def decide(
     reasons = []
     for term, recall in challenger.term_recall.items():
         before = champion.term_recall.get(term, 0.0)
-        if recall - before <= float(gate.min_term_recall_gain):
+        if recall < before:
+            reasons.append(f"recall of '{term}' fell ({before:.2f} -> {recall:.2f})")
+        elif before < 1.0 and recall - before <= float(gate.min_term_recall_gain):
             reasons.append(f"recall of '{term}' did not improve ({before:.2f} -> {recall:.2f})")
     delta = challenger.regression_wer - champion.regression_wer
     if delta > float(gate.max_regression_wer_delta):

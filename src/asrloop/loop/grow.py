@@ -44,6 +44,20 @@ def approved_rows(queue_folder: Path, holdout_share: float, seed: int) -> list[d
     return keep
 
 
+def without_eval_sentences(rows: list[dict], cfg: DictConfig) -> list[dict]:
+    """Approved rows whose text is a test or regression sentence would leak it into training."""
+    from asrloop.corpus.manifest import iter_corpus
+
+    held = {r["text"] for r in iter_corpus(cfg.paths.base_corpus, ["test", "regression"])}
+    keep = []
+    for row in rows:
+        if normalize_text(row["reference"]) in held:
+            console.print(f"[yellow]ignored[/] {row['id']}: its text is an evaluation sentence")
+        else:
+            keep.append(row)
+    return keep
+
+
 def known_words(cfg: DictConfig) -> set[str]:
     words_file = Path(cfg.paths.vocab) / "words.txt"
     if not words_file.exists():
@@ -103,7 +117,9 @@ def write_shard(
 def grow(cfg: DictConfig) -> dict:
     drop = cfg.scenario.drop
     queue = Path(cfg.paths.reports) / "triage" / drop.name
-    rows = approved_rows(queue, float(drop.holdout_share), int(drop.seed))
+    rows = without_eval_sentences(
+        approved_rows(queue, float(drop.holdout_share), int(drop.seed)), cfg
+    )
     drop_manifest = Path(cfg.paths.drops) / drop.name / MANIFEST_NAME
     drop_rows = {r["id"]: r for r in read_manifest(drop_manifest, require_text=False)}
     sources = {i: Path(r["_manifest"]).parent / r["audio_filepath"] for i, r in drop_rows.items()}

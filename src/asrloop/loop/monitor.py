@@ -175,7 +175,7 @@ def low_confidence_spans(transcripts: Iterable[Mapping], threshold: float) -> li
 
 
 def transcripts_path(cfg: DictConfig) -> Path:
-    return Path(cfg.paths.reports) / "transcripts" / cfg.scenario.drop.name / "transcripts.jsonl"
+    return Path(cfg.transcribe.output)
 
 
 def read_transcripts(path: str | Path) -> list[dict]:

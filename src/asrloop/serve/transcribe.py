@@ -42,7 +42,7 @@ def input_rows(source: Path) -> list[dict]:
 def transcribe(cfg: DictConfig) -> Path:
     tc = cfg.transcribe
     model = str(tc.model)
-    if not model.startswith(("registry:", "/", ".")):
+    if not model.startswith("registry:") and not Path(model).exists():
         model = f"registry:{model}"
     recognizer, info = load_recognizer(cfg, model)
     source = Path(tc.input)
