@@ -21,6 +21,7 @@ from asrloop.loop.summary import IterationRecord, print_summary, write_summary
 from asrloop.model.registry import alias_version, set_alias
 from asrloop.pipeline import repro, write_params
 from asrloop.progress import console
+from asrloop.serve.transcribe import pin_serving_model
 
 RETRAIN_STAGES = ("check_data", "vocab", "train", "evaluate")
 DROP_STAGES = ("drop", "transcribe", "monitor", "triage")
@@ -64,6 +65,7 @@ class LoopRunner:
             record.promoted = alias_version(cfg, cfg.tracking.champion_alias) == version
             record.gate_reason = "already champion" if record.promoted else "not promoted"
         record.fill_from_reports(cfg, version)
+        pin_serving_model(cfg)
         self.stages(cfg, DROP_STAGES[1:], record)  # the champion serves the drop
         return record
 
@@ -95,7 +97,10 @@ class LoopRunner:
         record.step_seconds["gate"] = round(time.perf_counter() - start, 2)
         record.fill_from_reports(cfg, version)
         if k < int(self.base.loop.iterations):
-            self.stages(self.cfg_for_drop(k + 1), DROP_STAGES, record)
+            following = self.cfg_for_drop(k + 1)
+            self.stages(following, DROP_STAGES[:1], record)
+            pin_serving_model(following)
+            self.stages(following, DROP_STAGES[1:], record)
         self.commit_lock(f"pipeline: lock after iteration {k}")
         return record
 

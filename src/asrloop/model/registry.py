@@ -119,23 +119,6 @@ def alias_version(cfg: DictConfig, alias: str) -> str | None:
 def set_alias(cfg: DictConfig, version: str, alias: str) -> None:
     mlflow = tracking.setup(cfg)
     mlflow.MlflowClient().set_registered_model_alias(cfg.tracking.registered_model, alias, version)
-    if alias == cfg.tracking.champion_alias:
-        write_champion_file(cfg, version)
-
-
-def champion_file(cfg: DictConfig) -> Path:
-    return Path(cfg.paths.reports) / "champion.json"
-
-
-def write_champion_file(cfg: DictConfig, version: str) -> Path:
-    """Which version serves: a file the pipeline's transcribe stage depends on, so moving the
-    alias (and only that) makes production audio be transcribed again."""
-    path = champion_file(cfg)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps({"model": cfg.tracking.registered_model, "version": version}) + "\n"
-    if not path.exists() or path.read_text() != text:
-        path.write_text(text)
-    return path
 
 
 def tag_version(cfg: DictConfig, version: str, key: str, value: str) -> None:

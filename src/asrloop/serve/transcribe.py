@@ -7,6 +7,7 @@ vocabulary versions. Long files are chunked; unreadable clips are reported and s
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -39,9 +40,30 @@ def input_rows(source: Path) -> list[dict]:
     return rows
 
 
+def pin_serving_model(cfg: DictConfig) -> Path:
+    """Record (once) which registered version serves the current drop: the champion now."""
+    from asrloop.model.registry import alias_version
+
+    record = Path(cfg.transcribe.serving_record)
+    if not record.exists():
+        version = alias_version(cfg, str(cfg.transcribe.model)) or str(cfg.transcribe.model)
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(
+            json.dumps({"model": cfg.tracking.registered_model, "version": version}) + "\n"
+        )
+    return record
+
+
+def serving_model(cfg: DictConfig) -> str:
+    record = Path(cfg.transcribe.serving_record)
+    if record.exists():
+        return str(json.loads(record.read_text())["version"])
+    return str(cfg.transcribe.model)
+
+
 def transcribe(cfg: DictConfig) -> Path:
     tc = cfg.transcribe
-    model = str(tc.model)
+    model = serving_model(cfg)
     if not model.startswith("registry:") and not Path(model).exists():
         model = f"registry:{model}"
     recognizer, info = load_recognizer(cfg, model)
