@@ -30,6 +30,16 @@ def compose(overrides: Sequence[str] = (), config_name: str = "config") -> DictC
         return hydra_compose(config_name=config_name, overrides=list(overrides))
 
 
+def _reroot(value, old: str, new: str):
+    if isinstance(value, dict):
+        return {k: _reroot(v, old, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_reroot(v, old, new) for v in value]
+    if isinstance(value, str) and old in value:
+        return value.replace(old, new)
+    return value
+
+
 def resolved(cfg: DictConfig) -> DictConfig:
     """A fully resolved copy (no interpolations left), without Hydra's own node."""
     data = OmegaConf.to_container(cfg, resolve=True)
@@ -46,8 +56,15 @@ def save_config(cfg: DictConfig, path: str | Path) -> Path:
 
 
 def load_params(path: str | Path, overrides: Sequence[str] = ()) -> DictConfig:
-    """A resolved config written by ``asrloop params`` (the pipeline's params.yaml) + overrides."""
+    """A resolved config written by ``asrloop params`` (the pipeline's params.yaml) + overrides.
+
+    The snapshot holds absolute paths; when the project has moved (another clone, a checked-out
+    data version), they are re-rooted at the project that holds ``path`` (its ``pipelines/``)."""
     cfg = OmegaConf.load(path)
+    written = str(cfg.paths.root)
+    actual = str(Path(path).resolve().parent.parent)
+    if written != actual:
+        cfg = OmegaConf.create(_reroot(OmegaConf.to_container(cfg), written, actual))
     if overrides:
         cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
     return cfg

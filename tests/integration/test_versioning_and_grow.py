@@ -6,65 +6,66 @@ import shutil
 from pathlib import Path
 
 import pytest
-from omegaconf import OmegaConf
 
-from asrloop.corpus.manifest import iter_corpus, read_manifest
-from asrloop.corpus.plan import is_holdout, plan_drop
-from asrloop.corpus.shards import render_shards
+from asrloop.corpus.drop import drop_rows
+from asrloop.corpus.manifest import audio_path, iter_corpus, read_manifest
+from asrloop.corpus.plan import is_holdout
 from asrloop.corpus.versioning import (
     commit_version,
     corpus_tags,
     git,
     restore_version,
-    track_shards,
 )
 from asrloop.loop import grow as grow_module
 from asrloop.loop.grow import grow
 from asrloop.loop.triage import write_queue
+from asrloop.pipeline import repro, write_params
 from asrloop.text.vocabulary import build_vocabulary
-from tests.helpers import TINY_CORPUS, copy_corpus, make_cfg
+from tests.helpers import TINY_CORPUS, init_project_repo, make_cfg
 
 DROP = ["scenario.drop.size=16", "scenario.drop.holdout_share=0.25"]
 
 
-@pytest.fixture
-def versioned(tiny_corpus, project_repo):
-    """A project repo whose base corpus is committed as corpus-v1, plus a drop and a queue."""
-    _, source = tiny_corpus
-    root = project_repo
-    copy_corpus(source, root)
+@pytest.fixture(scope="module")
+def versioned_template(tmp_path_factory):
+    """A project repo whose base corpus (the pipeline's corpus stage) is corpus-v1, plus a drop
+    and a review queue. Built once; each test works on its own copy."""
+    root = init_project_repo(tmp_path_factory.mktemp("versioned") / "project")
     cfg = make_cfg(root, *TINY_CORPUS, *DROP, "loop.push=true")
-    track_shards(root, [Path(cfg.paths.base_corpus)])
+    write_params(cfg)
+    repro(cfg, ["corpus", "drop"])
     assert commit_version(root, "corpus: base") == "corpus-v1"
     build_vocabulary([r["text"] for r in iter_corpus(cfg.paths.corpus, ["train"])], cfg.paths.vocab)
     drop = cfg.scenario.drop
-    shard = plan_drop(
-        OmegaConf.to_container(cfg.corpus, resolve=True),
-        OmegaConf.to_container(cfg.scenario, resolve=True),
-        drop.name,
-        5,
-    )
-    render_shards([shard], Path(cfg.paths.drops), workers=1, with_text=False)
-    review = [c for c in shard.clips if not is_holdout(c.id, drop.holdout_share, drop.seed)]
-    held = [c for c in shard.clips if is_holdout(c.id, drop.holdout_share, drop.seed)]
+    clips = drop_rows(cfg, "all")
+    review = [c for c in clips if not is_holdout(c["id"], drop.holdout_share, drop.seed)]
+    held = [c for c in clips if is_holdout(c["id"], drop.holdout_share, drop.seed)]
     assert review and held
     queue = [
         {
-            "id": c.id,
-            "audio_filepath": str(Path(cfg.paths.drops) / drop.name / f"{c.id}.wav"),
+            "id": c["id"],
+            "audio_filepath": str(audio_path(c)),
             "hypothesis": "",
-            "reference": c.text,
+            "reference": c["text"],
             "reason": "test",
-            "voice": c.voice,
+            "voice": c["voice"],
             "status": "approved",
         }
         for c in review
     ]
     queue[0]["status"] = "rejected"
     queue[1]["status"] = "pending"
-    queue.append({**queue[2], "id": held[0].id, "reference": held[0].text})  # a held-out clip
+    queue.append({**queue[2], "id": held[0]["id"], "reference": held[0]["text"]})  # held out
     write_queue(Path(cfg.paths.reports) / "triage" / drop.name, queue)
-    return cfg, root, queue
+    return root, queue
+
+
+@pytest.fixture
+def versioned(versioned_template, tmp_path):
+    template, queue = versioned_template
+    root = tmp_path / "project"
+    shutil.copytree(template, root, symlinks=True)
+    return make_cfg(root, *TINY_CORPUS, *DROP, "loop.push=true"), root, queue
 
 
 def grown_rows(cfg) -> list[dict]:
@@ -85,10 +86,11 @@ def test_grow_adds_only_approved_review_clips_as_a_new_version(versioned):
     assert cfg.scenario.terms[0] in result["new_words"] or not any(
         cfg.scenario.terms[0] in q["reference"] for q in queue[2:-1]
     )
-    committed = git(root, "show", "--name-only", "--format=", "corpus-v2").split()
-    assert committed and all(
-        p.endswith((".dvc", ".gitignore", ".sha256", "dvc.lock")) for p in committed
-    )
+    committed = git(root, "show", "--name-only", "--format=", "corpus-v2^{commit}").split()
+    assert "data/corpus/grown/" + cfg.scenario.drop.name + ".dvc" in committed
+    assert all(
+        p.endswith((".dvc", ".gitignore", ".sha256", "dvc.lock", "params.yaml")) for p in committed
+    ), committed
 
 
 def test_grow_twice_adds_nothing_twice(versioned):

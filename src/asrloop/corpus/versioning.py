@@ -141,12 +141,16 @@ def commit_version(root: Path, message: str, push: bool = True) -> str:
 
 
 def remove_untracked_shards(root: Path) -> list[str]:
-    """Grown shard folders without a pointer at this revision (they stay in the DVC cache)."""
+    """Remove grown shards whose pointer this revision does not track in git (an uncommitted
+    pointer from an interrupted step goes too); their data stays in the DVC cache."""
     grown = root / "data" / "corpus" / "grown"
+    tracked = set(git(root, "ls-files", "--", "data/corpus/grown").splitlines())
     removed = []
     for folder in sorted(grown.iterdir()) if grown.exists() else []:
-        if folder.is_dir() and not folder.with_name(folder.name + ".dvc").exists():
+        pointer = folder.with_name(folder.name + ".dvc")
+        if folder.is_dir() and str(pointer.relative_to(root)) not in tracked:
             shutil.rmtree(folder)
+            pointer.unlink(missing_ok=True)
             removed.append(folder.name)
     return removed
 
