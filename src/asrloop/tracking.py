@@ -24,8 +24,6 @@ def tracking_uri(cfg: DictConfig) -> str:
 
 def setup(cfg: DictConfig):
     """Point MLflow at the project's backend and experiment; returns the mlflow module."""
-    os.environ.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
-    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
     import mlflow
 
     mlflow.set_tracking_uri(tracking_uri(cfg))
