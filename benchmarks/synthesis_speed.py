@@ -26,7 +26,7 @@ def measure(shards, workers: int) -> tuple[float, float]:
         start = time.perf_counter()
         render_shards(shards, root, workers=workers)
         seconds = time.perf_counter() - start
-        audio = sum(row["duration"] for row in iter_corpus(root))
+        audio = sum(row.duration for row in iter_corpus(root))
         return audio, seconds
     finally:
         shutil.rmtree(root, ignore_errors=True)

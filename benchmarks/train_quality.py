@@ -35,16 +35,17 @@ def profile_training(root: Path, overrides: list[str]) -> None:
 
     from asrloop.config import compose
     from asrloop.corpus.manifest import iter_corpus
-    from asrloop.model.data import bucket_batches, collate, feature_stats, load_utterances
+    from asrloop.audio.features import FbankExtractor
+    from asrloop.model.data import bucket_batches, collate, feature_stats, load_examples
     from asrloop.model.factory import build_model
     from asrloop.text.tokenizer import CharTokenizer
-    from asrloop.train import Trainer
 
     cfg = compose([f"paths.root={root}", *overrides])
     torch.set_num_threads(int(cfg.threads))
     rows = list(iter_corpus(cfg.paths.corpus, ["train"]))[:600]
-    tokenizer = CharTokenizer.from_texts([r["text"] for r in rows])
-    train, _ = load_utterances(rows, tokenizer, Trainer(cfg).extractor, 20.0, 4, "profile data")
+    tokenizer = CharTokenizer.from_texts([r.text for r in rows])
+    extractor = FbankExtractor.from_config(cfg.features)
+    train, _ = load_examples(rows, tokenizer, extractor, 20.0, 4, "profile data")
     model = build_model(cfg.model, len(tokenizer), feature_stats(train))
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     batches = bucket_batches(train, cfg.train.max_batch_frames, random.Random(0))[:12]

@@ -1,10 +1,13 @@
 """The ``asrloop`` console script: one subcommand per step, each a Hydra app.
 
     asrloop corpus synth corpus.splits.train=200     # Hydra overrides follow the command
-    asrloop train -m train.lr=1e-3,2e-3               # multirun sweeps work as usual
+    asrloop train -m train.optimizer.lr=1e-3,2e-3     # multirun sweeps work as usual
     asrloop train --params pipelines/params.yaml      # DVC stages: read the resolved snapshot
 
-Entry points stay thin: each command names a ``run(cfg)`` function in its module.
+Entry points stay thin: each command names a ``run(cfg)`` function in its module, the only kind
+of function that receives the whole config. Failures are :class:`asrloop.errors.AsrloopError`s;
+this module turns them into ``asrloop <command>: <message>`` on stderr and their exit code
+(1 for a failed step or bad data, 2 for a bad command line or config).
 """
 
 from __future__ import annotations
@@ -30,9 +33,14 @@ COMMANDS: dict[str, str] = {
     "check data": "asrloop.checks.data:run",
     "check model": "asrloop.checks.model:run",
     "bench peer": "asrloop.peer:run",
-    "params": "asrloop.pipeline:write_params_cli",
+    "params": "asrloop.pipeline:run",
     "loop": "asrloop.loop.runner:run",
 }
+USAGE_EXIT = 2
+
+
+class UsageError(Exception):
+    pass
 
 
 def _usage() -> str:
@@ -46,7 +54,7 @@ def split_command(argv: list[str]) -> tuple[str, list[str]]:
         name = " ".join(argv[:words])
         if name in COMMANDS:
             return name, argv[words:]
-    raise SystemExit(_usage())
+    raise UsageError(f"unknown command {' '.join(argv[:2])!r}\n\n{_usage()}")
 
 
 def load_target(name: str):
@@ -59,28 +67,41 @@ def main(argv: list[str] | None = None) -> None:
     if not argv or argv[0] in {"-h", "--help", "help"}:
         print(_usage())
         return
-    name, rest = split_command(argv)
+    try:
+        name, rest = split_command(argv)
+    except UsageError as error:
+        print(f"asrloop: {error}", file=sys.stderr)
+        sys.exit(USAGE_EXIT)
+    from asrloop.errors import AsrloopError
+
+    try:
+        dispatch(name, rest)
+    except AsrloopError as error:
+        print(f"asrloop {name}: {error}", file=sys.stderr)
+        sys.exit(error.exit_code)
+
+
+def dispatch(name: str, rest: list[str]):
     function = load_target(name)
     if "--params" in rest:
         from asrloop.config import load_params
 
         at = rest.index("--params")
         path, overrides = rest[at + 1], rest[:at] + rest[at + 2 :]
-        result = function(load_params(path, overrides))
-    else:
-        result = run_hydra(function, name, rest)
-    if isinstance(result, str):  # a step reports a failure as a message
-        raise SystemExit(f"asrloop {name}: {result}")
+        return function(load_params(path, overrides))
+    return run_hydra(function, name, rest)
 
 
 def run_hydra(function, name: str, overrides: list[str]):
+    """Run ``function`` as a Hydra app; a project error inside is re-raised outside Hydra (which
+    would otherwise print it as a crash)."""
     import hydra
 
     from asrloop.config import CONF_DIR
+    from asrloop.errors import AsrloopError
 
     job = name.replace(" ", "_")
-
-    results = []
+    results, errors = [], []
 
     @hydra.main(version_base=None, config_path=str(CONF_DIR), config_name="config")
     def app(cfg):
@@ -88,12 +109,18 @@ def run_hydra(function, name: str, overrides: list[str]):
         from hydra.types import RunMode
 
         if HydraConfig.get().mode == RunMode.MULTIRUN:
-            from asrloop.tracking import ensure_sweep_parent
+            from asrloop.tracking import TrackingSettings, ensure_sweep_parent
 
-            ensure_sweep_parent(cfg, job)
-        results.append(function(cfg))
+            ensure_sweep_parent(TrackingSettings.from_config(cfg.tracking, cfg.paths.root), job)
+        try:
+            results.append(function(cfg))
+        except AsrloopError as error:
+            errors.append(error)
+            return None
         return results[-1]  # sweepers (Optuna) read the objective from here
 
     sys.argv = [f"asrloop-{job}", f"hydra.job.name={job}", *overrides]
     app()
-    return next((r for r in results if isinstance(r, str)), None)
+    if errors:
+        raise errors[0]
+    return results[-1] if results else None

@@ -47,6 +47,13 @@ def resolved(cfg: DictConfig) -> DictConfig:
     return OmegaConf.create(data)
 
 
+def config_snapshot(cfg: DictConfig) -> dict:
+    """The resolved config as plain data (Hydra's own node removed), for logging with a run."""
+    data = OmegaConf.to_container(cfg, resolve=True)
+    data.pop("hydra", None)
+    return data
+
+
 def save_config(cfg: DictConfig, path: str | Path) -> Path:
     """Save the resolved config beside a step's outputs."""
     path = Path(path)

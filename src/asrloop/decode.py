@@ -23,6 +23,7 @@ from typing import Protocol
 
 import torch
 
+from asrloop.errors import ConfigError, MissingInputError
 from asrloop.text.arpa import UNK
 from asrloop.text.lexicon import read_lexicon
 from asrloop.text.tokenizer import BLANK, WORD_DELIMITER, CharTokenizer
@@ -87,14 +88,16 @@ class LexiconDecoder:
         self,
         tokenizer: CharTokenizer,
         vocab_dir: str | Path,
-        beam_size: int = 50,
-        lm_weight: float = 0.8,
-        word_score: float = 0.0,
-        unk_score: float = float("-inf"),
-        sil_score: float = 0.0,
-        beam_threshold: float = 25.0,
-        nbest: int = 1,
+        *,
+        beam_size: int,
+        lm_weight: float,
+        word_score: float,
+        unk_score: float,
+        sil_score: float,
+        beam_threshold: float,
+        nbest: int,
     ):
+        """Settings as in ``conf/decode/lexicon_lm.yaml``."""
         from torchaudio.models.decoder import ctc_decoder
 
         folder = Path(vocab_dir)
@@ -151,15 +154,15 @@ def build_decoder(
     decode_cfg: Mapping, tokenizer: CharTokenizer, vocab_dir: str | Path | None = None
 ) -> Decoder:
     """The decoder named by ``decode_cfg.type`` (``greedy`` or ``lexicon``)."""
-    kind = decode_cfg.get("type", "greedy")
+    kind = decode_cfg["type"]
     if kind == "greedy":
         return GreedyDecoder(tokenizer)
     if kind == "lexicon":
         if vocab_dir is None:
-            raise ValueError("the lexicon decoder needs a vocabulary folder")
-        options = {key: decode_cfg[key] for key in LEXICON_OPTIONS if key in decode_cfg}
+            raise MissingInputError("the lexicon decoder needs a vocabulary folder")
+        options = {key: decode_cfg[key] for key in LEXICON_OPTIONS}
         return LexiconDecoder(tokenizer, vocab_dir, **options)
-    raise ValueError(f"unknown decoder type {kind!r}; choose greedy or lexicon")
+    raise ConfigError(f"decode.type: unknown decoder {kind!r}; choose greedy or lexicon")
 
 
 def _prepare(

@@ -8,7 +8,7 @@ as ``decode.lm_weight=... decode.word_score=...``.
 from __future__ import annotations
 
 import itertools
-import json
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -16,46 +16,56 @@ from omegaconf import DictConfig, OmegaConf
 
 from asrloop import tracking
 from asrloop.audio.io import read_audio
-from asrloop.corpus.manifest import audio_path, iter_corpus
+from asrloop.config import config_snapshot
+from asrloop.corpus.manifest import iter_corpus
 from asrloop.decode import build_decoder
-from asrloop.evaluate import load_recognizer
+from asrloop.jsonio import write_json
 from asrloop.metrics import wer
+from asrloop.model.registry import Registry
 from asrloop.progress import console, progress_bar
+from asrloop.serve.loading import DecodingSetup, load_recognizer
 
 
 def dev_log_probs(recognizer, rows, batch: int = 32) -> list[tuple[torch.Tensor, torch.Tensor]]:
     out = []
     with progress_bar("acoustic model on dev", len(rows)) as advance:
         for start in range(0, len(rows), batch):
-            audios = [read_audio(audio_path(r))[0] for r in rows[start : start + batch]]
+            audios = [read_audio(r.audio_path)[0] for r in rows[start : start + batch]]
             out.append(recognizer.log_probs(audios))
             advance(len(audios))
     return out
 
 
-def tune(cfg: DictConfig) -> dict:
-    recognizer, info = load_recognizer(cfg)
-    rows = list(iter_corpus(cfg.paths.base_corpus, ["dev"]))
-    refs = [r["text"] for r in rows]
+def tune(recognizer, rows, decode_cfg: DictConfig, vocab_dir: Path) -> tuple[dict, list[dict]]:
+    """(best point, the whole grid) of ``decode.tune`` on ``rows``, re-decoding cached
+    log-probabilities."""
+    refs = [r.text or "" for r in rows]
     cached = dev_log_probs(recognizer, rows)
     grid = []
-    points = list(itertools.product(cfg.decode.tune.lm_weights, cfg.decode.tune.word_scores))
+    points = list(itertools.product(decode_cfg.tune.lm_weights, decode_cfg.tune.word_scores))
     with progress_bar("decoding grid", len(points)) as advance:
         for lm_weight, word_score in points:
             settings = OmegaConf.merge(
-                cfg.decode, {"lm_weight": lm_weight, "word_score": word_score}
+                decode_cfg, {"lm_weight": lm_weight, "word_score": word_score}
             )
-            decoder = build_decoder(settings, recognizer.tokenizer, cfg.paths.vocab)
+            decoder = build_decoder(settings, recognizer.tokenizer, vocab_dir)
             hyps = [h.text for lp, n in cached for h in decoder.decode(lp, n)]
             grid.append({"lm_weight": lm_weight, "word_score": word_score, "wer": wer(refs, hyps)})
             advance()
     best = min(grid, key=lambda g: (g["wer"], abs(g["word_score"]), g["lm_weight"]))
-    result = {"best": best, "grid": grid, **info}
-    out = Path(cfg.paths.reports) / "decode" / "tune.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1) + "\n")
-    with tracking.step_run(cfg, "decode_tune"):
-        mlflow = tracking.setup(cfg)
+    return best, grid
+
+
+def run(cfg: DictConfig) -> dict:
+    settings = tracking.TrackingSettings.from_config(cfg.tracking, cfg.paths.root)
+    setup = DecodingSetup.from_config(cfg.decode, cfg.features, cfg.paths.vocab)
+    recognizer, info = load_recognizer(str(cfg.evaluate.model), setup, Registry(settings))
+    rows = list(iter_corpus(cfg.paths.base_corpus, ["dev"]))
+    best, grid = tune(recognizer, rows, cfg.decode, Path(cfg.paths.vocab))
+    result = {"best": best, "grid": grid, **asdict(info)}
+    out = write_json(Path(cfg.paths.reports) / "decode" / "tune.json", result)
+    with tracking.step_run(settings, "decode_tune", config_snapshot(cfg)):
+        mlflow = tracking.setup(settings)
         mlflow.log_metrics(
             {
                 "best_dev_wer": best["wer"],
@@ -69,7 +79,3 @@ def tune(cfg: DictConfig) -> dict:
         f"decode.word_score={best['word_score']} ({out})"
     )
     return result
-
-
-def run(cfg: DictConfig) -> None:
-    tune(cfg)

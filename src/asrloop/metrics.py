@@ -8,10 +8,11 @@ empty reference against a non-empty hypothesis counts its words as insertions.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 
 import jiwer
 
+from asrloop.records import GroupScores, TermScores
 from asrloop.text.normalize import normalize_text
 
 Texts = str | Sequence[str]
@@ -78,7 +79,7 @@ def _occurrences(words: list[str], term: tuple[str, ...]) -> int:
 
 def term_stats(
     refs: Texts, hyps: Texts, terms: Iterable[str], normalize: bool = True
-) -> dict[str, dict[str, float | int]]:
+) -> dict[str, TermScores]:
     """Per-term recall and precision, counting term occurrences as (multi-)word sequences.
 
     In each utterance a term said ``r`` times and written ``h`` times gives
@@ -94,38 +95,33 @@ def term_stats(
             said, written = _occurrences(ref.split(), key), _occurrences(hyp.split(), key)
             hit = min(said, written)
             tp, fn, fp = tp + hit, fn + said - hit, fp + written - hit
-        stats[term] = {
-            "recall": tp / (tp + fn) if tp + fn else 0.0,
-            "precision": tp / (tp + fp) if tp + fp else 0.0,
-            "tp": tp,
-            "fn": fn,
-            "fp": fp,
-            "support": tp + fn,
-        }
+        stats[term] = TermScores(
+            recall=tp / (tp + fn) if tp + fn else 0.0,
+            precision=tp / (tp + fp) if tp + fp else 0.0,
+            tp=tp,
+            fn=fn,
+            fp=fp,
+            support=tp + fn,
+        )
     return stats
 
 
-def group_wer(
-    rows: Iterable[Mapping],
-    key: str,
-    ref_field: str = "text",
-    hyp_field: str = "pred_text",
-) -> dict[str, dict[str, float | int]]:
-    """WER per value of ``key`` (voice, accent, split...): ``{group: {wer, clips, words}}``.
+def group_wer(items: Iterable[tuple[str, str, str]]) -> dict[str, GroupScores]:
+    """WER per group (voice, accent, split...) of ``(group, reference, hypothesis)`` triples.
 
-    Rows without the key are grouped under ``"unknown"``; groups come sorted by name.
+    An empty group name counts as ``"unknown"``; groups come sorted by name.
     """
     groups: dict[str, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
-    for row in rows:
-        refs, hyps = groups[str(row.get(key) or "unknown")]
-        refs.append(row.get(ref_field) or "")
-        hyps.append(row.get(hyp_field) or "")
+    for group, ref, hyp in items:
+        refs, hyps = groups[group or "unknown"]
+        refs.append(ref or "")
+        hyps.append(hyp or "")
     out = {}
     for name in sorted(groups):
         counts = error_counts(*groups[name])
-        out[name] = {
-            "wer": _rate(counts["errors"], counts["ref_words"]),
-            "clips": len(groups[name][0]),
-            "words": counts["ref_words"],
-        }
+        out[name] = GroupScores(
+            wer=_rate(counts["errors"], counts["ref_words"]),
+            clips=len(groups[name][0]),
+            words=counts["ref_words"],
+        )
     return out

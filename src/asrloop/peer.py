@@ -9,7 +9,6 @@ so the comparison is fair on vocabulary.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -18,10 +17,17 @@ from omegaconf import DictConfig
 
 from asrloop import tracking
 from asrloop.audio.io import read_audio
-from asrloop.corpus.drop import drop_rows
-from asrloop.corpus.manifest import audio_path, iter_corpus
-from asrloop.evaluate import load_recognizer, score, transcribe_rows
+from asrloop.config import config_snapshot
+from asrloop.corpus.drop import Drop
+from asrloop.corpus.manifest import Utterance, iter_corpus
+from asrloop.jsonio import write_json
+from asrloop.model.registry import Registry
 from asrloop.progress import console, progress_bar
+from asrloop.records import SetScores
+from asrloop.scoring import score
+from asrloop.serve.batch import BatchStats, Prediction, transcribe_utterances
+from asrloop.serve.loading import DecodingSetup, load_recognizer
+from asrloop.serve.recognizer import Transcription, WordTiming
 
 
 def pocketsphinx_decoder(pronunciations: dict[str, str] | None = None):
@@ -33,11 +39,13 @@ def pocketsphinx_decoder(pronunciations: dict[str, str] | None = None):
     return decoder
 
 
-def pocketsphinx_transcribe(decoder, rows: list[dict], label: str) -> tuple[list[dict], float]:
+def pocketsphinx_transcribe(
+    decoder, rows: list[Utterance], label: str
+) -> tuple[list[Prediction], BatchStats]:
     predictions, audio_seconds, compute = [], 0.0, 0.0
     with progress_bar(label, len(rows)) as advance:
         for row in rows:
-            audio, _ = read_audio(audio_path(row))
+            audio, _ = read_audio(row.audio_path)
             pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16).tobytes()
             start = time.perf_counter()
             decoder.start_utt()
@@ -46,20 +54,25 @@ def pocketsphinx_transcribe(decoder, rows: list[dict], label: str) -> tuple[list
             hyp = decoder.hyp()
             compute += time.perf_counter() - start
             audio_seconds += len(audio) / 16000
-            predictions.append({**row, "pred_text": hyp.hypstr.lower() if hyp else ""})
+            text = hyp.hypstr.lower() if hyp else ""
+            heard = Transcription(tuple(WordTiming(w, 0.0, 0.0, 1.0) for w in text.split()))
+            predictions.append(Prediction(row, heard))
             advance()
-    return predictions, compute / max(audio_seconds, 1e-9)
+    return predictions, BatchStats(audio_seconds, compute, 0)
 
 
-def compare(cfg: DictConfig) -> dict:
-    terms = list(cfg.scenario.terms)
-    limit = int(cfg.get("peer", {}).get("max_clips", 200))
-    sets = {
-        "test": list(iter_corpus(cfg.paths.base_corpus, ["test"]))[:limit],
-        "drop_holdout": drop_rows(cfg, "holdout")[:limit],
-    }
-    pronunciations = dict(cfg.scenario.get("pronunciations") or {})
-    recognizer, info = load_recognizer(cfg)
+def _brief(result: SetScores) -> dict:
+    return {"wer": result.wer, "n": result.n, "recall": result.term_recall(), "rtf": result.rtf}
+
+
+def compare(
+    recognizer,
+    label: str,
+    sets: dict[str, list[Utterance]],
+    terms: list[str],
+    pronunciations: dict[str, str],
+    batch_seconds: float,
+) -> dict:
     systems = {
         "pocketsphinx": pocketsphinx_decoder(),
         "pocketsphinx+terms": pocketsphinx_decoder(pronunciations),
@@ -68,28 +81,16 @@ def compare(cfg: DictConfig) -> dict:
     for set_name, rows in sets.items():
         if not rows:
             continue
-        ours, stats = transcribe_rows(
-            recognizer, rows, cfg.evaluate.batch_seconds, f"asrloop on {set_name}"
+        ours, stats = transcribe_utterances(
+            recognizer, rows, batch_seconds, f"asrloop on {set_name}"
         )
-        results.setdefault(f"asrloop ({info.get('model_version', 'local')})", {})[set_name] = {
-            **_brief(score(ours, terms)),
-            "rtf": stats["rtf"],
-        }
+        results.setdefault(label, {})[set_name] = _brief(score(ours, terms, stats))
         for name, decoder in systems.items():
-            predictions, rtf = pocketsphinx_transcribe(decoder, rows, f"{name} on {set_name}")
-            results.setdefault(name, {})[set_name] = {
-                **_brief(score(predictions, terms)),
-                "rtf": rtf,
-            }
+            predictions, peer_stats = pocketsphinx_transcribe(
+                decoder, rows, f"{name} on {set_name}"
+            )
+            results.setdefault(name, {})[set_name] = _brief(score(predictions, terms, peer_stats))
     return results
-
-
-def _brief(result: dict) -> dict:
-    return {
-        "wer": result["wer"],
-        "n": result["n"],
-        "recall": {t: s["recall"] for t, s in result["terms"].items() if s["support"]},
-    }
 
 
 def print_comparison(results: dict) -> None:
@@ -108,11 +109,24 @@ def print_comparison(results: dict) -> None:
 
 
 def run(cfg: DictConfig) -> dict:
-    results = compare(cfg)
+    limit = int(cfg.peer.max_clips)
+    sets = {
+        "test": list(iter_corpus(cfg.paths.base_corpus, ["test"]))[:limit],
+        "drop_holdout": Drop.from_config(cfg.scenario.drop, cfg.paths).clips("holdout")[:limit],
+    }
+    settings = tracking.TrackingSettings.from_config(cfg.tracking, cfg.paths.root)
+    setup = DecodingSetup.from_config(cfg.decode, cfg.features, cfg.paths.vocab)
+    recognizer, info = load_recognizer(str(cfg.evaluate.model), setup, Registry(settings))
+    results = compare(
+        recognizer,
+        f"asrloop ({info.model_version or 'local'})",
+        sets,
+        list(cfg.scenario.terms),
+        dict(cfg.scenario.pronunciations or {}),
+        float(cfg.evaluate.batch_seconds),
+    )
     print_comparison(results)
-    out = Path(cfg.paths.reports) / "peer" / "comparison.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=1) + "\n")
-    with tracking.step_run(cfg, "bench_peer"):
-        tracking.setup(cfg).log_artifact(str(out), "peer")
+    out = write_json(Path(cfg.paths.reports) / "peer" / "comparison.json", results)
+    with tracking.step_run(settings, "bench_peer", config_snapshot(cfg)):
+        tracking.setup(settings).log_artifact(str(out), "peer")
     return results

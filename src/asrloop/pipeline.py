@@ -16,6 +16,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from asrloop.config import resolved
+from asrloop.errors import StepFailed
 
 PIPELINE_DIR = "pipelines"
 PARAMS_FILE = "params.yaml"
@@ -36,13 +37,13 @@ def write_params(cfg: DictConfig) -> Path:
     return path
 
 
-def write_params_cli(cfg: DictConfig) -> None:
+def run(cfg: DictConfig) -> None:
+    """``asrloop params [overrides]``: write the resolved config for the pipeline."""
     print(write_params(cfg))
 
 
-def repro(cfg: DictConfig, targets: Sequence[str] = (), env: dict | None = None) -> None:
+def repro(root: Path, targets: Sequence[str] = (), env: dict | None = None) -> None:
     """``dvc repro`` in the project (stages run as subprocesses; their output streams through)."""
-    root = Path(cfg.paths.root)
     dvc_yaml = f"{PIPELINE_DIR}/dvc.yaml"
     stage_args = [f"{dvc_yaml}:{t}" for t in targets] or [dvc_yaml]
     bin_dir = str(Path(sys.executable).parent)
@@ -51,12 +52,11 @@ def repro(cfg: DictConfig, targets: Sequence[str] = (), env: dict | None = None)
     command = [sys.executable, "-m", "dvc", "repro", *stage_args]
     result = subprocess.run(command, cwd=root, env=full_env, check=False)
     if result.returncode != 0:
-        raise SystemExit(f"dvc repro {' '.join(targets)} failed (exit {result.returncode})")
+        raise StepFailed(f"dvc repro {' '.join(targets)} failed (exit {result.returncode})")
 
 
-def stage_status(cfg: DictConfig) -> str:
+def stage_status(root: Path) -> str:
     """``dvc status`` of the pipeline (empty when everything is up to date)."""
-    root = Path(cfg.paths.root)
     result = subprocess.run(
         [sys.executable, "-m", "dvc", "status", f"{PIPELINE_DIR}/dvc.yaml"],
         cwd=root,

@@ -2,6 +2,7 @@
 
 Default: ``sqlite:///<root>/mlflow.db`` with artifacts in ``<root>/mlartifacts`` (the registry
 needs a database backend). A team server is one override away: ``tracking.uri=http://...``.
+Steps build a :class:`TrackingSettings` from ``cfg.tracking`` and pass it down.
 """
 
 from __future__ import annotations
@@ -10,32 +11,54 @@ import os
 import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
 LOOP_RUN_ENV = "ASRLOOP_LOOP_RUN_ID"  # set by the loop: its steps become child runs
 SWEEP_RUN_ENV = "ASRLOOP_SWEEP_RUN_ID"  # set for a Hydra multirun: one parent per sweep
+ITERATION_ENV = "ASRLOOP_ITERATION"  # set by the loop: the iteration a step belongs to
 
 
-def tracking_uri(cfg: DictConfig) -> str:
-    return str(cfg.tracking.uri)
+@dataclass(frozen=True)
+class TrackingSettings:
+    """Where runs and registered models live (``conf/tracking``) and the project they track."""
+
+    uri: str
+    experiment: str
+    registered_model: str
+    champion_alias: str
+    root: Path
+    artifact_root: str | None = None
+
+    @classmethod
+    def from_config(cls, tracking_cfg: DictConfig, root: str | Path) -> TrackingSettings:
+        return cls(
+            uri=str(tracking_cfg.uri),
+            experiment=str(tracking_cfg.experiment),
+            registered_model=str(tracking_cfg.registered_model),
+            champion_alias=str(tracking_cfg.champion_alias),
+            root=Path(root),
+            artifact_root=tracking_cfg.get("artifact_root"),
+        )
 
 
-def setup(cfg: DictConfig):
+def setup(settings: TrackingSettings):
     """Point MLflow at the project's backend and experiment; returns the mlflow module."""
     import mlflow
 
-    mlflow.set_tracking_uri(tracking_uri(cfg))
-    mlflow.set_registry_uri(tracking_uri(cfg))
-    if mlflow.get_experiment_by_name(cfg.tracking.experiment) is None:
-        local = tracking_uri(cfg).startswith(("sqlite:", "file:"))
+    mlflow.set_tracking_uri(settings.uri)
+    mlflow.set_registry_uri(settings.uri)
+    if mlflow.get_experiment_by_name(settings.experiment) is None:
+        local = settings.uri.startswith(("sqlite:", "file:"))
         location = None
-        if local and cfg.tracking.get("artifact_root"):  # a server keeps its own artifact store
-            Path(cfg.tracking.artifact_root).mkdir(parents=True, exist_ok=True)
-            location = Path(cfg.tracking.artifact_root).as_uri()
-        mlflow.create_experiment(cfg.tracking.experiment, artifact_location=location)
-    mlflow.set_experiment(cfg.tracking.experiment)
+        if local and settings.artifact_root:  # a server keeps its own artifact store
+            Path(settings.artifact_root).mkdir(parents=True, exist_ok=True)
+            location = Path(settings.artifact_root).as_uri()
+        mlflow.create_experiment(settings.experiment, artifact_location=location)
+    mlflow.set_experiment(settings.experiment)
     return mlflow
 
 
@@ -73,8 +96,8 @@ def git_tags(root: str | Path) -> dict[str, str]:
     }
 
 
-def run_tags(cfg: DictConfig, step: str) -> dict[str, str]:
-    tags = {"step": step, **git_tags(cfg.paths.root)}
+def run_tags(settings: TrackingSettings, step: str) -> dict[str, str]:
+    tags = {"step": step, **git_tags(settings.root)}
     loop_id = os.environ.get(LOOP_RUN_ENV)
     if loop_id:
         tags["loop_run_id"] = loop_id
@@ -83,23 +106,23 @@ def run_tags(cfg: DictConfig, step: str) -> dict[str, str]:
     if sweep_id and not loop_id:
         tags["sweep_run_id"] = sweep_id
         tags["mlflow.parentRunId"] = sweep_id
-    iteration = os.environ.get("ASRLOOP_ITERATION")
+    iteration = os.environ.get(ITERATION_ENV)
     if iteration is not None:
         tags["loop_iteration"] = iteration
     return tags
 
 
-def ensure_sweep_parent(cfg: DictConfig, name: str) -> str:
+def ensure_sweep_parent(settings: TrackingSettings, name: str) -> str:
     """The parent run that groups a multirun's jobs (created by the first job)."""
     if os.environ.get(SWEEP_RUN_ENV):
         return os.environ[SWEEP_RUN_ENV]
-    mlflow = setup(cfg)
+    mlflow = setup(settings)
     client = mlflow.MlflowClient()
-    experiment = mlflow.get_experiment_by_name(cfg.tracking.experiment)
+    experiment = mlflow.get_experiment_by_name(settings.experiment)
     run = client.create_run(
         experiment.experiment_id,
         run_name=f"sweep: {name}",
-        tags={"step": "sweep", **git_tags(cfg.paths.root)},
+        tags={"step": "sweep", **git_tags(settings.root)},
     )
     client.set_terminated(run.info.run_id)
     os.environ[SWEEP_RUN_ENV] = run.info.run_id
@@ -107,19 +130,23 @@ def ensure_sweep_parent(cfg: DictConfig, name: str) -> str:
 
 
 @contextmanager
-def step_run(cfg: DictConfig, step: str, run_name: str | None = None) -> Iterator:
-    """An MLflow run for one step: tags for lineage, the resolved config as params + YAML."""
-    mlflow = setup(cfg)
+def step_run(
+    settings: TrackingSettings,
+    step: str,
+    config: Mapping[str, Any],
+    run_name: str | None = None,
+) -> Iterator:
+    """An MLflow run for one step: lineage tags, the config (``config_snapshot``) as params and
+    as ``config.yaml``."""
+    mlflow = setup(settings)
     nested = mlflow.active_run() is not None  # e.g. the gate inside the loop's parent run
-    tags = run_tags(cfg, step)
+    tags = run_tags(settings, step)
     if nested:
         tags.pop("mlflow.parentRunId", None)
     with mlflow.start_run(run_name=run_name or step, tags=tags, nested=nested) as run:
-        container = OmegaConf.to_container(cfg, resolve=True)
-        container.pop("hydra", None)
-        params = {k: v for k, v in flatten(container).items() if not k.startswith("corpus.text")}
+        params = {k: v for k, v in flatten(config).items() if not k.startswith("corpus.text")}
         for start in range(0, len(params), 100):
             chunk = dict(list(params.items())[start : start + 100])
             mlflow.log_params({k: str(v)[:500] for k, v in chunk.items()})
-        mlflow.log_text(OmegaConf.to_yaml(container), "config.yaml")
+        mlflow.log_text(OmegaConf.to_yaml(OmegaConf.create(dict(config))), "config.yaml")
         yield run

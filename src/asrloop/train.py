@@ -2,57 +2,122 @@
 
 Checkpoints are written atomically every ``train.checkpoint_every`` steps to
 ``train.output_dir/checkpoint.pt``; the same command resumes from there after an interruption
-(when the config is unchanged). The best dev checkpoint is saved with ``save_pretrained``.
+(when the config is unchanged). The best dev checkpoint is saved with ``save_pretrained``; the
+run's outcome is ``result.json`` (:class:`asrloop.records.TrainingResult`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import random
 import shutil
 import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
+from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from asrloop import tracking
 from asrloop.audio.features import FbankExtractor, spec_augment
-from asrloop.config import save_config
-from asrloop.corpus.manifest import iter_corpus
+from asrloop.config import config_snapshot
+from asrloop.corpus.manifest import Utterance, iter_corpus
+from asrloop.errors import ConfigError, MissingInputError
 from asrloop.metrics import cer, wer
-from asrloop.model.data import bucket_batches, collate, feature_stats, load_utterances
+from asrloop.model.data import (
+    Example,
+    LoadReport,
+    bucket_batches,
+    collate,
+    feature_stats,
+    load_examples,
+)
 from asrloop.model.factory import build_model
-from asrloop.model.registry import load_registered, register_model
+from asrloop.model.registry import Registry
 from asrloop.progress import console
+from asrloop.records import TrainingResult
 from asrloop.text.tokenizer import CharTokenizer
+from asrloop.tracking import TrackingSettings
 
 CHECKPOINT = "checkpoint.pt"
+RESULT = "result.json"
+BEST = "best"
 # train.* keys that change neither the weights nor the batch order: a run resumes across them
 RESUME_INDEPENDENT = {"max_minutes", "max_steps", "register", "log_every", "checkpoint_every"}
-BEST = "best"
 
 
-def config_digest(cfg: DictConfig, data_rows: list[dict]) -> str:
+@dataclass(frozen=True)
+class TrainingJob:
+    """Everything a training run reads, unpacked from the root config by :func:`run`."""
+
+    train: DictConfig
+    model: DictConfig
+    features: DictConfig
+    corpus_dir: Path
+    vocab_dir: Path
+    alphabet: str
+    threads: int
+    tracking: TrackingSettings
+    config: dict[str, Any]  # the resolved config: logged with the run, saved beside the model
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(self.train.output_dir)
+
+
+@dataclass
+class TrainingState:
+    """Where a run stands; saved in every checkpoint, so a resumed run continues here."""
+
+    step: int = 0
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    best_cer: float = float("inf")
+    run_id: str | None = None
+    audio_seconds: float = 0.0
+
+
+@dataclass
+class TrainingData:
+    """The prepared inputs of a run: model, tokenizer, featurised train and dev sets."""
+
+    model: Any
+    tokenizer: CharTokenizer
+    init_version: str | None
+    train: list[Example]
+    dev: list[Example]
+    rows: list[Utterance]
+    reports: dict[str, LoadReport] = field(default_factory=dict)
+
+
+@dataclass
+class Optimization:
+    """Optimizer, scheduler and the step budget, plus the random state of batch order."""
+
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    total_steps: int
+    steps_per_epoch: int
+    rng: random.Random
+
+
+def config_digest(job: TrainingJob, train_cfg: DictConfig, rows: list[Utterance]) -> str:
     """What a resumable run must share: model/train/features config and the training data."""
-    keep = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("model", "features")}
+    keep = {
+        "model": OmegaConf.to_container(job.model, resolve=True),
+        "features": OmegaConf.to_container(job.features, resolve=True),
+    }
     keep["train"] = {
         k: v
-        for k, v in OmegaConf.to_container(cfg.train, resolve=True).items()
+        for k, v in OmegaConf.to_container(train_cfg, resolve=True).items()
         if k not in RESUME_INDEPENDENT
     }
-    keep["data"] = sorted((r["audio_filepath"], r["_manifest"], r["text"]) for r in data_rows)
+    keep["data"] = sorted((r.audio_filepath, str(r.manifest), r.text) for r in rows)
     return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def lr_factor(step: int, warmup: int, total: int) -> float:
-    if step < warmup:
-        return (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
-    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress))
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
@@ -62,11 +127,11 @@ def save_checkpoint(path: Path, state: dict) -> None:
 
 
 @torch.no_grad()
-def greedy_eval(model, utterances, tokenizer, max_frames: int) -> dict[str, float]:
+def greedy_eval(model, examples, tokenizer, max_frames: int) -> dict[str, float]:
     model.eval()
     refs, hyps = [], []
-    for batch_ids in bucket_batches(utterances, max_frames, random.Random(0)):
-        batch = [utterances[i] for i in batch_ids]
+    for batch_ids in bucket_batches(examples, max_frames, random.Random(0)):
+        batch = [examples[i] for i in batch_ids]
         inputs = collate(batch)
         logits = model(inputs["input_features"], inputs["feature_lengths"]).logits
         lengths = model.output_lengths(inputs["feature_lengths"])
@@ -78,227 +143,225 @@ def greedy_eval(model, utterances, tokenizer, max_frames: int) -> dict[str, floa
 
 
 class Trainer:
-    def __init__(self, cfg: DictConfig):
-        self.cfg, self.tc = cfg, cfg.train
-        self.out = Path(self.tc.output_dir)
+    def __init__(self, job: TrainingJob):
+        self.job, self.tc = job, job.train
+        self.out = job.output_dir
         self.out.mkdir(parents=True, exist_ok=True)
-        torch.set_num_threads(int(cfg.threads))
+        self.registry = Registry(job.tracking)
+        torch.set_num_threads(job.threads)
         torch.manual_seed(int(self.tc.seed))
-        self.extractor = FbankExtractor.from_config(cfg.features)
+        self.extractor = FbankExtractor.from_config(job.features)
 
     # -- data ---------------------------------------------------------------------------------
-    def training_rows(self) -> list[dict]:
-        rows = list(iter_corpus(self.cfg.paths.corpus, ["train"]))
-        grown = [r for r in rows if str(r.get("source", "")).startswith("drop/")]
+    def training_rows(self) -> list[Utterance]:
+        rows = list(iter_corpus(self.job.corpus_dir, ["train"]))
+        grown = [r for r in rows if r.is_grown]
         return rows + grown * max(0, int(self.tc.grown_repeat) - 1)
 
-    def prepare(self):
-        if self.cfg.model.get("input", "fbank") != "fbank":
-            raise SystemExit(
-                f"model={self.cfg.model.name}: training feeds fbank features; a raw-audio model "
+    def prepare(self) -> TrainingData:
+        if self.job.model.input != "fbank":
+            raise ConfigError(
+                f"model={self.job.model.name}: training feeds fbank features; a raw-audio model "
                 "(model.input=waveform) needs an input adapter in asrloop.model.data first"
             )
-        train_rows = self.training_rows()
-        self.apply_finetune_policy(train_rows)
-        dev_rows = list(iter_corpus(self.cfg.paths.corpus, ["dev"]))
-        if not train_rows:
-            raise SystemExit(f"no training rows under {self.cfg.paths.corpus}: run corpus synth")
-        model, tokenizer, init_version = self.initial_model(train_rows)
+        rows = self.training_rows()
+        self.apply_finetune_policy(rows)
+        if not rows:
+            raise MissingInputError(
+                f"no training rows under {self.job.corpus_dir}: run `asrloop corpus synth`"
+            )
+        dev_rows = list(iter_corpus(self.job.corpus_dir, ["dev"]))
+        model, tokenizer, init_version = self.initial_model(rows)
         sub = getattr(model.config, "subsampling", 4)
-        max_s = float(self.cfg.features.max_seconds)
-        train, report = load_utterances(
-            train_rows, tokenizer, self.extractor, max_s, sub, "loading train"
-        )
-        dev, dev_report = load_utterances(
+        max_s = float(self.job.features.max_seconds)
+        train, report = load_examples(rows, tokenizer, self.extractor, max_s, sub, "loading train")
+        dev, dev_report = load_examples(
             dev_rows, tokenizer, self.extractor, max_s, sub, "loading dev"
         )
         if init_version is None and model.config.feature_mean is None:
             model.config.feature_mean, model.config.feature_std = feature_stats(train)
             model.feature_mean.copy_(torch.tensor(model.config.feature_mean))
             model.feature_std.copy_(torch.tensor(model.config.feature_std))
-        return model, tokenizer, init_version, train, dev, train_rows, report, dev_report
+        reports = {"train": report, "dev": dev_report}
+        return TrainingData(model, tokenizer, init_version, train, dev, rows, reports)
 
-    def apply_finetune_policy(self, rows) -> None:
+    def apply_finetune_policy(self, rows: list[Utterance]) -> None:
         """Grown corpus and no explicit init: warm start from the champion
         (``train.finetune_when_grown``)."""
-        policy = self.tc.get("finetune_when_grown")
-        grown = any(str(r.get("source", "")).startswith("drop/") for r in rows)
+        policy = self.tc.finetune_when_grown
+        grown = any(r.is_grown for r in rows)
         if self.tc.init_from is not None or not grown or not policy or not policy.get("from"):
             return
-        from asrloop.model.registry import alias_version
-
-        if alias_version(self.cfg, str(policy["from"])) is None:
+        if self.registry.alias_version(str(policy["from"])) is None:
             return
         console.print(f"corpus has grown: fine-tuning from [bold]{policy['from']}[/]")
         settings = {k: v for k, v in policy.items() if k != "from"}
         self.tc = OmegaConf.merge(self.tc, {"init_from": str(policy["from"]), **settings})
 
-    def initial_model(self, rows):
-        alphabet = set(self.cfg.corpus.alphabet)
-        texts = ["".join(c for c in r.get("text", "") if c in alphabet) for r in rows]
+    def initial_model(self, rows: list[Utterance]):
+        alphabet = set(self.job.alphabet)
+        texts = ["".join(c for c in r.text or "" if c in alphabet) for r in rows]
         init = self.tc.init_from
         if init is None:
             tokenizer = CharTokenizer.from_texts(_clean(texts))
-            return build_model(self.cfg.model, len(tokenizer)), tokenizer, None
-        model, tokenizer, version = load_registered(self.cfg, str(init))
+            return build_model(self.job.model, len(tokenizer)), tokenizer, None
+        model, tokenizer, version = self.registry.load_model(str(init))
         new = tokenizer.extend(_clean(texts))
         if new:
             console.print(f"new symbols {new}: growing the CTC head, keeping trained rows")
             model.resize_vocab(len(tokenizer))
         return model, tokenizer, version
 
-    # -- loop ---------------------------------------------------------------------------------
-    def fit(self) -> dict:
-        model, tokenizer, init_version, train, dev, rows, report, dev_report = self.prepare()
-        rng = random.Random(int(self.tc.seed))
-        steps_per_epoch = len(bucket_batches(train, self.tc.max_batch_frames, random.Random(0)))
+    def optimization(self, data: TrainingData, saved: dict | None) -> Optimization:
+        """Optimizer and scheduler from ``train.optimizer`` / ``train.scheduler`` (partials)."""
+        steps_per_epoch = len(
+            bucket_batches(data.train, self.tc.max_batch_frames, random.Random(0))
+        )
         total = steps_per_epoch * int(self.tc.epochs)
         if self.tc.max_steps:
             total = min(total, int(self.tc.max_steps))
-        optimizer = torch.optim.AdamW(
-            model.parameters(), lr=self.tc.lr, weight_decay=self.tc.weight_decay
-        )
-        digest = config_digest(self.cfg, rows)
-        state = {
-            "step": 0,
-            "epoch": 0,
-            "batch_in_epoch": 0,
-            "best_cer": float("inf"),
-            "run_id": None,
-            "audio_seconds": 0.0,
-        }
-        ckpt_path = self.out / CHECKPOINT
-        if ckpt_path.exists():
-            saved = torch.load(ckpt_path, weights_only=False)
-            if saved["digest"] == digest:
-                model.load_state_dict(saved["model"])
-                optimizer.load_state_dict(saved["optimizer"])
-                state = saved["state"]
-                rng.setstate(saved["rng"])
-                torch.set_rng_state(saved["torch_rng"])
-                console.print(f"[green]resuming from step {state['step']}[/] ({ckpt_path})")
-            else:
-                console.print("[yellow]checkpoint is from another config or data: starting over")
-        save_config(self.cfg, self.out / "config.yaml")
-        mlflow = tracking.setup(self.cfg)
+        optimizer = instantiate(self.tc.optimizer)(params=data.model.parameters())
+        rng = random.Random(int(self.tc.seed))
+        step = 0
+        if saved is not None:
+            optimizer.load_state_dict(saved["optimizer"])
+            rng.setstate(_as_tuple(saved["rng"]))
+            step = int(saved["state"]["step"])
+        scheduler = instantiate(self.tc.scheduler)(optimizer, total_steps=total, last_step=step)
+        return Optimization(optimizer, scheduler, total, steps_per_epoch, rng)
+
+    def resumable_checkpoint(self, model, digest: str) -> dict | None:
+        path = self.out / CHECKPOINT
+        if not path.exists():
+            return None
+        saved = torch.load(path, weights_only=True)
+        if saved["digest"] != digest:
+            console.print("[yellow]checkpoint is from another config or data: starting over")
+            return None
+        model.load_state_dict(saved["model"])
+        torch.set_rng_state(saved["torch_rng"])
+        console.print(f"[green]resuming from step {saved['state']['step']}[/] ({path})")
+        return saved
+
+    # -- the run ------------------------------------------------------------------------------
+    def fit(self) -> TrainingResult:
+        data = self.prepare()
+        digest = config_digest(self.job, self.tc, data.rows)
+        saved = self.resumable_checkpoint(data.model, digest)
+        state = TrainingState(**saved["state"]) if saved else TrainingState()
+        opt = self.optimization(data, saved)
+        OmegaConf.save(OmegaConf.create(self.job.config), self.out / "config.yaml")
+        mlflow = tracking.setup(self.job.tracking)
         run_ctx = (
-            mlflow.start_run(run_id=state["run_id"])
-            if state["run_id"]
-            else tracking.step_run(self.cfg, "train", run_name="train")
+            mlflow.start_run(run_id=state.run_id)
+            if state.run_id
+            else tracking.step_run(self.job.tracking, "train", self.job.config, run_name="train")
         )
         with run_ctx as run:
-            state["run_id"] = run.info.run_id
-            if state["step"] == 0:
-                self.log_start(mlflow, model, tokenizer, init_version, report, dev_report, rows)
-            result = self._loop(
-                model,
-                tokenizer,
-                optimizer,
-                train,
-                dev,
-                rng,
-                state,
-                total,
-                steps_per_epoch,
-                digest,
-                mlflow,
-            )
-            result.update(self.finish(mlflow, run, tokenizer, init_version))
-        (self.out / "result.json").write_text(json.dumps(result, indent=1) + "\n")
+            state.run_id = run.info.run_id
+            if state.step == 0:
+                self.log_start(mlflow, data)
+            seconds = self.loop(data, opt, state, digest, mlflow)
+            version = self.finish(run.info.run_id, data)
+        result = TrainingResult(
+            run_id=run.info.run_id,
+            model_dir=str(self.out / BEST),
+            steps=state.step,
+            train_seconds=seconds,
+            best_dev_cer=state.best_cer,
+            model_version=version,
+        )
+        result.write(self.out / RESULT)
         return result
 
-    def _loop(
-        self,
-        model,
-        tokenizer,
-        optimizer,
-        train,
-        dev,
-        rng,
-        state,
-        total,
-        steps_per_epoch,
-        digest,
-        mlflow,
-    ) -> dict:
-        tc = self.tc
-        generator = torch.Generator().manual_seed(int(tc.seed) + state["step"])
+    def loop(
+        self, data: TrainingData, opt: Optimization, state: TrainingState, digest: str, mlflow
+    ) -> float:
+        """Train until the epochs, ``max_steps`` or ``max_minutes`` run out; returns seconds."""
+        tc, model = self.tc, data.model
+        generator = torch.Generator().manual_seed(int(tc.seed) + state.step)
         start = time.perf_counter()
         deadline = start + float(tc.max_minutes) * 60
         window_audio, window_start = 0.0, time.perf_counter()
         model.train()
         stop = False
-        while state["epoch"] < int(tc.epochs) and not stop:
-            epoch_rng = random.Random(f"{tc.seed}-{state['epoch']}")
-            batches = bucket_batches(train, tc.max_batch_frames, epoch_rng)
-            for batch_ids in batches[state["batch_in_epoch"] :]:
-                batch = [train[i] for i in batch_ids]
-                inputs = collate(batch)
-                sa = tc.spec_augment
-                spec_augment(
-                    inputs["input_features"],
-                    inputs["feature_lengths"],
-                    sa.freq_masks,
-                    sa.freq_width,
-                    sa.time_masks,
-                    sa.time_width,
-                    generator,
-                )
-                for group in optimizer.param_groups:
-                    group["lr"] = tc.lr * lr_factor(state["step"], tc.warmup_steps, total)
-                loss = model(**inputs).loss
-                optimizer.zero_grad()
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
-                optimizer.step()
-                state["step"] += 1
-                state["batch_in_epoch"] += 1
+        while state.epoch < int(tc.epochs) and not stop:
+            epoch_rng = random.Random(f"{tc.seed}-{state.epoch}")
+            batches = bucket_batches(data.train, tc.max_batch_frames, epoch_rng)
+            for batch_ids in batches[state.batch_in_epoch :]:
+                batch = [data.train[i] for i in batch_ids]
+                loss, lr = self.train_step(model, opt, batch, generator)
+                state.step += 1
+                state.batch_in_epoch += 1
                 seconds = sum(u.duration for u in batch)
-                state["audio_seconds"] += seconds
+                state.audio_seconds += seconds
                 window_audio += seconds
-                if state["step"] % tc.log_every == 0:
+                if state.step % tc.log_every == 0:
                     now = time.perf_counter()
                     speed = window_audio / (now - window_start)
                     mlflow.log_metrics(
                         {
-                            "loss": loss.item(),
-                            "lr": optimizer.param_groups[0]["lr"],
+                            "loss": loss,
+                            "lr": lr,
                             "audio_seconds_per_second": speed,
                         },
-                        step=state["step"],
+                        step=state.step,
                     )
                     console.print(
-                        f"step {state['step']:>5}/{total} epoch {state['epoch']} "
-                        f"loss {loss.item():.3f} {speed:.0f} audio-s/s"
+                        f"step {state.step:>5}/{opt.total_steps} epoch {state.epoch} "
+                        f"loss {loss:.3f} {speed:.0f} audio-s/s"
                     )
                     window_audio, window_start = 0.0, now
-                if state["step"] % tc.eval_every == 0:
-                    self.evaluate(model, tokenizer, dev, state, mlflow)
-                if state["step"] % tc.checkpoint_every == 0:
-                    self.checkpoint(model, optimizer, rng, state, digest)
-                if state["step"] >= total or time.perf_counter() > deadline:
+                if state.step % tc.eval_every == 0:
+                    self.evaluate(data, state, mlflow)
+                if state.step % tc.checkpoint_every == 0:
+                    self.checkpoint(model, opt, state, digest)
+                if state.step >= opt.total_steps or time.perf_counter() > deadline:
                     stop = True
                     break
             else:
-                state["epoch"] += 1
-                state["batch_in_epoch"] = 0
-        self.evaluate(model, tokenizer, dev, state, mlflow)
-        self.checkpoint(model, optimizer, rng, state, digest)
-        elapsed = time.perf_counter() - start
-        return {"steps": state["step"], "train_seconds": elapsed, "best_dev_cer": state["best_cer"]}
+                state.epoch += 1
+                state.batch_in_epoch = 0
+        self.evaluate(data, state, mlflow)
+        self.checkpoint(model, opt, state, digest)
+        return time.perf_counter() - start
 
-    def evaluate(self, model, tokenizer, dev, state, mlflow) -> None:
-        if not dev:
-            self.save_best(model, tokenizer)
-            return
-        scores = greedy_eval(model, dev, tokenizer, self.tc.max_batch_frames)
-        mlflow.log_metrics({"dev_wer": scores["wer"], "dev_cer": scores["cer"]}, step=state["step"])
-        console.print(
-            f"[cyan]dev[/] step {state['step']}: CER {scores['cer']:.3f} WER {scores['wer']:.3f}"
+    def train_step(
+        self, model, opt: Optimization, batch: list[Example], generator
+    ) -> tuple[float, float]:
+        """One optimizer step on a batch (SpecAugment, clipped gradients): (loss, lr used)."""
+        inputs = collate(batch)
+        sa = self.tc.spec_augment
+        spec_augment(
+            inputs["input_features"],
+            inputs["feature_lengths"],
+            sa.freq_masks,
+            sa.freq_width,
+            sa.time_masks,
+            sa.time_width,
+            generator,
         )
-        if scores["cer"] < state["best_cer"]:
-            state["best_cer"] = scores["cer"]
-            self.save_best(model, tokenizer)
+        lr = opt.optimizer.param_groups[0]["lr"]
+        loss = model(**inputs).loss
+        opt.optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), self.tc.grad_clip)
+        opt.optimizer.step()
+        opt.scheduler.step()
+        return loss.item(), lr
+
+    def evaluate(self, data: TrainingData, state: TrainingState, mlflow) -> None:
+        if not data.dev:
+            self.save_best(data.model, data.tokenizer)
+            return
+        scores = greedy_eval(data.model, data.dev, data.tokenizer, self.tc.max_batch_frames)
+        mlflow.log_metrics({"dev_wer": scores["wer"], "dev_cer": scores["cer"]}, step=state.step)
+        console.print(
+            f"[cyan]dev[/] step {state.step}: CER {scores['cer']:.3f} WER {scores['wer']:.3f}"
+        )
+        if scores["cer"] < state.best_cer:
+            state.best_cer = scores["cer"]
+            self.save_best(data.model, data.tokenizer)
 
     def save_best(self, model, tokenizer) -> None:
         tmp = self.out / (BEST + ".tmp")
@@ -308,53 +371,72 @@ class Trainer:
         shutil.rmtree(self.out / BEST, ignore_errors=True)
         os.replace(tmp, self.out / BEST)
 
-    def checkpoint(self, model, optimizer, rng, state, digest) -> None:
+    def checkpoint(self, model, opt: Optimization, state: TrainingState, digest: str) -> None:
         save_checkpoint(
             self.out / CHECKPOINT,
             {
                 "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "state": state,
-                "rng": rng.getstate(),
+                "optimizer": opt.optimizer.state_dict(),
+                "state": asdict(state),
+                "rng": opt.rng.getstate(),
                 "torch_rng": torch.get_rng_state(),
                 "digest": digest,
             },
         )
 
-    def log_start(self, mlflow, model, tokenizer, init_version, report, dev_report, rows):
+    def log_start(self, mlflow, data: TrainingData) -> None:
         from asrloop.model.lineage import log_dataset_inputs
 
-        n_params = sum(p.numel() for p in model.parameters())
+        n_params = sum(p.numel() for p in data.model.parameters())
         mlflow.log_params(
             {
                 "n_parameters": n_params,
-                "vocab_size": len(tokenizer),
-                "init_version": init_version or "none",
+                "vocab_size": len(data.tokenizer),
+                "init_version": data.init_version or "none",
             }
         )
-        mlflow.log_metrics(
-            {**report.metrics("train"), **dev_report.metrics("dev"), "train_rows": float(len(rows))}
-        )
-        if report.messages:
-            mlflow.log_text("\n".join(report.messages), "skipped_rows.txt")
-        log_dataset_inputs(mlflow, self.cfg)
+        metrics = {"train_rows": float(len(data.rows))}
+        for name, report in data.reports.items():
+            metrics.update(report.metrics(name))
+        mlflow.log_metrics(metrics)
+        if data.reports["train"].messages:
+            mlflow.log_text("\n".join(data.reports["train"].messages), "skipped_rows.txt")
+        log_dataset_inputs(mlflow, self.job.tracking.root, self.job.corpus_dir)
 
-    def finish(self, mlflow, run, tokenizer, init_version) -> dict:
-        best = self.out / BEST
-        out = {"run_id": run.info.run_id, "model_dir": str(best)}
-        if self.tc.register:
-            version = register_model(self.cfg, best, run.info.run_id, init_version)
-            out["model_version"] = version
-            console.print(f"registered [bold]{self.cfg.tracking.registered_model}[/] v{version}")
-        return out
+    def finish(self, run_id: str, data: TrainingData) -> str | None:
+        if not self.tc.register:
+            return None
+        from asrloop.serve.pyfunc import Transcriber
+
+        version = self.registry.register(
+            self.out / BEST, self.job.vocab_dir, Transcriber(), run_id, data.init_version
+        )
+        console.print(f"registered [bold]{self.registry.name}[/] v{version}")
+        return version
 
 
 def _clean(texts):
     return [t for t in texts if t.strip()]
 
 
+def _as_tuple(value):
+    """``random.Random`` state as saved (lists after a round trip) back to nested tuples."""
+    return tuple(_as_tuple(v) for v in value) if isinstance(value, list | tuple) else value
+
+
 def run(cfg: DictConfig) -> float:
     """Train; returns the best dev CER (the objective of ``hparams_search`` sweeps)."""
-    result = Trainer(cfg).fit()
+    job = TrainingJob(
+        train=cfg.train,
+        model=cfg.model,
+        features=cfg.features,
+        corpus_dir=Path(cfg.paths.corpus),
+        vocab_dir=Path(cfg.paths.vocab),
+        alphabet=str(cfg.corpus.alphabet),
+        threads=int(cfg.threads),
+        tracking=TrackingSettings.from_config(cfg.tracking, cfg.paths.root),
+        config=config_snapshot(cfg),
+    )
+    result = Trainer(job).fit()
     console.print(result)
-    return float(result["best_dev_cer"])
+    return float(result.best_dev_cer)

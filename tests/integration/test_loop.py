@@ -20,7 +20,7 @@ import yaml
 from asrloop.corpus.versioning import corpus_tags
 from tests.helpers import init_project_repo
 
-OVERRIDES = ["experiment=tiny", "train.lr=0.0031"]
+OVERRIDES = ["experiment=tiny", "train.optimizer.lr=0.0031"]
 
 
 def run_loop(root: Path) -> subprocess.CompletedProcess:
@@ -88,9 +88,9 @@ def test_two_versions_two_tags_and_a_champion(loop):
 def test_override_reaches_the_step_and_its_mlflow_params(loop):
     root, summary, _ = loop
     params = yaml.safe_load((root / "pipelines" / "params.yaml").read_text())
-    assert params["train"]["lr"] == 0.0031
+    assert params["train"]["optimizer"]["lr"] == 0.0031
     run = registry(root).get_run(summary["iterations"][0]["run_id"])
-    assert run.data.params["train.lr"] == "0.0031"
+    assert run.data.params["train.optimizer.lr"] == "0.0031"
     assert run.data.tags["loop_run_id"] == summary["loop_run_id"]
 
 

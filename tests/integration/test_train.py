@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from asrloop.corpus.manifest import MANIFEST_NAME, read_manifest, write_manifest
-from asrloop.model.registry import load_registered
-from asrloop.train import Trainer
+from asrloop import train
+from asrloop.corpus.manifest import MANIFEST_NAME
+from asrloop.model.registry import Registry
+from asrloop.records import TrainingResult
+from asrloop.tracking import TrackingSettings
 from tests.helpers import TINY_CORPUS, copy_corpus, make_cfg, run
 
 FAST = [
@@ -22,7 +24,7 @@ FAST = [
     "model.config.num_heads=2",
     "model.config.ff_dim=128",
     "model.config.num_layers=2",
-    "train.warmup_steps=2",
+    "train.scheduler.warmup_steps=2",
     "train.log_every=1",
     "train.max_batch_frames=3000",
     "train.eval_every=1000",
@@ -34,8 +36,8 @@ FAST = [
 def plant_bad_rows(root: Path) -> None:
     """A missing file, an 8 kHz clip, an empty text, a foreign symbol and an over-long clip."""
     shard = sorted((root / "data/corpus/base").glob("train-*"))[0]
-    rows = read_manifest(shard / MANIFEST_NAME)
-    template = {k: v for k, v in rows[0].items() if not k.startswith("_")}
+    lines = (shard / MANIFEST_NAME).read_text().splitlines()
+    template = json.loads(lines[0])
     sf.write(
         str(shard / "rate8k.wav"),
         np.random.default_rng(0).normal(0, 0.1, 16000).astype(np.float32),
@@ -49,7 +51,7 @@ def plant_bad_rows(root: Path) -> None:
         {**template, "id": "symbols", "text": "caf\u00e9 news"},
         {**template, "id": "long", "audio_filepath": "long.wav", "duration": 25.0},
     ]
-    write_manifest(shard / MANIFEST_NAME, rows + bad)
+    (shard / MANIFEST_NAME).write_text("".join(f"{x}\n" for x in [*lines, *map(json.dumps, bad)]))
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +65,8 @@ def trained(tiny_corpus, tmp_path_factory):
     copy_corpus(source, root)
     plant_bad_rows(root)
     cfg = make_cfg(root, *FAST, "train.max_steps=8", "train.checkpoint_every=4")
-    result = Trainer(cfg).fit()
-    return cfg, root, result
+    train.run(cfg)
+    return cfg, root, TrainingResult.load(Path(cfg.train.output_dir) / "result.json")
 
 
 def metric_history(cfg, run_id: str, key: str) -> list[tuple[int, float]]:
@@ -75,7 +77,7 @@ def metric_history(cfg, run_id: str, key: str) -> list[tuple[int, float]]:
 
 def test_a_few_steps_decrease_the_loss(trained):
     cfg, _, result = trained
-    losses = [v for _, v in metric_history(cfg, result["run_id"], "loss")]
+    losses = [v for _, v in metric_history(cfg, result.run_id, "loss")]
     assert len(losses) == 8
     assert np.mean(losses[-3:]) < losses[0]
 
@@ -83,18 +85,18 @@ def test_a_few_steps_decrease_the_loss(trained):
 def test_bad_rows_are_skipped_counted_and_named(trained):
     cfg, _, result = trained
     mlflow.set_tracking_uri(cfg.tracking.uri)
-    run_data = mlflow.get_run(result["run_id"]).data
+    run_data = mlflow.get_run(result.run_id).data
     for reason in ("missing_file", "empty_text", "bad_symbols", "too_long"):
         assert run_data.metrics[f"train.skipped.{reason}"] == 1.0, reason
     assert run_data.metrics["train.resampled"] == 1.0
-    skipped = mlflow.artifacts.load_text(f"runs:/{result['run_id']}/skipped_rows.txt")
+    skipped = mlflow.artifacts.load_text(f"runs:/{result.run_id}/skipped_rows.txt")
     assert "nowhere.wav" in skipped and "manifest.jsonl:" in skipped
 
 
 def test_run_holds_params_metrics_inputs_and_tags(trained):
     cfg, _, result = trained
     mlflow.set_tracking_uri(cfg.tracking.uri)
-    run_info = mlflow.get_run(result["run_id"])
+    run_info = mlflow.get_run(result.run_id)
     params, tags = run_info.data.params, run_info.data.tags
     assert params["model.config.d_model"] == "64" and params["train.max_steps"] == "8"
     assert {"dev_cer", "dev_wer", "lr", "loss", "audio_seconds_per_second"} <= set(
@@ -107,27 +109,28 @@ def test_run_holds_params_metrics_inputs_and_tags(trained):
         list(Path(cfg.paths.corpus).rglob(MANIFEST_NAME))
     )
     assert all(i.dataset.digest for i in inputs)
-    assert "config.yaml" in {a.path for a in mlflow.MlflowClient().list_artifacts(result["run_id"])}
+    assert "config.yaml" in {a.path for a in mlflow.MlflowClient().list_artifacts(result.run_id)}
 
 
 def test_registered_version_loads_back(trained):
     cfg, _, result = trained
-    model, tokenizer, version = load_registered(cfg, result["model_version"])
-    assert version == result["model_version"]
+    registry = Registry(TrackingSettings.from_config(cfg.tracking, cfg.paths.root))
+    model, tokenizer, version = registry.load_model(result.model_version)
+    assert version == result.model_version
     assert model.lm_head.out_features == len(tokenizer)
 
 
 def test_interrupted_training_resumes_from_its_checkpoint(trained, tmp_path):
     cfg, root, first = trained
     output = Path(cfg.train.output_dir)
-    state = json.loads((output / "result.json").read_text())
-    assert state["steps"] == 8
+    assert TrainingResult.load(output / "result.json").steps == 8
     # same command, larger budget: the step count continues in the same MLflow run
     again = make_cfg(
         root, *FAST, "train.max_steps=12", "train.checkpoint_every=4", "train.register=false"
     )
-    result = Trainer(again).fit()
-    assert result["steps"] == 12 and result["run_id"] == first["run_id"]
-    steps = [s for s, _ in metric_history(cfg, first["run_id"], "loss")]
+    train.run(again)
+    result = TrainingResult.load(output / "result.json")
+    assert result.steps == 12 and result.run_id == first.run_id
+    steps = [s for s, _ in metric_history(cfg, first.run_id, "loss")]
     assert steps == list(range(1, 13))
     shutil.rmtree(output / "best")

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from asrloop.corpus.drop import drop_rows
-from asrloop.corpus.manifest import audio_path, iter_corpus, read_manifest
-from asrloop.corpus.plan import is_holdout
+from asrloop.corpus.drop import Drop
+from asrloop.corpus.manifest import iter_corpus, read_manifest
 from asrloop.corpus.versioning import (
     commit_version,
     corpus_tags,
@@ -17,8 +16,8 @@ from asrloop.corpus.versioning import (
     restore_version,
 )
 from asrloop.loop import grow as grow_module
-from asrloop.loop.grow import grow
-from asrloop.loop.triage import write_queue
+from asrloop.loop.grow import run as grow
+from asrloop.loop.review_queue import ReviewItem, write_queue
 from asrloop.pipeline import repro, write_params
 from asrloop.text.vocabulary import build_vocabulary
 from tests.helpers import TINY_CORPUS, init_project_repo, make_cfg
@@ -33,29 +32,26 @@ def versioned_template(tmp_path_factory):
     root = init_project_repo(tmp_path_factory.mktemp("versioned") / "project")
     cfg = make_cfg(root, *TINY_CORPUS, *DROP, "loop.push=true")
     write_params(cfg)
-    repro(cfg, ["corpus", "drop"])
+    repro(root, ["corpus", "drop"])
     assert commit_version(root, "corpus: base") == "corpus-v1"
-    build_vocabulary([r["text"] for r in iter_corpus(cfg.paths.corpus, ["train"])], cfg.paths.vocab)
-    drop = cfg.scenario.drop
-    clips = drop_rows(cfg, "all")
-    review = [c for c in clips if not is_holdout(c["id"], drop.holdout_share, drop.seed)]
-    held = [c for c in clips if is_holdout(c["id"], drop.holdout_share, drop.seed)]
+    build_vocabulary([r.text for r in iter_corpus(cfg.paths.corpus, ["train"])], cfg.paths.vocab)
+    drop = Drop.from_config(cfg.scenario.drop, cfg.paths)
+    review, held = drop.clips("review"), drop.clips("holdout")
     assert review and held
     queue = [
-        {
-            "id": c["id"],
-            "audio_filepath": str(audio_path(c)),
-            "hypothesis": "",
-            "reference": c["text"],
-            "reason": "test",
-            "voice": c["voice"],
-            "status": "approved",
-        }
+        ReviewItem(
+            id=c.id,
+            status="approved",
+            reason="test",
+            reference=c.text,
+            voice=c.voice,
+            audio_filepath=str(c.audio_path),
+        )
         for c in review
     ]
-    queue[0]["status"] = "rejected"
-    queue[1]["status"] = "pending"
-    queue.append({**queue[2], "id": held[0]["id"], "reference": held[0]["text"]})  # held out
+    queue[0] = queue[0].replace(status="rejected")
+    queue[1] = queue[1].replace(status="pending")
+    queue.append(queue[2].replace(id=held[0].id, reference=held[0].text))  # held out
     write_queue(Path(cfg.paths.reports) / "triage" / drop.name, queue)
     return root, queue
 
@@ -68,7 +64,7 @@ def versioned(versioned_template, tmp_path):
     return make_cfg(root, *TINY_CORPUS, *DROP, "loop.push=true"), root, queue
 
 
-def grown_rows(cfg) -> list[dict]:
+def grown_rows(cfg) -> list:
     folder = Path(cfg.paths.grown_corpus) / cfg.scenario.drop.name
     return read_manifest(folder / "manifest.jsonl")
 
@@ -76,15 +72,15 @@ def grown_rows(cfg) -> list[dict]:
 def test_grow_adds_only_approved_review_clips_as_a_new_version(versioned):
     cfg, root, queue = versioned
     result = grow(cfg)
-    assert result["tag"] == "corpus-v2" and corpus_tags(root) == ["corpus-v1", "corpus-v2"]
-    clips = {r["provenance"]["clip"] for r in grown_rows(cfg)}
-    approved = {q["id"] for q in queue[2:-1]}
+    assert result.tag == "corpus-v2" and corpus_tags(root) == ["corpus-v1", "corpus-v2"]
+    clips = {r.extra["provenance"]["clip"] for r in grown_rows(cfg)}
+    approved = {q.id for q in queue[2:-1]}
     assert clips == approved
-    assert queue[0]["id"] not in clips and queue[1]["id"] not in clips  # rejected, pending
-    assert queue[-1]["id"] not in clips  # held out
-    assert all(r["split"] == "train" and r["source"].startswith("drop/") for r in grown_rows(cfg))
-    assert cfg.scenario.terms[0] in result["new_words"] or not any(
-        cfg.scenario.terms[0] in q["reference"] for q in queue[2:-1]
+    assert queue[0].id not in clips and queue[1].id not in clips  # rejected, pending
+    assert queue[-1].id not in clips  # held out
+    assert all(r.split == "train" and r.is_grown for r in grown_rows(cfg))
+    assert cfg.scenario.terms[0] in result.new_words or not any(
+        cfg.scenario.terms[0] in q.reference for q in queue[2:-1]
     )
     committed = git(root, "show", "--name-only", "--format=", "corpus-v2^{commit}").split()
     assert "data/corpus/grown/" + cfg.scenario.drop.name + ".dvc" in committed
@@ -98,7 +94,7 @@ def test_grow_twice_adds_nothing_twice(versioned):
     first = grow(cfg)
     rows = grown_rows(cfg)
     second = grow(cfg)
-    assert second["tag"] == first["tag"] and not second["changed"]
+    assert second.tag == first.tag and not second.changed
     assert grown_rows(cfg) == rows and corpus_tags(root) == ["corpus-v1", "corpus-v2"]
 
 
@@ -118,16 +114,16 @@ def test_interrupted_grow_leaves_the_old_version_intact_and_a_rerun_completes(
     assert not (Path(cfg.paths.grown_corpus) / cfg.scenario.drop.name).exists()
     git(root, "checkout", "--quiet", "main")
     monkeypatch.undo()
-    assert grow(cfg)["tag"] == "corpus-v2"
+    assert grow(cfg).tag == "corpus-v2"
 
 
 def test_restore_corpus_v1_after_v2_exists(versioned):
     cfg, root, _ = versioned
-    before = sorted(r["id"] for r in iter_corpus(cfg.paths.corpus))
+    before = sorted(r.id for r in iter_corpus(cfg.paths.corpus))
     grow(cfg)
     assert len(list(iter_corpus(cfg.paths.corpus))) > len(before)
     shutil.rmtree(Path(root) / ".dvc" / "cache")  # force the data to come from the remote
     restore_version(root, "corpus-v1")
-    assert sorted(r["id"] for r in iter_corpus(cfg.paths.corpus)) == before
+    assert sorted(r.id for r in iter_corpus(cfg.paths.corpus)) == before
     restore_version(root, "corpus-v2")
     assert len(grown_rows(cfg)) > 0

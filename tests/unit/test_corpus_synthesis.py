@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 from omegaconf import OmegaConf
 
-from asrloop.corpus.manifest import MANIFEST_NAME, audio_path, iter_corpus, read_manifest
+from asrloop.corpus.manifest import MANIFEST_NAME, iter_corpus, read_manifest
 from asrloop.corpus.plan import plan_corpus
 from asrloop.corpus.shards import render_shards
 from asrloop.corpus.synthesis import VoiceError, validate_voice
@@ -18,19 +18,19 @@ from tests.helpers import TINY_CORPUS, make_cfg
 def test_round_trip_audio_matches_manifest(tiny_corpus):
     cfg, _ = tiny_corpus
     rows = list(iter_corpus(cfg.paths.base_corpus))
-    assert {r["split"] for r in rows} == {"train", "dev", "test", "regression"}
+    assert {r.split for r in rows} == {"train", "dev", "test", "regression"}
     for row in rows:
-        info = sf.info(str(audio_path(row)))
+        info = sf.info(str(row.audio_path))
         assert info.samplerate == 16000 and info.channels == 1
-        assert abs(info.frames / 16000 - row["duration"]) < 1e-3
-        assert row["text"] and not Path(row["audio_filepath"]).is_absolute()
+        assert abs(info.frames / 16000 - row.duration) < 1e-3
+        assert row.text and not Path(row.audio_filepath).is_absolute()
 
 
 def test_test_split_uses_only_heldout_voices(tiny_corpus):
     cfg, _ = tiny_corpus
     heldout = set(cfg.corpus.voices.heldout)
     for row in iter_corpus(cfg.paths.base_corpus):
-        assert (row["voice"] in heldout) == (row["split"] == "test"), row
+        assert (row.voice in heldout) == (row.split == "test"), row
 
 
 def test_same_seed_gives_byte_identical_manifests(tiny_corpus, tmp_path):

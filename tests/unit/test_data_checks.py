@@ -15,18 +15,16 @@ import pytest
 import soundfile as sf
 from omegaconf import OmegaConf
 
-from asrloop.checks.data import (
-    REGRESSION_FILE,
-    all_audio_stats,
-    check_corpus,
-    regression_hash,
-    run,
-)
+from asrloop.checks.corpus import CorpusRules, all_audio_stats
+from asrloop.checks.data import check_corpus as check
+from asrloop.checks.data import run
 from asrloop.checks.report import CheckReport
+from asrloop.checks.scenario import REGRESSION_FILE, regression_hash
 from asrloop.config import compose
-from asrloop.corpus.manifest import MANIFEST_NAME, read_manifest, write_manifest
+from asrloop.corpus.manifest import MANIFEST_NAME
 from asrloop.corpus.plan import plan_corpus
 from asrloop.corpus.shards import render_shards
+from asrloop.errors import ChecksFailed
 
 TINY = [
     "corpus.splits.train=12",
@@ -55,9 +53,19 @@ def corpus_copy(tiny, tmp_path):
     return Path(shutil.copytree(clean, tmp_path / "corpus"))
 
 
+def check_corpus(root, cfg, only=None):
+    rules = CorpusRules.from_config(cfg.checks.data, cfg.features, cfg.corpus, cfg.scenario.terms)
+    return check(root, rules, only)
+
+
 def shard_rows(corpus: Path, shard: str) -> tuple[Path, list[dict]]:
+    """A shard's manifest as raw JSON rows (the tests plant bugs the reader would refuse)."""
     manifest = corpus / "base" / shard / MANIFEST_NAME
-    return manifest, read_manifest(manifest)
+    return manifest, [json.loads(line) for line in manifest.read_text().splitlines()]
+
+
+def write_rows(manifest: Path, rows: list[dict]) -> None:
+    manifest.write_text("".join(json.dumps(row) + "\n" for row in rows))
 
 
 def edit_row(corpus: Path, shard: str, index: int, **fields) -> dict:
@@ -65,7 +73,7 @@ def edit_row(corpus: Path, shard: str, index: int, **fields) -> dict:
     manifest, rows = shard_rows(corpus, shard)
     before = dict(rows[index])
     rows[index].update(fields)
-    write_manifest(manifest, rows)
+    write_rows(manifest, rows)
     return before
 
 
@@ -135,7 +143,7 @@ def test_duplicated_clip(tiny, corpus_copy):
     source = manifest.parent / rows[2]["audio_filepath"]
     shutil.copy(source, manifest.parent / "copy.wav")
     rows.append({**rows[2], "id": "train-copy", "audio_filepath": "copy.wav"})
-    write_manifest(manifest, rows)
+    write_rows(manifest, rows)
     report = check_corpus(corpus_copy, cfg)
     named = findings(report, "duplicates.audio")
     assert len(named) == 1 and "train-copy" in named[0] and rows[2]["id"] in named[0]
@@ -202,7 +210,7 @@ def test_emerging_term_only_allowed_in_grown_shards(tiny, corpus_copy):
     grown_manifest, rows = shard_rows(corpus_copy, "train-001")
     grown = corpus_copy / "grown" / "drop1"
     shutil.copytree(grown_manifest.parent, grown)
-    write_manifest(
+    write_rows(
         grown / MANIFEST_NAME,
         [
             {**r, "id": f"g-{i}", "source": "drop/drop1", "text": f"{r['text']} after {term}"}
@@ -243,7 +251,7 @@ def test_run_writes_the_report_and_blocks_on_errors(tiny, corpus_copy):
     root = corpus_copy.parent
     cfg = compose([f"paths.root={root}", f"paths.corpus={corpus_copy}", *TINY])
     edit_row(corpus_copy, "dev-000", 0, text="")
-    with pytest.raises(SystemExit, match=r"data checks failed \(labels.empty\)"):
+    with pytest.raises(ChecksFailed, match=r"data checks failed \(labels.empty\)"):
         run(cfg)
     saved = CheckReport.load(root / "reports" / "checks" / "data.json")
     assert saved.failed_checks() == ["labels.empty"]

@@ -43,7 +43,17 @@ def frames(text, tokenizer, peak=6.0):
 
 
 def lexicon_decoder(folder):
-    return LexiconDecoder(load_vocabulary(folder).tokenizer, folder, beam_size=50)
+    return LexiconDecoder(
+        load_vocabulary(folder).tokenizer,
+        folder,
+        beam_size=50,
+        lm_weight=0.8,
+        word_score=0.0,
+        unk_score=float("-inf"),
+        sil_score=0.0,
+        beam_threshold=25.0,
+        nbest=1,
+    )
 
 
 def test_greedy_returns_the_spelled_text(vocab_dir):

@@ -9,7 +9,8 @@ import torch
 from asrloop.audio.features import FbankExtractor
 from asrloop.audio.io import read_audio
 from asrloop.config import compose
-from asrloop.corpus.manifest import audio_path, iter_corpus
+from asrloop.corpus.manifest import iter_corpus
+from asrloop.errors import MissingInputError
 from asrloop.model.ctc_transformer import CtcTransformerConfig, CtcTransformerForCTC
 from asrloop.model.factory import build_model, load_model
 
@@ -55,7 +56,7 @@ def test_wav2vec2_override_builds_and_runs_on_real_audio(tiny_corpus):
     model_cfg = compose(["model=wav2vec2_tiny"]).model
     model = build_model(model_cfg, vocab_size=30).eval()
     row = next(iter(iter_corpus(cfg.paths.base_corpus, ["train"])))
-    audio, _ = read_audio(audio_path(row))
+    audio, _ = read_audio(row.audio_path)
     with torch.no_grad():
         logits = model(torch.from_numpy(audio)[None]).logits
     assert logits.shape[0] == 1 and logits.shape[-1] == 30 and logits.shape[1] > 10
@@ -68,12 +69,12 @@ def test_pretrained_override_loads_a_local_checkpoint(tmp_path):
     model = build_model(cfg.model, vocab_size=25)
     assert model.config.d_model == 64
     missing = compose(["model=pretrained", f"model.path={tmp_path / 'none'}"])
-    with pytest.raises(FileNotFoundError, match=r"model\.path"):
+    with pytest.raises(MissingInputError, match=r"model\.path"):
         build_model(missing.model, vocab_size=25)
 
 
 def test_features_are_80_bins_at_10_ms():
-    extractor = FbankExtractor()
+    extractor = FbankExtractor.from_config(compose().features)
     out = extractor(np.zeros(16000, np.float32))
     assert out.shape == (101, 80)
     assert extractor(np.zeros(10, np.float32)).shape == (0, 80)

@@ -7,12 +7,22 @@ import re
 
 from omegaconf import OmegaConf
 
-from asrloop.checks.model import check_model, sample_rows, summary_metrics
+from asrloop.checks.model import (
+    Evidence,
+    RegressionComparison,
+    check_model,
+    measure_regression,
+    sample_rows,
+    summary_metrics,
+)
 from asrloop.config import compose
+from asrloop.corpus.manifest import Utterance, iter_corpus
 from asrloop.corpus.numbers import spell_number
 from asrloop.corpus.plan import plan_corpus
 from asrloop.corpus.shards import render_shards
 from asrloop.model.factory import build_model
+from asrloop.records import ModelInfo
+from asrloop.serve.recognizer import Recognizer
 from asrloop.text.tokenizer import CharTokenizer
 
 
@@ -32,9 +42,9 @@ def test_default_phrases_only_use_corpus_words():
 
 
 def test_sample_rows_is_stable_and_bounded():
-    rows = [{"id": f"test-{i:05d}", "audio_filepath": f"{i}.wav"} for i in range(10)]
+    rows = [Utterance(f"test-{i:05d}", f"{i}.wav", 1.0) for i in range(10)]
     picked = sample_rows(list(reversed(rows)), 4)
-    assert [r["id"] for r in picked] == ["test-00000", "test-00002", "test-00004", "test-00006"]
+    assert [r.id for r in picked] == ["test-00000", "test-00002", "test-00004", "test-00006"]
     assert sample_rows(rows, 50) == rows
 
 
@@ -59,7 +69,21 @@ def test_report_structure_on_an_untrained_model(tmp_path):
     build_model(cfg.model, len(tokenizer)).save_pretrained(model_dir)
     tokenizer.save(model_dir)
 
-    report = check_model(cfg, str(model_dir), champion_ref=str(model_dir))
+    recognizer = Recognizer.from_dirs(
+        model_dir, None, {"type": "greedy"}, cfg.features, float(cfg.features.max_seconds)
+    )
+    regression = list(iter_corpus(cfg.paths.base_corpus, ["regression"]))
+    model_wer = measure_regression(recognizer, regression, 60.0, "regression")
+    comparison = RegressionComparison(len(regression), model_wer, "itself", model_wer)
+    report = check_model(
+        recognizer,
+        ModelInfo(str(model_dir)),
+        cfg.checks.model,
+        list(iter_corpus(cfg.paths.base_corpus, ["test"])),
+        Evidence(comparison, None),
+        float(cfg.gate.max_regression_wer_delta),
+        60.0,
+    )
 
     assert report.checks == ["invariance", "minimum_functionality", "regression", "emerging_terms"]
     assert "minimum_functionality" in report.failed_checks()  # a random model says nothing right

@@ -2,7 +2,21 @@
 
 import random
 
-from asrloop.loop.monitor import low_confidence_spans, rank_spikes
+from asrloop.config import compose
+from asrloop.loop.monitor import LowConfidenceSpan, MonitorSettings, low_confidence_spans
+from asrloop.loop.monitor import rank_spikes as rank
+from asrloop.serve.recognizer import Transcription, WordTiming
+from asrloop.serve.transcript import Transcript
+
+SETTINGS = MonitorSettings.from_config(compose().triage.monitor)
+
+
+def rank_spikes(production, training, **changes):
+    """The monitor's ranking with the real settings, some changed."""
+    import dataclasses
+
+    return rank(production, training, dataclasses.replace(SETTINGS, **changes))
+
 
 SUBJECTS = ["the minister", "the council", "a spokesman", "the committee", "the bank"]
 VERBS = ["said on monday that", "announced that", "confirmed that", "warned that"]
@@ -49,19 +63,17 @@ def test_ties_prefer_the_phrase_without_common_words():
 
 
 def test_low_confidence_spans():
+    words = [
+        {"word": "the", "start": 0.0, "end": 0.2, "confidence": 0.9},
+        {"word": "bread", "start": 0.2, "end": 0.5, "confidence": 0.3},
+        {"word": "sit", "start": 0.5, "end": 0.7, "confidence": 0.5},
+        {"word": "deal", "start": 0.7, "end": 1.0, "confidence": 0.95},
+    ]
+    unknown = [{"word": "ok", "start": 0.0, "end": 0.3, "confidence": None}]
     rows = [
-        {
-            "id": "c1",
-            "words": [
-                {"word": "the", "start": 0.0, "end": 0.2, "confidence": 0.9},
-                {"word": "bread", "start": 0.2, "end": 0.5, "confidence": 0.3},
-                {"word": "sit", "start": 0.5, "end": 0.7, "confidence": 0.5},
-                {"word": "deal", "start": 0.7, "end": 1.0, "confidence": 0.95},
-            ],
-        },
-        {"id": "c2", "words": [{"word": "ok", "start": 0.0, "end": 0.3, "confidence": None}]},
+        Transcript("c1", "c1.wav", 1.0, "v", Transcription.from_word_dicts(words), "1", "v"),
+        Transcript("c2", "c2.wav", 1.0, "v", Transcription.from_word_dicts(unknown), "1", "v"),
     ]
     spans = low_confidence_spans(rows, threshold=0.6)
-    assert spans == [
-        {"id": "c1", "text": "bread sit", "start": 0.2, "end": 0.7, "confidence": 0.4, "n_words": 2}
-    ]
+    assert spans == [LowConfidenceSpan("c1", "bread sit", 0.2, 0.7, 0.4, 2)]
+    assert WordTiming("ok", 0.0, 0.3, 1.0) in rows[1].transcription.words  # unknown: never low

@@ -7,9 +7,10 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from asrloop.corpus.manifest import iter_corpus
-from asrloop.evaluate import transcribe_rows
+from asrloop.config import compose
+from asrloop.corpus.manifest import Utterance, iter_corpus
 from asrloop.model.ctc_transformer import CtcTransformerConfig, CtcTransformerForCTC
+from asrloop.serve.batch import transcribe_utterances
 from asrloop.serve.recognizer import Recognizer
 from asrloop.text.tokenizer import CharTokenizer
 from asrloop.text.vocabulary import build_vocabulary
@@ -25,6 +26,7 @@ LEXICON = {
     "word_score": 0.0,
     "unk_score": float("-inf"),
     "sil_score": 0.0,
+    "nbest": 1,
 }
 
 
@@ -46,8 +48,9 @@ def model_dirs(tmp_path_factory):
 
 
 def make_recognizer(folder, decode: dict) -> Recognizer:
+    features = compose().features
     return Recognizer.from_dirs(
-        folder / "model", folder / "vocab", OmegaConf.create(decode), max_seconds=4.0
+        folder / "model", folder / "vocab", OmegaConf.create(decode), features, max_seconds=4.0
     )
 
 
@@ -61,23 +64,23 @@ def test_empty_and_silent_clips_give_a_transcript_not_a_crash(recognizer):
         [np.zeros(0, np.float32), np.zeros(16000, np.float32), np.zeros(5, np.float32)]
     )
     assert len(results) == 3
-    assert results[0]["text"] == "" and results[2]["text"] == ""
-    assert all(isinstance(r["text"], str) for r in results)
+    assert results[0].text == "" and results[2].text == ""
+    assert all(isinstance(r.text, str) for r in results)
 
 
 def test_long_clip_is_chunked_with_monotonic_word_times(recognizer):
     audio = np.random.default_rng(0).normal(0, 0.1, 16000 * 11).astype(np.float32)
     result = recognizer.transcribe_batch([audio])[0]
-    starts = [w["start"] for w in result["words"]]
+    starts = [w.start for w in result.words]
     assert starts == sorted(starts)
-    assert all(0 <= w["start"] <= w["end"] <= 11.2 for w in result["words"])
+    assert all(0 <= w.start <= w.end <= 11.2 for w in result.words)
 
 
 def test_lexicon_decoding_emits_only_vocabulary_words(model_dirs):
     recognizer = make_recognizer(model_dirs, LEXICON)
     audio = np.random.default_rng(1).normal(0, 0.2, 16000 * 3).astype(np.float32)
     words = {w for s in SENTENCES for w in s.split()}
-    assert set(recognizer.transcribe_batch([audio])[0]["text"].split()) <= words
+    assert set(recognizer.transcribe_batch([audio])[0].text.split()) <= words
 
 
 def test_unreadable_clip_is_reported_and_skipped(recognizer, tiny_corpus, tmp_path):
@@ -85,7 +88,7 @@ def test_unreadable_clip_is_reported_and_skipped(recognizer, tiny_corpus, tmp_pa
     rows = list(iter_corpus(cfg.paths.base_corpus, ["dev"]))[:2]
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"not a wav at all")
-    bad = {"id": "broken", "audio_filepath": str(broken), "duration": 1.0, "text": "x"}
-    predictions, stats = transcribe_rows(recognizer, [*rows, bad], batch_seconds=30)
-    assert stats["skipped"] == 1
-    assert [p["id"] for p in predictions] == [r["id"] for r in rows]
+    bad = Utterance("broken", str(broken), 1.0, "x")
+    predictions, stats = transcribe_utterances(recognizer, [*rows, bad], batch_seconds=30)
+    assert stats.skipped == 1
+    assert [p.utterance.id for p in predictions] == [r.id for r in rows]

@@ -26,8 +26,14 @@ class FbankExtractor:
         )
 
     @classmethod
-    def from_config(cls, cfg) -> FbankExtractor:
-        return cls(cfg.sample_rate, cfg.n_mels, cfg.win_ms, cfg.hop_ms)
+    def from_config(cls, features_cfg) -> FbankExtractor:
+        """From ``conf/features`` (a DictConfig or a plain mapping)."""
+        return cls(
+            int(features_cfg["sample_rate"]),
+            int(features_cfg["n_mels"]),
+            float(features_cfg["win_ms"]),
+            float(features_cfg["hop_ms"]),
+        )
 
     @torch.no_grad()
     def __call__(self, audio) -> torch.Tensor:

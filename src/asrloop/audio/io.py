@@ -9,10 +9,12 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from asrloop.errors import DataError
+
 SAMPLE_RATE = 16_000
 
 
-class AudioError(ValueError):
+class AudioError(DataError):
     """An unreadable, empty or malformed clip; the message names the file."""
 
 

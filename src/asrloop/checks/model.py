@@ -5,6 +5,9 @@
   out exactly;
 - regression: WER on the frozen regression set within the gate's delta of the champion's;
 - emerging terms: recall on the held-out part of the production drop (numbers; a warning only).
+
+The regression and held-out numbers are measured once by the caller (the gate measures them for
+its own rule) and passed in as :class:`Evidence`.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,49 +23,59 @@ from omegaconf import DictConfig
 
 from asrloop import tracking
 from asrloop.audio.augment import add_noise, apply_gain, normalize_peak
-from asrloop.audio.io import SAMPLE_RATE, read_audio
+from asrloop.audio.io import read_audio
 from asrloop.checks.report import CheckReport, Finding, findings_if
-from asrloop.corpus.drop import drop_rows
-from asrloop.corpus.manifest import audio_path, iter_corpus
-from asrloop.evaluate import load_recognizer, score, transcribe_rows
+from asrloop.config import config_snapshot
+from asrloop.corpus.drop import Drop
+from asrloop.corpus.manifest import Utterance, iter_corpus
+from asrloop.errors import ChecksFailed
 from asrloop.metrics import wer
+from asrloop.model.registry import Registry
+from asrloop.records import ModelInfo, SetScores
+from asrloop.scoring import score
+from asrloop.serve.batch import transcribe_audio, transcribe_utterances
+from asrloop.serve.loading import DecodingSetup, load_recognizer
 from asrloop.serve.recognizer import Recognizer
 from asrloop.text.normalize import normalize_text
 
 
-def transcribe_audio(
-    recognizer: Recognizer, audios: Sequence[np.ndarray], batch_seconds: float
-) -> list[str]:
-    """Texts for in-memory clips, in length-sorted batches of about ``batch_seconds``."""
-    texts = [""] * len(audios)
-    order = sorted(range(len(audios)), key=lambda i: len(audios[i]))
-    batch: list[int] = []
-    for position, index in enumerate(order):
-        batch.append(index)
-        seconds = sum(len(audios[i]) for i in batch) / SAMPLE_RATE
-        if seconds >= batch_seconds or position == len(order) - 1:
-            outputs = recognizer.transcribe_batch([audios[i] for i in batch])
-            for i, out in zip(batch, outputs, strict=True):
-                texts[i] = out["text"]
-            batch = []
-    return texts
+@dataclass(frozen=True)
+class RegressionComparison:
+    """Regression-set WER of the model, and of the champion when there is one."""
+
+    clips: int
+    wer: float
+    champion: str | None = None
+    champion_wer: float | None = None
+
+    @property
+    def delta(self) -> float | None:
+        return None if self.champion_wer is None else self.wer - self.champion_wer
 
 
-def sample_rows(rows: Sequence[dict], limit: int) -> list[dict]:
+@dataclass(frozen=True)
+class Evidence:
+    """What the checks reuse instead of transcribing again."""
+
+    regression: RegressionComparison | None
+    heldout: SetScores | None
+
+
+def sample_rows(rows: Sequence[Utterance], limit: int) -> list[Utterance]:
     """Up to ``limit`` rows spread evenly over the id-sorted list (the same rows every time)."""
-    rows = sorted(rows, key=lambda r: str(r.get("id", r["audio_filepath"])))
+    rows = sorted(rows, key=lambda r: r.id)
     step = max(1, len(rows) // max(limit, 1))
     return rows[::step][:limit]
 
 
 def check_invariance(
-    recognizer: Recognizer, rows: Sequence[dict], settings: DictConfig, batch_seconds: float
+    recognizer: Recognizer, rows: Sequence[Utterance], settings: DictConfig, batch_seconds: float
 ) -> tuple[list[Finding], dict]:
     """Clean WER against WER after each gain and after added noise."""
     if not rows:
         return [Finding("invariance", "warning", "no test clips to perturb", [])], {}
-    refs = [r["text"] for r in rows]
-    clean = [read_audio(audio_path(r))[0] for r in rows]
+    refs = [r.text or "" for r in rows]
+    clean = [read_audio(r.audio_path)[0] for r in rows]
     rng = np.random.default_rng(0)
     variants = {
         f"gain {g:+g} dB": [apply_gain(a, float(g)) for a in clean] for g in settings.gain_db
@@ -103,73 +117,72 @@ def check_phrases(
     return findings_if("minimum_functionality", "error", message, bad), numbers
 
 
-def regression_wer(recognizer: Recognizer, rows: Sequence[dict], batch_seconds: float) -> float:
-    predictions, _ = transcribe_rows(recognizer, rows, batch_seconds, "regression set")
-    return wer([p["text"] for p in predictions], [p["pred_text"] for p in predictions])
+def measure_regression(
+    recognizer: Recognizer, rows: Sequence[Utterance], batch_seconds: float, label: str
+) -> float:
+    predictions, _ = transcribe_utterances(recognizer, rows, batch_seconds, label)
+    return wer([p.reference for p in predictions], [p.hypothesis for p in predictions])
 
 
 def check_regression(
-    cfg: DictConfig, recognizer: Recognizer, champion_ref: str | None
+    comparison: RegressionComparison | None, limit: float
 ) -> tuple[list[Finding], dict]:
-    """Regression-set WER, within ``gate.max_regression_wer_delta`` of the champion's."""
-    rows = list(iter_corpus(cfg.paths.base_corpus, ["regression"]))
-    if not rows:
+    """Regression-set WER, within ``limit`` (``gate.max_regression_wer_delta``) of the
+    champion's."""
+    if comparison is None or comparison.clips == 0:
         return [Finding("regression", "warning", "no regression set to score", [])], {}
-    batch = float(cfg.evaluate.batch_seconds)
-    numbers = {"clips": len(rows), "wer": regression_wer(recognizer, rows, batch)}
-    if not champion_ref:
+    numbers = {"clips": comparison.clips, "wer": comparison.wer}
+    if comparison.champion is None:
         return [], numbers
-    champion, info = load_recognizer(cfg, champion_ref)
-    numbers["champion"] = info.get("model_version", info["model"])
-    numbers["champion_wer"] = regression_wer(champion, rows, batch)
-    limit = float(cfg.gate.max_regression_wer_delta)
-    numbers["delta"] = delta = numbers["wer"] - numbers["champion_wer"]
+    delta = comparison.delta
+    numbers.update(champion=comparison.champion, champion_wer=comparison.champion_wer)
+    numbers["delta"] = delta
     if delta <= limit:
         return [], numbers
     message = (
-        f"regression-set WER {numbers['wer']:.4f} is {delta:+.4f} against the champion's "
-        f"{numbers['champion_wer']:.4f} (allowed {limit:+.4f})"
+        f"regression-set WER {comparison.wer:.4f} is {delta:+.4f} against the champion's "
+        f"{comparison.champion_wer:.4f} (allowed {limit:+.4f})"
     )
-    return [Finding("regression", "error", message, [str(champion_ref)])], numbers
+    return [Finding("regression", "error", message, [comparison.champion])], numbers
 
 
-def check_term_recall(cfg: DictConfig, recognizer: Recognizer) -> tuple[list[Finding], dict]:
+def check_term_recall(heldout: SetScores | None, floor: float) -> tuple[list[Finding], dict]:
     """Each emerging term's recall on held-out drop audio; low recall is a warning."""
-    rows = drop_rows(cfg, "holdout")
-    if not rows:
+    if heldout is None or heldout.n == 0:
         return [], {"clips": 0, "note": "no held-out drop audio"}
-    predictions, _ = transcribe_rows(
-        recognizer, rows, float(cfg.evaluate.batch_seconds), "held-out drop"
-    )
-    result = score(predictions, list(cfg.scenario.terms))
-    numbers = {"clips": len(predictions), "wer": result["wer"], "terms": result["terms"]}
-    floor = float(cfg.checks.model.min_term_recall)
+    terms = {t: asdict(s) for t, s in heldout.terms.items()}
+    numbers = {"clips": heldout.n, "wer": heldout.wer, "terms": terms}
     low = [
-        f"{term}: recall {stats['recall']:.2f} over {stats['support']} occurrences"
-        for term, stats in result["terms"].items()
-        if stats["support"] and stats["recall"] < floor
+        f"{term}: recall {stats.recall:.2f} over {stats.support} occurrences"
+        for term, stats in heldout.terms.items()
+        if stats.support and stats.recall < floor
     ]
     message = f"{{n}} emerging terms recalled below {floor:g}"
     return findings_if("emerging_terms", "warning", message, low), numbers
 
 
-def check_model(cfg: DictConfig, model_ref: str, champion_ref: str | None = None) -> CheckReport:
-    """Run the behavioural suite on ``model_ref`` (a model folder or ``registry:<ref>``)."""
+def check_model(
+    recognizer: Recognizer,
+    info: ModelInfo,
+    settings: DictConfig,
+    test_rows: Sequence[Utterance],
+    evidence: Evidence,
+    regression_limit: float,
+    batch_seconds: float,
+) -> CheckReport:
+    """Run the behavioural suite (``settings``: ``checks.model``) on one loaded model."""
     start = time.perf_counter()
-    settings = cfg.checks.model
-    recognizer, info = load_recognizer(cfg, model_ref)
-    report = CheckReport("model", summary={"model": info})
-    test_rows = sample_rows(
-        list(iter_corpus(cfg.paths.base_corpus, ["test"])), int(settings.max_clips)
-    )
-    voice = str(settings.get("voice") or cfg.corpus.voices.train[0])
+    report = CheckReport("model", summary={"model": asdict(info)})
+    voice = str(settings.voice)
     checks = {
         "invariance": lambda: check_invariance(
-            recognizer, test_rows, settings, float(cfg.evaluate.batch_seconds)
+            recognizer, sample_rows(test_rows, int(settings.max_clips)), settings, batch_seconds
         ),
         "minimum_functionality": lambda: check_phrases(recognizer, list(settings.phrases), voice),
-        "regression": lambda: check_regression(cfg, recognizer, champion_ref),
-        "emerging_terms": lambda: check_term_recall(cfg, recognizer),
+        "regression": lambda: check_regression(evidence.regression, regression_limit),
+        "emerging_terms": lambda: check_term_recall(
+            evidence.heldout, float(settings.min_term_recall)
+        ),
     }
     for name, check in checks.items():
         findings, numbers = check()
@@ -189,33 +202,60 @@ def summary_metrics(summary: dict) -> dict[str, float]:
     }
 
 
-def _record_on_version(cfg: DictConfig, report: CheckReport) -> None:
+def record_on_version(registry: Registry, report: CheckReport) -> None:
     """Tag a registered version with the outcome and log the report on its training run."""
     version = report.summary["model"].get("model_version")
     if not version:
         return
-    client = tracking.setup(cfg).MlflowClient()
-    name = cfg.tracking.registered_model
     outcome = "passed" if report.passed else "failed: " + ", ".join(report.failed_checks())
-    client.set_model_version_tag(name, version, "model_checks", outcome)
-    run_id = client.get_model_version(name, version).run_id
+    registry.tag_version(version, "model_checks", outcome)
+    run_id = registry.run_id(version)
     if run_id:
-        client.log_dict(run_id, report.to_dict(), "checks/model.json")
+        registry.client().log_dict(run_id, report.to_dict(), "checks/model.json")
 
 
 def run(cfg: DictConfig) -> CheckReport:
     """``asrloop check model`` on ``checks.model.target`` (against ``checks.model.champion``)."""
     settings = cfg.checks.model
-    report = check_model(cfg, str(settings.target), settings.champion)
+    tracking_settings = tracking.TrackingSettings.from_config(cfg.tracking, cfg.paths.root)
+    registry = Registry(tracking_settings)
+    setup = DecodingSetup.from_config(cfg.decode, cfg.features, cfg.paths.vocab)
+    batch = float(cfg.evaluate.batch_seconds)
+    recognizer, info = load_recognizer(str(settings.target), setup, registry)
+    regression_rows = list(iter_corpus(cfg.paths.base_corpus, ["regression"]))
+    comparison = None
+    if regression_rows:
+        model_wer = measure_regression(recognizer, regression_rows, batch, "regression set")
+        comparison = RegressionComparison(len(regression_rows), model_wer)
+        if settings.champion:
+            champion, champion_info = load_recognizer(str(settings.champion), setup, registry)
+            champion_wer = measure_regression(champion, regression_rows, batch, "champion")
+            name = champion_info.model_version or champion_info.model
+            comparison = RegressionComparison(len(regression_rows), model_wer, name, champion_wer)
+    held = Drop.from_config(cfg.scenario.drop, cfg.paths).clips("holdout")
+    heldout = None
+    if held:
+        predictions, _ = transcribe_utterances(recognizer, held, batch, "held-out drop")
+        heldout = score(predictions, list(cfg.scenario.terms))
+    test_rows = list(iter_corpus(cfg.paths.base_corpus, ["test"]))
+    report = check_model(
+        recognizer,
+        info,
+        settings,
+        test_rows,
+        Evidence(comparison, heldout),
+        float(cfg.gate.max_regression_wer_delta),
+        batch,
+    )
     report.print()
     path = report.write(Path(cfg.paths.reports) / "checks" / "model.json")
-    with tracking.step_run(cfg, "check_model"):
-        mlflow = tracking.setup(cfg)
+    with tracking.step_run(tracking_settings, "check_model", config_snapshot(cfg)):
+        mlflow = tracking.setup(tracking_settings)
         report.log_mlflow(mlflow)
         mlflow.log_metrics(summary_metrics(report.summary))
-    _record_on_version(cfg, report)
+    record_on_version(registry, report)
     if not report.passed:
-        raise SystemExit(
+        raise ChecksFailed(
             f"model checks failed ({', '.join(report.failed_checks())}): see {path}; "
             "errors block promotion"
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -14,10 +15,9 @@ from asrloop.corpus.shards import remove_stale_shards, render_shards
 from asrloop.progress import console, progress_bar
 
 
-def build_corpus(cfg: DictConfig) -> dict:
-    corpus = OmegaConf.to_container(cfg.corpus, resolve=True)
-    root = Path(cfg.paths.base_corpus)
-    shards = plan_corpus(corpus, forbidden_words=list(cfg.scenario.terms))
+def build_corpus(corpus: dict, terms: Sequence[str], root: Path) -> dict:
+    """Render every shard of the ``corpus`` config (a plain dict) under ``root``."""
+    shards = plan_corpus(corpus, forbidden_words=list(terms))
     removed = remove_stale_shards(root, [s.name for s in shards]) if root.exists() else []
     if removed:
         console.print(f"removed shards no longer in the plan: {', '.join(removed)}")
@@ -26,8 +26,7 @@ def build_corpus(cfg: DictConfig) -> dict:
     with progress_bar(f"synthesizing {len(shards)} shards", total) as advance:
         render_shards(shards, root, workers=corpus["workers"], on_progress=advance)
     seconds = time.perf_counter() - start
-    audio = sum(row["duration"] for row in iter_corpus(root))
-    save_config(cfg, root / "config.yaml")
+    audio = sum(row.duration for row in iter_corpus(root))
     stats = {"clips": total, "audio_hours": audio / 3600, "wall_seconds": seconds}
     console.print(
         f"corpus: {total} clips, {audio / 3600:.2f} h of audio in {len(shards)} shards "
@@ -37,4 +36,6 @@ def build_corpus(cfg: DictConfig) -> dict:
 
 
 def run(cfg: DictConfig) -> None:
-    build_corpus(cfg)
+    root = Path(cfg.paths.base_corpus)
+    build_corpus(OmegaConf.to_container(cfg.corpus, resolve=True), list(cfg.scenario.terms), root)
+    save_config(cfg, root / "config.yaml")

@@ -1,69 +1,104 @@
-"""``asrloop drop synth``: a production drop from the scenario, audio without transcripts.
+"""Production drops: ``asrloop drop synth`` makes one from the scenario, audio without text.
 
 The drop's true text goes to ``paths.references/<drop>.jsonl``, kept apart from the audio: only
-evaluation and the demo's stand-in for a human corrector read it.
+evaluation and the demo's stand-in for a human corrector read it. A :class:`Drop` names a drop's
+files and splits its clips into the review part and the held-out part (which never enters the
+corpus: the gate measures the fix there).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from asrloop.corpus.manifest import (
-    MANIFEST_NAME,
-    audio_path,
-    public_fields,
-    read_manifest,
-    write_manifest,
-)
+from asrloop.corpus.manifest import MANIFEST_NAME, Utterance, read_manifest, write_manifest
 from asrloop.corpus.plan import plan_drop
 from asrloop.corpus.shards import render_shards
 from asrloop.progress import console, progress_bar
 
+PARTS = ("holdout", "review", "all")
 
-def build_drop(cfg: DictConfig) -> Path:
-    corpus = OmegaConf.to_container(cfg.corpus, resolve=True)
-    scenario = OmegaConf.to_container(cfg.scenario, resolve=True)
-    drop = scenario["drop"]
-    shard = plan_drop(corpus, scenario, drop["name"], int(drop["seed"]) + int(drop["index"]))
-    root = Path(cfg.paths.drops)
-    with progress_bar(f"synthesizing drop {drop['name']}", len(shard.clips)) as advance:
-        render_shards([shard], root, workers=1, with_text=False, on_progress=advance)
+
+def is_holdout(clip_id: str, share: float, seed: int) -> bool:
+    """Stable partition of drop clips: held-out clips never enter the corpus."""
+    digest = hashlib.sha256(f"{seed}:{clip_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < share
+
+
+@dataclass(frozen=True)
+class Drop:
+    """A production drop: its audio folder, its hidden references and its held-out part."""
+
+    name: str
+    folder: Path
+    references: Path
+    holdout_share: float
+    seed: int
+
+    @classmethod
+    def from_config(cls, drop_cfg: DictConfig, paths_cfg: DictConfig) -> Drop:
+        """From ``scenario.drop`` and ``paths``."""
+        return cls(
+            name=str(drop_cfg.name),
+            folder=Path(paths_cfg.drops) / str(drop_cfg.name),
+            references=Path(paths_cfg.references) / f"{drop_cfg.name}.jsonl",
+            holdout_share=float(drop_cfg.holdout_share),
+            seed=int(drop_cfg.seed),
+        )
+
+    @property
+    def manifest(self) -> Path:
+        return self.folder / MANIFEST_NAME
+
+    def is_holdout(self, clip_id: str) -> bool:
+        return is_holdout(clip_id, self.holdout_share, self.seed)
+
+    def reference_texts(self) -> dict[str, str]:
+        """``{clip id: true text}`` from the hidden references (empty when there are none)."""
+        if not self.references.exists():
+            return {}
+        return {r.id: r.text or "" for r in read_manifest(self.references)}
+
+    def clips(self, part: str = "holdout") -> list[Utterance]:
+        """Drop clips with their hidden reference text: ``part`` is holdout, review or all."""
+        if part not in PARTS:
+            raise ValueError(f"part must be one of {PARTS}, not {part!r}")
+        if not self.manifest.exists() or not self.references.exists():
+            return []
+        texts = self.reference_texts()
+        return [
+            row.replace(text=texts[row.id])
+            for row in read_manifest(self.manifest, require_text=False)
+            if part == "all" or (part == "holdout") == self.is_holdout(row.id)
+        ]
+
+
+def synthesize_drop(corpus: dict, scenario: dict, drop: Drop) -> Path:
+    """Render the scenario's drop ``drop.name`` (audio) and write its hidden references."""
+    settings = scenario["drop"]
+    shard = plan_drop(corpus, scenario, drop.name, int(settings["seed"]) + int(settings["index"]))
+    with progress_bar(f"synthesizing drop {drop.name}", len(shard.clips)) as advance:
+        render_shards([shard], drop.folder.parent, workers=1, with_text=False, on_progress=advance)
     texts = {c.id: c.text for c in shard.clips}
-    references = Path(cfg.paths.references)
-    drop_dir = root / drop["name"]
     rows = [
-        {
-            **public_fields(row),
-            "text": texts[row["id"]],
-            "audio_filepath": os.path.relpath(audio_path(row), references),
-        }
-        for row in read_manifest(drop_dir / MANIFEST_NAME, require_text=False)
+        row.replace(
+            text=texts[row.id],
+            audio_filepath=os.path.relpath(row.audio_path, drop.references.parent),
+        )
+        for row in read_manifest(drop.manifest, require_text=False)
     ]
-    write_manifest(references / f"{drop['name']}.jsonl", rows)
-    console.print(f"drop {drop['name']}: {len(shard.clips)} clips in {root / drop['name']}")
-    return root / drop["name"]
+    write_manifest(drop.references, rows)
+    console.print(f"drop {drop.name}: {len(shard.clips)} clips in {drop.folder}")
+    return drop.folder
 
 
 def run(cfg: DictConfig) -> None:
-    build_drop(cfg)
-
-
-def drop_rows(cfg: DictConfig, part: str = "holdout") -> list[dict]:
-    """Drop clips with their hidden reference text: ``part`` is holdout, review or all."""
-    from asrloop.corpus.plan import is_holdout
-
-    drop = cfg.scenario.drop
-    manifest = Path(cfg.paths.drops) / drop.name / MANIFEST_NAME
-    references = Path(cfg.paths.references) / f"{drop.name}.jsonl"
-    if not manifest.exists() or not references.exists():
-        return []
-    texts = {r["id"]: r["text"] for r in read_manifest(references)}
-    rows = []
-    for row in read_manifest(manifest, require_text=False):
-        held = is_holdout(row["id"], float(drop.holdout_share), int(drop.seed))
-        if part == "all" or (part == "holdout") == held:
-            rows.append({**row, "text": texts[row["id"]]})
-    return rows
+    synthesize_drop(
+        OmegaConf.to_container(cfg.corpus, resolve=True),
+        OmegaConf.to_container(cfg.scenario, resolve=True),
+        Drop.from_config(cfg.scenario.drop, cfg.paths),
+    )

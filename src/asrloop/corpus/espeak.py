@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from asrloop.errors import StepFailed
+
 AUDIO_OUTPUT_SYNCHRONOUS = 2
 ESPEAK_CHARS_UTF8 = 1
 PARAM_RATE, PARAM_PITCH = 1, 3
@@ -22,7 +24,7 @@ SYNTH_CALLBACK = ctypes.CFUNCTYPE(
 )
 
 
-class EspeakError(RuntimeError):
+class EspeakError(StepFailed):
     pass
 
 

@@ -1,69 +1,208 @@
-"""The one manifest format: JSON lines, one row per clip (as NeMo uses).
+"""The one manifest format: JSON lines, one :class:`Utterance` per line (as NeMo uses).
 
 Required fields: ``audio_filepath`` (relative to the manifest's folder), ``duration`` (seconds),
-``text``. Optional: ``speaker``, ``voice``, ``source``, ``split``, ``id``, ``pred_text``.
+``text`` (drops may leave it out). Known optional fields: ``id``, ``speaker``, ``voice``,
+``split``, ``source``. Any other field (``provenance``, ``pred_text``...) is kept as written in
+:attr:`Utterance.extra`. This module is the only place that reads or writes a row's fields.
+
+>>> u = Utterance.from_dict({"audio_filepath": "a.wav", "duration": 1.5, "text": "hello"})
+>>> u.id, u.is_grown, u.to_dict()["duration"]
+('a', False, 1.5)
 """
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Iterable, Iterator
+import dataclasses
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from asrloop.errors import DataError
+from asrloop.jsonio import iter_jsonl, write_jsonl
 
 REQUIRED_FIELDS = ("audio_filepath", "duration", "text")
+RECOMMENDED_FIELDS = ("id", "speaker", "source")
 MANIFEST_NAME = "manifest.jsonl"
+GROWN_SOURCE_PREFIX = "drop/"  # rows grown from a production drop: source "drop/<drop name>"
+SPLITS = ("train", "dev", "test", "regression")
+EVAL_SPLITS = ("test", "regression")  # never trained on
+_KNOWN = ("id", "audio_filepath", "duration", "text", "speaker", "voice", "split", "source")
 
 
-class ManifestError(ValueError):
+class ManifestError(DataError):
     """A manifest row that breaks the contract; the message names the file, line and field."""
 
 
-def read_manifest(path: str | Path, require_text: bool = True) -> list[dict]:
-    """Read a manifest; ``audio_filepath`` stays as written (see :func:`audio_path`)."""
-    path = Path(path)
-    rows = []
-    with path.open(encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
+@dataclass(frozen=True)
+class Utterance:
+    """One clip of a manifest, with where it was read from (``manifest``, ``line``)."""
+
+    id: str
+    audio_filepath: str
+    duration: float
+    text: str | None = None
+    speaker: str = ""
+    voice: str = ""
+    split: str = ""
+    source: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    manifest: Path | None = field(default=None, compare=False, repr=False)
+    line: int = field(default=0, compare=False, repr=False)
+
+    # -- reading and writing -------------------------------------------------------------------
+    @classmethod
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        manifest: str | Path | None = None,
+        line: int = 0,
+        require_text: bool = True,
+    ) -> Utterance:
+        """A row as read from JSON; raises :class:`ManifestError` naming file, line and field."""
+        where = f"{manifest or '<row>'}:{line}"
+        errors = field_errors(data, require_text)
+        if errors:
+            raise ManifestError(f"{where}: {errors[0]}")
+        path = str(data["audio_filepath"])
+        return cls(
+            id=str(data.get("id") or Path(path).stem),
+            audio_filepath=path,
+            duration=float(data["duration"]),
+            text=data.get("text"),
+            speaker=str(data.get("speaker") or ""),
+            voice=str(data.get("voice") or ""),
+            split=str(data.get("split") or ""),
+            source=str(data.get("source") or ""),
+            extra={k: v for k, v in data.items() if k not in _KNOWN},
+            manifest=Path(manifest) if manifest is not None else None,
+            line=line,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON row: known fields that are set, then ``extra`` (provenance is not written)."""
+        row: dict[str, Any] = {
+            "id": self.id,
+            "audio_filepath": self.audio_filepath,
+            "duration": self.duration,
+        }
+        if self.text is not None:
+            row["text"] = self.text
+        for name in ("speaker", "voice", "split", "source"):
+            if getattr(self, name):
+                row[name] = getattr(self, name)
+        return {**row, **self.extra}
+
+    def replace(self, **changes: Any) -> Utterance:
+        return dataclasses.replace(self, **changes)
+
+    # -- derived facts ---------------------------------------------------------------------------
+    @property
+    def audio_path(self) -> Path:
+        """Absolute path of the audio, resolved against the manifest's folder."""
+        path = Path(self.audio_filepath)
+        if path.is_absolute() or self.manifest is None:
+            return path
+        return self.manifest.parent / path
+
+    @property
+    def where(self) -> str:
+        """``<manifest>:<line>``: how messages name the row."""
+        return f"{self.manifest or '<row>'}:{self.line}"
+
+    def where_in(self, root: str | Path) -> str:
+        """``<manifest relative to root>:<line> <id>``: how data-check findings name the row."""
+        manifest = self.manifest
+        if manifest is not None and manifest.is_relative_to(root):
+            manifest = manifest.relative_to(root)
+        return f"{manifest.as_posix() if manifest else '<row>'}:{self.line} {self.id}"
+
+    @property
+    def is_grown(self) -> bool:
+        """A row grown from a production drop (approved review corrections)."""
+        return self.source.startswith(GROWN_SOURCE_PREFIX)
+
+    @property
+    def has_text(self) -> bool:
+        return bool(self.text and self.text.strip())
+
+
+def field_errors(
+    data: Mapping[str, Any],
+    require_text: bool = True,
+    required: Iterable[str] = (),
+    splits: Iterable[str] = (*SPLITS, "drop"),
+) -> list[str]:
+    """What makes a raw row unusable: missing required fields, wrong types, unknown split."""
+    wanted = [*(REQUIRED_FIELDS if require_text else REQUIRED_FIELDS[:2]), *required]
+    errors = [f"missing field '{name}'" for name in wanted if name not in data]
+    duration = data.get("duration", 1.0)
+    if isinstance(duration, bool) or not isinstance(duration, int | float) or duration <= 0:
+        errors.append(f"field 'duration': {duration!r} is not a positive number")
+    if data.get("text") is not None and not isinstance(data["text"], str):
+        errors.append(f"field 'text': {data['text']!r} is not a string")
+    if not isinstance(data.get("audio_filepath", ""), str):
+        errors.append(f"field 'audio_filepath': {data['audio_filepath']!r} is not a string")
+    if "split" in data and data["split"] not in tuple(splits):
+        errors.append(f"field 'split': unknown split {data['split']!r}")
+    return errors
+
+
+def field_warnings(data: Mapping[str, Any]) -> list[str]:
+    return [f"missing field '{name}'" for name in RECOMMENDED_FIELDS if name not in data]
+
+
+def read_manifest(path: str | Path, require_text: bool = True) -> list[Utterance]:
+    """Every row of a manifest; the first bad row raises :class:`ManifestError`."""
+    return [
+        Utterance.from_dict(data, path, number, require_text) for number, data in iter_jsonl(path)
+    ]
+
+
+@dataclass
+class ManifestScan:
+    """A lenient read for the data checks: usable rows plus every problem found on the way."""
+
+    rows: list[Utterance] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # ``<where>: <problem>``
+    warnings: list[str] = field(default_factory=list)
+
+
+def scan_manifests(
+    root: str | Path, required: Iterable[str] = (), splits: Iterable[str] = SPLITS
+) -> ManifestScan:
+    """Read every manifest below ``root``, collecting bad lines instead of stopping at one.
+
+    ``required`` names fields needed beyond the contract's; ``splits`` the valid split names."""
+    import json
+
+    root = Path(root)
+    scan = ManifestScan()
+    for manifest in shard_manifests(root):
+        where = manifest.relative_to(root).as_posix()
+        for number, line in enumerate(manifest.read_text("utf-8").splitlines(), start=1):
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                data = json.loads(line)
             except json.JSONDecodeError as error:
-                raise ManifestError(f"{path}:{line_number}: not valid JSON ({error})") from error
-            required = REQUIRED_FIELDS if require_text else REQUIRED_FIELDS[:2]
-            for field in required:
-                if field not in row:
-                    raise ManifestError(f"{path}:{line_number}: missing field '{field}'")
-            row["_manifest"] = str(path)
-            row["_line"] = line_number
-            rows.append(row)
-    return rows
+                scan.errors.append(f"{where}:{number}: not valid JSON ({error})")
+                continue
+            if not isinstance(data, dict):
+                scan.errors.append(f"{where}:{number}: not a JSON object")
+                continue
+            clip = f" {data['id']}" if data.get("id") else ""
+            errors = field_errors(data, True, required, splits)
+            scan.errors += [f"{where}:{number}{clip}: {e}" for e in errors]
+            scan.warnings += [f"{where}:{number}{clip}: {w}" for w in field_warnings(data)]
+            if not errors:
+                scan.rows.append(Utterance.from_dict(data, manifest, number))
+    return scan
 
 
-def audio_path(row: dict) -> Path:
-    """Absolute path of a row's audio, resolved against its manifest's folder."""
-    path = Path(row["audio_filepath"])
-    if path.is_absolute() or "_manifest" not in row:
-        return path
-    return Path(row["_manifest"]).parent / path
-
-
-def public_fields(row: dict) -> dict:
-    """A row without the bookkeeping fields added by :func:`read_manifest`."""
-    return {key: value for key, value in row.items() if not key.startswith("_")}
-
-
-def write_manifest(path: str | Path, rows: Iterable[dict]) -> Path:
-    """Write rows atomically (temp file + rename) with sorted keys, so output is byte-stable."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(public_fields(row), sort_keys=True, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
-    return path
+def write_manifest(path: str | Path, rows: Iterable[Utterance]) -> Path:
+    """Write rows atomically with sorted keys, so the same rows give the same bytes."""
+    return write_jsonl(path, (row.to_dict() for row in rows))
 
 
 def shard_manifests(root: str | Path) -> list[Path]:
@@ -71,10 +210,10 @@ def shard_manifests(root: str | Path) -> list[Path]:
     return sorted(Path(root).rglob(MANIFEST_NAME))
 
 
-def iter_corpus(root: str | Path, splits: Iterable[str] | None = None) -> Iterator[dict]:
+def iter_corpus(root: str | Path, splits: Iterable[str] | None = None) -> Iterator[Utterance]:
     """Rows of every shard below ``root``, optionally only the given splits."""
     wanted = set(splits) if splits is not None else None
     for manifest in shard_manifests(root):
         for row in read_manifest(manifest):
-            if wanted is None or row.get("split") in wanted:
+            if wanted is None or row.split in wanted:
                 yield row

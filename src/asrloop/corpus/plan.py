@@ -5,7 +5,6 @@ A plan is pure data computed from config and seed, so the same config gives the 
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -37,14 +36,14 @@ class ShardPlan:
     clips: tuple[ClipPlan, ...]
 
 
-def _voice_params(rng: random.Random, voices: Sequence[str], cfg: Mapping) -> dict:
-    low, high = cfg["rate_wpm"]
-    pitch_low, pitch_high = cfg["pitch"]
-    noise = cfg["noise"]
+def _voice_params(rng: random.Random, voices: Sequence[str], corpus: Mapping) -> dict:
+    low, high = corpus["rate_wpm"]
+    pitch_low, pitch_high = corpus["pitch"]
+    noise = corpus["noise"]
     snr = None
     if rng.random() < noise["prob"]:
         snr = round(rng.uniform(*noise["snr_db"]), 1)
-    speeds = list(cfg.get("speed_perturb") or [1.0])
+    speeds = list(corpus["speed_perturb"])
     return {
         "voice": rng.choice(list(voices)),
         "rate_wpm": rng.randint(low, high),
@@ -143,9 +142,3 @@ def plan_drop(corpus: Mapping, scenario: Mapping, drop_name: str, seed: int) -> 
         for i, text in enumerate(texts)
     )
     return ShardPlan(drop_name, clips)
-
-
-def is_holdout(clip_id: str, share: float, seed: int) -> bool:
-    """Stable partition of drop clips: held-out clips never enter the corpus."""
-    digest = hashlib.sha256(f"{seed}:{clip_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < share

@@ -19,7 +19,7 @@ import numpy as np
 
 from asrloop.audio.augment import add_noise, normalize_peak, speed_perturb
 from asrloop.audio.io import SAMPLE_RATE, write_audio
-from asrloop.corpus.manifest import MANIFEST_NAME, write_manifest
+from asrloop.corpus.manifest import MANIFEST_NAME, Utterance, write_manifest
 from asrloop.corpus.plan import ClipPlan, ShardPlan
 from asrloop.corpus.synthesis import VoiceSpec, synthesize, validate_voice
 
@@ -54,19 +54,17 @@ def render_clip(clip: ClipPlan) -> np.ndarray:
     return audio
 
 
-def manifest_row(clip: ClipPlan, n_samples: int, with_text: bool) -> dict:
-    row = {
-        "id": clip.id,
-        "audio_filepath": f"{clip.id}.wav",
-        "duration": round(n_samples / SAMPLE_RATE, 4),
-        "voice": clip.voice,
-        "speaker": clip.voice,
-        "split": clip.split,
-        "source": clip.source,
-    }
-    if with_text:
-        row["text"] = clip.text
-    return row
+def manifest_row(clip: ClipPlan, n_samples: int, with_text: bool) -> Utterance:
+    return Utterance(
+        id=clip.id,
+        audio_filepath=f"{clip.id}.wav",
+        duration=round(n_samples / SAMPLE_RATE, 4),
+        text=clip.text if with_text else None,
+        speaker=clip.voice,
+        voice=clip.voice,
+        split=clip.split,
+        source=clip.source,
+    )
 
 
 def render_shard(shard: ShardPlan, folder: str, with_text: bool = True) -> int:

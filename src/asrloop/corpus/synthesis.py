@@ -12,6 +12,7 @@ from functools import cache
 import numpy as np
 
 from asrloop.audio.io import SAMPLE_RATE, resample, to_float
+from asrloop.errors import ConfigError
 
 PIPER_PREFIX = "piper:"
 
@@ -32,7 +33,7 @@ class VoiceSpec:
         return self.name.split("+")[0]
 
 
-class VoiceError(ValueError):
+class VoiceError(ConfigError):
     pass
 
 

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from asrloop.corpus.numbers import spell_number, spell_year
+from asrloop.errors import ConfigError
 from asrloop.text.normalize import normalize_text
 
 SLOT = re.compile(r"\{(\w+)\}")
@@ -70,7 +71,7 @@ class SentenceGenerator:
         while len(out) < count:
             attempts += 1
             if attempts > 200 * count + 1000:
-                raise RuntimeError(
+                raise ConfigError(
                     f"only {len(out)} of {count} distinct sentences: add templates or words"
                 )
             sentence = self.sample(rng)

@@ -11,18 +11,18 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from asrloop.checks.corpus import CorpusRules
 from asrloop.checks.data import check_corpus
 from asrloop.progress import console
 
 ROW_CHECKS = ("audio.decode", "audio.format", "audio.duration", "labels.empty", "labels.alphabet")
 
 
-def validate(cfg: DictConfig, corpus_root: str | Path | None = None) -> list[str]:
-    """The excluded rows, each as ``<manifest>:<line> <clip>: <reason>``."""
-    report = check_corpus(corpus_root or cfg.paths.corpus, cfg, only=ROW_CHECKS)
+def validate(corpus_root: Path, rules: CorpusRules, out: Path) -> list[str]:
+    """The excluded rows, each as ``<manifest>:<line> <clip>: <reason>``; listed in ``out``."""
+    report = check_corpus(corpus_root, rules, only=ROW_CHECKS)
     report.print(console)
     excluded = [row for finding in report.findings for row in finding.rows]
-    out = Path(cfg.paths.reports) / "validate" / "excluded.txt"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join(f"{row}\n" for row in excluded))
     total = report.summary.get("rows", 0)
@@ -30,5 +30,9 @@ def validate(cfg: DictConfig, corpus_root: str | Path | None = None) -> list[str
     return excluded
 
 
-def run(cfg: DictConfig) -> None:
-    validate(cfg)
+def run(cfg: DictConfig) -> list[str]:
+    return validate(
+        Path(cfg.paths.corpus),
+        CorpusRules.from_config(cfg.checks.data, cfg.features, cfg.corpus, cfg.scenario.terms),
+        Path(cfg.paths.reports) / "validate" / "excluded.txt",
+    )

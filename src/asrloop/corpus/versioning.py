@@ -17,13 +17,14 @@ from pathlib import Path
 import yaml
 from omegaconf import DictConfig
 
+from asrloop.errors import ConfigError, StepFailed
 from asrloop.progress import console
 
 TAG_PREFIX = "corpus-v"
 
 
-class VersioningError(RuntimeError):
-    pass
+class VersioningError(StepFailed):
+    """A git or DVC command of data versioning failed (the message has its output)."""
 
 
 def _run(args: Sequence[str], root: Path, check: bool = True) -> str:
@@ -165,16 +166,15 @@ def restore_version(root: Path, tag: str) -> None:
     dvc(root, "pull", "--quiet", "--force", check=False)
 
 
-def restore_cli(cfg: DictConfig) -> str | None:
+def restore_cli(cfg: DictConfig) -> None:
     """``asrloop corpus restore +version=corpus-v1``: restore a data version by name."""
     tag = cfg.get("version")
     if not tag:
-        return "name the version: asrloop corpus restore +version=corpus-v1"
+        raise ConfigError("name the version: asrloop corpus restore +version=corpus-v1")
     restore_version(Path(cfg.paths.root), str(tag))
     console.print(
         f"restored {tag} (git checkout main && asrloop corpus restore +version=... to move again)"
     )
-    return None
 
 
 def run(cfg: DictConfig) -> None:

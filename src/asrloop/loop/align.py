@@ -155,11 +155,11 @@ def _confusion_rows(confusions: Counter, examples: dict) -> list[dict]:
         {"ref": ref, "hyp": hyp, "op": op, "count": n, "examples": examples[(op, ref, hyp)]}
         for (op, ref, hyp), n in confusions.items()
     ]
-    return sorted(rows, key=lambda row: (-row["count"], row["ref"], row["hyp"]))
+    return sorted(rows, key=lambda entry: (-entry["count"], entry["ref"], entry["hyp"]))
 
 
 def _word_rows(op: str, counter: Counter, examples: dict) -> list[dict]:
     rows = [
         {"word": word, "count": n, "examples": examples[(op, word)]} for word, n in counter.items()
     ]
-    return sorted(rows, key=lambda row: (-row["count"], row["word"]))
+    return sorted(rows, key=lambda entry: (-entry["count"], entry["word"]))

@@ -12,145 +12,195 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from omegaconf import DictConfig
 
-from asrloop.audio.io import read_audio, write_audio
-from asrloop.corpus.manifest import MANIFEST_NAME, read_manifest, write_manifest
-from asrloop.corpus.plan import is_holdout
+from asrloop.audio.io import SAMPLE_RATE, read_audio, write_audio
+from asrloop.checks.corpus import CorpusRules
+from asrloop.checks.data import check_corpus
+from asrloop.corpus.drop import Drop
+from asrloop.corpus.manifest import (
+    EVAL_SPLITS,
+    GROWN_SOURCE_PREFIX,
+    MANIFEST_NAME,
+    Utterance,
+    iter_corpus,
+    read_manifest,
+    write_manifest,
+)
 from asrloop.corpus.versioning import commit_version, track_shards
-from asrloop.loop.triage import read_queue
+from asrloop.errors import ChecksFailed
+from asrloop.loop.review_queue import ReviewItem, read_queue
 from asrloop.progress import console
 from asrloop.text.normalize import normalize_text
 
 NEW_WORDS = "new_words.txt"
+DIGEST_FILE = "content.sha256"
 
 
-def approved_rows(queue_folder: Path, holdout_share: float, seed: int) -> list[dict]:
+@dataclass(frozen=True)
+class GrowResult:
+    drop: str
+    approved: int
+    new_words: list[str]
+    shard: str
+    changed: bool
+    tag: str | None
+
+
+def approved_items(queue_folder: Path, drop: Drop) -> list[ReviewItem]:
     """Approved rows of the review queue (whichever of its JSONL and CSV was edited last)."""
     keep = []
-    rows = read_queue(queue_folder) if queue_folder.exists() else []
-    for row in rows:
-        if row.get("status") != "approved":
+    items = read_queue(queue_folder) if queue_folder.exists() else []
+    for item in items:
+        if not item.approved:
             continue
-        if is_holdout(row["id"], holdout_share, seed):
-            console.print(f"[yellow]ignored[/] {row['id']}: held-out clips never enter the corpus")
+        if drop.is_holdout(item.id):
+            console.print(f"[yellow]ignored[/] {item.id}: held-out clips never enter the corpus")
             continue
-        if not normalize_text(row.get("reference", "")):
-            console.print(f"[yellow]ignored[/] {row['id']}: approved with an empty reference")
+        if not normalize_text(item.reference):
+            console.print(f"[yellow]ignored[/] {item.id}: approved with an empty reference")
             continue
-        keep.append(row)
+        keep.append(item)
     return keep
 
 
-def without_eval_sentences(rows: list[dict], cfg: DictConfig) -> list[dict]:
+def without_eval_sentences(items: list[ReviewItem], eval_texts: set[str]) -> list[ReviewItem]:
     """Approved rows whose text is a test or regression sentence would leak it into training."""
-    from asrloop.corpus.manifest import iter_corpus
-
-    held = {r["text"] for r in iter_corpus(cfg.paths.base_corpus, ["test", "regression"])}
     keep = []
-    for row in rows:
-        if normalize_text(row["reference"]) in held:
-            console.print(f"[yellow]ignored[/] {row['id']}: its text is an evaluation sentence")
+    for item in items:
+        if normalize_text(item.reference) in eval_texts:
+            console.print(f"[yellow]ignored[/] {item.id}: its text is an evaluation sentence")
         else:
-            keep.append(row)
+            keep.append(item)
     return keep
 
 
-def known_words(cfg: DictConfig) -> set[str]:
-    words_file = Path(cfg.paths.vocab) / "words.txt"
+def known_words(vocab_dir: Path) -> set[str]:
+    words_file = vocab_dir / "words.txt"
     if not words_file.exists():
         return set()
     return {line.split("\t")[0] for line in words_file.read_text().splitlines() if line}
 
 
-def shard_rows(rows: list[dict], drop: str, voices: dict[str, str]) -> list[dict]:
-    return [
-        {
-            "id": f"{drop}-grown-{row['id']}",
-            "audio_filepath": f"{row['id']}.wav",
-            "text": normalize_text(row["reference"]),
-            "voice": voices.get(row["id"], row.get("voice", "")),
-            "speaker": voices.get(row["id"], row.get("voice", "")),
-            "split": "train",
-            "source": f"drop/{drop}",
-            "provenance": {
-                "drop": drop,
-                "clip": row["id"],
-                "status": row["status"],
-                "reason": row.get("reason", ""),
+def shard_rows(
+    items: list[ReviewItem], drop: Drop, clips: dict[str, Utterance]
+) -> list[tuple[Utterance, Path]]:
+    """Each grown row (duration still to measure) with the drop audio it copies."""
+    rows = []
+    for item in items:
+        clip = clips.get(item.id)
+        if clip is None:
+            console.print(f"[yellow]ignored[/] {item.id}: no such clip in drop {drop.name}")
+            continue
+        voice = clip.voice or item.voice
+        row = Utterance(
+            id=f"{drop.name}-grown-{item.id}",
+            audio_filepath=f"{item.id}.wav",
+            duration=clip.duration,
+            text=normalize_text(item.reference),
+            speaker=voice,
+            voice=voice,
+            split="train",
+            source=f"{GROWN_SOURCE_PREFIX}{drop.name}",
+            extra={
+                "provenance": {
+                    "drop": drop.name,
+                    "clip": item.id,
+                    "status": item.status,
+                    "reason": item.reason,
+                }
             },
-        }
-        for row in rows
-    ]
+        )
+        rows.append((row, clip.audio_path))
+    return rows
 
 
-def content_digest(rows: list[dict]) -> str:
-    keys = sorted((r["id"], r["text"]) for r in rows)
+def content_digest(rows: list[Utterance]) -> str:
+    keys = sorted((r.id, r.text) for r in rows)
     return hashlib.sha256(repr(keys).encode()).hexdigest()
 
 
-def write_shard(
-    folder: Path, rows: list[dict], sources: dict[str, Path], new_words: list[str]
-) -> bool:
+def write_shard(folder: Path, rows: list[tuple[Utterance, Path]], new_words: list[str]) -> bool:
     """Write the shard unless an identical one exists; returns True when something changed."""
-    digest_file = folder / "content.sha256"
-    digest = content_digest(rows)
+    digest_file = folder / DIGEST_FILE
+    digest = content_digest([row for row, _ in rows])
     if digest_file.exists() and digest_file.read_text().strip() == digest:
         return False
     tmp = folder.with_name(folder.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    for row in rows:
-        audio, _ = read_audio(sources[row["provenance"]["clip"]])
-        write_audio(tmp / row["audio_filepath"], audio)
-        row["duration"] = round(len(audio) / 16000, 4)
-    write_manifest(tmp / MANIFEST_NAME, rows)
+    written = []
+    for row, source in rows:
+        audio, _ = read_audio(source)
+        write_audio(tmp / row.audio_filepath, audio)
+        written.append(row.replace(duration=round(len(audio) / SAMPLE_RATE, 4)))
+    write_manifest(tmp / MANIFEST_NAME, written)
     (tmp / NEW_WORDS).write_text("".join(f"{w}\n" for w in new_words))
-    (tmp / "content.sha256").write_text(digest + "\n")
+    (tmp / DIGEST_FILE).write_text(digest + "\n")
     shutil.rmtree(folder, ignore_errors=True)
     tmp.rename(folder)
     return True
 
 
-def grow(cfg: DictConfig) -> dict:
-    drop = cfg.scenario.drop
-    queue = Path(cfg.paths.reports) / "triage" / drop.name
-    rows = without_eval_sentences(
-        approved_rows(queue, float(drop.holdout_share), int(drop.seed)), cfg
+def grow_corpus(
+    drop: Drop,
+    queue_folder: Path,
+    corpus_dir: Path,
+    base_corpus: Path,
+    grown_dir: Path,
+    vocab_dir: Path,
+    rules: CorpusRules,
+) -> tuple[GrowResult, Path | None]:
+    """Write the grown shard of ``drop``; returns the result and the shard folder to version
+    (None when nothing was approved). Data checks must pass first."""
+    eval_texts = {r.text or "" for r in iter_corpus(base_corpus, EVAL_SPLITS)}
+    items = without_eval_sentences(approved_items(queue_folder, drop), eval_texts)
+    clips = {r.id: r for r in read_manifest(drop.manifest, require_text=False)}
+    rows = shard_rows(items, drop, clips)
+    vocabulary = known_words(vocab_dir)
+    new_words = (
+        sorted({w for row, _ in rows for w in (row.text or "").split()} - vocabulary)
+        if vocabulary
+        else []
     )
-    drop_manifest = Path(cfg.paths.drops) / drop.name / MANIFEST_NAME
-    drop_rows = {r["id"]: r for r in read_manifest(drop_manifest, require_text=False)}
-    sources = {i: Path(r["_manifest"]).parent / r["audio_filepath"] for i, r in drop_rows.items()}
-    voices = {i: r.get("voice", "") for i, r in drop_rows.items()}
-    new = shard_rows(rows, drop.name, voices)
-    vocabulary = known_words(cfg)
-    words = sorted({w for r in new for w in r["text"].split()} - vocabulary) if vocabulary else []
-    folder = Path(cfg.paths.grown_corpus) / drop.name
-    result = {"drop": drop.name, "approved": len(new), "new_words": words, "shard": str(folder)}
-    if not new:
+    folder = grown_dir / drop.name
+    if not rows:
         console.print("nothing approved: the corpus stays as it is")
-        return {**result, "changed": False, "tag": None}
-    changed = write_shard(folder, new, sources, words)
-    console.print(f"grown shard {folder.name}: {len(new)} clips, new words: {words or 'none'}")
-    from asrloop.checks.data import check_corpus
-
-    report = check_corpus(Path(cfg.paths.corpus), cfg)
+        return GrowResult(drop.name, 0, new_words, str(folder), False, None), None
+    changed = write_shard(folder, rows, new_words)
+    console.print(f"grown shard {folder.name}: {len(rows)} clips, new words: {new_words or 'none'}")
+    report = check_corpus(corpus_dir, rules)
     if report.errors:
-        raise SystemExit(f"data checks failed: the grown corpus is not committed ({folder})")
-    tag = None
-    if cfg.loop.commit:
+        raise ChecksFailed(f"data checks failed: the grown corpus is not committed ({folder})")
+    return GrowResult(drop.name, len(rows), new_words, str(folder), changed, None), folder
+
+
+def run(cfg: DictConfig) -> GrowResult:
+    drop = Drop.from_config(cfg.scenario.drop, cfg.paths)
+    rules = CorpusRules.from_config(
+        cfg.checks.data, cfg.features, cfg.corpus, list(cfg.scenario.terms)
+    )
+    result, folder = grow_corpus(
+        drop,
+        Path(cfg.paths.reports) / "triage" / drop.name,
+        Path(cfg.paths.corpus),
+        Path(cfg.paths.base_corpus),
+        Path(cfg.paths.grown_corpus),
+        Path(cfg.paths.vocab),
+        rules,
+    )
+    if folder is not None and cfg.loop.commit:
         root = Path(cfg.paths.root)
         track_shards(root, [folder])
         tag = commit_version(
             root,
-            f"corpus: grow from {drop.name} ({len(new)} clips, "
-            f"new words: {', '.join(words) or 'none'})",
+            f"corpus: grow from {drop.name} ({result.approved} clips, "
+            f"new words: {', '.join(result.new_words) or 'none'})",
             push=bool(cfg.loop.push),
         )
-    return {**result, "changed": changed, "tag": tag}
-
-
-def run(cfg: DictConfig) -> None:
-    console.print(grow(cfg))
+        result = GrowResult(**{**vars(result), "tag": tag})
+    console.print(result)
+    return result

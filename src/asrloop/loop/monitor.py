@@ -17,32 +17,59 @@ deal") of a spike are not reported again.
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from omegaconf import DictConfig
 
-from asrloop.corpus.manifest import ManifestError, iter_corpus
+from asrloop.corpus.manifest import iter_corpus
+from asrloop.jsonio import write_json
+from asrloop.records import Spike, SpikeReport
+from asrloop.report_render import Report, Section, write_report
+from asrloop.serve.transcript import Transcript, read_transcripts
 from asrloop.text.normalize import words
 
 
 @dataclass(frozen=True)
-class Spike:
-    """A production n-gram with its counts and spike score."""
+class MonitorSettings:
+    """``triage.monitor`` (see conf/triage/default.yaml)."""
 
-    ngram: str
-    n: int
-    prod_count: int
-    train_count: int
-    expected: float
-    score: float
+    max_n: int
+    min_count: int
+    smoothing: float
+    min_ratio: float
+    overlap: float
+    common_rate: float
+    top_k: int
+    confidence_threshold: float
 
-    def to_dict(self) -> dict:
-        return {**asdict(self), "expected": round(self.expected, 3), "score": round(self.score, 4)}
+    @classmethod
+    def from_config(cls, monitor_cfg: DictConfig) -> MonitorSettings:
+        return cls(
+            int(monitor_cfg.max_n),
+            int(monitor_cfg.min_count),
+            float(monitor_cfg.smoothing),
+            float(monitor_cfg.min_ratio),
+            float(monitor_cfg.overlap),
+            float(monitor_cfg.common_rate),
+            int(monitor_cfg.top_k),
+            float(monitor_cfg.confidence_threshold),
+        )
+
+
+@dataclass(frozen=True)
+class LowConfidenceSpan:
+    """A run of consecutive words below the confidence threshold in one clip."""
+
+    id: str
+    text: str
+    start: float
+    end: float
+    confidence: float  # mean over the span's words
+    n_words: int
 
 
 def _grams(tokens: Sequence[str], n: int) -> list[tuple[str, ...]]:
@@ -106,33 +133,26 @@ def _take_distinct(
 
 
 def rank_spikes(
-    production_texts: Iterable[str],
-    training_texts: Iterable[str],
-    max_n: int = 3,
-    min_count: int = 3,
-    smoothing: float = 1.0,
-    min_ratio: float = 2.0,
-    overlap: float = 0.5,
-    common_rate: float = 0.002,
+    production_texts: Iterable[str], training_texts: Iterable[str], settings: MonitorSettings
 ) -> list[Spike]:
     """N-grams (1..max_n) whose production rate spikes against training, best first."""
     texts = [words(text) for text in production_texts]
-    prod, prod_totals = _count(texts, max_n)
-    train, train_totals = count_ngrams(training_texts, max_n)
-    level = math.log(min_ratio)
+    prod, prod_totals = _count(texts, settings.max_n)
+    train, train_totals = count_ngrams(training_texts, settings.max_n)
+    level = math.log(settings.min_ratio)
     candidates = [
         spike
-        for spike in _score_all(prod, prod_totals, train, train_totals, smoothing)
-        if spike.prod_count >= min_count and spike.score >= level
+        for spike in _score_all(prod, prod_totals, train, train_totals, settings.smoothing)
+        if spike.prod_count >= settings.min_count and spike.score >= level
     ]
-    floor = common_rate * train_totals[1]
+    floor = settings.common_rate * train_totals[1]
     common = {gram[0] for gram, count in train.items() if len(gram) == 1 and count >= floor}
 
     def n_common(spike: Spike) -> int:
         return sum(word in common for word in spike.ngram.split())
 
     candidates.sort(key=lambda s: (-s.score, n_common(s), -s.n, s.ngram))
-    return _take_distinct(candidates, texts, max_n, overlap)
+    return _take_distinct(candidates, texts, settings.max_n, settings.overlap)
 
 
 def _runs(flags: Sequence[bool]) -> Iterable[tuple[int, int]]:
@@ -146,88 +166,60 @@ def _runs(flags: Sequence[bool]) -> Iterable[tuple[int, int]]:
             start = None
 
 
-def low_confidence_spans(transcripts: Iterable[Mapping], threshold: float) -> list[dict]:
-    """Runs of consecutive words with confidence below ``threshold``, least confident first.
-
-    Each span: ``{id, text, start, end, confidence (mean), n_words}``; words without a
-    confidence are never low.
-    """
+def low_confidence_spans(
+    transcripts: Iterable[Transcript], threshold: float
+) -> list[LowConfidenceSpan]:
+    """Runs of consecutive words with confidence below ``threshold``, least confident first."""
     spans = []
-    for row in transcripts:
-        row_words = row.get("words") or []
-        flags = [w.get("confidence") is not None and w["confidence"] < threshold for w in row_words]
-        for first, last in _runs(flags):
-            part = row_words[first:last]
+    for transcript in transcripts:
+        timed = transcript.transcription.words
+        for first, last in _runs([w.confidence < threshold for w in timed]):
+            part = timed[first:last]
             spans.append(
-                {
-                    "id": row.get("id"),
-                    "text": " ".join(w["word"] for w in part),
-                    "start": part[0].get("start"),
-                    "end": part[-1].get("end"),
-                    "confidence": round(sum(w["confidence"] for w in part) / len(part), 4),
-                    "n_words": len(part),
-                }
+                LowConfidenceSpan(
+                    id=transcript.id,
+                    text=" ".join(w.word for w in part),
+                    start=part[0].start,
+                    end=part[-1].end,
+                    confidence=round(sum(w.confidence for w in part) / len(part), 4),
+                    n_words=len(part),
+                )
             )
-    return sorted(spans, key=lambda s: (s["confidence"], str(s["id"]), s["start"] or 0))
+    return sorted(spans, key=lambda s: (s.confidence, s.id, s.start))
 
 
 # ---- the `asrloop monitor` step ------------------------------------------------------------
 
 
-def transcripts_path(cfg: DictConfig) -> Path:
-    return Path(cfg.transcribe.output)
+def _span_counts(spans: list[LowConfidenceSpan], top: int) -> list[tuple[str, int]]:
+    return Counter(span.text for span in spans).most_common(top)
 
 
-def read_transcripts(path: str | Path) -> list[dict]:
-    """Production transcripts (one row per clip, see ``asrloop transcribe``); needs id and text."""
-    rows = []
-    with Path(path).open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            missing = [field for field in ("id", "text") if field not in row]
-            if missing:
-                raise ManifestError(f"{path}:{number}: missing field(s) {missing}")
-            rows.append(row)
-    return rows
-
-
-def training_texts(cfg: DictConfig) -> list[str]:
-    """Texts of every ``train`` row of the current corpus (base and grown shards)."""
-    return [row["text"] for row in iter_corpus(cfg.paths.corpus, ["train"])]
-
-
-def monitor_settings(cfg: DictConfig) -> dict:
-    """rank_spikes keyword arguments from ``cfg.triage.monitor`` (absent ones keep defaults)."""
-    section = cfg.triage.monitor
-    names = ("max_n", "min_count", "smoothing", "min_ratio", "overlap", "common_rate")
-    return {name: section[name] for name in names if section.get(name) is not None}
-
-
-def _span_counts(spans: list[dict], top: int) -> list[dict]:
-    counts = Counter(span["text"] for span in spans)
-    return [{"text": text, "count": n} for text, n in counts.most_common(top)]
-
-
-def _markdown(drop: str, spikes: list[Spike], spans: list[dict], top_k: int) -> str:
-    lines = [
-        f"# Monitor: {drop}",
-        "",
-        f"{len(spikes)} spiking n-grams; top {min(top_k, len(spikes))}:",
-        "",
-        "| rank | n-gram | production | training | expected | score |",
-        "|---:|---|---:|---:|---:|---:|",
+def monitor_report(
+    drop: str, spikes: list[Spike], spans: list[LowConfidenceSpan], top_k: int
+) -> Report:
+    shown = spikes[:top_k]
+    spike_rows = [
+        [rank, s.ngram, s.prod_count, s.train_count, f"{s.expected:.2f}", f"{s.score:.2f}"]
+        for rank, s in enumerate(shown, start=1)
     ]
-    for rank, s in enumerate(spikes[:top_k], start=1):
-        lines.append(
-            f"| {rank} | {s.ngram} | {s.prod_count} | {s.train_count} "
-            f"| {s.expected:.2f} | {s.score:.2f} |"
-        )
-    lines += ["", f"{len(spans)} low-confidence spans; most frequent:", ""]
-    lines += ["| span | count |", "|---|---:|"]
-    lines += [f"| {row['text']} | {row['count']} |" for row in _span_counts(spans, top_k)]
-    return "\n".join(lines) + "\n"
+    return Report(
+        f"Monitor: {drop}",
+        [
+            Section(
+                "Spiking phrases",
+                ["rank", "n-gram", "production", "training", "expected", "score"],
+                spike_rows,
+                f"{len(spikes)} spiking n-grams; top {len(shown)}:",
+            ),
+            Section(
+                "Low-confidence spans",
+                ["span", "count"],
+                _span_counts(spans, top_k),
+                f"{len(spans)} low-confidence spans; most frequent:",
+            ),
+        ],
+    )
 
 
 def _print_table(drop: str, spikes: list[Spike], top_k: int) -> None:
@@ -244,29 +236,26 @@ def _print_table(drop: str, spikes: list[Spike], top_k: int) -> None:
 
 
 def write_outputs(
-    out_dir: Path, drop: str, spikes: list[Spike], spans: list[dict], top_k: int
+    out_dir: Path, drop: str, spikes: list[Spike], spans: list[LowConfidenceSpan], top_k: int
 ) -> list[Path]:
-    """spikes.json (the full ranked list), low_confidence.json and spikes.md."""
+    """spikes.json (the full ranked list), low_confidence.json and spikes.md/.html."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = {
-        "spikes.json": json.dumps([s.to_dict() for s in spikes], indent=1),
-        "low_confidence.json": json.dumps(spans, indent=1),
-        "spikes.md": _markdown(drop, spikes, spans, top_k),
-    }
-    for name, text in files.items():
-        (out_dir / name).write_text(text, encoding="utf-8")
-    return [out_dir / name for name in files]
+    files = [
+        SpikeReport(drop, tuple(spikes)).write(out_dir / "spikes.json"),
+        write_json(out_dir / "low_confidence.json", [asdict(s) for s in spans]),
+    ]
+    return files + write_report(monitor_report(drop, spikes, spans, top_k), out_dir, "spikes")
 
 
 def _log(
     mlflow,
     spikes: list[Spike],
-    spans: list[dict],
-    transcripts: list[dict],
+    spans: list[LowConfidenceSpan],
+    transcripts: list[Transcript],
     top_k: int,
     files: list[Path],
 ) -> None:
-    confidences = [r["confidence"] for r in transcripts if r.get("confidence") is not None]
+    confidences = [t.confidence for t in transcripts]
     mlflow.log_metrics(
         {
             "clips": len(transcripts),
@@ -285,20 +274,28 @@ def _log(
         mlflow.log_artifact(str(path), "monitor")
 
 
+def training_texts(corpus_dir: Path) -> list[str]:
+    """Texts of every ``train`` row of the current corpus (base and grown shards)."""
+    return [row.text or "" for row in iter_corpus(corpus_dir, ["train"])]
+
+
 def run(cfg: DictConfig) -> None:
     """``asrloop monitor``: rank spiking phrases of a drop's transcripts against training text."""
-    from asrloop.tracking import step_run
+    from asrloop import tracking
+    from asrloop.config import config_snapshot
 
-    drop, section = cfg.scenario.drop.name, cfg.triage.monitor
-    transcripts = read_transcripts(transcripts_path(cfg))
+    drop = cfg.scenario.drop.name
+    settings = MonitorSettings.from_config(cfg.triage.monitor)
+    transcripts = read_transcripts(cfg.transcribe.output)
     spikes = rank_spikes(
-        [row["text"] for row in transcripts], training_texts(cfg), **monitor_settings(cfg)
+        [t.text for t in transcripts], training_texts(Path(cfg.paths.corpus)), settings
     )
-    spans = low_confidence_spans(transcripts, float(section.confidence_threshold))
+    spans = low_confidence_spans(transcripts, settings.confidence_threshold)
     out_dir = Path(cfg.paths.reports) / "monitor" / drop
-    files = write_outputs(out_dir, drop, spikes, spans, int(section.top_k))
-    with step_run(cfg, "monitor") as _:
+    files = write_outputs(out_dir, drop, spikes, spans, settings.top_k)
+    tracking_settings = tracking.TrackingSettings.from_config(cfg.tracking, cfg.paths.root)
+    with tracking.step_run(tracking_settings, "monitor", config_snapshot(cfg)):
         import mlflow
 
-        _log(mlflow, spikes, spans, transcripts, int(section.top_k), files)
-    _print_table(drop, spikes, int(section.top_k))
+        _log(mlflow, spikes, spans, transcripts, settings.top_k, files)
+    _print_table(drop, spikes, settings.top_k)

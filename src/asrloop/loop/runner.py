@@ -4,11 +4,13 @@ Iteration 0: corpus v1, data checks, vocabulary, model v1 (champion), the drop t
 monitored and triaged. Then per iteration k: grow (corpus v(k+1)), retrain through ``dvc repro``
 (the data changed, the params did not), gate, and, if more iterations follow, the next drop.
 Finally the champion transcribes the drop's held-out part. Every step reads one params.yaml.
+
+The loop is the step that runs the other steps, so it alone passes the root config on: to
+``pipelines/params.yaml`` for the DVC stages, and to the ``run`` of grow and gate.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -16,12 +18,19 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from asrloop import tracking
+from asrloop.corpus.drop import Drop
 from asrloop.corpus.versioning import commit_version, git
-from asrloop.loop.summary import IterationRecord, print_summary, write_summary
-from asrloop.model.registry import alias_version, set_alias
+from asrloop.jsonio import write_jsonl
+from asrloop.loop.summary import IterationRecord, ReportPaths, print_summary, write_summary
+from asrloop.model.registry import Registry
 from asrloop.pipeline import repro, write_params
 from asrloop.progress import console
+from asrloop.records import TrainingResult
+from asrloop.scoring import score
+from asrloop.serve.batch import transcribe_utterances
+from asrloop.serve.loading import DecodingSetup, load_recognizer
 from asrloop.serve.transcribe import pin_serving_model
+from asrloop.tracking import TrackingSettings
 
 RETRAIN_STAGES = ("check_data", "vocab", "train", "evaluate")
 DROP_STAGES = ("drop", "transcribe", "monitor", "triage")
@@ -31,6 +40,9 @@ class LoopRunner:
     def __init__(self, cfg: DictConfig):
         self.base = cfg
         self.root = Path(cfg.paths.root)
+        self.tracking = TrackingSettings.from_config(cfg.tracking, cfg.paths.root)
+        self.registry = Registry(self.tracking)
+        self.alias = self.tracking.champion_alias
         self.records: list[IterationRecord] = []
         self.started = time.perf_counter()
 
@@ -44,7 +56,7 @@ class LoopRunner:
         for name in names:
             start = time.perf_counter()
             console.rule(f"[bold]iteration {record.iteration}: {name}")
-            repro(cfg, [name], env={"ASRLOOP_ITERATION": str(record.iteration)})
+            repro(self.root, [name], env={tracking.ITERATION_ENV: str(record.iteration)})
             record.step_seconds[name] = round(time.perf_counter() - start, 2)
 
     def commit(self, message: str) -> str | None:
@@ -52,54 +64,64 @@ class LoopRunner:
             return None
         return commit_version(self.root, message, push=bool(self.base.loop.push))
 
+    def report_paths(self) -> ReportPaths:
+        return ReportPaths(
+            Path(self.base.train.output_dir),
+            Path(self.base.paths.vocab),
+            Path(self.base.paths.reports),
+        )
+
+    def serve_drop(self, cfg: DictConfig) -> None:
+        """Pin the champion of the moment as the drop's server (once)."""
+        record = Path(cfg.transcribe.serving_record)
+        pin_serving_model(record, self.registry, str(cfg.transcribe.model))
+
     def iteration_zero(self, cfg: DictConfig) -> IterationRecord:
         record = IterationRecord(iteration=0)
         self.stages(cfg, ("corpus",), record)
         record.corpus_version = self.commit("corpus: base corpus") or "uncommitted"
         self.stages(cfg, ("drop", "check_data", "vocab", "train", "evaluate"), record)
-        version = self.trained_version(cfg)
-        if alias_version(cfg, cfg.tracking.champion_alias) is None:
-            set_alias(cfg, version, cfg.tracking.champion_alias)
+        version = self.trained_version()
+        champion = self.registry.alias_version(self.alias)
+        if champion is None:
+            self.registry.set_alias(version, self.alias)
             record.promoted, record.gate_reason = True, "first model: champion by default"
         else:
-            record.promoted = alias_version(cfg, cfg.tracking.champion_alias) == version
+            record.promoted = champion == version
             record.gate_reason = "already champion" if record.promoted else "not promoted"
-        record.fill_from_reports(cfg, version)
-        pin_serving_model(cfg)
+        record.fill_from_reports(self.report_paths(), version)
+        self.serve_drop(cfg)
         self.stages(cfg, DROP_STAGES[1:], record)  # the champion serves the drop
         return record
 
-    def trained_version(self, cfg: DictConfig) -> str:
-        result = json.loads((Path(cfg.train.output_dir) / "result.json").read_text())
-        return str(result["model_version"])
+    def trained_version(self) -> str:
+        result = TrainingResult.load(Path(self.base.train.output_dir) / "result.json")
+        return str(result.model_version)
 
     def iteration(self, k: int) -> IterationRecord:
-        from asrloop.loop.gate import gate
-        from asrloop.loop.grow import grow
+        from asrloop.loop import gate, grow
 
         cfg = self.cfg_for_drop(k)
         record = IterationRecord(iteration=k)
         start = time.perf_counter()
-        grown = grow(cfg)
+        grown = grow.run(cfg)
         record.step_seconds["grow"] = round(time.perf_counter() - start, 2)
-        record.corpus_version = grown["tag"] or "uncommitted"
-        record.new_words = grown["new_words"]
+        record.corpus_version = grown.tag or "uncommitted"
+        record.new_words = grown.new_words
         self.stages(cfg, RETRAIN_STAGES, record)
-        version = self.trained_version(cfg)
+        version = self.trained_version()
         start = time.perf_counter()
-        previous = self.base.tracking.champion_alias
-        already = alias_version(cfg, previous) == version
-        if already:
+        if self.registry.alias_version(self.alias) == version:
             record.promoted, record.gate_reason = True, "already champion (loop rerun)"
         else:
-            decision = gate(cfg, version)
+            decision = gate.run(cfg)
             record.promoted, record.gate_reason = decision.promote, decision.reason
         record.step_seconds["gate"] = round(time.perf_counter() - start, 2)
-        record.fill_from_reports(cfg, version)
+        record.fill_from_reports(self.report_paths(), version)
         if k < int(self.base.loop.iterations):
             following = self.cfg_for_drop(k + 1)
             self.stages(following, DROP_STAGES[:1], record)
-            pin_serving_model(following)
+            self.serve_drop(following)
             self.stages(following, DROP_STAGES[1:], record)
         self.commit_lock(f"pipeline: lock after iteration {k}")
         return record
@@ -112,31 +134,28 @@ class LoopRunner:
                 git(self.root, "commit", "--quiet", "-m", message, "--", lock)
 
     def final_transcription(self, cfg: DictConfig) -> dict:
-        from asrloop.corpus.drop import drop_rows
-        from asrloop.corpus.manifest import write_manifest
-        from asrloop.evaluate import load_recognizer, score, transcribe_rows
-
-        champion = alias_version(cfg, cfg.tracking.champion_alias)
-        recognizer, _ = load_recognizer(cfg, f"registry:{champion}")
-        predictions, stats = transcribe_rows(
+        champion = self.registry.alias_version(self.alias)
+        setup = DecodingSetup.from_config(cfg.decode, cfg.features, cfg.paths.vocab)
+        recognizer, _ = load_recognizer(f"registry:{champion}", setup, self.registry)
+        predictions, stats = transcribe_utterances(
             recognizer,
-            drop_rows(cfg, "holdout"),
-            cfg.evaluate.batch_seconds,
+            Drop.from_config(cfg.scenario.drop, cfg.paths).clips("holdout"),
+            float(cfg.evaluate.batch_seconds),
             f"champion v{champion} on held-out drop",
         )
         out = Path(cfg.paths.reports) / "loop" / "final_transcripts.jsonl"
-        write_manifest(out, predictions)
+        write_jsonl(out, (p.to_dict() for p in predictions))
         result = score(predictions, list(cfg.scenario.terms))
         return {
             "champion_version": champion,
-            "heldout_wer": result["wer"],
-            "term_recall": {t: s["recall"] for t, s in result["terms"].items()},
-            "rtf": stats["rtf"],
+            "heldout_wer": result.wer,
+            "term_recall": {t: s.recall for t, s in result.terms.items()},
+            "rtf": stats.rtf,
             "transcripts": str(out),
         }
 
     def run(self) -> dict:
-        mlflow = tracking.setup(self.base)
+        mlflow = tracking.setup(self.tracking)
         with mlflow.start_run(
             run_name="loop", tags={**tracking.git_tags(self.root), "step": "loop"}
         ) as parent:
@@ -148,7 +167,9 @@ class LoopRunner:
                 self.records.append(self.iteration(k))
             final = self.final_transcription(self.cfg_for_drop(int(self.base.loop.iterations)))
             summary = write_summary(
-                self.base,
+                Path(self.base.loop.summary),
+                str(self.base.scenario.name),
+                list(self.base.scenario.terms),
                 self.records,
                 final,
                 time.perf_counter() - self.started,
@@ -160,5 +181,5 @@ class LoopRunner:
         return summary
 
 
-def run(cfg: DictConfig) -> None:
-    LoopRunner(cfg).run()
+def run(cfg: DictConfig) -> dict:
+    return LoopRunner(cfg).run()

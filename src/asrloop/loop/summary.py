@@ -6,25 +6,32 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from omegaconf import DictConfig
-
+from asrloop.checks.report import CheckReport
+from asrloop.jsonio import write_json
 from asrloop.progress import console
+from asrloop.records import EvaluationReport, GateDecision, TrainingResult
+
+SCHEMA = "asrloop.loop_summary/1"
 
 
-def _read_json(path: Path) -> dict:
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
-def _checks_summary(report: dict) -> dict:
-    findings = report.get("findings", [])
+def _checks_summary(report: CheckReport | None) -> dict:
+    if report is None:
+        return {}
     return {
-        "passed": report.get("passed"),
-        "errors": sum(f.get("severity") == "error" for f in findings),
-        "warnings": sum(f.get("severity") == "warning" for f in findings),
-        "failed_checks": sorted(
-            {f.get("check", "") for f in findings if f.get("severity") == "error"}
-        ),
+        "passed": report.passed,
+        "errors": len(report.errors),
+        "warnings": len(report.warnings),
+        "failed_checks": report.failed_checks(),
     }
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    """Where an iteration's records are: the training output, vocabulary and reports folders."""
+
+    train_output: Path
+    vocab: Path
+    reports: Path
 
 
 @dataclass
@@ -46,43 +53,51 @@ class IterationRecord:
     model_checks: dict = field(default_factory=dict)
     step_seconds: dict[str, float] = field(default_factory=dict)
 
-    def fill_from_reports(self, cfg: DictConfig, model_version: str) -> None:
-        reports = Path(cfg.paths.reports)
+    def fill_from_reports(self, paths: ReportPaths, model_version: str) -> None:
         self.model_version = model_version
-        self.run_id = _read_json(Path(cfg.train.output_dir) / "result.json").get("run_id", "")
-        self.vocab_version = _read_json(Path(cfg.paths.vocab) / "version.json").get(
-            "vocab_version", ""
+        training = TrainingResult.load_if_exists(paths.train_output / "result.json")
+        self.run_id = training.run_id if training else ""
+        version_file = paths.vocab / "version.json"
+        if version_file.exists():
+            self.vocab_version = json.loads(version_file.read_text())["vocab_version"]
+        evaluation = EvaluationReport.load_if_exists(paths.reports / "eval" / "metrics.json")
+        results = evaluation.results if evaluation else {}
+        if "test" in results:
+            self.test_wer, self.test_cer = results["test"].wer, results["test"].cer
+        if "regression" in results:
+            self.regression_wer = results["regression"].wer
+        if "drop_holdout" in results:
+            held = results["drop_holdout"]
+            self.heldout_drop_wer = held.wer
+            self.term_recall = {t: s.recall for t, s in held.terms.items()}
+        data_checks = paths.reports / "checks" / "data.json"
+        self.data_checks = _checks_summary(
+            CheckReport.load(data_checks) if data_checks.exists() else None
         )
-        results = _read_json(reports / "eval" / "metrics.json").get("results", {})
-        test, regression = results.get("test", {}), results.get("regression", {})
-        held = results.get("drop_holdout", {})
-        self.test_wer, self.test_cer = test.get("wer"), test.get("cer")
-        self.regression_wer, self.heldout_drop_wer = regression.get("wer"), held.get("wer")
-        self.term_recall = {t: s["recall"] for t, s in held.get("terms", {}).items()}
-        self.data_checks = _checks_summary(_read_json(reports / "checks" / "data.json"))
-        gate = _read_json(reports / "gate" / f"v{model_version}.json")
-        if gate.get("model_checks"):
-            self.model_checks = _checks_summary(gate["model_checks"])
+        gate = GateDecision.load_if_exists(paths.reports / "gate" / f"v{model_version}.json")
+        if gate is not None and gate.model_checks:
+            self.model_checks = _checks_summary(CheckReport.from_dict(gate.model_checks))
 
 
 def write_summary(
-    cfg: DictConfig,
+    path: Path,
+    scenario: str,
+    terms: list[str],
     records: list[IterationRecord],
     final: dict,
     total_seconds: float,
     loop_run_id: str,
 ) -> dict:
     summary = {
-        "scenario": cfg.scenario.name,
-        "terms": list(cfg.scenario.terms),
+        "schema": SCHEMA,
+        "scenario": scenario,
+        "terms": terms,
         "loop_run_id": loop_run_id,
         "iterations": [asdict(r) for r in records],
         "final": final,
         "total_seconds": round(total_seconds, 1),
     }
-    path = Path(cfg.loop.summary)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(summary, indent=1) + "\n")
+    write_json(path, summary)
     return summary
 
 

@@ -6,10 +6,10 @@ person edited and one the demo filled take the same path:
 1. select review clips (never the drop's held-out clips): a uniform random sample (the
    unbiased error estimate), clips containing the top flagged phrases (round-robin over the
    phrases), the least confident clips; reproducible by seed;
-2. write ``reports/triage/<drop>/queue.jsonl`` and ``queue.csv`` (``reference`` starts as the
-   hypothesis, to be corrected; ``status`` pending / approved / rejected). Rows a person
-   already approved or rejected are kept as they are when triage is re-run; whichever of the
-   two files was edited last is read;
+2. write ``reports/triage/<drop>/queue.jsonl`` and ``queue.csv``
+   (:mod:`asrloop.loop.review_queue`: ``reference`` starts as the hypothesis, to be corrected;
+   ``status`` pending / approved / rejected). Rows a person already approved or rejected are
+   kept as they are when triage is re-run;
 3. demo only (``triage.auto_approve``): the drop's hidden references play the reviewer;
 4. analysis of approved rows: confusions with splits and merges as one error (see
    :mod:`asrloop.loop.align`), insertions, deletions, out-of-vocabulary words, WER per voice,
@@ -19,45 +19,55 @@ person edited and one the demo filled take the same path:
 
 from __future__ import annotations
 
-import csv
-import json
-import os
 import random
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from omegaconf import DictConfig
 
-from asrloop.corpus.manifest import write_manifest
-from asrloop.corpus.plan import is_holdout
+from asrloop.corpus.drop import Drop
 from asrloop.loop import align
+from asrloop.loop.review_queue import (
+    RANDOM,
+    ReviewItem,
+    fill_from_references,
+    merge_queue,
+    queue_paths,
+    read_queue,
+    write_queue,
+)
 from asrloop.metrics import cer, error_counts, group_wer, wer
+from asrloop.records import SpikeReport
+from asrloop.report_render import Report, Section, bar_chart, write_report
+from asrloop.serve.transcript import Transcript
 from asrloop.text.normalize import words
 
-STATUSES = ("pending", "approved", "rejected")
-DECIDED = ("approved", "rejected")
-QUEUE_FIELDS = (
-    "id",
-    "status",
-    "reason",
-    "hypothesis",
-    "reference",
-    "voice",
-    "confidence",
-    "audio_filepath",
-    "reviewer",
-)
-RANDOM = "random"
-DEMO_REVIEWER = "demo:references"
+
+@dataclass(frozen=True)
+class TriageSettings:
+    """``conf/triage``: review-sample sizes and analysis settings."""
+
+    flagged: int
+    least_confident: int
+    random: int
+    top_phrases: int
+    seed: int
+    auto_approve: bool
+    bootstrap: int
+    split_merge_similarity: float
+    max_examples: int
+    report_top: int
+
+    @classmethod
+    def from_config(cls, triage_cfg: DictConfig) -> TriageSettings:
+        names = [f for f in cls.__dataclass_fields__]
+        return cls(**{name: triage_cfg[name] for name in names})
 
 
 # ---- 1. selection --------------------------------------------------------------------------
-
-
-def _ngram_of(spike) -> str:
-    return spike["ngram"] if isinstance(spike, Mapping) else spike.ngram
 
 
 def _contains(tokens: Sequence[str], phrase: Sequence[str]) -> bool:
@@ -66,175 +76,65 @@ def _contains(tokens: Sequence[str], phrase: Sequence[str]) -> bool:
 
 
 def _flagged(
-    pool: list[dict], phrases: list[str], taken: set, quota: int, rng: random.Random
-) -> list[tuple[dict, str]]:
+    pool: list[Transcript], phrases: list[str], taken: set, quota: int, rng: random.Random
+) -> list[tuple[Transcript, str]]:
     """Up to ``quota`` clips containing the phrases, taken round-robin in phrase rank order."""
-    tokens = {row["id"]: words(row.get("text", "")) for row in pool}
+    tokens = {t.id: words(t.text) for t in pool}
     queues = []
     for phrase in phrases:
-        hits = [row for row in pool if _contains(tokens[row["id"]], phrase.split())]
+        hits = [t for t in pool if _contains(tokens[t.id], phrase.split())]
         rng.shuffle(hits)
         queues.append((phrase, hits))
-    picked: list[tuple[dict, str]] = []
+    picked: list[tuple[Transcript, str]] = []
     while len(picked) < quota and any(hits for _, hits in queues):
         for phrase, hits in queues:
-            while hits and hits[0]["id"] in taken:
+            while hits and hits[0].id in taken:
                 hits.pop(0)
             if hits and len(picked) < quota:
-                row = hits.pop(0)
-                taken.add(row["id"])
-                picked.append((row, f"flagged: {phrase}"))
+                clip = hits.pop(0)
+                taken.add(clip.id)
+                picked.append((clip, f"flagged: {phrase}"))
     return picked
 
 
-def _confidence(row: Mapping) -> float:
-    value = row.get("confidence")
-    return 1.0 if value is None else float(value)
-
-
 def select_clips(
-    transcripts: Iterable[Mapping],
-    spikes: Sequence,
-    cfg_triage: Mapping,
-    holdout_share: float,
-    seed: int,
-) -> list[dict]:
+    transcripts: Iterable[Transcript],
+    phrases: Sequence[str],
+    settings: TriageSettings,
+    drop: Drop,
+) -> list[ReviewItem]:
     """Review clips with the reason each was chosen (the queue's rows, before review).
 
-    Only clips outside the drop's held-out part (``is_holdout(id, holdout_share, seed)``) are
-    eligible. Quotas from ``cfg_triage``: ``random`` (drawn first, from the whole review pool),
-    ``flagged`` (clips with one of the ``top_phrases`` first spikes), ``least_confident``.
-    Sampling uses ``cfg_triage.seed`` (default: ``seed``); the same inputs give the same list.
+    Only clips outside the drop's held-out part are eligible. Quotas from ``settings``:
+    ``random`` (drawn first, from the whole review pool), ``flagged`` (clips with one of the
+    ``phrases``, the monitor's top spikes), ``least_confident``. Sampling uses
+    ``settings.seed``; the same inputs give the same list.
     """
-    pool = sorted(
-        (dict(row) for row in transcripts if not is_holdout(row["id"], holdout_share, seed)),
-        key=lambda row: row["id"],
-    )
-    rng = random.Random(f"{cfg_triage.get('seed', seed)}-triage")
-    chosen = [(row, RANDOM) for row in rng.sample(pool, min(int(cfg_triage["random"]), len(pool)))]
-    taken = {row["id"] for row, _ in chosen}
-    phrases = [_ngram_of(spike) for spike in spikes[: int(cfg_triage["top_phrases"])]]
-    chosen += _flagged(pool, phrases, taken, int(cfg_triage["flagged"]), rng)
-    rest = sorted(
-        (row for row in pool if row["id"] not in taken), key=lambda r: (_confidence(r), r["id"])
-    )
+    pool = sorted((t for t in transcripts if not drop.is_holdout(t.id)), key=lambda t: t.id)
+    rng = random.Random(f"{settings.seed}-triage")
+    chosen = [(t, RANDOM) for t in rng.sample(pool, min(settings.random, len(pool)))]
+    taken = {t.id for t, _ in chosen}
+    chosen += _flagged(pool, list(phrases), taken, settings.flagged, rng)
+    rest = sorted((t for t in pool if t.id not in taken), key=lambda t: (t.confidence, t.id))
     chosen += [
-        (row, f"least confident ({_confidence(row):.2f})")
-        for row in rest[: int(cfg_triage["least_confident"])]
+        (t, f"least confident ({t.confidence:.2f})") for t in rest[: settings.least_confident]
     ]
-    return [_selection(row, reason) for row, reason in chosen]
+    return [_selection(t, reason) for t, reason in chosen]
 
 
-def _selection(row: Mapping, reason: str) -> dict:
-    return {
-        "id": row["id"],
-        "audio_filepath": str(row.get("audio_filepath", "")),
-        "hypothesis": row.get("text", ""),
-        "voice": row.get("voice", ""),
-        "confidence": row.get("confidence"),
-        "reason": reason,
-    }
+def _selection(transcript: Transcript, reason: str) -> ReviewItem:
+    return ReviewItem(
+        id=transcript.id,
+        audio_filepath=transcript.audio_filepath,
+        hypothesis=transcript.text,
+        reference=transcript.text,
+        voice=transcript.voice,
+        confidence=transcript.confidence,
+        reason=reason,
+    )
 
 
-# ---- 2. the review queue -------------------------------------------------------------------
-
-
-def merge_queue(existing: Iterable[Mapping], selections: Iterable[Mapping]) -> list[dict]:
-    """The queue for ``selections``, keeping every row a person already approved or rejected.
-
-    A pending row that is selected again keeps its (possibly edited) reference; pending rows
-    no longer selected are dropped; new rows start with the hypothesis as reference.
-    """
-    old = {row["id"]: dict(row) for row in existing}
-    queue, seen = [], set()
-    for sel in selections:
-        seen.add(sel["id"])
-        previous = old.get(sel["id"])
-        if previous and previous["status"] in DECIDED:
-            queue.append(previous)
-            continue
-        reference = previous["reference"] if previous else sel["hypothesis"]
-        queue.append({**sel, "reference": reference, "status": "pending", "reviewer": ""})
-    queue += [row for rid, row in old.items() if rid not in seen and row["status"] in DECIDED]
-    return queue
-
-
-def queue_paths(folder: str | Path) -> tuple[Path, Path]:
-    folder = Path(folder)
-    return folder / "queue.jsonl", folder / "queue.csv"
-
-
-def write_queue(folder: str | Path, rows: Iterable[Mapping]) -> tuple[Path, Path]:
-    """Write the queue as JSON lines and CSV (same content, same modification time)."""
-    jsonl, csv_path = queue_paths(folder)
-    rows = [{field: row.get(field, "") for field in QUEUE_FIELDS} for row in rows]
-    write_manifest(jsonl, rows)
-    tmp = csv_path.with_suffix(".csv.tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=QUEUE_FIELDS)
-        writer.writeheader()
-        writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
-    os.replace(tmp, csv_path)
-    stamp = jsonl.stat().st_mtime_ns
-    os.utime(csv_path, ns=(stamp, stamp))
-    return jsonl, csv_path
-
-
-def _clean(row: Mapping, where: str) -> dict:
-    """A queue row with known fields, a valid status and a float (or None) confidence."""
-    out = {field: row.get(field) if row.get(field) is not None else "" for field in QUEUE_FIELDS}
-    out["status"] = str(out["status"]).strip().lower() or "pending"
-    if out["status"] not in STATUSES:
-        raise ValueError(f"{where}: clip {out['id']}: status {out['status']!r} not in {STATUSES}")
-    confidence = out["confidence"]
-    out["confidence"] = float(confidence) if confidence not in ("", None) else None
-    return out
-
-
-def read_queue(folder: str | Path) -> list[dict]:
-    """The queue as a person left it: the CSV if it was edited after the JSON lines, else those."""
-    jsonl, csv_path = queue_paths(folder)
-    if csv_path.exists() and (
-        not jsonl.exists() or csv_path.stat().st_mtime_ns > jsonl.stat().st_mtime_ns
-    ):
-        with csv_path.open(encoding="utf-8", newline="") as handle:
-            return [_clean(row, str(csv_path)) for row in csv.DictReader(handle)]
-    if not jsonl.exists():
-        return []
-    with jsonl.open(encoding="utf-8") as handle:
-        return [_clean(json.loads(line), str(jsonl)) for line in handle if line.strip()]
-
-
-def read_references(path: str | Path) -> dict[str, str]:
-    """A drop's hidden references: ``{clip id: text}``."""
-    with Path(path).open(encoding="utf-8") as handle:
-        rows = [json.loads(line) for line in handle if line.strip()]
-    return {row["id"]: row["text"] for row in rows}
-
-
-def fill_queue_from_references(
-    queue: Iterable[Mapping], references: Mapping[str, str | Mapping]
-) -> list[dict]:
-    """The demo's reviewer: pending rows get the hidden reference and are approved.
-
-    Rows a person already approved or rejected, and clips without a reference, are unchanged.
-    """
-    filled = []
-    for row in queue:
-        row = dict(row)
-        ref = references.get(row["id"])
-        if row["status"] == "pending" and ref is not None:
-            text = ref["text"] if isinstance(ref, Mapping) else ref
-            row.update(reference=text, status="approved", reviewer=DEMO_REVIEWER)
-        filled.append(row)
-    return filled
-
-
-# ---- 3. analysis ---------------------------------------------------------------------------
-
-
-def _is_random(row: Mapping) -> bool:
-    return RANDOM in [part.strip() for part in str(row.get("reason", "")).split(";")]
+# ---- 2. analysis ---------------------------------------------------------------------------
 
 
 def bootstrap_wer(refs: Sequence[str], hyps: Sequence[str], n_boot: int, seed: int) -> dict:
@@ -253,41 +153,35 @@ def bootstrap_wer(refs: Sequence[str], hyps: Sequence[str], n_boot: int, seed: i
     return {"wer": point, "low": float(low), "high": float(high), "n": len(refs)}
 
 
-def oov_words(rows: Iterable[Mapping], vocabulary: set[str], max_examples: int = 5) -> list[dict]:
+def oov_words(items: Iterable[ReviewItem], vocabulary: set[str], max_examples: int) -> list[dict]:
     """Reference words absent from the training vocabulary: ``{word, count, examples}``."""
     counts: Counter = Counter()
     examples: dict[str, list[str]] = defaultdict(list)
-    for row in rows:
-        for word in words(row["reference"]):
+    for item in items:
+        for word in words(item.reference):
             if word in vocabulary:
                 continue
             counts[word] += 1
-            if row["id"] not in examples[word] and len(examples[word]) < max_examples:
-                examples[word].append(row["id"])
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+            if item.id not in examples[word] and len(examples[word]) < max_examples:
+                examples[word].append(item.id)
+    ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
     return [{"word": w, "count": n, "examples": examples[w]} for w, n in ranked]
 
 
-def analyze(
-    queue: Sequence[Mapping],
-    vocabulary: set[str],
-    bootstrap: int = 1000,
-    seed: int = 0,
-    similarity: float = 0.5,
-    max_examples: int = 5,
-) -> dict:
+def analyze(queue: Sequence[ReviewItem], vocabulary: set[str], settings: TriageSettings) -> dict:
     """The error analysis of the approved rows of a queue (rejected and pending rows ignored)."""
-    approved = [row for row in queue if row["status"] == "approved"]
-    refs = [row["reference"] for row in approved]
-    hyps = [row["hypothesis"] for row in approved]
+    approved = [item for item in queue if item.approved]
+    refs = [item.reference for item in approved]
+    hyps = [item.hypothesis for item in approved]
     aligned = align.summarize(
-        ((row["id"], row["reference"], row["hypothesis"]) for row in approved),
-        max_examples=max_examples,
-        similarity=similarity,
+        ((item.id, item.reference, item.hypothesis) for item in approved),
+        max_examples=settings.max_examples,
+        similarity=settings.split_merge_similarity,
     )
-    sample = [row for row in approved if _is_random(row)]
+    sample = [item for item in approved if item.in_random_sample]
+    per_voice = group_wer((i.voice, i.reference, i.hypothesis) for i in approved)
     return {
-        "queue": dict(Counter(row["status"] for row in queue)),
+        "queue": dict(Counter(item.status for item in queue)),
         "overall": {
             "clips": len(approved),
             "wer": wer(refs, hyps),
@@ -298,26 +192,18 @@ def analyze(
         "insertions": aligned["insertions"],
         "deletions": aligned["deletions"],
         "alignment": aligned["counts"],
-        "oov": oov_words(approved, vocabulary, max_examples),
-        "per_voice": group_wer(approved, "voice", ref_field="reference", hyp_field="hypothesis"),
+        "oov": oov_words(approved, vocabulary, settings.max_examples),
+        "per_voice": {k: vars(v) for k, v in per_voice.items()},
         "sampled_wer": bootstrap_wer(
-            [row["reference"] for row in sample],
-            [row["hypothesis"] for row in sample],
-            bootstrap,
-            seed,
+            [item.reference for item in sample],
+            [item.hypothesis for item in sample],
+            settings.bootstrap,
+            settings.seed,
         ),
     }
 
 
-# ---- 4. reports ----------------------------------------------------------------------------
-
-
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    if isinstance(value, list):
-        return ", ".join(map(str, value))
-    return "" if value is None else str(value)
+# ---- 3. reports ----------------------------------------------------------------------------
 
 
 def _interval(sampled: Mapping) -> str:
@@ -326,8 +212,8 @@ def _interval(sampled: Mapping) -> str:
     return f"{sampled['wer']:.3f} [{sampled['low']:.3f}, {sampled['high']:.3f}], n={sampled['n']}"
 
 
-def _sections(result: Mapping, top: int) -> list[tuple[str, list[str], list[list]]]:
-    """Report sections as (title, header, rows), rendered to both Markdown and HTML."""
+def triage_report(result: Mapping, title: str, top: int, images: Sequence[str]) -> Report:
+    """The report's sections, rendered to both Markdown and HTML."""
     overall = result["overall"]
     summary = [
         ["queue rows", ", ".join(f"{k}: {v}" for k, v in sorted(result["queue"].items()))],
@@ -337,103 +223,56 @@ def _sections(result: Mapping, top: int) -> list[tuple[str, list[str], list[list
         ["error rate, splits/merges as one error", overall["aligned_error_rate"]],
         ["sampled WER [95% CI] (random sample)", _interval(result["sampled_wer"])],
     ]
-    return [
-        ("Summary", ["measure", "value"], summary),
-        (
-            "Top confusions",
-            ["reference", "hypothesis", "kind", "count", "example clips"],
-            [
-                [c["ref"], c["hyp"], c["op"], c["count"], c["examples"]]
-                for c in result["confusions"][:top]
-            ],
-        ),
-        (
-            "Out-of-vocabulary words",
-            ["word", "count", "example clips"],
-            [[o["word"], o["count"], o["examples"]] for o in result["oov"][:top]],
-        ),
-        (
-            "Insertions",
-            ["word", "count", "example clips"],
-            [[i["word"], i["count"], i["examples"]] for i in result["insertions"][:top]],
-        ),
-        (
-            "Deletions",
-            ["word", "count", "example clips"],
-            [[d["word"], d["count"], d["examples"]] for d in result["deletions"][:top]],
-        ),
-        (
-            "WER by voice",
-            ["voice", "WER", "clips", "words"],
-            [[v, s["wer"], s["clips"], s["words"]] for v, s in result["per_voice"].items()],
-        ),
-    ]
-
-
-def _markdown(title: str, sections, images: Sequence[str]) -> str:
-    lines = [f"# {title}", ""]
-    for name, header, rows in sections:
-        lines += [f"## {name}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(_fmt(cell) for cell in row) + " |" for row in rows]
-        lines.append("")
-    lines += [f"![{image}]({image})" for image in images]
-    return "\n".join(lines) + "\n"
-
-
-def _html(title: str, sections, images: Sequence[str]) -> str:
-    from html import escape
-
-    parts = [
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>",
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}</style></head><body>",
-        f"<h1>{escape(title)}</h1>",
-    ]
-    for name, header, rows in sections:
-        parts.append(
-            f"<h2>{escape(name)}</h2><table><tr>"
-            + "".join(f"<th>{escape(h)}</th>" for h in header)
-            + "</tr>"
-        )
-        parts += [
-            "<tr>" + "".join(f"<td>{escape(_fmt(c))}</td>" for c in row) + "</tr>" for row in rows
-        ]
-        parts.append("</table>")
-    parts += [f"<p><img src='{escape(image)}' alt='{escape(image)}'></p>" for image in images]
-    return "\n".join([*parts, "</body></html>"]) + "\n"
-
-
-def _bar_chart(labels: list[str], values: list[float], title: str, xlabel: str, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    fig, ax = plt.subplots(figsize=(8, 0.4 * max(len(labels), 3) + 1.2))
-    ax.barh(labels[::-1], values[::-1], color="#4c72b0")
-    ax.set_title(title if labels else f"{title} (none)")
-    ax.set_xlabel(xlabel)
-    if xlabel == "count":
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    words_header = ["word", "count", "example clips"]
+    return Report(
+        title,
+        [
+            Section("Summary", ["measure", "value"], summary),
+            Section(
+                "Top confusions",
+                ["reference", "hypothesis", "kind", "count", "example clips"],
+                [
+                    [c["ref"], c["hyp"], c["op"], c["count"], c["examples"]]
+                    for c in result["confusions"][:top]
+                ],
+            ),
+            Section(
+                "Out-of-vocabulary words",
+                words_header,
+                [[o["word"], o["count"], o["examples"]] for o in result["oov"][:top]],
+            ),
+            Section(
+                "Insertions",
+                words_header,
+                [[i["word"], i["count"], i["examples"]] for i in result["insertions"][:top]],
+            ),
+            Section(
+                "Deletions",
+                words_header,
+                [[d["word"], d["count"], d["examples"]] for d in result["deletions"][:top]],
+            ),
+            Section(
+                "WER by voice",
+                ["voice", "WER", "clips", "words"],
+                [[v, s["wer"], s["clips"], s["words"]] for v, s in result["per_voice"].items()],
+            ),
+        ],
+        images,
+    )
 
 
 def _plots(result: Mapping, out_dir: Path, top: int) -> list[Path]:
     top_confusions = result["confusions"][:top]
     voices = result["per_voice"]
     return [
-        _bar_chart(
+        bar_chart(
             [f"{c['ref']} → {c['hyp']}" for c in top_confusions],
             [c["count"] for c in top_confusions],
             "Top confusions",
             "count",
             out_dir / "confusions.png",
         ),
-        _bar_chart(
+        bar_chart(
             list(voices),
             [v["wer"] for v in voices.values()],
             "WER by voice",
@@ -443,46 +282,27 @@ def _plots(result: Mapping, out_dir: Path, top: int) -> list[Path]:
     ]
 
 
-def write_report(result: Mapping, out_dir: str | Path, title: str, top: int = 20) -> list[Path]:
+def write_analysis(result: Mapping, out_dir: str | Path, title: str, top: int) -> list[Path]:
     """triage.json, report.md, report.html and the two PNG plots; returns their paths."""
+    from asrloop.jsonio import write_json
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "triage.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+    data = write_json(out_dir / "triage.json", result)
     images = _plots(result, out_dir, top)
-    sections = _sections(result, top)
-    names = [image.name for image in images]
-    (out_dir / "report.md").write_text(_markdown(title, sections, names), encoding="utf-8")
-    (out_dir / "report.html").write_text(_html(title, sections, names), encoding="utf-8")
-    return [out_dir / "triage.json", out_dir / "report.md", out_dir / "report.html", *images]
+    report = triage_report(result, title, top, [image.name for image in images])
+    return [data, *write_report(report, out_dir), *images]
 
 
 def analyze_queue(
-    folder: str | Path, vocabulary: set[str], settings: Mapping, title: str = "Triage report"
+    folder: str | Path, vocabulary: set[str], settings: TriageSettings, title: str
 ) -> tuple[dict, list[Path]]:
     """Read the queue file in ``folder``, analyse it, write the reports beside it."""
-    result = analyze(
-        read_queue(folder),
-        vocabulary,
-        bootstrap=int(settings.get("bootstrap", 1000)),
-        seed=int(settings.get("seed", 0)),
-        similarity=float(settings.get("split_merge_similarity", 0.5)),
-        max_examples=int(settings.get("max_examples", 5)),
-    )
-    return result, write_report(result, folder, title, int(settings.get("report_top", 20)))
+    result = analyze(read_queue(folder), vocabulary, settings)
+    return result, write_analysis(result, folder, title, settings.report_top)
 
 
 # ---- the `asrloop triage` step -------------------------------------------------------------
-
-
-def _spikes(cfg: DictConfig, transcripts: list[dict], train_texts: list[str]) -> list:
-    """The monitor's ranked spikes; recomputed when ``asrloop monitor`` has not run."""
-    from asrloop.loop import monitor
-
-    path = Path(cfg.paths.reports) / "monitor" / cfg.scenario.drop.name / "spikes.json"
-    if path.exists():
-        return json.loads(path.read_text(encoding="utf-8"))
-    texts = [row["text"] for row in transcripts]
-    return monitor.rank_spikes(texts, train_texts, **monitor.monitor_settings(cfg))
 
 
 def _log(mlflow, result: Mapping, files: Iterable[Path]) -> None:
@@ -520,47 +340,63 @@ def _print_summary(result: Mapping, top: int = 10) -> None:
     table = Table(title="Top confusions (approved clips)")
     for column in ("reference", "hypothesis", "kind", "count"):
         table.add_column(column, justify="right" if column == "count" else "left")
-    for row in result["confusions"][:top]:
-        table.add_row(row["ref"], row["hyp"], row["op"], str(row["count"]))
+    for c in result["confusions"][:top]:
+        table.add_row(c["ref"], c["hyp"], c["op"], str(c["count"]))
     console.print(table)
     console.print(f"sampled WER [95% CI]: {_interval(result['sampled_wer'])}")
 
 
-def _outside_holdout(rows: list[dict], share: float, seed: int) -> list[dict]:
+def outside_holdout(items: list[ReviewItem], drop: Drop) -> list[ReviewItem]:
     """Queue rows of review clips; rows of held-out clips (after a config change) are removed."""
     from asrloop.progress import console
 
-    kept = [row for row in rows if not is_holdout(row["id"], share, seed)]
-    if len(kept) < len(rows):
+    kept = [item for item in items if not drop.is_holdout(item.id)]
+    if len(kept) < len(items):
         console.print(
-            f"[yellow]triage: removed {len(rows) - len(kept)} held-out clips from the queue"
+            f"[yellow]triage: removed {len(items) - len(kept)} held-out clips from the queue"
         )
     return kept
 
 
+def triage_drop(
+    transcripts: list[Transcript],
+    phrases: list[str],
+    drop: Drop,
+    settings: TriageSettings,
+    folder: Path,
+) -> list[ReviewItem]:
+    """Select, merge with earlier decisions, (demo) fill from references; returns the queue."""
+    selections = select_clips(transcripts, phrases, settings, drop)
+    existing = outside_holdout(read_queue(folder), drop)
+    write_queue(folder, merge_queue(existing, selections))
+    if settings.auto_approve:
+        write_queue(folder, fill_from_references(read_queue(folder), drop.reference_texts()))
+    return read_queue(folder)
+
+
 def run(cfg: DictConfig) -> None:
     """``asrloop triage``: select clips → queue → (demo) fill from references → analysis."""
-    from asrloop.loop.monitor import read_transcripts, training_texts, transcripts_path
-    from asrloop.tracking import step_run
+    from asrloop import tracking
+    from asrloop.config import config_snapshot
+    from asrloop.loop.monitor import MonitorSettings, rank_spikes, training_texts
+    from asrloop.serve.transcript import read_transcripts
 
-    drop, settings = cfg.scenario.drop, cfg.triage
-    transcripts = read_transcripts(transcripts_path(cfg))
-    train_texts = training_texts(cfg)
-    selections = select_clips(
-        transcripts,
-        _spikes(cfg, transcripts, train_texts),
-        settings,
-        float(drop.holdout_share),
-        int(drop.seed),
-    )
+    drop = Drop.from_config(cfg.scenario.drop, cfg.paths)
+    settings = TriageSettings.from_config(cfg.triage)
+    transcripts = read_transcripts(cfg.transcribe.output)
+    train_texts = training_texts(Path(cfg.paths.corpus))
+    spikes_file = Path(cfg.paths.reports) / "monitor" / drop.name / "spikes.json"
+    if spikes_file.exists():
+        phrases = SpikeReport.load(spikes_file).phrases(settings.top_phrases)
+    else:  # the monitor has not run: rank here
+        monitor = MonitorSettings.from_config(cfg.triage.monitor)
+        spikes = rank_spikes([t.text for t in transcripts], train_texts, monitor)
+        phrases = [s.ngram for s in spikes[: settings.top_phrases]]
     folder = Path(cfg.paths.reports) / "triage" / drop.name
-    existing = _outside_holdout(read_queue(folder), float(drop.holdout_share), int(drop.seed))
-    write_queue(folder, merge_queue(existing, selections))
-    if settings.get("auto_approve"):
-        references = read_references(Path(cfg.paths.references) / f"{drop.name}.jsonl")
-        write_queue(folder, fill_queue_from_references(read_queue(folder), references))
+    triage_drop(transcripts, phrases, drop, settings, folder)
     vocabulary = {word for text in train_texts for word in words(text)}
-    with step_run(cfg, "triage"):
+    tracking_settings = tracking.TrackingSettings.from_config(cfg.tracking, cfg.paths.root)
+    with tracking.step_run(tracking_settings, "triage", config_snapshot(cfg)):
         import mlflow
 
         result, files = analyze_queue(folder, vocabulary, settings, f"Triage: {drop.name}")

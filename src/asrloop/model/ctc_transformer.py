@@ -14,6 +14,8 @@ from torch import nn
 from transformers import AutoConfig, AutoModelForCTC, PretrainedConfig, PreTrainedModel
 from transformers.modeling_outputs import CausalLMOutput
 
+from asrloop.errors import ConfigError
+
 
 class CtcTransformerConfig(PretrainedConfig):
     model_type = "asrloop_ctc_transformer"
@@ -86,7 +88,7 @@ def build_encoder(config: CtcTransformerConfig) -> nn.Module:
             dropout=config.dropout,
         )
     if config.encoder != "transformer":
-        raise ValueError(f"model.config.encoder: unknown encoder '{config.encoder}'")
+        raise ConfigError(f"model.config.encoder: unknown encoder '{config.encoder}'")
     layer = nn.TransformerEncoderLayer(
         config.d_model,
         config.num_heads,

@@ -1,4 +1,4 @@
-"""Training data: manifest rows -> checked, featurised utterances -> length-bucketed batches.
+"""Training data: manifest rows -> checked, featurised examples -> length-bucketed batches.
 
 Bad rows never mis-train silently: each is reported by file, line and reason, skipped and
 counted (the counts go to MLflow). Audio at another rate is resampled and counted.
@@ -15,13 +15,15 @@ import torch
 
 from asrloop.audio.features import FbankExtractor
 from asrloop.audio.io import SAMPLE_RATE, AudioError, read_audio
-from asrloop.corpus.manifest import audio_path
+from asrloop.corpus.manifest import Utterance
 from asrloop.progress import console, progress_bar
 from asrloop.text.tokenizer import CharTokenizer
 
 
 @dataclass
-class Utterance:
+class Example:
+    """A training or dev clip, featurised: what the model sees and the labels it must emit."""
+
     id: str
     features: torch.Tensor  # [frames, n_mels]
     labels: list[int]
@@ -36,10 +38,9 @@ class LoadReport:
     resampled: int = 0
     messages: list[str] = field(default_factory=list)
 
-    def skip(self, row: dict, reason: str, detail: str) -> None:
+    def skip(self, row: Utterance, reason: str, detail: str) -> None:
         self.skipped[reason] += 1
-        where = f"{row.get('_manifest', '?')}:{row.get('_line', '?')}"
-        self.messages.append(f"{where} ({row.get('audio_filepath')}): {detail}")
+        self.messages.append(f"{row.where} ({row.audio_filepath}): {detail}")
 
     def metrics(self, prefix: str) -> dict[str, float]:
         out = {f"{prefix}.skipped.{k}": float(v) for k, v in self.skipped.items()}
@@ -47,39 +48,39 @@ class LoadReport:
         return out
 
 
-def load_utterances(
-    rows: list[dict],
+def load_examples(
+    rows: list[Utterance],
     tokenizer: CharTokenizer,
     extractor: FbankExtractor,
     max_seconds: float,
     subsampling: int,
     description: str,
-) -> tuple[list[Utterance], LoadReport]:
+) -> tuple[list[Example], LoadReport]:
     report = LoadReport()
-    utterances = []
+    examples = []
     with progress_bar(description, len(rows)) as advance:
         for row in rows:
             advance()
-            utterance = _load_row(row, tokenizer, extractor, max_seconds, subsampling, report)
-            if utterance is not None:
-                utterances.append(utterance)
+            example = _load_row(row, tokenizer, extractor, max_seconds, subsampling, report)
+            if example is not None:
+                examples.append(example)
     for message in report.messages[:20]:
         console.print(f"[yellow]skipped[/] {message}")
     if len(report.messages) > 20:
         console.print(f"[yellow]... and {len(report.messages) - 20} more skipped rows")
-    return utterances, report
+    return examples, report
 
 
-def _load_row(row, tokenizer, extractor, max_seconds, subsampling, report) -> Utterance | None:
-    text = row.get("text", "")
-    if not text or not text.strip():
+def _load_row(row: Utterance, tokenizer, extractor, max_seconds, subsampling, report):
+    text = row.text or ""
+    if not text.strip():
         report.skip(row, "empty_text", "empty transcript")
         return None
     unknown = tokenizer.unknown_chars(text)
     if unknown:
         report.skip(row, "bad_symbols", f"symbols outside the alphabet {sorted(unknown)}")
         return None
-    path = audio_path(row)
+    path = row.audio_path
     if not Path(path).exists():
         report.skip(row, "missing_file", f"audio file not found: {path}")
         return None
@@ -103,19 +104,15 @@ def _load_row(row, tokenizer, extractor, max_seconds, subsampling, report) -> Ut
     if features.shape[0] // subsampling < len(labels):
         report.skip(row, "too_short", "fewer encoder frames than characters (CTC cannot fit)")
         return None
-    return Utterance(
-        row.get("id", str(path)), features, labels, text, row.get("voice", ""), seconds
-    )
+    return Example(row.id, features, labels, text, row.voice, seconds)
 
 
-def bucket_batches(
-    utterances: list[Utterance], max_frames: int, rng: random.Random
-) -> list[list[int]]:
+def bucket_batches(examples: list[Example], max_frames: int, rng: random.Random) -> list[list[int]]:
     """Indices grouped by similar length so that padded frames per batch stay under a budget."""
-    order = sorted(range(len(utterances)), key=lambda i: (utterances[i].features.shape[0], i))
+    order = sorted(range(len(examples)), key=lambda i: (examples[i].features.shape[0], i))
     batches, current, longest = [], [], 0
     for index in order:
-        frames = utterances[index].features.shape[0]
+        frames = examples[index].features.shape[0]
         if current and max(longest, frames) * (len(current) + 1) > max_frames:
             batches.append(current)
             current, longest = [], 0
@@ -127,12 +124,12 @@ def bucket_batches(
     return batches
 
 
-def collate(utterances: list[Utterance]) -> dict[str, torch.Tensor]:
-    lengths = torch.tensor([u.features.shape[0] for u in utterances])
-    features = torch.zeros(len(utterances), int(lengths.max()), utterances[0].features.shape[1])
-    for i, u in enumerate(utterances):
+def collate(examples: list[Example]) -> dict[str, torch.Tensor]:
+    lengths = torch.tensor([u.features.shape[0] for u in examples])
+    features = torch.zeros(len(examples), int(lengths.max()), examples[0].features.shape[1])
+    for i, u in enumerate(examples):
         features[i, : u.features.shape[0]] = u.features
-    labels = [torch.tensor(u.labels) for u in utterances]
+    labels = [torch.tensor(u.labels) for u in examples]
     return {
         "input_features": features,
         "feature_lengths": lengths,
@@ -141,7 +138,7 @@ def collate(utterances: list[Utterance]) -> dict[str, torch.Tensor]:
     }
 
 
-def feature_stats(utterances: list[Utterance]) -> tuple[list[float], list[float]]:
+def feature_stats(examples: list[Example]) -> tuple[list[float], list[float]]:
     """Per-bin mean and std over training frames (stored in the model config)."""
-    frames = torch.cat([u.features for u in utterances[:2000]])
+    frames = torch.cat([u.features for u in examples[:2000]])
     return frames.mean(0).tolist(), frames.std(0).clamp(min=1e-3).tolist()

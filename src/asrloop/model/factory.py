@@ -9,6 +9,7 @@ from hydra.utils import get_class
 from omegaconf import DictConfig
 
 import asrloop.model.ctc_transformer  # noqa: F401  (registers the Auto classes)
+from asrloop.errors import MissingInputError
 
 
 def build_model(model_cfg: DictConfig, vocab_size: int, feature_stats=None):
@@ -17,7 +18,7 @@ def build_model(model_cfg: DictConfig, vocab_size: int, feature_stats=None):
     if model_cfg.get("path"):
         path = Path(model_cfg.path)
         if not path.exists():
-            raise FileNotFoundError(f"model.path: no checkpoint at {path}")
+            raise MissingInputError(f"model.path: no checkpoint at {path}")
         return model_class.from_pretrained(str(path))
     extra = {"vocab_size": vocab_size}
     if feature_stats is not None and model_cfg.input == "fbank":

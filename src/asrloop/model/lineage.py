@@ -7,7 +7,6 @@ import warnings
 from pathlib import Path
 
 import yaml
-from omegaconf import DictConfig
 
 from asrloop.corpus.manifest import MANIFEST_NAME, shard_manifests
 
@@ -37,19 +36,18 @@ def shard_digest(shard: Path, digests: dict[str, str]) -> str:
     return "sha256:" + hashlib.sha256((shard / MANIFEST_NAME).read_bytes()).hexdigest()[:32]
 
 
-def log_dataset_inputs(mlflow, cfg: DictConfig) -> list[dict]:
+def log_dataset_inputs(mlflow, root: Path, corpus_dir: Path) -> list[dict]:
     """``mlflow.log_input`` for each shard (context = its split), with DVC digests."""
     from mlflow.data.dataset_source_registry import resolve_dataset_source
     from mlflow.data.meta_dataset import MetaDataset
 
-    root = Path(cfg.paths.root)
     digests = dvc_digests(root)
     logged = []
-    for manifest in shard_manifests(cfg.paths.corpus):
+    for manifest in shard_manifests(corpus_dir):
         shard = manifest.parent
         digest = shard_digest(shard, digests)
         split = shard.name.rsplit("-", 1)[0] if shard.parent.name == "base" else "train"
-        name = str(shard.relative_to(Path(cfg.paths.corpus)))
+        name = str(shard.relative_to(corpus_dir))
         with warnings.catch_warnings():  # two equivalent local sources match: either is right
             warnings.simplefilter("ignore", UserWarning)
             source = resolve_dataset_source(str(shard))

@@ -1,8 +1,9 @@
-"""The MLflow model registry: register a trained model, load one by alias or version, promote.
+"""The MLflow model registry: register a trained model, check out a version, move aliases.
 
 A registered version is an MLflow pyfunc whose artifacts are the ``save_pretrained`` folder
-(with ``vocab.json``) and the vocabulary folder it was decoded with; ``mlflow.pyfunc.load_model``
-gives a transcriber, and :func:`load_registered` gives the torch model for training and serving.
+(with ``vocab.json``) and the vocabulary folder it was decoded with. :meth:`Registry.checkout`
+downloads a version into a temporary folder that is removed when the ``with`` block ends;
+:meth:`Registry.load_model` gives the torch model for a warm start.
 """
 
 from __future__ import annotations
@@ -10,77 +11,30 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-import mlflow.pyfunc
-from omegaconf import DictConfig
-
 from asrloop import tracking
+from asrloop.errors import RegistryError
 from asrloop.text.tokenizer import CharTokenizer
+from asrloop.tracking import TrackingSettings
 
 
-class Transcriber(mlflow.pyfunc.PythonModel):
-    """pyfunc flavour: ``predict(list_of_wav_paths) -> list_of_texts`` (greedy + lexicon if any)."""
+@dataclass(frozen=True)
+class CheckedOutVersion:
+    """A registered version's files on local disk (valid inside :meth:`Registry.checkout`)."""
 
-    def load_context(self, context):
-        from asrloop.serve.recognizer import Recognizer
+    version: str
+    model_dir: Path
+    vocab_dir: Path | None
 
-        vocab = context.artifacts.get("vocab_dir")
-        self.recognizer = Recognizer.from_dirs(context.artifacts["model_dir"], vocab)
-
-    def predict(self, context, model_input: list[str], params=None) -> list[str]:
-        return [self.recognizer.transcribe_file(path)["text"] for path in model_input]
-
-
-def _model_uri(name: str, ref: str) -> str:
-    return f"models:/{name}/{ref}" if ref.isdigit() else f"models:/{name}@{ref}"
-
-
-def register_model(cfg: DictConfig, model_dir: Path, run_id: str, parent: str | None) -> str:
-    """Log ``model_dir`` (+ vocabulary) as a pyfunc in the active run and register it."""
-    mlflow = tracking.setup(cfg)
-    artifacts = {"model_dir": str(model_dir)}
-    vocab_dir = Path(cfg.paths.vocab)
-    tags = tracking.run_tags(cfg, "train")
-    if (vocab_dir / "version.json").exists():
-        artifacts["vocab_dir"] = str(vocab_dir)
-        tags["vocab_version"] = json.loads((vocab_dir / "version.json").read_text())[
-            "vocab_version"
-        ]
-    info = mlflow.pyfunc.log_model(
-        name="model",
-        python_model=Transcriber(),
-        artifacts=artifacts,
-        pip_requirements=["asrloop"],
-        registered_model_name=cfg.tracking.registered_model,
-    )
-    version = str(info.registered_model_version)
-    client = mlflow.MlflowClient()
-    for key in ("corpus_version", "vocab_version", "git_commit", "loop_iteration"):
-        if key in tags:
-            client.set_model_version_tag(cfg.tracking.registered_model, version, key, tags[key])
-    client.set_model_version_tag(cfg.tracking.registered_model, version, "run_id", run_id)
-    client.set_model_version_tag(
-        cfg.tracking.registered_model, version, "warm_start_from", parent or "none"
-    )
-    return version
-
-
-def download_version(cfg: DictConfig, ref: str) -> tuple[Path, str]:
-    """Local copy of a registered version's artifacts; ``ref`` is an alias or a version."""
-    mlflow = tracking.setup(cfg)
-    client = mlflow.MlflowClient()
-    name = cfg.tracking.registered_model
-    mv = (
-        client.get_model_version(name, ref)
-        if ref.isdigit()
-        else client.get_model_version_by_alias(name, ref)
-    )
-    target = Path(tempfile.mkdtemp(prefix=f"asrloop-{name}-v{mv.version}-"))
-    local = mlflow.artifacts.download_artifacts(
-        artifact_uri=_model_uri(name, str(mv.version)), dst_path=str(target)
-    )
-    return Path(local), str(mv.version)
+    @property
+    def vocab_version(self) -> str | None:
+        if self.vocab_dir is None or not (self.vocab_dir / "version.json").exists():
+            return None
+        return json.loads((self.vocab_dir / "version.json").read_text())["vocab_version"]
 
 
 def artifact_dirs(local: Path) -> tuple[Path, Path | None]:
@@ -92,35 +46,109 @@ def artifact_dirs(local: Path) -> tuple[Path, Path | None]:
     return model_dir, (vocab[0] if vocab else None)
 
 
-def load_registered(cfg: DictConfig, ref: str):
-    """(model, tokenizer, version) for an alias such as ``champion`` or a version number."""
-    from asrloop.model.factory import load_model
+class Registry:
+    """The registered model named in ``conf/tracking`` (``tracking.registered_model``)."""
 
-    local, version = download_version(cfg, ref)
-    model_dir, _ = artifact_dirs(local)
-    model, tokenizer = load_model(model_dir), CharTokenizer.load(model_dir)
-    shutil.rmtree(local, ignore_errors=True)
-    return model, tokenizer, version
+    def __init__(self, settings: TrackingSettings):
+        self.settings = settings
+        self.name = settings.registered_model
 
+    def client(self):
+        return tracking.setup(self.settings).MlflowClient()
 
-def alias_version(cfg: DictConfig, alias: str) -> str | None:
-    """The version an alias points to, or None (no model registered yet, or no such alias)."""
-    mlflow = tracking.setup(cfg)
-    try:
-        return str(
-            mlflow.MlflowClient()
-            .get_model_version_by_alias(cfg.tracking.registered_model, alias)
-            .version
+    def register(
+        self,
+        model_dir: Path,
+        vocab_dir: Path | None,
+        python_model,
+        run_id: str,
+        parent: str | None,
+    ) -> str:
+        """Log ``model_dir`` (+ vocabulary) as a pyfunc in the active run and register it."""
+        mlflow = tracking.setup(self.settings)
+        artifacts = {"model_dir": str(model_dir)}
+        tags = tracking.run_tags(self.settings, "train")
+        if vocab_dir is not None and (vocab_dir / "version.json").exists():
+            artifacts["vocab_dir"] = str(vocab_dir)
+            version_file = json.loads((vocab_dir / "version.json").read_text())
+            tags["vocab_version"] = version_file["vocab_version"]
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=python_model,
+            artifacts=artifacts,
+            pip_requirements=["asrloop"],
+            registered_model_name=self.name,
         )
-    except mlflow.exceptions.MlflowException:
-        return None
+        version = str(info.registered_model_version)
+        client = mlflow.MlflowClient()
+        for key in ("corpus_version", "vocab_version", "git_commit", "loop_iteration"):
+            if key in tags:
+                client.set_model_version_tag(self.name, version, key, tags[key])
+        client.set_model_version_tag(self.name, version, "run_id", run_id)
+        client.set_model_version_tag(self.name, version, "warm_start_from", parent or "none")
+        return version
+
+    def resolve(self, ref: str) -> str:
+        """The version number behind ``ref`` (a version number or an alias)."""
+        client = self.client()
+        mv = (
+            client.get_model_version(self.name, ref)
+            if ref.isdigit()
+            else client.get_model_version_by_alias(self.name, ref)
+        )
+        return str(mv.version)
+
+    @contextmanager
+    def checkout(self, ref: str) -> Iterator[CheckedOutVersion]:
+        """Download a version (``ref``: number or alias) to a temp folder, removed afterwards."""
+        mlflow = tracking.setup(self.settings)
+        version = self.resolve(ref)
+        target = Path(tempfile.mkdtemp(prefix=f"asrloop-{self.name}-v{version}-"))
+        try:
+            local = mlflow.artifacts.download_artifacts(
+                artifact_uri=f"models:/{self.name}/{version}", dst_path=str(target)
+            )
+            model_dir, vocab_dir = artifact_dirs(Path(local))
+            yield CheckedOutVersion(version, model_dir, vocab_dir)
+        finally:
+            shutil.rmtree(target, ignore_errors=True)
+
+    def load_model(self, ref: str):
+        """(model, tokenizer, version) for an alias such as ``champion`` or a version number."""
+        from asrloop.model.factory import load_model
+
+        with self.checkout(ref) as checked:
+            model, tokenizer = load_model(checked.model_dir), CharTokenizer.load(checked.model_dir)
+        return model, tokenizer, checked.version
+
+    def alias_version(self, alias: str) -> str | None:
+        """The version an alias points to, or None when no model or alias is registered yet."""
+        from mlflow.exceptions import MlflowException
+
+        client = self.client()
+        try:
+            return str(client.get_model_version_by_alias(self.name, alias).version)
+        except MlflowException as error:
+            if _is_missing(error):
+                return None
+            raise RegistryError(f"registry lookup of alias '{alias}' failed: {error}") from error
+
+    def set_alias(self, version: str, alias: str) -> None:
+        self.client().set_registered_model_alias(self.name, alias, version)
+
+    def tag_version(self, version: str, key: str, value: str) -> None:
+        self.client().set_model_version_tag(self.name, version, key, value)
+
+    def version_tags(self, version: str) -> dict[str, str]:
+        return dict(self.client().get_model_version(self.name, version).tags)
+
+    def run_id(self, version: str) -> str | None:
+        return self.client().get_model_version(self.name, version).run_id
 
 
-def set_alias(cfg: DictConfig, version: str, alias: str) -> None:
-    mlflow = tracking.setup(cfg)
-    mlflow.MlflowClient().set_registered_model_alias(cfg.tracking.registered_model, alias, version)
-
-
-def tag_version(cfg: DictConfig, version: str, key: str, value: str) -> None:
-    mlflow = tracking.setup(cfg)
-    mlflow.MlflowClient().set_model_version_tag(cfg.tracking.registered_model, version, key, value)
+def _is_missing(error) -> bool:
+    """Whether an MLflow error means "not registered" (and not a locked or broken backend)."""
+    code = getattr(error, "error_code", "")
+    return code in {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"} or (
+        "not found" in str(error).lower()
+    )

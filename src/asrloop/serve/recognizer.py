@@ -1,4 +1,5 @@
-"""The recognizer the running system uses: audio -> text with per-word times and confidence.
+"""The recognizer the running system uses: audio -> :class:`Transcription` (text, word times,
+confidence).
 
 Batches clips of similar length, chunks clips longer than ``max_seconds``, and never crashes on
 empty or silent audio (it returns an empty transcript).
@@ -6,27 +7,63 @@ empty or silent audio (it returns an empty transcript).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
-from omegaconf import OmegaConf
 
 from asrloop.audio.features import FbankExtractor
 from asrloop.audio.io import SAMPLE_RATE, read_audio
 from asrloop.decode import build_decoder
+from asrloop.errors import MissingInputError
 from asrloop.model.factory import load_model
 from asrloop.text.tokenizer import CharTokenizer
 
-DEFAULT_DECODE = {
-    "type": "lexicon",
-    "beam_size": 50,
-    "beam_threshold": 25,
-    "lm_weight": 1.6,
-    "word_score": 0.0,
-    "unk_score": float("-inf"),
-    "sil_score": 0.0,
-}
+
+@dataclass(frozen=True)
+class WordTiming:
+    word: str
+    start: float  # seconds
+    end: float
+    confidence: float  # mean posterior of the word's tokens, in [0, 1]
+
+
+@dataclass(frozen=True)
+class Transcription:
+    """One clip's result: words with times and confidence; ``confidence`` is their mean."""
+
+    words: tuple[WordTiming, ...] = field(default_factory=tuple)
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.word for w in self.words)
+
+    @property
+    def confidence(self) -> float:
+        if not self.words:
+            return 0.0
+        return round(float(np.mean([w.confidence for w in self.words])), 4)
+
+    def words_as_dicts(self) -> list[dict[str, Any]]:
+        return [asdict(w) for w in self.words]
+
+    @classmethod
+    def from_word_dicts(cls, words: list[Mapping[str, Any]]) -> Transcription:
+        """Words as written by :meth:`words_as_dicts`; a missing confidence reads as 1.0."""
+        return cls(
+            tuple(
+                WordTiming(
+                    str(w["word"]),
+                    float(w.get("start") or 0.0),
+                    float(w.get("end") or 0.0),
+                    1.0 if w.get("confidence") is None else float(w["confidence"]),
+                )
+                for w in words
+            )
+        )
 
 
 class Recognizer:
@@ -36,7 +73,7 @@ class Recognizer:
         tokenizer: CharTokenizer,
         decoder,
         extractor: FbankExtractor,
-        max_seconds: float = 20.0,
+        max_seconds: float,
     ):
         self.model = model.eval()
         self.tokenizer, self.decoder, self.extractor = tokenizer, decoder, extractor
@@ -46,25 +83,19 @@ class Recognizer:
     @classmethod
     def from_dirs(
         cls,
-        model_dir,
-        vocab_dir=None,
-        decode_cfg=None,
-        features_cfg=None,
-        max_seconds: float = 20.0,
+        model_dir: str | Path,
+        vocab_dir: str | Path | None,
+        decode_cfg: Mapping,
+        features_cfg: Mapping,
+        max_seconds: float,
     ) -> Recognizer:
+        """A model folder (``save_pretrained`` + ``vocab.json``) and, for lexicon decoding, the
+        vocabulary folder it decodes with."""
         tokenizer = CharTokenizer.load(model_dir)
-        if decode_cfg is None:
-            decode_cfg = DEFAULT_DECODE if vocab_dir else {"type": "greedy"}
-        if decode_cfg.get("type") == "lexicon" and not vocab_dir:
-            raise ValueError("lexicon decoding needs a vocabulary folder (vocab build)")
-        decoder = build_decoder(
-            OmegaConf.create(dict(decode_cfg)), tokenizer, str(vocab_dir) if vocab_dir else None
-        )
-        extractor = (
-            FbankExtractor.from_config(features_cfg)
-            if features_cfg is not None
-            else FbankExtractor()
-        )
+        if decode_cfg["type"] == "lexicon" and not vocab_dir:
+            raise MissingInputError("lexicon decoding needs a vocabulary folder (vocab build)")
+        decoder = build_decoder(decode_cfg, tokenizer, str(vocab_dir) if vocab_dir else None)
+        extractor = FbankExtractor.from_config(features_cfg)
         return cls(load_model(model_dir), tokenizer, decoder, extractor, max_seconds)
 
     @torch.no_grad()
@@ -85,37 +116,29 @@ class Recognizer:
             return [audio]
         return [audio[i : i + size] for i in range(0, len(audio), size)]
 
-    def transcribe_batch(self, audios: list[np.ndarray]) -> list[dict]:
-        """One result per clip: ``text``, ``words`` (word, start, end, confidence) and
-        ``confidence``."""
+    def transcribe_batch(self, audios: list[np.ndarray]) -> list[Transcription]:
+        """One :class:`Transcription` per clip, in order."""
         pieces, owners = [], []
         for index, audio in enumerate(audios):
             for k, chunk in enumerate(self._chunks(audio)):
                 pieces.append(chunk)
                 owners.append((index, k * self.max_seconds))
-        results = [{"text": "", "words": [], "confidence": 1.0} for _ in audios]
-        if not pieces:
-            return results
-        log_probs, lengths = self.log_probs(pieces)
-        for (index, offset), hyp in zip(
-            owners, self.decoder.decode(log_probs, lengths), strict=True
-        ):
-            words = [
-                {
-                    "word": w.word,
-                    "start": round(offset + w.start_frame * self.frame_seconds, 3),
-                    "end": round(offset + (w.end_frame + 1) * self.frame_seconds, 3),
-                    "confidence": round(float(w.confidence), 4),
-                }
-                for w in hyp.words
-            ]
-            results[index]["words"].extend(words)
-        for result in results:
-            result["text"] = " ".join(w["word"] for w in result["words"])
-            confs = [w["confidence"] for w in result["words"]]
-            result["confidence"] = round(float(np.mean(confs)), 4) if confs else 0.0
-        return results
+        words: list[list[WordTiming]] = [[] for _ in audios]
+        if pieces:
+            log_probs, lengths = self.log_probs(pieces)
+            hypotheses = self.decoder.decode(log_probs, lengths)
+            for (index, offset), hyp in zip(owners, hypotheses, strict=True):
+                words[index] += [
+                    WordTiming(
+                        w.word,
+                        round(offset + w.start_frame * self.frame_seconds, 3),
+                        round(offset + (w.end_frame + 1) * self.frame_seconds, 3),
+                        round(float(w.confidence), 4),
+                    )
+                    for w in hyp.words
+                ]
+        return [Transcription(tuple(w)) for w in words]
 
-    def transcribe_file(self, path: str | Path) -> dict:
+    def transcribe_file(self, path: str | Path) -> Transcription:
         audio, _ = read_audio(path)
         return self.transcribe_batch([audio])[0]

@@ -1,26 +1,32 @@
 """``asrloop transcribe``: the running system. The registry's champion transcribes a drop.
 
 Input: ``transcribe.input`` (a drop folder with a manifest, any folder of audio, or one file).
-Output: ``transcripts.jsonl`` rows with text, per-word start/end/confidence, model and
-vocabulary versions. Long files are chunked; unreadable clips are reported and skipped.
+Output: ``transcripts.jsonl`` (:class:`asrloop.serve.transcript.Transcript` rows: text, per-word
+start/end/confidence, model and vocabulary versions). Long files are chunked; unreadable clips
+are reported and skipped. Which version serves a drop is pinned once in a
+:class:`asrloop.records.ServingRecord`, so a rerun never re-serves an old drop with a newer model.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from omegaconf import DictConfig
 
-from asrloop.audio.io import audio_info
-from asrloop.corpus.manifest import MANIFEST_NAME, audio_path, read_manifest, write_manifest
-from asrloop.evaluate import load_recognizer, transcribe_rows
+from asrloop.audio.io import AudioError, audio_info
+from asrloop.corpus.manifest import MANIFEST_NAME, Utterance, read_manifest
+from asrloop.model.registry import Registry
 from asrloop.progress import console
+from asrloop.records import ServingRecord
+from asrloop.serve.batch import transcribe_utterances
+from asrloop.serve.loading import REGISTRY_PREFIX, DecodingSetup, load_recognizer
+from asrloop.serve.transcript import Transcript, write_transcripts
+from asrloop.tracking import TrackingSettings
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg"}
 
 
-def input_rows(source: Path) -> list[dict]:
+def input_rows(source: Path) -> list[Utterance]:
     """Rows for a drop folder (its manifest), a folder of audio files, or a single file."""
     if (source / MANIFEST_NAME).exists():
         return read_manifest(source / MANIFEST_NAME, require_text=False)
@@ -34,65 +40,64 @@ def input_rows(source: Path) -> list[dict]:
         try:
             rate, _, frames = audio_info(path)
             duration = frames / rate
-        except ValueError:
+        except AudioError:
             duration = 0.0
-        rows.append({"id": path.stem, "audio_filepath": str(path.resolve()), "duration": duration})
+        rows.append(Utterance(id=path.stem, audio_filepath=str(path.resolve()), duration=duration))
     return rows
 
 
-def pin_serving_model(cfg: DictConfig) -> Path:
-    """Record (once) which registered version serves the current drop: the champion now."""
-    from asrloop.model.registry import alias_version
-
-    record = Path(cfg.transcribe.serving_record)
-    if not record.exists():
-        version = alias_version(cfg, str(cfg.transcribe.model)) or str(cfg.transcribe.model)
-        record.parent.mkdir(parents=True, exist_ok=True)
-        record.write_text(
-            json.dumps({"model": cfg.tracking.registered_model, "version": version}) + "\n"
-        )
-    return record
+def pin_serving_model(record: Path, registry: Registry, model: str) -> ServingRecord:
+    """Record (once) which registered version serves a drop: ``model`` (an alias) now."""
+    existing = ServingRecord.load_if_exists(record)
+    if existing is not None:
+        return existing
+    pinned = ServingRecord(registry.name, registry.alias_version(model) or model)
+    pinned.write(record)
+    return pinned
 
 
-def serving_model(cfg: DictConfig) -> str:
-    record = Path(cfg.transcribe.serving_record)
-    if record.exists():
-        return str(json.loads(record.read_text())["version"])
-    return str(cfg.transcribe.model)
+def serving_model(record: Path, default: str) -> str:
+    pinned = ServingRecord.load_if_exists(record)
+    return pinned.version if pinned is not None else default
 
 
-def transcribe(cfg: DictConfig) -> Path:
-    tc = cfg.transcribe
-    model = serving_model(cfg)
-    if not model.startswith("registry:") and not Path(model).exists():
-        model = f"registry:{model}"
-    recognizer, info = load_recognizer(cfg, model)
-    source = Path(tc.input)
+def transcribe(
+    model: str, source: Path, out: Path, setup: DecodingSetup, registry: Registry, batch: float
+) -> Path:
+    if not model.startswith(REGISTRY_PREFIX) and not Path(model).exists():
+        model = f"{REGISTRY_PREFIX}{model}"
+    recognizer, info = load_recognizer(model, setup, registry)
     rows = input_rows(source)
-    predictions, stats = transcribe_rows(
-        recognizer, rows, cfg.evaluate.batch_seconds, f"transcribing {source.name}"
+    predictions, stats = transcribe_utterances(
+        recognizer, rows, batch, f"transcribing {source.name}"
     )
-    out_rows = [
-        {
-            "id": p.get("id"),
-            "audio_filepath": str(audio_path(p)),
-            "duration": p["duration"],
-            "voice": p.get("voice", ""),
-            "text": p["pred_text"],
-            "words": p["words"],
-            "confidence": p["confidence"],
-            "model_version": info.get("model_version", info["model"]),
-            "vocab_version": info.get("vocab_version", "none"),
-        }
+    transcripts = [
+        Transcript(
+            id=p.utterance.id,
+            audio_filepath=str(p.utterance.audio_path),
+            duration=p.utterance.duration,
+            voice=p.utterance.voice,
+            transcription=p.transcription,
+            model_version=info.model_version or info.model,
+            vocab_version=info.vocab_version or "none",
+        )
         for p in predictions
     ]
-    out = Path(tc.output)
-    write_manifest(out, out_rows)
+    write_transcripts(out, transcripts)
     console.print(
-        f"{len(out_rows)} transcripts -> {out} (RTF {stats['rtf']:.4f}, {stats['skipped']} skipped)"
+        f"{len(transcripts)} transcripts -> {out} (RTF {stats.rtf:.4f}, {stats.skipped} skipped)"
     )
     return out
 
 
-def run(cfg: DictConfig) -> None:
-    transcribe(cfg)
+def run(cfg: DictConfig) -> Path:
+    tc = cfg.transcribe
+    registry = Registry(TrackingSettings.from_config(cfg.tracking, cfg.paths.root))
+    return transcribe(
+        serving_model(Path(tc.serving_record), str(tc.model)),
+        Path(tc.input),
+        Path(tc.output),
+        DecodingSetup.from_config(cfg.decode, cfg.features, cfg.paths.vocab),
+        registry,
+        float(cfg.evaluate.batch_seconds),
+    )

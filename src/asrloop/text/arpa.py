@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from asrloop.errors import DataError
+
 SOS, EOS, UNK = "<s>", "</s>", "<unk>"
 NO_PROB = -99.0  # ARPA's log10 "zero", used for <s> (never predicted)
 FALLBACK_DISCOUNTS = (0.5, 1.0, 1.5)  # KenLM's --discount_fallback, for too few counts
@@ -30,7 +32,7 @@ METHODS = ("kneser_ney", "witten_bell")
 NGram = tuple[str, ...]
 
 
-class ArpaError(ValueError):
+class ArpaError(DataError):
     """An ARPA file that cannot be read; the message names the file and line."""
 
 

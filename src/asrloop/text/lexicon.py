@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from asrloop.errors import DataError
 from asrloop.text.tokenizer import BLANK, WORD_DELIMITER, CharTokenizer
 
 
-class LexiconError(ValueError):
+class LexiconError(DataError):
     """A word or lexicon line the tokenizer cannot spell; names the file and line."""
 
 

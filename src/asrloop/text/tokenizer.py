@@ -12,6 +12,8 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+from asrloop.errors import DataError
+
 BLANK = "<blank>"
 WORD_DELIMITER = "|"
 VOCAB_FILE = "vocab.json"
@@ -60,7 +62,7 @@ class CharTokenizer:
     def encode(self, text: str) -> list[int]:
         unknown = self.unknown_chars(text)
         if unknown:
-            raise ValueError(f"text has symbols outside the alphabet: {sorted(unknown)}")
+            raise DataError(f"text has symbols outside the alphabet: {sorted(unknown)}")
         return [self.index[WORD_DELIMITER if char == " " else char] for char in text]
 
     def decode(self, ids: Iterable[int]) -> str:

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from asrloop.errors import MissingInputError
 from asrloop.text.arpa import NGramModel, estimate, read_arpa
 from asrloop.text.lexicon import build_lexicon, read_lexicon, spell, write_lexicon
 from asrloop.text.normalize import normalize_text
@@ -97,7 +98,7 @@ def add_words(
 def load_vocabulary(folder: str | Path) -> Vocabulary:
     folder = Path(folder)
     if not (folder / VERSION_FILE).exists():
-        raise FileNotFoundError(f"{folder} is not a vocabulary folder (run `asrloop vocab build`)")
+        raise MissingInputError(f"{folder} is not a vocabulary folder (run `asrloop vocab build`)")
     tokenizer = CharTokenizer.load(folder)
     words = {}
     for line in _read_lines(folder / WORDS_FILE):
@@ -182,16 +183,18 @@ def grown_new_words(corpus_root) -> list[str]:
     return list(dict.fromkeys(words))
 
 
-def run(cfg) -> str | None:
+def run(cfg) -> dict:
     """``asrloop vocab build``: the vocabulary of the train split of every corpus shard."""
     from rich.console import Console
     from rich.table import Table
 
     from asrloop.corpus.manifest import iter_corpus
 
-    texts = [row["text"] for row in iter_corpus(cfg.paths.corpus, ["train"])]
+    texts = [row.text or "" for row in iter_corpus(cfg.paths.corpus, ["train"])]
     if not texts:
-        return f"no train rows under {cfg.paths.corpus}: synthesize the corpus first"
+        raise MissingInputError(
+            f"no train rows under {cfg.paths.corpus}: synthesize the corpus first"
+        )
     version = build_vocabulary(
         texts,
         cfg.paths.vocab,
@@ -205,4 +208,4 @@ def run(cfg) -> str | None:
     for key, value in version.items():
         table.add_row(key, str(value))
     Console().print(table)
-    return None
+    return version

@@ -1,0 +1,126 @@
+"""The corpus under test: every row with its decoded-audio stats, and the rules it must meet.
+
+Every clip is decoded once (soundfile, in a small process pool) into :class:`AudioStats`; each
+check then reads :class:`Clip` objects (row + stats) of a :class:`CorpusUnderTest`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+from omegaconf import DictConfig, OmegaConf
+
+from asrloop.corpus.manifest import Utterance
+
+FULL_SCALE = 32766  # int16 magnitude above which a sample counts as clipped
+
+
+@dataclass(frozen=True)
+class AudioStats:
+    """What the checks need from one file; ``error`` is set when it cannot be decoded."""
+
+    rate: int = 0
+    channels: int = 0
+    frames: int = 0
+    rms_dbfs: float = -math.inf
+    clipped_share: float = 0.0
+    digest: str = ""
+    error: str | None = None
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.rate if self.rate else 0.0
+
+
+def audio_stats(path: str | Path) -> AudioStats:
+    """Decode one file (as int16) and summarise it: format, level, clipping, content hash."""
+    try:
+        with sf.SoundFile(str(path)) as handle:
+            rate, channels = handle.samplerate, handle.channels
+            pcm = handle.read(dtype="int16", always_2d=True)
+    except Exception as error:  # soundfile raises several types for missing or broken files
+        return AudioStats(error=f"cannot decode ({error})")
+    digest = hashlib.sha256(f"{rate}:{channels}:".encode() + pcm.tobytes()).hexdigest()
+    if pcm.size == 0:
+        return AudioStats(rate, channels, 0, digest=digest)
+    samples = pcm.astype(np.float32).ravel()
+    rms = math.sqrt(float(np.dot(samples, samples)) / samples.size) / 32768.0
+    clipped = np.count_nonzero((pcm > FULL_SCALE) | (pcm < -FULL_SCALE)) / pcm.size
+    return AudioStats(
+        rate, channels, len(pcm), 20 * math.log10(max(rms, 1e-10)), float(clipped), digest
+    )
+
+
+def all_audio_stats(paths: list[Path], workers: int) -> list[AudioStats]:
+    """:func:`audio_stats` for every path, in order, in ``workers`` processes."""
+    names = [str(p) for p in paths]
+    if workers <= 1 or len(names) < 64:
+        return [audio_stats(n) for n in names]
+    chunk = max(16, len(names) // (workers * 8))
+    with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+        return list(pool.map(audio_stats, names, chunksize=chunk))
+
+
+@dataclass(frozen=True)
+class CorpusRules:
+    """What a corpus must look like: ``checks.data`` settings plus alphabet, voices, terms."""
+
+    settings: dict[str, Any]  # conf/checks: checks.data
+    sample_rate: int
+    alphabet: str
+    train_voices: tuple[str, ...]
+    heldout_voices: tuple[str, ...]
+    terms: tuple[str, ...]
+
+    @classmethod
+    def from_config(
+        cls,
+        data_checks: DictConfig,
+        features: DictConfig,
+        corpus: DictConfig,
+        terms: list[str],
+    ) -> CorpusRules:
+        """From ``checks.data``, ``features``, ``corpus`` and ``scenario.terms``."""
+        return cls(
+            OmegaConf.to_container(data_checks, resolve=True),
+            int(features.sample_rate),
+            str(corpus.alphabet),
+            tuple(corpus.voices.train),
+            tuple(corpus.voices.heldout),
+            tuple(terms),
+        )
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A row with its audio stats; ``ref`` is how findings name it."""
+
+    row: Utterance
+    audio: AudioStats
+    ref: str
+
+
+@dataclass
+class CorpusUnderTest:
+    root: Path
+    clips: list[Clip]
+    rules: CorpusRules
+    summary: dict = field(default_factory=dict)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return self.rules.settings
+
+    def decoded(self) -> list[Clip]:
+        return [c for c in self.clips if c.audio.error is None]
+
+    def split(self, *names: str) -> list[Clip]:
+        return [c for c in self.clips if c.row.split in names]

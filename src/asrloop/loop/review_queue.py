@@ -1,0 +1,154 @@
+"""The review queue of a drop: :class:`ReviewItem` rows in ``queue.jsonl`` and ``queue.csv``.
+
+Triage writes the queue, a person (or the demo's stand-in) decides each row, grow reads the
+approved ones. Both files hold the same rows; whichever was edited last is read, so a reviewer
+may use a spreadsheet or a text editor. Decided rows survive a re-triage.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from asrloop.errors import DataError
+from asrloop.jsonio import iter_jsonl, write_jsonl
+
+STATUSES = ("pending", "approved", "rejected")
+DECIDED = ("approved", "rejected")
+RANDOM = "random"  # the reason of the uniform sample (the unbiased error estimate)
+DEMO_REVIEWER = "demo:references"
+JSONL_NAME, CSV_NAME = "queue.jsonl", "queue.csv"
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """One clip to review: what the model heard, the corrected text, the decision."""
+
+    id: str
+    status: str = "pending"
+    reason: str = ""
+    hypothesis: str = ""
+    reference: str = ""
+    voice: str = ""
+    confidence: float | None = None
+    audio_filepath: str = ""
+    reviewer: str = ""
+
+    @property
+    def decided(self) -> bool:
+        return self.status in DECIDED
+
+    @property
+    def approved(self) -> bool:
+        return self.status == "approved"
+
+    @property
+    def in_random_sample(self) -> bool:
+        return RANDOM in [part.strip() for part in self.reason.split(";")]
+
+    def replace(self, **changes: Any) -> ReviewItem:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: str) -> ReviewItem:
+        """A row as read from either file; a bad status or confidence names file and row."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        values = {n: "" if data.get(n) is None else data.get(n) for n in names}
+        if not str(values["id"]).strip():
+            raise DataError(f"{where}: missing field 'id'")
+        status = str(values["status"]).strip().lower() or "pending"
+        if status not in STATUSES:
+            raise DataError(f"{where}: clip {values['id']}: status {status!r} not in {STATUSES}")
+        confidence = values["confidence"]
+        try:
+            confidence = float(confidence) if confidence not in ("", None) else None
+        except ValueError as error:
+            raise DataError(
+                f"{where}: field 'confidence': {confidence!r} is not a number"
+            ) from error
+        text = {n: str(values[n]) for n in names if n not in ("status", "confidence")}
+        return cls(**{**text, "status": status, "confidence": confidence})
+
+
+def queue_paths(folder: str | Path) -> tuple[Path, Path]:
+    folder = Path(folder)
+    return folder / JSONL_NAME, folder / CSV_NAME
+
+
+def write_queue(folder: str | Path, items: Iterable[ReviewItem]) -> tuple[Path, Path]:
+    """Write the queue as JSON lines and CSV (same content, same modification time)."""
+    jsonl, csv_path = queue_paths(folder)
+    rows = [item.to_dict() for item in items]
+    write_jsonl(jsonl, rows)
+    tmp = csv_path.with_suffix(".csv.tmp")
+    fields = [f.name for f in dataclasses.fields(ReviewItem)]
+    with tmp.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
+    os.replace(tmp, csv_path)
+    stamp = jsonl.stat().st_mtime_ns
+    os.utime(csv_path, ns=(stamp, stamp))
+    return jsonl, csv_path
+
+
+def read_queue(folder: str | Path) -> list[ReviewItem]:
+    """The queue as a person left it: the CSV if it was edited after the JSON lines, else those."""
+    jsonl, csv_path = queue_paths(folder)
+    if csv_path.exists() and (
+        not jsonl.exists() or csv_path.stat().st_mtime_ns > jsonl.stat().st_mtime_ns
+    ):
+        with csv_path.open(encoding="utf-8", newline="") as handle:
+            return [
+                ReviewItem.from_dict(data, f"{csv_path}:{number}")
+                for number, data in enumerate(csv.DictReader(handle), start=2)
+            ]
+    if not jsonl.exists():
+        return []
+    return [ReviewItem.from_dict(data, f"{jsonl}:{n}") for n, data in iter_jsonl(jsonl)]
+
+
+def merge_queue(
+    existing: Iterable[ReviewItem], selections: Iterable[ReviewItem]
+) -> list[ReviewItem]:
+    """The queue for ``selections``, keeping every row a person already approved or rejected.
+
+    A pending row that is selected again keeps its (possibly edited) reference; pending rows
+    no longer selected are dropped; new rows start with the hypothesis as reference.
+    """
+    old = {item.id: item for item in existing}
+    queue, seen = [], set()
+    for selected in selections:
+        seen.add(selected.id)
+        previous = old.get(selected.id)
+        if previous and previous.decided:
+            queue.append(previous)
+            continue
+        reference = previous.reference if previous else selected.hypothesis
+        queue.append(selected.replace(reference=reference, status="pending", reviewer=""))
+    queue += [item for item_id, item in old.items() if item_id not in seen and item.decided]
+    return queue
+
+
+def fill_from_references(
+    queue: Iterable[ReviewItem], references: Mapping[str, str]
+) -> list[ReviewItem]:
+    """The demo's reviewer: pending rows get the hidden reference and are approved.
+
+    Rows a person already approved or rejected, and clips without a reference, are unchanged.
+    """
+    filled = []
+    for item in queue:
+        text = references.get(item.id)
+        if item.status == "pending" and text is not None:
+            item = item.replace(reference=text, status="approved", reviewer=DEMO_REVIEWER)
+        filled.append(item)
+    return filled

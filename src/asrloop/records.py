@@ -1,0 +1,246 @@
+"""Typed result files: one class per file that a step writes and another step reads.
+
+Each record knows its file's shape (``to_dict`` / ``from_dict``), carries a schema name with a
+version (``"schema": "asrloop.<kind>/1"``), is written atomically and read back with errors that
+name the file and the missing field. Producers and consumers both go through these classes, so
+a field renamed in one place is renamed everywhere.
+
+| record | file | written by | read by |
+|---|---|---|---|
+| :class:`TrainingResult` | ``models/current/result.json`` | train | loop, gate, summary |
+| :class:`EvaluationReport` | ``reports/eval/metrics.json`` | evaluate | loop summary |
+| :class:`ServingRecord` | ``reports/serving/<drop>.json`` | loop (pin) | transcribe |
+| :class:`GateDecision` | ``reports/gate/v<N>.json`` | gate | loop summary |
+| :class:`SpikeReport` | ``reports/monitor/<drop>/spikes.json`` | monitor | triage |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+from asrloop.errors import DataError, MissingInputError
+from asrloop.jsonio import read_json, write_json
+
+
+class RecordError(DataError):
+    """A result file with the wrong schema or a missing field (names the file)."""
+
+
+class JsonRecord:
+    """Mixin: schema-checked JSON round trip for a dataclass with ``to_dict``/``from_dict``."""
+
+    KIND: ClassVar[str]
+    VERSION: ClassVar[int] = 1
+
+    @classmethod
+    def schema(cls) -> str:
+        return f"asrloop.{cls.KIND}/{cls.VERSION}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        return cls(**data)  # type: ignore[call-arg]
+
+    def write(self, path: str | Path) -> Path:
+        return write_json(path, {"schema": self.schema(), **self.to_dict()})
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        path = Path(path)
+        if not path.exists():
+            raise MissingInputError(f"{path}: no {cls.KIND} record (the step that writes it ran?)")
+        data = read_json(path)
+        found = data.pop("schema", None) if isinstance(data, dict) else None
+        if found != cls.schema():
+            raise RecordError(f"{path}: schema {found!r}, expected {cls.schema()!r}")
+        try:
+            return cls.from_dict(data)
+        except (KeyError, TypeError) as error:
+            raise RecordError(f"{path}: not a valid {cls.KIND} record ({error})") from error
+
+    @classmethod
+    def load_if_exists(cls, path: str | Path) -> Self | None:
+        return cls.load(path) if Path(path).exists() else None
+
+
+# ---------------------------------------------------------------------------- training
+
+
+@dataclass(frozen=True)
+class TrainingResult(JsonRecord):
+    """What a training run produced: its MLflow run, best model folder and registered version."""
+
+    KIND: ClassVar[str] = "training_result"
+
+    run_id: str
+    model_dir: str
+    steps: int
+    train_seconds: float
+    best_dev_cer: float
+    model_version: str | None = None
+
+
+# ---------------------------------------------------------------------------- evaluation
+
+
+@dataclass(frozen=True)
+class TermScores:
+    """One term's occurrences: recall = tp / support, precision = tp / (tp + fp)."""
+
+    recall: float
+    precision: float
+    tp: int
+    fn: int
+    fp: int
+    support: int
+
+
+@dataclass(frozen=True)
+class GroupScores:
+    wer: float
+    clips: int
+    words: int
+
+
+@dataclass(frozen=True)
+class SetScores:
+    """Scores of one evaluation set (a split, or held-out drop audio)."""
+
+    n: int
+    wer: float
+    cer: float
+    per_voice: dict[str, GroupScores]
+    terms: dict[str, TermScores]
+    audio_seconds: float = 0.0
+    compute_seconds: float = 0.0
+    rtf: float = 0.0
+    skipped: int = 0
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SetScores:
+        return cls(
+            **{
+                **data,
+                "per_voice": {k: GroupScores(**v) for k, v in data["per_voice"].items()},
+                "terms": {k: TermScores(**v) for k, v in data["terms"].items()},
+            }
+        )
+
+    def term_recall(self) -> dict[str, float]:
+        """Recall of each term that occurs in the set."""
+        return {t: s.recall for t, s in self.terms.items() if s.support}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Which model produced a result: a folder or ``registry:<ref>``, and the versions behind it."""
+
+    model: str
+    model_version: str | None = None
+    vocab_version: str | None = None
+
+
+@dataclass(frozen=True)
+class EvaluationReport(JsonRecord):
+    KIND: ClassVar[str] = "evaluation"
+
+    model: ModelInfo
+    results: dict[str, SetScores]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EvaluationReport:
+        return cls(
+            ModelInfo(**data["model"]),
+            {k: SetScores.from_dict(v) for k, v in data["results"].items()},
+        )
+
+
+# ---------------------------------------------------------------------------- serving
+
+
+@dataclass(frozen=True)
+class ServingRecord(JsonRecord):
+    """Which registered version served a drop (written once; history does not move)."""
+
+    KIND: ClassVar[str] = "serving"
+
+    model: str  # registered model name
+    version: str
+
+
+# ---------------------------------------------------------------------------- gate
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A model version's numbers on the gate's evidence."""
+
+    version: str
+    regression_wer: float
+    term_recall: dict[str, float]
+    heldout_wer: float
+
+
+@dataclass(frozen=True)
+class GateDecision(JsonRecord):
+    KIND: ClassVar[str] = "gate_decision"
+
+    promote: bool
+    reason: str
+    challenger: Candidate
+    champion: Candidate | None
+    model_checks: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GateDecision:
+        champion = data.get("champion")
+        return cls(
+            bool(data["promote"]),
+            str(data["reason"]),
+            Candidate(**data["challenger"]),
+            Candidate(**champion) if champion else None,
+            dict(data.get("model_checks") or {}),
+        )
+
+
+# ---------------------------------------------------------------------------- monitor
+
+
+@dataclass(frozen=True)
+class Spike:
+    """A production n-gram with its counts and spike score."""
+
+    ngram: str
+    n: int
+    prod_count: int
+    train_count: int
+    expected: float
+    score: float
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "expected": round(self.expected, 3), "score": round(self.score, 4)}
+
+
+@dataclass(frozen=True)
+class SpikeReport(JsonRecord):
+    """The monitor's ranked spikes for one drop, best first."""
+
+    KIND: ClassVar[str] = "spikes"
+
+    drop: str
+    spikes: tuple[Spike, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"drop": self.drop, "spikes": [s.to_dict() for s in self.spikes]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SpikeReport:
+        return cls(str(data["drop"]), tuple(Spike(**s) for s in data["spikes"]))
+
+    def phrases(self, top: int) -> list[str]:
+        return [s.ngram for s in self.spikes[:top]]

@@ -1,0 +1,106 @@
+"""Transcribe manifest rows in length-sorted batches: one :class:`Prediction` per readable clip.
+
+Unreadable clips are reported and skipped (counted in :class:`BatchStats`), never fatal.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from asrloop.audio.io import SAMPLE_RATE, AudioError, read_audio
+from asrloop.corpus.manifest import Utterance
+from asrloop.progress import console, progress_bar
+from asrloop.serve.recognizer import Recognizer, Transcription
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A manifest row and what the recognizer heard in it."""
+
+    utterance: Utterance
+    transcription: Transcription
+
+    @property
+    def reference(self) -> str:
+        return self.utterance.text or ""
+
+    @property
+    def hypothesis(self) -> str:
+        return self.transcription.text
+
+    def to_dict(self) -> dict[str, Any]:
+        """The predictions-manifest row: the utterance plus ``pred_text``, words, confidence."""
+        return {
+            **self.utterance.to_dict(),
+            "pred_text": self.transcription.text,
+            "words": self.transcription.words_as_dicts(),
+            "confidence": self.transcription.confidence,
+        }
+
+
+@dataclass(frozen=True)
+class BatchStats:
+    audio_seconds: float
+    compute_seconds: float
+    skipped: int
+
+    @property
+    def rtf(self) -> float:
+        return self.compute_seconds / max(self.audio_seconds, 1e-9)
+
+
+def transcribe_utterances(
+    recognizer: Recognizer,
+    rows: Sequence[Utterance],
+    batch_seconds: float,
+    description: str = "transcribing",
+) -> tuple[list[Prediction], BatchStats]:
+    """Predictions in the order of ``rows`` (unreadable clips left out) and timing stats."""
+    order = sorted(range(len(rows)), key=lambda i: rows[i].duration)
+    results: dict[int, Transcription] = {}
+    audio_seconds, compute_seconds, skipped = 0.0, 0.0, []
+    with progress_bar(description, len(rows)) as advance:
+        batch: list[tuple[int, np.ndarray]] = []
+        for position, index in enumerate(order):
+            try:
+                audio, _ = read_audio(rows[index].audio_path)
+                batch.append((index, audio))
+            except AudioError as error:
+                skipped.append(str(error))
+                console.print(f"[yellow]skipped[/] {error}")
+            size = sum(len(a) for _, a in batch) / SAMPLE_RATE
+            if batch and (size >= batch_seconds or position == len(order) - 1):
+                start = time.perf_counter()
+                outputs = recognizer.transcribe_batch([a for _, a in batch])
+                compute_seconds += time.perf_counter() - start
+                audio_seconds += size
+                for (i, _), out in zip(batch, outputs, strict=True):
+                    results[i] = out
+                advance(len(batch))
+                batch = []
+        advance(len(skipped))
+    predictions = [Prediction(rows[i], results[i]) for i in range(len(rows)) if i in results]
+    return predictions, BatchStats(audio_seconds, compute_seconds, len(skipped))
+
+
+def transcribe_audio(
+    recognizer: Recognizer, audios: Sequence[np.ndarray], batch_seconds: float
+) -> list[str]:
+    """Texts for in-memory clips, in length-sorted batches of about ``batch_seconds``."""
+    texts = [""] * len(audios)
+    order = sorted(range(len(audios)), key=lambda i: len(audios[i]))
+    batch: list[int] = []
+    for position, index in enumerate(order):
+        batch.append(index)
+        seconds = sum(len(audios[i]) for i in batch) / SAMPLE_RATE
+        if seconds >= batch_seconds or position == len(order) - 1:
+            outputs = recognizer.transcribe_batch([audios[i] for i in batch])
+            for i, out in zip(batch, outputs, strict=True):
+                texts[i] = out.text
+            batch = []
+    return texts
