@@ -33,9 +33,9 @@ def profile_training(root: Path, overrides: list[str]) -> None:
 
     import torch
 
+    from asrloop.audio.features import FbankExtractor
     from asrloop.config import compose
     from asrloop.corpus.manifest import iter_corpus
-    from asrloop.audio.features import FbankExtractor
     from asrloop.model.data import bucket_batches, collate, feature_stats, load_examples
     from asrloop.model.factory import build_model
     from asrloop.text.tokenizer import CharTokenizer
