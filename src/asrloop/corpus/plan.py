@@ -9,6 +9,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
+from asrloop.corpus.manifest import GROWN_SOURCE_PREFIX
 from asrloop.corpus.text import SentenceGenerator
 
 SPLITS = ("train", "dev", "test", "regression")
@@ -136,7 +137,7 @@ def plan_drop(corpus: Mapping, scenario: Mapping, drop_name: str, seed: int) -> 
             id=f"{drop_name}-{i:05d}",
             text=text,
             split="drop",
-            source=f"drop/{drop_name}",
+            source=f"{GROWN_SOURCE_PREFIX}{drop_name}",
             **_voice_params(rng, drop["voices"], params),
         )
         for i, text in enumerate(texts)
