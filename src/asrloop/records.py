@@ -9,7 +9,7 @@ a field renamed in one place is renamed everywhere.
 |---|---|---|---|
 | :class:`TrainingResult` | ``models/current/result.json`` | train | loop, gate, summary |
 | :class:`EvaluationReport` | ``reports/eval/metrics.json`` | evaluate | loop summary |
-| :class:`ServingRecord` | ``reports/serving/<drop>.json`` | loop (pin) | transcribe |
+| :class:`ServingRecord` | ``data/serving/<drop>.json`` | loop (pin) | transcribe |
 | :class:`GateDecision` | ``reports/gate/v<N>.json`` | gate | loop summary |
 | :class:`SpikeReport` | ``reports/monitor/<drop>/spikes.json`` | monitor | triage |
 """

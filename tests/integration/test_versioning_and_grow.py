@@ -52,7 +52,7 @@ def versioned_template(tmp_path_factory):
     queue[0] = queue[0].replace(status="rejected")
     queue[1] = queue[1].replace(status="pending")
     queue.append(queue[2].replace(id=held[0].id, reference=held[0].text))  # held out
-    write_queue(Path(cfg.paths.reports) / "triage" / drop.name, queue)
+    write_queue(Path(cfg.paths.reviews) / drop.name, queue)
     return root, queue
 
 

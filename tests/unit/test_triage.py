@@ -168,7 +168,7 @@ def test_triage_json_has_the_required_keys(tmp_path):
     )
     vocabulary = {"the", "deal", "was", "signed", "talks", "resumed", "vote", "after"}
     result, files = analyze_queue(
-        tmp_path, vocabulary, settings(bootstrap=200, seed=0), "Triage: test"
+        tmp_path, tmp_path, vocabulary, settings(bootstrap=200, seed=0), "Triage: test"
     )
     saved = json.loads((tmp_path / "triage.json").read_text())
     assert saved == json.loads(json.dumps(result))
@@ -209,10 +209,9 @@ def test_monitor_and_triage_steps_end_to_end(tmp_path):
     spikes = SpikeReport.load(Path(cfg.paths.reports) / "monitor" / drop.name / "spikes.json")
     assert spikes.spikes[0].ngram == "bread sit"
     triage.run(cfg)
-    folder = Path(cfg.paths.reports) / "triage" / drop.name
-    queue = read_queue(folder)
+    queue = read_queue(Path(cfg.paths.reviews) / drop.name)
     assert queue and all(item.status == "approved" for item in queue)
     assert not any(drop.is_holdout(item.id) for item in queue)
-    saved = json.loads((folder / "triage.json").read_text())
+    saved = json.loads((Path(cfg.paths.reports) / "triage" / drop.name / "triage.json").read_text())
     assert saved["confusions"][0]["ref"] == "brexit"
     assert saved["confusions"][0]["hyp"] == "bread sit"

@@ -78,6 +78,9 @@ def version_files(root: Path) -> list[str]:
     files = [p for p in (root / "data").rglob("*.dvc")] if (root / "data").exists() else []
     files += [p for p in (root / "data").rglob(".gitignore")] if (root / "data").exists() else []
     files += list((root / "data").glob("*.sha256"))  # the frozen regression set's record
+    for small in ("reviews", "serving"):  # review decisions and serving records: plain git
+        folder = root / "data" / small
+        files += [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
     files += [p for p in (root / "pipelines").glob("dvc.lock")]
     files += [p for p in (root / "pipelines").glob("params.yaml")]  # dvc.yaml's templating
     files += [p for p in (root / "pipelines").glob(".gitignore")]

@@ -185,7 +185,7 @@ def run(cfg: DictConfig) -> GrowResult:
     )
     result, folder = grow_corpus(
         drop,
-        Path(cfg.paths.reports) / "triage" / drop.name,
+        Path(cfg.paths.reviews) / drop.name,
         Path(cfg.paths.corpus),
         Path(cfg.paths.base_corpus),
         Path(cfg.paths.grown_corpus),

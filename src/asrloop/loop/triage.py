@@ -6,7 +6,7 @@ person edited and one the demo filled take the same path:
 1. select review clips (never the drop's held-out clips): a uniform random sample (the
    unbiased error estimate), clips containing the top flagged phrases (round-robin over the
    phrases), the least confident clips; reproducible by seed;
-2. write ``reports/triage/<drop>/queue.jsonl`` and ``queue.csv``
+2. write ``data/reviews/<drop>/queue.jsonl`` and ``queue.csv``
    (:mod:`asrloop.loop.review_queue`: ``reference`` starts as the hypothesis, to be corrected;
    ``status`` pending / approved / rejected). Rows a person already approved or rejected are
    kept as they are when triage is re-run;
@@ -295,11 +295,11 @@ def write_analysis(result: Mapping, out_dir: str | Path, title: str, top: int) -
 
 
 def analyze_queue(
-    folder: str | Path, vocabulary: set[str], settings: TriageSettings, title: str
+    queue: Path, out_dir: Path, vocabulary: set[str], settings: TriageSettings, title: str
 ) -> tuple[dict, list[Path]]:
-    """Read the queue file in ``folder``, analyse it, write the reports beside it."""
-    result = analyze(read_queue(folder), vocabulary, settings)
-    return result, write_analysis(result, folder, title, settings.report_top)
+    """Read the queue in folder ``queue``, analyse it, write the reports to ``out_dir``."""
+    result = analyze(read_queue(queue), vocabulary, settings)
+    return result, write_analysis(result, out_dir, title, settings.report_top)
 
 
 # ---- the `asrloop triage` step -------------------------------------------------------------
@@ -392,13 +392,14 @@ def run(cfg: DictConfig) -> None:
         monitor = MonitorSettings.from_config(cfg.triage.monitor)
         spikes = rank_spikes([t.text for t in transcripts], train_texts, monitor)
         phrases = [s.ngram for s in spikes[: settings.top_phrases]]
-    folder = Path(cfg.paths.reports) / "triage" / drop.name
-    triage_drop(transcripts, phrases, drop, settings, folder)
+    queue = Path(cfg.paths.reviews) / drop.name
+    triage_drop(transcripts, phrases, drop, settings, queue)
     vocabulary = {word for text in train_texts for word in words(text)}
     tracking_settings = tracking.TrackingSettings.from_config(cfg.tracking, cfg.paths.root)
+    out = Path(cfg.paths.reports) / "triage" / drop.name
     with tracking.step_run(tracking_settings, "triage", config_snapshot(cfg)):
         import mlflow
 
-        result, files = analyze_queue(folder, vocabulary, settings, f"Triage: {drop.name}")
-        _log(mlflow, result, [*files, *queue_paths(folder)])
+        result, files = analyze_queue(queue, out, vocabulary, settings, f"Triage: {drop.name}")
+        _log(mlflow, result, [*files, *queue_paths(queue)])
     _print_summary(result)
