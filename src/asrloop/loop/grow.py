@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from omegaconf import DictConfig
 from asrloop.audio.io import SAMPLE_RATE, read_audio, write_audio
 from asrloop.checks.corpus import CorpusRules
 from asrloop.checks.data import check_corpus
+from asrloop.checks.labels_model import GREEDY, suspect_labels
 from asrloop.corpus.drop import Drop
 from asrloop.corpus.manifest import (
     EVAL_SPLITS,
@@ -32,9 +34,15 @@ from asrloop.corpus.manifest import (
 )
 from asrloop.corpus.versioning import commit_version, track_shards
 from asrloop.errors import ChecksFailed
+from asrloop.faults import fault_point
+from asrloop.fsutil import recover_dir, replace_dir
 from asrloop.loop.review_queue import ReviewItem, read_queue
+from asrloop.model.registry import Registry
 from asrloop.progress import console
-from asrloop.text.normalize import normalize_text
+from asrloop.serve.batch import transcribe_utterances
+from asrloop.serve.loading import DecodingSetup, load_recognizer
+from asrloop.text.normalize import NormalizationError, normalize_text, normalize_transcript
+from asrloop.tracking import TrackingSettings
 
 NEW_WORDS = "new_words.txt"
 DIGEST_FILE = "content.sha256"
@@ -50,8 +58,9 @@ class GrowResult:
     tag: str | None
 
 
-def approved_items(queue_folder: Path, drop: Drop) -> list[ReviewItem]:
-    """Approved rows of the review queue (whichever of its JSONL and CSV was edited last)."""
+def approved_items(queue_folder: Path, drop: Drop, alphabet: str) -> list[ReviewItem]:
+    """Approved rows of the review queue (whichever of its JSONL and CSV was edited last), their
+    references normalized; a reference the alphabet cannot hold is reported and left out."""
     keep = []
     items = read_queue(queue_folder) if queue_folder.exists() else []
     for item in items:
@@ -60,10 +69,12 @@ def approved_items(queue_folder: Path, drop: Drop) -> list[ReviewItem]:
         if drop.is_holdout(item.id):
             console.print(f"[yellow]ignored[/] {item.id}: held-out clips never enter the corpus")
             continue
-        if not normalize_text(item.reference):
-            console.print(f"[yellow]ignored[/] {item.id}: approved with an empty reference")
+        try:
+            reference = normalize_transcript(item.reference, alphabet)
+        except NormalizationError as error:
+            console.print(f"[yellow]ignored[/] {queue_folder} clip {item.id}: {error}")
             continue
-        keep.append(item)
+        keep.append(item.replace(reference=reference))
     return keep
 
 
@@ -100,7 +111,7 @@ def shard_rows(
             id=f"{drop.name}-grown-{item.id}",
             audio_filepath=f"{item.id}.wav",
             duration=clip.duration,
-            text=normalize_text(item.reference),
+            text=item.reference,
             speaker=voice,
             voice=voice,
             split="train",
@@ -125,23 +136,25 @@ def content_digest(rows: list[Utterance]) -> str:
 
 def write_shard(folder: Path, rows: list[tuple[Utterance, Path]], new_words: list[str]) -> bool:
     """Write the shard unless an identical one exists; returns True when something changed."""
+    recover_dir(folder)
+    tmp = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)  # what an interrupted run left
     digest_file = folder / DIGEST_FILE
     digest = content_digest([row for row, _ in rows])
     if digest_file.exists() and digest_file.read_text().strip() == digest:
         return False
-    tmp = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     written = []
     for row, source in rows:
         audio, _ = read_audio(source)
         write_audio(tmp / row.audio_filepath, audio)
         written.append(row.replace(duration=round(len(audio) / SAMPLE_RATE, 4)))
+    fault_point("grow.before_manifest")
     write_manifest(tmp / MANIFEST_NAME, written)
     (tmp / NEW_WORDS).write_text("".join(f"{w}\n" for w in new_words))
     (tmp / DIGEST_FILE).write_text(digest + "\n")
-    shutil.rmtree(folder, ignore_errors=True)
-    tmp.rename(folder)
+    fault_point("grow.before_swap")
+    replace_dir(tmp, folder)
     return True
 
 
@@ -153,12 +166,22 @@ def grow_corpus(
     grown_dir: Path,
     vocab_dir: Path,
     rules: CorpusRules,
+    suspects: Callable[[list[Utterance]], list[tuple[str, str]]] | None = None,
 ) -> tuple[GrowResult, Path | None]:
     """Write the grown shard of ``drop``; returns the result and the shard folder to version
-    (None when nothing was approved). Data checks must pass first."""
+    (None when nothing was approved). Rows that ``suspects`` (the model-assisted label check:
+    ``(clip id, why)`` pairs) names stay out and are reported; data checks must pass first."""
     eval_texts = {r.text or "" for r in iter_corpus(base_corpus, EVAL_SPLITS)}
-    items = without_eval_sentences(approved_items(queue_folder, drop), eval_texts)
-    clips = {r.id: r for r in read_manifest(drop.manifest, require_text=False)}
+    items = approved_items(queue_folder, drop, rules.alphabet)
+    items = without_eval_sentences(items, eval_texts)
+    clips = {r.id: r for r in read_manifest(drop.manifest, require_text=False, contained=True)}
+    if suspects is not None and items:
+        flagged = dict(
+            suspects([clips[i.id].replace(text=i.reference) for i in items if i.id in clips])
+        )
+        for clip, why in flagged.items():
+            console.print(f"[yellow]left out (label check)[/] {queue_folder} clip {clip}: {why}")
+        items = [item for item in items if item.id not in flagged]
     rows = shard_rows(items, drop, clips)
     vocabulary = known_words(vocab_dir)
     new_words = (
@@ -178,6 +201,22 @@ def grow_corpus(
     return GrowResult(drop.name, len(rows), new_words, str(folder), changed, None), folder
 
 
+def champion_label_check(
+    registry: Registry, setup: DecodingSetup, max_cer: float, batch_seconds: float
+) -> Callable[[list[Utterance]], list[tuple[str, str]]] | None:
+    """The label check with the current champion, or None before there is one."""
+    champion = registry.alias_version(registry.settings.champion_alias)
+    if champion is None:
+        return None
+
+    def suspects(rows: list[Utterance]) -> list[tuple[str, str]]:
+        recognizer, _ = load_recognizer(f"registry:{champion}", setup, registry)
+        predictions, _ = transcribe_utterances(recognizer, rows, batch_seconds, "label check")
+        return suspect_labels(predictions, max_cer)
+
+    return suspects
+
+
 def run(cfg: DictConfig) -> GrowResult:
     drop = Drop.from_config(cfg.scenario.drop, cfg.paths)
     rules = CorpusRules.from_config(
@@ -191,6 +230,12 @@ def run(cfg: DictConfig) -> GrowResult:
         Path(cfg.paths.grown_corpus),
         Path(cfg.paths.vocab),
         rules,
+        champion_label_check(
+            Registry(TrackingSettings.from_config(cfg.tracking, cfg.paths.root)),
+            DecodingSetup.from_config(GREEDY, cfg.features, cfg.paths.vocab),
+            float(cfg.checks.labels.max_cer),
+            float(cfg.evaluate.batch_seconds),
+        ),
     )
     if folder is not None and cfg.loop.commit:
         root = Path(cfg.paths.root)
