@@ -36,12 +36,13 @@ def profile_training(root: Path, overrides: list[str]) -> None:
     from asrloop.audio.features import FbankExtractor
     from asrloop.config import compose
     from asrloop.corpus.manifest import iter_corpus
+    from asrloop.hardware import Hardware
     from asrloop.model.data import bucket_batches, collate, feature_stats, load_examples
     from asrloop.model.factory import build_model
     from asrloop.text.tokenizer import CharTokenizer
 
     cfg = compose([f"paths.root={root}", *overrides])
-    torch.set_num_threads(int(cfg.threads))
+    Hardware.from_config(cfg.trainer).apply()
     rows = list(iter_corpus(cfg.paths.corpus, ["train"]))[:600]
     tokenizer = CharTokenizer.from_texts([r.text for r in rows])
     extractor = FbankExtractor.from_config(cfg.features)
