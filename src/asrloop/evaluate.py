@@ -52,8 +52,12 @@ def log_results(mlflow, results: dict[str, SetScores]) -> None:
             {f"{name}_wer": result.wer, f"{name}_cer": result.cer, f"{name}_rtf": result.rtf}
         )
         for term, stats in result.terms.items():
+            key = term.replace(" ", "_")
             if stats.support:
-                mlflow.log_metric(f"{name}_recall_{term.replace(' ', '_')}", stats.recall)
+                mlflow.log_metric(f"{name}_recall_{key}", stats.recall)
+            if stats.tp + stats.fp:
+                mlflow.log_metric(f"{name}_precision_{key}", stats.precision)
+            mlflow.log_metric(f"{name}_false_alarms_{key}", stats.fp)
         for voice, voice_scores in result.per_voice.items():
             mlflow.log_metric(f"{name}_wer_voice_{voice.replace('+', '_')}", voice_scores.wer)
 

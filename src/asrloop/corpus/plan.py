@@ -54,6 +54,24 @@ def _voice_params(rng: random.Random, voices: Sequence[str], corpus: Mapping) ->
     }
 
 
+def plan_renditions(
+    name: str, sentences: Sequence[tuple[str, str]], copies: int, settings: Mapping, source: str
+) -> ShardPlan:
+    """``copies`` synthesized renditions of each ``(clip id, sentence)``, each by another voice
+    of ``settings["voices"]`` with its rate, pitch, speed and noise drawn as for the corpus."""
+    clips = []
+    for clip_id, text in sentences:
+        rng = random.Random(f"{name}-{clip_id}")
+        voices = list(settings["voices"])
+        rng.shuffle(voices)
+        for k in range(min(copies, len(voices))):
+            params = _voice_params(rng, [voices[k]], settings)
+            clips.append(
+                ClipPlan(f"{clip_id}-tts{k}", text, split="train", source=source, **params)
+            )
+    return ShardPlan(name, tuple(clips))
+
+
 def _chunk(name: str, clips: list[ClipPlan], size: int) -> list[ShardPlan]:
     return [
         ShardPlan(f"{name}-{k:03d}", tuple(clips[start : start + size]))
@@ -137,9 +155,7 @@ def plan_drop(
     for term, share in contents["terms"].items():
         if share <= 0:
             continue
-        emerging = SentenceGenerator(
-            scenario["templates"][term], slots, 4, corpus["max_words"] + 4
-        )
+        emerging = SentenceGenerator(scenario["templates"][term], slots, 4, corpus["max_words"] + 4)
         texts += emerging.generate(round(drop["size"] * share), seed=rng.randrange(2**31))
     near_share = float(contents.get("near_miss", 0.0))
     if near_share > 0:
