@@ -8,8 +8,8 @@ from omegaconf import OmegaConf
 from asrloop.config import compose
 from asrloop.corpus.plan import plan_drop, plan_renditions, terms_so_far
 from asrloop.loop.disagreement import disagreements
-from asrloop.serve.recognizer import Transcription, WordTiming
 from asrloop.serve.transcript import Transcript
+from asrloop.serve.types import Transcription, WordTiming
 from asrloop.text.normalize import words
 
 

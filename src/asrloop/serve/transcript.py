@@ -13,7 +13,7 @@ from typing import Any
 
 from asrloop.errors import DataError
 from asrloop.jsonio import iter_jsonl, write_jsonl
-from asrloop.serve.recognizer import Transcription
+from asrloop.serve.types import Transcription
 
 
 @dataclass(frozen=True)
