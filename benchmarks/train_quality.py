@@ -113,27 +113,27 @@ def profile_training(root: Path, overrides: list[str]) -> None:
 
     import torch
 
-    from asrloop.audio.features import FbankExtractor
     from asrloop.config import compose
     from asrloop.corpus.manifest import iter_corpus
     from asrloop.hardware import Hardware
-    from asrloop.model.data import bucket_batches, collate, feature_stats, load_examples
-    from asrloop.model.factory import build_model
+    from asrloop.model.data import bucket_batches, collate, load_examples
+    from asrloop.model.factory import build_model, build_processor
     from asrloop.text.tokenizer import CharTokenizer
 
     cfg = compose([f"paths.root={root}", *overrides])
     hardware = Hardware.from_config(cfg.trainer).apply()
     rows = list(iter_corpus(cfg.paths.corpus, ["train"]))[:600]
     tokenizer = CharTokenizer.from_texts([r.text for r in rows])
-    extractor = FbankExtractor.from_config(cfg.features)
-    train, _ = load_examples(rows, tokenizer, extractor, 20.0, 4, "profile data")
-    model = build_model(cfg.model, len(tokenizer), feature_stats(train))
+    model = build_model(cfg.model, len(tokenizer))
+    inputs = build_processor(cfg.model, model, tokenizer).inputs(model, cfg.features)
+    train, _ = load_examples(rows, tokenizer, inputs, 20.0, "profile data")
+    inputs.prepare(model, train)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     batches = bucket_batches(train, cfg.train.max_batch_frames, random.Random(0))[:12]
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
         for ids in batches:
             with hardware.autocast():
-                loss = model(**collate([train[i] for i in ids])).loss
+                loss = model(**collate([train[i] for i in ids], inputs)).loss
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

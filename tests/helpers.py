@@ -53,3 +53,65 @@ def init_project_repo(root: Path) -> Path:
     run(["git", "add", "-A"], root)
     run(["git", "commit", "-q", "-m", "project"], root)
     return root
+
+
+# A wav2vec2-base-960h-like inventory: <pad> (the CTC blank) first, specials, the delimiter,
+# upper-case letters by frequency, the apostrophe.
+CHECKPOINT_VOCAB = ["<pad>", "<s>", "</s>", "<unk>", "|", *"ETAOINHSRDLUMWCFGYPBVK'XJQZ"]
+
+
+def make_wav2vec2_checkpoint(folder: Path, attention_mask: bool = False) -> Path:
+    """A small raw-audio CTC checkpoint as a hub download looks: ``save_pretrained`` of a
+    Wav2Vec2ForCTC and of its Wav2Vec2Processor (feature extractor + CTC tokenizer files).
+    As wav2vec2-base: a group-norm feature encoder, no attention mask; ``attention_mask``: as
+    wav2vec2-large-lv60, layer norm and masked padding."""
+    import json
+
+    import torch
+    from transformers import (
+        Wav2Vec2Config,
+        Wav2Vec2CTCTokenizer,
+        Wav2Vec2FeatureExtractor,
+        Wav2Vec2ForCTC,
+        Wav2Vec2Processor,
+    )
+
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab_file = folder / "vocab.json"
+    vocab_file.write_text(json.dumps({s: i for i, s in enumerate(CHECKPOINT_VOCAB)}))
+    tokenizer = Wav2Vec2CTCTokenizer(
+        str(vocab_file),
+        unk_token="<unk>",
+        pad_token="<pad>",
+        bos_token="<s>",
+        eos_token="</s>",
+        word_delimiter_token="|",
+    )
+    extractor = Wav2Vec2FeatureExtractor(
+        feature_size=1,
+        sampling_rate=16000,
+        padding_value=0.0,
+        do_normalize=True,
+        return_attention_mask=attention_mask,
+    )
+    config = Wav2Vec2Config(
+        vocab_size=len(CHECKPOINT_VOCAB),
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=128,
+        conv_dim=[32] * 7,  # wav2vec2's feature encoder, narrow: 20 ms frames
+        conv_kernel=[10, 3, 3, 3, 3, 2, 2],
+        conv_stride=[5, 2, 2, 2, 2, 2, 2],
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=4,
+        feat_extract_norm="layer" if attention_mask else "group",
+        mask_time_prob=0.0,
+        layerdrop=0.0,
+        pad_token_id=0,
+        ctc_loss_reduction="sum",  # as the hub's wav2vec2 configs; model.config_overrides fixes
+    )
+    torch.manual_seed(0)
+    Wav2Vec2ForCTC(config).save_pretrained(folder)
+    Wav2Vec2Processor(feature_extractor=extractor, tokenizer=tokenizer).save_pretrained(folder)
+    return folder

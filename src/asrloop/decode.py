@@ -6,6 +6,10 @@
 only emit lexicon words, so an out-of-vocabulary term comes out as in-vocabulary look-alikes
 until :func:`asrloop.text.vocabulary.add_words` adds it.
 
+The tokenizer is the acoustic model's own (a checkpoint's blank, delimiter and letter case
+included): the lexicon is spelled in its symbols before the search (:func:`respell`), and words
+come out in the vocabulary's lower case.
+
 Both take log-probabilities ``[B, T, V]`` over the tokenizer's symbols and valid lengths
 ``[B]`` and return one :class:`Hypothesis` per utterance, with per-word frame spans and
 confidences (the mean posterior of a word's tokens at the frames where they are emitted).
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,9 +29,10 @@ from typing import Protocol
 import torch
 
 from asrloop.errors import ConfigError, MissingInputError
+from asrloop.progress import console
 from asrloop.text.arpa import UNK
-from asrloop.text.lexicon import read_lexicon
-from asrloop.text.tokenizer import BLANK, WORD_DELIMITER, CharTokenizer
+from asrloop.text.lexicon import read_lexicon, respell, write_lexicon
+from asrloop.text.tokenizer import CharTokenizer
 from asrloop.text.vocabulary import LEXICON_FILE, LM_FILE
 
 LEXICON_OPTIONS = (
@@ -102,11 +108,21 @@ class LexiconDecoder:
 
         folder = Path(vocab_dir)
         self.tokenizer = tokenizer
-        self.lexicon = read_lexicon(folder / LEXICON_FILE, tokenizer)  # reports bad lines
+        # validated against the vocabulary's own symbols (reports bad lines), then spelled in
+        # the acoustic model's
+        written = read_lexicon(folder / LEXICON_FILE, CharTokenizer.load(folder))
+        self.lexicon, lost = respell(written, tokenizer)
+        if lost:
+            console.print(
+                f"[yellow]{len(lost)} lexicon words the model's tokens cannot spell are left "
+                f"out: {', '.join(lost[:10])}"
+            )
         lm = folder / LM_FILE
-        with _quiet_stderr():  # KenLM prints a loading progress bar
+        with tempfile.TemporaryDirectory(prefix="asrloop-lexicon-") as tmp, _quiet_stderr():
+            # KenLM prints a loading progress bar; flashlight reads the lexicon file here
+            lexicon_file = write_lexicon(Path(tmp) / LEXICON_FILE, self.lexicon)
             self._decoder = ctc_decoder(
-                lexicon=str(folder / LEXICON_FILE),
+                lexicon=str(lexicon_file),
                 tokens=list(tokenizer.symbols),
                 lm=str(lm) if lm.exists() else None,
                 nbest=int(nbest),
@@ -116,8 +132,8 @@ class LexiconDecoder:
                 word_score=float(word_score),
                 unk_score=float(unk_score),
                 sil_score=float(sil_score),
-                blank_token=BLANK,
-                sil_token=WORD_DELIMITER,
+                blank_token=tokenizer.blank,
+                sil_token=tokenizer.word_delimiter,
                 unk_word=UNK,
             )
 
@@ -201,9 +217,10 @@ def _collapse(path: list[int], blank: int) -> tuple[list[int], list[int]]:
 def _spans(
     tokens: list[int], frames: list[int], log_probs: torch.Tensor, tokenizer: CharTokenizer
 ) -> list[WordSpan]:
-    """Group emitted tokens into words at the delimiter; confidence from frame posteriors."""
+    """Group emitted tokens into words at the delimiter; confidence from frame posteriors.
+    Special tokens (``<s>``, ``<unk>``) write no text and are left out."""
     spans, chars, steps, posteriors = [], [], [], []
-    delimiter = tokenizer.index[WORD_DELIMITER]
+    delimiter = tokenizer.delimiter_id
     for token, frame in [*zip(tokens, frames, strict=True), (delimiter, -1)]:
         if token == delimiter:
             if chars:
@@ -211,7 +228,10 @@ def _spans(
                 spans.append(WordSpan("".join(chars), steps[0], steps[-1], confidence))
             chars, steps, posteriors = [], [], []
             continue
-        chars.append(tokenizer.symbols[token])
+        char = tokenizer.to_text(tokenizer.symbols[token])
+        if not char:
+            continue
+        chars.append(char)
         steps.append(frame)
         posteriors.append(min(1.0, float(log_probs[frame, token].exp())))
     return spans

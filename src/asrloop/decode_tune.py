@@ -58,7 +58,7 @@ def tune(recognizer, rows, decode_cfg: DictConfig, vocab_dir: Path) -> tuple[dic
 
 def run(cfg: DictConfig) -> dict:
     settings = tracking.TrackingSettings.from_config(cfg.tracking, cfg.paths.root)
-    setup = DecodingSetup.from_config(cfg.decode, cfg.features, cfg.paths.vocab)
+    setup = DecodingSetup.from_config(cfg.decode, cfg.features, cfg.paths.vocab, cfg.trainer)
     recognizer, info = load_recognizer(str(cfg.evaluate.model), setup, Registry(settings))
     rows = list(iter_corpus(cfg.paths.base_corpus, ["dev"]))
     best, grid = tune(recognizer, rows, cfg.decode, Path(cfg.paths.vocab))

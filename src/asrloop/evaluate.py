@@ -76,7 +76,7 @@ def print_results(results: dict[str, SetScores]) -> None:
 
 def run(cfg: DictConfig) -> EvaluationReport:
     settings = TrackingSettings.from_config(cfg.tracking, cfg.paths.root)
-    setup = DecodingSetup.from_config(cfg.decode, cfg.features, cfg.paths.vocab)
+    setup = DecodingSetup.from_config(cfg.decode, cfg.features, cfg.paths.vocab, cfg.trainer)
     recognizer, info = load_recognizer(str(cfg.evaluate.model), setup, Registry(settings))
     out_dir = Path(cfg.evaluate.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,8 @@
 Detected, never assumed: ``device: auto`` takes CUDA, then MPS, then the CPU;
 ``precision: auto`` takes bf16 where the device does it fast (CUDA with bf16 support; a CPU
 with AVX-512 BF16 or AMX, read from ``/proc/cpuinfo``) and fp32 elsewhere; ``threads: auto``
-uses every core the process may run on.
+uses every core the process may run on, shared out among the processes of one machine under
+DDP, where each process also takes its own GPU (``cuda:<local rank>``).
 """
 
 from __future__ import annotations
@@ -60,9 +61,11 @@ def pick_precision(setting: str, device: torch.device) -> str:
     return "fp32"
 
 
-def pick_threads(setting: int | str) -> int:
+def pick_threads(setting: int | str, processes: int = 1) -> int:
+    """Threads for one of ``processes`` processes sharing this machine."""
     if setting == "auto":
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        return max(1, cores // processes)
     return int(setting)
 
 
@@ -75,14 +78,20 @@ class Hardware:
     threads: int
 
     @classmethod
-    def from_config(cls, trainer_cfg) -> Hardware:
+    def from_config(cls, trainer_cfg, local_rank: int = 0, local_processes: int = 1) -> Hardware:
+        """``local_rank`` of ``local_processes`` on this machine (DDP): its own GPU, its share
+        of the cores."""
         device = pick_device(str(trainer_cfg["device"]))
+        if device.type == "cuda" and device.index is None and local_processes > 1:
+            device = torch.device("cuda", local_rank)
         precision = pick_precision(str(trainer_cfg["precision"]), device)
-        return cls(device, precision, pick_threads(trainer_cfg["threads"]))
+        return cls(device, precision, pick_threads(trainer_cfg["threads"], local_processes))
 
     def apply(self) -> Hardware:
-        """Set torch's thread count for this process; returns self."""
+        """Set torch's thread count (and the current GPU) for this process; returns self."""
         torch.set_num_threads(self.threads)
+        if self.device.type == "cuda" and self.device.index is not None:
+            torch.cuda.set_device(self.device)
         return self
 
     def autocast(self) -> AbstractContextManager:

@@ -115,7 +115,7 @@ def run(cfg: DictConfig) -> dict:
         "drop_holdout": Drop.from_config(cfg.scenario.drop, cfg.paths).clips("holdout")[:limit],
     }
     settings = tracking.TrackingSettings.from_config(cfg.tracking, cfg.paths.root)
-    setup = DecodingSetup.from_config(cfg.decode, cfg.features, cfg.paths.vocab)
+    setup = DecodingSetup.from_config(cfg.decode, cfg.features, cfg.paths.vocab, cfg.trainer)
     recognizer, info = load_recognizer(str(cfg.evaluate.model), setup, Registry(settings))
     results = compare(
         recognizer,

@@ -2,19 +2,27 @@
 
 Checkpoints are written atomically every ``train.checkpoint_every`` steps to
 ``train.output_dir/checkpoint.pt``; the same command resumes from there after an interruption
-(when the config is unchanged). The best dev checkpoint is saved with ``save_pretrained``; the
-run's outcome is ``result.json`` (:class:`asrloop.records.TrainingResult`).
+(when the config is unchanged). The best dev checkpoint is saved with ``save_pretrained`` and
+its processor (tokenizer, feature extractor); the run's outcome is ``result.json``
+(:class:`asrloop.records.TrainingResult`).
+
+The model starts from scratch, from a local checkpoint (``model=pretrained model.path=...``: any
+``AutoModelForCTC`` with its own processor) or from the registry (``train.init_from``). Under
+``torchrun`` it trains with DDP (:mod:`asrloop.distributed`): each process takes its share of
+every global batch and only rank 0 logs, checkpoints and registers.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import random
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from contextlib import contextmanager, nullcontext
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,25 +31,21 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from asrloop import tracking
-from asrloop.audio.features import FbankExtractor, spec_augment
 from asrloop.config import config_snapshot
 from asrloop.corpus.manifest import Utterance, iter_corpus
-from asrloop.errors import ConfigError, MissingInputError
+from asrloop.distributed import Distributed, NoTracking
+from asrloop.errors import MissingInputError
 from asrloop.faults import fault_point
 from asrloop.fsutil import recover_dir, replace_dir
 from asrloop.hardware import Hardware
 from asrloop.metrics import cer, wer
-from asrloop.model.data import (
-    Example,
-    LoadReport,
-    bucket_batches,
-    collate,
-    feature_stats,
-    load_examples,
-)
-from asrloop.model.factory import build_model
+from asrloop.model.checkpoint import Processor, grow_head, load_checkpoint, new_head
+from asrloop.model.data import Example, LoadReport, bucket_batches, collate, load_examples
+from asrloop.model.factory import build_model, build_processor
 from asrloop.model.feature_cache import FeatureCache
+from asrloop.model.inputs import ModelInputs, is_fbank_model
 from asrloop.model.registry import Registry
+from asrloop.model.schedule import layerwise_groups
 from asrloop.progress import console
 from asrloop.records import TrainingResult
 from asrloop.text.tokenizer import CharTokenizer
@@ -68,6 +72,8 @@ class TrainingJob:
     cache_dir: Path  # stored features (paths.cache)
     tracking: TrackingSettings
     config: dict[str, Any]  # the resolved config: logged with the run, saved beside the model
+    distributed: Distributed = field(default_factory=Distributed)  # this rank (torchrun)
+    find_unused_parameters: str | bool = "auto"  # trainer.ddp_find_unused_parameters
 
     @property
     def output_dir(self) -> Path:
@@ -89,15 +95,21 @@ class TrainingState:
 
 @dataclass
 class TrainingData:
-    """The prepared inputs of a run: model, tokenizer, featurised train and dev sets."""
+    """The prepared inputs of a run: model, its processor and input adapter, featurised train
+    and dev sets."""
 
     model: Any
-    tokenizer: CharTokenizer
+    processor: Processor
+    inputs: ModelInputs
     init_version: str | None
     train: list[Example]
     dev: list[Example]
     rows: list[Utterance]
     reports: dict[str, LoadReport] = field(default_factory=dict)
+
+    @property
+    def tokenizer(self) -> CharTokenizer:
+        return self.processor.tokenizer
 
 
 @dataclass
@@ -112,11 +124,14 @@ class Optimization:
 
 
 def config_digest(job: TrainingJob, train_cfg: DictConfig, rows: list[Utterance]) -> str:
-    """What a resumable run must share: model/train/features config and the training data."""
+    """What a resumable run must share: model/train/features config, the training data and the
+    number of processes (it sets the global batch)."""
     keep = {
         "model": OmegaConf.to_container(job.model, resolve=True),
         "features": OmegaConf.to_container(job.features, resolve=True),
     }
+    if job.distributed.enabled:
+        keep["world_size"] = job.distributed.world_size
     keep["train"] = {
         k: v
         for k, v in OmegaConf.to_container(train_cfg, resolve=True).items()
@@ -134,19 +149,24 @@ def save_checkpoint(path: Path, state: dict) -> None:
 
 
 @torch.no_grad()
-def greedy_eval(model, examples, tokenizer, max_frames: int, device) -> dict[str, float]:
+def greedy_transcripts(
+    model, examples, tokenizer, inputs: ModelInputs, max_frames: int, device
+) -> list[tuple[str, str]]:
+    """(reference, greedy hypothesis) of each example."""
     model.eval()
-    refs, hyps = [], []
+    pairs = []
     for batch_ids in bucket_batches(examples, max_frames, random.Random(0)):
         batch = [examples[i] for i in batch_ids]
-        inputs = collate(batch)
-        features = inputs["input_features"].to(device)
-        logits = model(features, inputs["feature_lengths"].to(device)).logits.cpu()
-        lengths = model.output_lengths(inputs["feature_lengths"])
+        features, lengths = inputs.batch([u.features for u in batch])
+        logits = model(**{k: v.to(device) for k, v in features.items()}).logits.cpu()
         for u, row, n in zip(batch, logits.argmax(-1), lengths, strict=True):
-            refs.append(u.text)
-            hyps.append(tokenizer.decode(tokenizer.ctc_collapse(row[: int(n)].tolist())))
+            pairs.append((u.text, tokenizer.decode(tokenizer.ctc_collapse(row[: int(n)].tolist()))))
     model.train()
+    return pairs
+
+
+def greedy_scores(pairs: list[tuple[str, str]]) -> dict[str, float]:
+    refs, hyps = [r for r, _ in pairs], [h for _, h in pairs]
     return {"wer": wer(refs, hyps), "cer": cer(refs, hyps)}
 
 
@@ -158,8 +178,11 @@ class Trainer:
         recover_dir(self.out / BEST)
         self.registry = Registry(job.tracking)
         self.hardware = job.hardware.apply()
+        self.dist = job.distributed
+        self.dist.start(self.hardware.device)
+        if not self.dist.is_main:
+            console.quiet = True  # one process reports
         torch.manual_seed(int(self.tc.seed))
-        self.extractor = FbankExtractor.from_config(job.features)
 
     # -- data ---------------------------------------------------------------------------------
     def training_rows(self) -> list[Utterance]:
@@ -168,11 +191,6 @@ class Trainer:
         return rows + grown * max(0, int(self.tc.grown_repeat) - 1)
 
     def prepare(self) -> TrainingData:
-        if self.job.model.input != "fbank":
-            raise ConfigError(
-                f"model={self.job.model.name}: training feeds fbank features; a raw-audio model "
-                "(model.input=waveform) needs an input adapter in asrloop.model.data first"
-            )
         rows = self.training_rows()
         self.apply_finetune_policy(rows)
         if not rows:
@@ -180,24 +198,19 @@ class Trainer:
                 f"no training rows under {self.job.corpus_dir}: run `asrloop corpus synth`"
             )
         dev_rows = list(iter_corpus(self.job.corpus_dir, ["dev"]))
-        model, tokenizer, init_version = self.initial_model(rows)
-        sub = getattr(model.config, "subsampling", 4)
+        model, processor, init_version = self.initial_model(rows)
+        inputs = processor.inputs(model, self.job.features)
+        tokenizer = processor.tokenizer
         max_s = float(self.job.features.max_seconds)
-        cache = FeatureCache(
-            self.job.cache_dir / "features", self.job.features, self.job.tracking.root
-        )
-        train, report = load_examples(
-            rows, tokenizer, self.extractor, max_s, sub, "loading train", cache
-        )
-        dev, dev_report = load_examples(
-            dev_rows, tokenizer, self.extractor, max_s, sub, "loading dev", cache
-        )
-        if init_version is None and model.config.feature_mean is None:
-            model.config.feature_mean, model.config.feature_std = feature_stats(train)
-            model.feature_mean.copy_(torch.tensor(model.config.feature_mean))
-            model.feature_std.copy_(torch.tensor(model.config.feature_std))
+        cache = None
+        if inputs.cacheable:
+            root = self.job.tracking.root
+            cache = FeatureCache(self.job.cache_dir / "features", self.job.features, root)
+        train, report = load_examples(rows, tokenizer, inputs, max_s, "loading train", cache)
+        dev, dev_report = load_examples(dev_rows, tokenizer, inputs, max_s, "loading dev", cache)
+        inputs.prepare(model, train)
         reports = {"train": report, "dev": dev_report}
-        return TrainingData(model, tokenizer, init_version, train, dev, rows, reports)
+        return TrainingData(model, processor, inputs, init_version, train, dev, rows, reports)
 
     def apply_finetune_policy(self, rows: list[Utterance]) -> None:
         """Grown corpus and no explicit init: warm start from the champion
@@ -212,26 +225,42 @@ class Trainer:
         settings = {k: v for k, v in policy.items() if k != "from"}
         self.tc = OmegaConf.merge(self.tc, {"init_from": str(policy["from"]), **settings})
 
-    def initial_model(self, rows: list[Utterance]):
+    def initial_model(self, rows: list[Utterance]) -> tuple[Any, Processor, str | None]:
+        """(model, its processor, registry version it starts from): from the registry
+        (``train.init_from``), a local checkpoint (``model.path``) or scratch."""
         alphabet = set(self.job.alphabet)
-        texts = ["".join(c for c in r.text or "" if c in alphabet) for r in rows]
-        init = self.tc.init_from
-        if init is None:
-            tokenizer = CharTokenizer.from_texts(_clean(texts))
-            return build_model(self.job.model, len(tokenizer)), tokenizer, None
-        model, tokenizer, version = self.registry.load_model(str(init))
-        new = tokenizer.extend(_clean(texts))
+        texts = _clean(["".join(c for c in r.text or "" if c in alphabet) for r in rows])
+        model_cfg, init, version = self.job.model, self.tc.init_from, None
+        if init is not None:
+            model, processor, version = self.registry.load_model(str(init))
+        elif "path" in model_cfg:
+            model, processor = load_checkpoint(model_cfg.path, model_cfg.config_overrides)
+            console.print(f"fine-tuning the checkpoint [bold]{model_cfg.path}[/]")
+            if model_cfg.new_head:
+                processor = replace(processor, tokenizer=CharTokenizer.from_texts(texts))
+                new_head(model, processor.tokenizer)
+        else:
+            tokenizer = CharTokenizer.from_texts(texts)
+            model = build_model(model_cfg, len(tokenizer))
+            processor = build_processor(model_cfg, model, tokenizer)
+        new = processor.tokenizer.extend(texts)
         if new:
             console.print(f"new symbols {new}: growing the CTC head, keeping trained rows")
-            model.resize_vocab(len(tokenizer))
-        return model, tokenizer, version
+            grow_head(model, len(processor.tokenizer))
+        if model_cfg.freeze_feature_encoder:
+            model.freeze_feature_encoder()
+        return model, processor, version
 
     def optimization(self, data: TrainingData, saved: dict | None) -> Optimization:
         """Optimizer and scheduler from ``train.optimizer`` / ``train.scheduler`` (partials)."""
-        total = sum(len(self.epoch_batches(data, epoch)) for epoch in range(int(self.tc.epochs)))
+        accumulation = int(self.tc.grad_accumulation)
+        total = sum(
+            math.ceil(len(self.epoch_batches(data, epoch)) / accumulation)
+            for epoch in range(int(self.tc.epochs))
+        )
         if self.tc.max_steps:
             total = min(total, int(self.tc.max_steps))
-        optimizer = instantiate(self.tc.optimizer)(params=data.model.parameters())
+        optimizer = instantiate(self.tc.optimizer)(params=self.parameter_groups(data.model))
         rng = random.Random(int(self.tc.seed))
         step = 0
         if saved is not None:
@@ -246,6 +275,13 @@ class Trainer:
                 scaler.load_state_dict(saved["scaler"])
         return Optimization(optimizer, scheduler, total, rng, scaler)
 
+    def parameter_groups(self, model) -> list:
+        """Trainable parameters; one group per layer with ``train.layer_lr_decay``."""
+        if self.tc.layer_lr_decay is None:
+            return [p for p in model.parameters() if p.requires_grad]
+        decay = float(self.tc.layer_lr_decay)
+        return layerwise_groups(model, float(self.tc.optimizer.lr), decay)
+
     def epoch_batches(self, data: TrainingData, epoch: int) -> list[list[int]]:
         """The batches of an epoch (indices into ``data.train``), the same for the same seed.
 
@@ -253,8 +289,10 @@ class Trainer:
         base-corpus clips, drawn anew each epoch, worth ``replay`` times the grown audio: the
         fine-tune costs what the new data costs and still rehearses what the model knew."""
         rng = random.Random(f"{self.tc.seed}-{epoch}")
+        world = self.dist.world_size  # a global batch: every process's share of the budget
+        budget = int(self.tc.max_batch_frames) * world
         if self.tc.replay is None:
-            return bucket_batches(data.train, self.tc.max_batch_frames, rng)
+            return bucket_batches(data.train, budget, rng, world)
         grown = [i for i, e in enumerate(data.train) if e.grown]
         base = [i for i, e in enumerate(data.train) if not e.grown]
         random.Random(f"{self.tc.seed}-replay-{epoch}").shuffle(base)
@@ -266,7 +304,7 @@ class Trainer:
             chosen.append(index)
             seconds += data.train[index].duration
         picked = grown + chosen
-        batches = bucket_batches([data.train[i] for i in picked], self.tc.max_batch_frames, rng)
+        batches = bucket_batches([data.train[i] for i in picked], budget, rng, world)
         return [[picked[i] for i in batch] for batch in batches]
 
     def resumable_checkpoint(self, model, digest: str) -> dict | None:
@@ -284,14 +322,50 @@ class Trainer:
 
     # -- the run ------------------------------------------------------------------------------
     def fit(self) -> TrainingResult:
-        data = self.prepare()
+        with self.dist.main_first():  # rank 0 fills the feature cache, the others read it
+            data = self.prepare()
         data.model.to(self.hardware.device)
-        console.print(f"training on {self.hardware.describe()}")
+        console.print(f"training on {self.hardware.describe()}{self.dist_note()}")
         digest = config_digest(self.job, self.tc, data.rows)
         saved = self.resumable_checkpoint(data.model, digest)
         state = TrainingState(**saved["state"]) if saved else TrainingState()
         opt = self.optimization(data, saved)
-        OmegaConf.save(OmegaConf.create(self.job.config), self.out / "config.yaml")
+        if not self.dist.is_main:  # its own dropout masks
+            torch.manual_seed(int(self.tc.seed) + 7919 * self.dist.rank + state.step)
+        if self.dist.is_main:
+            OmegaConf.save(OmegaConf.create(self.job.config), self.out / "config.yaml")
+        with self.tracked_run(state) as (mlflow, run_id):
+            state.run_id = run_id
+            if state.step == 0:
+                self.log_start(mlflow, data)
+            seconds = self.loop(data, opt, state, digest, mlflow)
+            version = self.finish(run_id, data) if self.dist.is_main else None
+        result = TrainingResult(
+            run_id=run_id or "",
+            model_dir=str(self.out / BEST),
+            steps=state.step,
+            train_seconds=seconds,
+            best_dev_cer=state.best_cer,
+            model_version=version,
+        )
+        if self.dist.is_main:
+            fault_point("train.before_result")
+            result.write(self.out / RESULT)
+        self.dist.stop()
+        return result
+
+    def dist_note(self) -> str:
+        if not self.dist.enabled:
+            return ""
+        return f" x {self.dist.world_size} processes (DDP)"
+
+    @contextmanager
+    def tracked_run(self, state: TrainingState):
+        """(mlflow, run id) on rank 0: the run, resumed when the checkpoint names it; other
+        ranks log nowhere."""
+        if not self.dist.is_main:
+            yield NoTracking(), state.run_id
+            return
         mlflow = tracking.setup(self.job.tracking)
         run_ctx = (
             mlflow.start_run(run_id=state.run_id)
@@ -299,31 +373,21 @@ class Trainer:
             else tracking.step_run(self.job.tracking, "train", self.job.config, run_name="train")
         )
         with run_ctx as run:
-            state.run_id = run.info.run_id
-            if state.step == 0:
-                self.log_start(mlflow, data)
-            seconds = self.loop(data, opt, state, digest, mlflow)
-            version = self.finish(run.info.run_id, data)
-        fault_point("train.before_result")
-        result = TrainingResult(
-            run_id=run.info.run_id,
-            model_dir=str(self.out / BEST),
-            steps=state.step,
-            train_seconds=seconds,
-            best_dev_cer=state.best_cer,
-            model_version=version,
-        )
-        result.write(self.out / RESULT)
-        return result
+            yield mlflow, run.info.run_id
 
     def loop(
         self, data: TrainingData, opt: Optimization, state: TrainingState, digest: str, mlflow
     ) -> float:
         """Train until the epochs, ``max_steps`` or ``max_minutes`` run out (all counted across
         resumes, so a finished run that is started again trains no further); returns the
-        run's training seconds."""
+        run's training seconds. Under DDP every rank takes the same steps (the time limit is
+        agreed on), and the loss and speed logged are those of the global batch."""
         tc, model = self.tc, data.model
-        generator = torch.Generator().manual_seed(int(tc.seed) + state.step)
+        trained = self.dist.wrap(model, self.hardware.device, self.find_unused(model))
+        generator = torch.Generator().manual_seed(
+            int(tc.seed) + state.step + 1_000_003 * self.dist.rank
+        )
+        accumulation = int(tc.grad_accumulation)
         start, first_step, spent = time.perf_counter(), state.step, state.train_seconds
         deadline = start + float(tc.max_minutes) * 60 - spent
         window_audio, window_start = 0.0, time.perf_counter()
@@ -331,12 +395,15 @@ class Trainer:
         stop = state.step >= opt.total_steps or time.perf_counter() > deadline
         while state.epoch < int(tc.epochs) and not stop:
             batches = self.epoch_batches(data, state.epoch)
-            for batch_ids in batches[state.batch_in_epoch :]:
-                batch = [data.train[i] for i in batch_ids]
-                loss, lr = self.train_step(model, opt, batch, generator)
+            while state.batch_in_epoch < len(batches):
+                group = batches[state.batch_in_epoch : state.batch_in_epoch + accumulation]
+                shares = [[data.train[i] for i in self.dist.shard(b)] for b in group]
+                total = sum(len(b) for b in group)
+                loss, lr = self.train_step(trained, data.inputs, opt, shares, total, generator)
+                seconds = sum(u.duration for share in shares for u in share)
+                loss, seconds = self.dist.sum([loss, seconds])
                 state.step += 1
-                state.batch_in_epoch += 1
-                seconds = sum(u.duration for u in batch)
+                state.batch_in_epoch += len(group)
                 state.audio_seconds += seconds
                 window_audio += seconds
                 if state.step % tc.log_every == 0:
@@ -360,7 +427,7 @@ class Trainer:
                 if state.step % tc.checkpoint_every == 0:
                     state.train_seconds = spent + time.perf_counter() - start
                     self.checkpoint(model, opt, state, digest)
-                if state.step >= opt.total_steps or time.perf_counter() > deadline:
+                if state.step >= opt.total_steps or self.past(deadline):
                     stop = True
                     break
             else:
@@ -372,62 +439,90 @@ class Trainer:
             self.checkpoint(model, opt, state, digest)
         return state.train_seconds
 
+    def past(self, deadline: float) -> bool:
+        """Whether the time budget is spent (on any process: they stop together)."""
+        return self.dist.sum([float(time.perf_counter() > deadline)])[0] > 0
+
+    def find_unused(self, model) -> bool:
+        setting = self.job.find_unused_parameters
+        return not is_fbank_model(model) if setting == "auto" else bool(setting)
+
     def train_step(
-        self, model, opt: Optimization, batch: list[Example], generator
+        self,
+        model,
+        inputs_of: ModelInputs,
+        opt: Optimization,
+        shares: list[list[Example]],
+        total: int,
+        generator,
     ) -> tuple[float, float]:
-        """One optimizer step on a batch (SpecAugment, clipped gradients): (loss, lr used)."""
-        inputs = collate(batch)
-        sa = self.tc.spec_augment
-        spec_augment(
-            inputs["input_features"],
-            inputs["feature_lengths"],
-            sa.freq_masks,
-            sa.freq_width,
-            sa.time_masks,
-            sa.time_width,
-            generator,
-        )
-        inputs = {k: v.to(self.hardware.device) for k, v in inputs.items()}
+        """One optimizer step (SpecAugment, clipped gradients) over this process's share of
+        ``train.grad_accumulation`` global batches of ``total`` clips in all: (this process's
+        part of the step's mean loss, lr used). Each share's mean loss is weighted by its
+        clips, so the gradient is that of the global batch's mean, whatever the split."""
         lr = opt.optimizer.param_groups[0]["lr"]
-        with self.hardware.autocast():
-            loss = model(**inputs).loss
         opt.optimizer.zero_grad()
-        if opt.scaler is not None:  # fp16: scale the loss so small gradients survive
-            opt.scaler.scale(loss).backward()
+        step_loss = 0.0
+        for k, share in enumerate(shares):
+            inputs = collate(share, inputs_of)
+            inputs_of.augment(inputs, self.tc.spec_augment, generator)
+            inputs = {key: v.to(self.hardware.device) for key, v in inputs.items()}
+            weight = len(share) * self.dist.world_size / total
+            syncing = k == len(shares) - 1 or not self.dist.enabled
+            with nullcontext() if syncing else model.no_sync(), self.hardware.autocast():
+                loss = model(**inputs).loss * weight
+            if opt.scaler is not None:  # fp16: scale the loss so small gradients survive
+                opt.scaler.scale(loss).backward()
+            else:
+                loss.backward()
+            step_loss += loss.item() / self.dist.world_size
+        if opt.scaler is not None:
             opt.scaler.unscale_(opt.optimizer)
             torch.nn.utils.clip_grad_norm_(model.parameters(), self.tc.grad_clip)
             opt.scaler.step(opt.optimizer)
             opt.scaler.update()
         else:
-            loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), self.tc.grad_clip)
             opt.optimizer.step()
         opt.scheduler.step()
-        return loss.item(), lr
+        return step_loss, lr
 
     def evaluate(self, data: TrainingData, state: TrainingState, mlflow) -> None:
+        """Greedy WER/CER on dev (each process transcribes its share); keeps the best model."""
         if not data.dev:
-            self.save_best(data.model, data.tokenizer)
+            self.save_best(data.model, data.processor)
             return
-        scores = greedy_eval(
-            data.model, data.dev, data.tokenizer, self.tc.max_batch_frames, self.hardware.device
+        share = [data.dev[i] for i in self.dist.shard(range(len(data.dev)))]
+        pairs = greedy_transcripts(
+            data.model,
+            share,
+            data.tokenizer,
+            data.inputs,
+            self.tc.max_batch_frames,
+            self.hardware.device,
         )
+        scores = greedy_scores([p for ranked in self.dist.gather(pairs) for p in ranked])
         mlflow.log_metrics({"dev_wer": scores["wer"], "dev_cer": scores["cer"]}, step=state.step)
         console.print(
             f"[cyan]dev[/] step {state.step}: CER {scores['cer']:.3f} WER {scores['wer']:.3f}"
         )
         if scores["cer"] < state.best_cer:
             state.best_cer = scores["cer"]
-            self.save_best(data.model, data.tokenizer)
+            self.save_best(data.model, data.processor)
 
-    def save_best(self, model, tokenizer) -> None:
+    def save_best(self, model, processor: Processor) -> None:
+        """The model folder: ``save_pretrained`` plus its processor's files (rank 0)."""
+        if not self.dist.is_main:
+            return
         tmp = self.out / (BEST + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         model.save_pretrained(tmp)
-        tokenizer.save(tmp)
+        processor.save(tmp)
         replace_dir(tmp, self.out / BEST)
 
     def checkpoint(self, model, opt: Optimization, state: TrainingState, digest: str) -> None:
+        if not self.dist.is_main:
+            return
         save_checkpoint(
             self.out / CHECKPOINT,
             {
@@ -483,7 +578,12 @@ def _as_tuple(value):
 
 
 def run(cfg: DictConfig) -> float:
-    """Train; returns the best dev CER (the objective of ``hparams_search`` sweeps)."""
+    """Train; returns the best dev CER (the objective of ``hparams_search`` sweeps). Under
+    ``torchrun`` (or a SLURM job with several tasks) each process runs this as one DDP rank."""
+    distributed = Distributed.from_env()
+    hardware = Hardware.from_config(
+        cfg.trainer, distributed.local_rank, distributed.local_world_size
+    )
     job = TrainingJob(
         train=cfg.train,
         model=cfg.model,
@@ -491,10 +591,12 @@ def run(cfg: DictConfig) -> float:
         corpus_dir=Path(cfg.paths.corpus),
         vocab_dir=Path(cfg.paths.vocab),
         alphabet=str(cfg.corpus.alphabet),
-        hardware=Hardware.from_config(cfg.trainer),
+        hardware=hardware,
         cache_dir=Path(cfg.paths.cache),
         tracking=TrackingSettings.from_config(cfg.tracking, cfg.paths.root),
         config=config_snapshot(cfg),
+        distributed=distributed,
+        find_unused_parameters=cfg.trainer.ddp_find_unused_parameters,
     )
     result = Trainer(job).fit()
     console.print(result)

@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 
 from asrloop.config import CONF_DIR
 from asrloop.decode import GreedyDecoder, LexiconDecoder, build_decoder
-from asrloop.text.tokenizer import WORD_DELIMITER
+from asrloop.text.tokenizer import CharTokenizer
 from asrloop.text.vocabulary import add_words, build_vocabulary, load_vocabulary
 
 NEW_WORD = "brexit"
@@ -31,20 +31,28 @@ def vocab_dir(tmp_path):
     return tmp_path / "vocab"
 
 
+# a wav2vec2-style checkpoint's vocabulary: <pad> is the blank, upper-case letters, specials
+CHECKPOINT_SYMBOLS = ["<pad>", "<s>", "</s>", "<unk>", "|", *"ETAONIHSRDLUMWCFGYPBVK'XJQZ"]
+
+
+def checkpoint_tokenizer():
+    return CharTokenizer(CHECKPOINT_SYMBOLS, "<pad>", "|", {"unk_token": "<unk>"})
+
+
 def frames(text, tokenizer, peak=6.0):
-    """[1, T, V] log-probs: each character on 2 frames then a blank; spaces as '|'."""
+    """[1, T, V] log-probs: each character on 2 frames then a blank; spaces as the delimiter."""
     path = []
     for char in text:
-        token = tokenizer.index[WORD_DELIMITER if char == " " else char]
+        token = tokenizer.index[tokenizer.to_symbol(char)]
         path += [token, token, tokenizer.blank_id]
     logits = torch.zeros(len(path), len(tokenizer))
     logits[torch.arange(len(path)), torch.tensor(path)] = peak
     return logits.log_softmax(-1)[None]
 
 
-def lexicon_decoder(folder):
+def lexicon_decoder(folder, tokenizer=None):
     return LexiconDecoder(
-        load_vocabulary(folder).tokenizer,
+        tokenizer or load_vocabulary(folder).tokenizer,
         folder,
         beam_size=50,
         lm_weight=0.8,
@@ -117,3 +125,23 @@ def test_empty_input_gives_an_empty_hypothesis(vocab_dir, kind):
 def test_config_reads_minus_infinity_for_unknown_words():
     cfg = OmegaConf.load(CONF_DIR / "decode" / "lexicon_lm.yaml")
     assert cfg.type == "lexicon" and math.isinf(cfg.unk_score) and cfg.unk_score < 0
+
+
+def test_checkpoint_vocabulary_decodes_lexicon_words_in_lower_case(vocab_dir):
+    """Blank <pad> at 0, delimiter at 4, upper-case letters: the lexicon is spelled in them."""
+    tokenizer = checkpoint_tokenizer()
+    decoder = lexicon_decoder(vocab_dir, tokenizer)
+    assert decoder.lexicon["bread"] == ["B", "R", "E", "A", "D", "|"]
+    [hyp] = decoder.decode(frames("they will break it", tokenizer))
+    assert hyp.text == "they will break it"
+    assert [w.start_frame for w in hyp.words] == [0, 15, 30, 48]
+    [greedy] = GreedyDecoder(tokenizer).decode(frames("bread sit", tokenizer))
+    assert greedy.text == "bread sit" and [w.word for w in greedy.words] == ["bread", "sit"]
+
+
+def test_special_tokens_write_no_text():
+    tokenizer = checkpoint_tokenizer()
+    ids = [tokenizer.index[s] for s in ["<s>", "S", "I", "<unk>", "T", "|", "</s>"]]
+    assert tokenizer.decode(ids) == "sit"
+    assert tokenizer.encode("it's") == [tokenizer.index[s] for s in ["I", "T", "'", "S"]]
+    assert tokenizer.unknown_chars("IT é") == {"I", "T", "é"}

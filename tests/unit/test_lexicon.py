@@ -6,6 +6,7 @@ from asrloop.text.lexicon import (
     LexiconError,
     build_lexicon,
     read_lexicon,
+    respell,
     write_lexicon,
 )
 from asrloop.text.tokenizer import CharTokenizer
@@ -47,3 +48,32 @@ def test_malformed_line_is_reported_with_its_line(tmp_path):
     path.write_text("cat\tc a t |\ndog\n")
     with pytest.raises(LexiconError, match=r"lexicon\.txt:2: malformed"):
         read_lexicon(path, TOKENIZER)
+
+
+def test_checkpoint_tokenizer_round_trips_its_roles(tmp_path):
+    """A checkpoint folder's tokenizer: blank and delimiter from tokenizer_config.json (the
+    pad token may be an AddedToken dict), specials kept, lower-case text in, upper-case out."""
+    import json
+
+    vocab = {s: i for i, s in enumerate(["<pad>", "<s>", "</s>", "<unk>", "|", "A", "C", "T"])}
+    (tmp_path / "vocab.json").write_text(json.dumps(vocab))
+    config = {"pad_token": {"content": "<pad>"}, "word_delimiter_token": "|", "unk_token": "<unk>"}
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps(config))
+    (tmp_path / "special_tokens_map.json").write_text(json.dumps({"bos_token": "<s>"}))
+    tokenizer = CharTokenizer.load(tmp_path)
+    assert (tokenizer.blank_id, tokenizer.delimiter_id, tokenizer.upper) == (0, 4, True)
+    assert tokenizer.alphabet == {" ", "a", "c", "t"}
+    assert tokenizer.special == {"unk_token": "<unk>", "bos_token": "<s>"}
+    assert tokenizer.extend(["a cat", "tax"]) == ["X"] and tokenizer.index["X"] == 8
+    tokenizer.save(tmp_path / "again")
+    again = CharTokenizer.load(tmp_path / "again")
+    assert again.symbols == tokenizer.symbols and again.blank == "<pad>"
+    assert again.special == tokenizer.special
+
+
+def test_respell_moves_a_lexicon_to_another_tokenizer():
+    upper = CharTokenizer(["<pad>", "|", "A", "C", "T", "S"], "<pad>", "|")
+    lexicon = build_lexicon(["cat", "sat", "the"], TOKENIZER)
+    spelled, lost = respell(lexicon, upper)
+    assert spelled == {"cat": ["C", "A", "T", "|"], "sat": ["S", "A", "T", "|"]}
+    assert lost == ["the"]

@@ -1,4 +1,5 @@
-"""The serving path never crashes on bad audio: empty, silent, over-long, unreadable."""
+"""The serving path never crashes on bad audio: empty, silent, over-long, unreadable; for the
+project's fbank model and for a raw-audio wav2vec2-style checkpoint with its own processor."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from asrloop.serve.batch import transcribe_utterances
 from asrloop.serve.recognizer import Recognizer
 from asrloop.text.tokenizer import CharTokenizer
 from asrloop.text.vocabulary import build_vocabulary
+from tests.helpers import make_wav2vec2_checkpoint
 
 SENTENCES = ["the minister met the press", "rain fell in the north", "the bridge is open"]
 
@@ -30,19 +32,22 @@ LEXICON = {
 }
 
 
-@pytest.fixture(scope="module")
-def model_dirs(tmp_path_factory):
+@pytest.fixture(scope="module", params=["fbank", "wav2vec2"])
+def model_dirs(request, tmp_path_factory):
     """An untrained model and a tiny vocabulary: outputs are arbitrary, which is the point."""
     folder = tmp_path_factory.mktemp("model")
-    tokenizer = CharTokenizer.from_texts(SENTENCES)
-    torch.manual_seed(0)
-    model = CtcTransformerForCTC(
-        CtcTransformerConfig(
-            vocab_size=len(tokenizer), d_model=64, num_heads=2, ff_dim=128, num_layers=1
+    if request.param == "wav2vec2":
+        make_wav2vec2_checkpoint(folder / "model")
+    else:
+        tokenizer = CharTokenizer.from_texts(SENTENCES)
+        torch.manual_seed(0)
+        model = CtcTransformerForCTC(
+            CtcTransformerConfig(
+                vocab_size=len(tokenizer), d_model=64, num_heads=2, ff_dim=128, num_layers=1
+            )
         )
-    )
-    model.save_pretrained(folder / "model")
-    tokenizer.save(folder / "model")
+        model.save_pretrained(folder / "model")
+        tokenizer.save(folder / "model")
     build_vocabulary(SENTENCES, folder / "vocab", order=2)
     return folder
 

@@ -71,7 +71,7 @@ def run(cfg: DictConfig) -> CheckReport:
     champion = registry.alias_version(settings.champion_alias)
     if champion is None:
         raise MissingInputError("no champion registered yet: the label check needs a model")
-    setup = DecodingSetup.from_config(GREEDY, cfg.features, cfg.paths.vocab)
+    setup = DecodingSetup.from_config(GREEDY, cfg.features, cfg.paths.vocab, cfg.trainer)
     recognizer, _ = load_recognizer(f"registry:{champion}", setup, registry)
     rows = rows_to_check(Path(cfg.paths.corpus), int(cfg.checks.labels.max_clips))
     report = check_labels(

@@ -219,7 +219,7 @@ def run(cfg: DictConfig) -> CheckReport:
     settings = cfg.checks.model
     tracking_settings = tracking.TrackingSettings.from_config(cfg.tracking, cfg.paths.root)
     registry = Registry(tracking_settings)
-    setup = DecodingSetup.from_config(cfg.decode, cfg.features, cfg.paths.vocab)
+    setup = DecodingSetup.from_config(cfg.decode, cfg.features, cfg.paths.vocab, cfg.trainer)
     batch = float(cfg.evaluate.batch_seconds)
     recognizer, info = load_recognizer(str(settings.target), setup, registry)
     regression_rows = list(iter_corpus(cfg.paths.base_corpus, ["regression"]))

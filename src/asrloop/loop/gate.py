@@ -236,7 +236,7 @@ def run(cfg: DictConfig) -> GateDecision:
         lambda: evaluate_challenger(
             version,
             registry,
-            DecodingSetup.from_config(cfg.decode, cfg.features, cfg.paths.vocab),
+            DecodingSetup.from_config(cfg.decode, cfg.features, cfg.paths.vocab, cfg.trainer),
             sets,
             GateRules.from_config(cfg.gate),
             checks,

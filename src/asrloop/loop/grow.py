@@ -258,7 +258,7 @@ def run(cfg: DictConfig) -> GrowResult:
     if cfg.grow.label_check:
         suspects = champion_label_check(
             Registry(TrackingSettings.from_config(cfg.tracking, cfg.paths.root)),
-            DecodingSetup.from_config(GREEDY, cfg.features, cfg.paths.vocab),
+            DecodingSetup.from_config(GREEDY, cfg.features, cfg.paths.vocab, cfg.trainer),
             float(cfg.checks.labels.max_cer),
             float(cfg.evaluate.batch_seconds),
         )

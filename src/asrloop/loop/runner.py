@@ -161,7 +161,7 @@ class LoopRunner:
 
     def final_transcription(self, cfg: DictConfig) -> dict:
         champion = self.registry.alias_version(self.alias)
-        setup = DecodingSetup.from_config(cfg.decode, cfg.features, cfg.paths.vocab)
+        setup = DecodingSetup.from_config(cfg.decode, cfg.features, cfg.paths.vocab, cfg.trainer)
         recognizer, _ = load_recognizer(f"registry:{champion}", setup, self.registry)
         predictions, stats = transcribe_utterances(
             recognizer,

@@ -164,6 +164,12 @@ class CtcTransformerForCTC(PreTrainedModel):
             )
         return CausalLMOutput(loss=loss, logits=logits)
 
+    def freeze_feature_encoder(self) -> None:
+        """Keep the convolutional front end (the subsampling) fixed, as wav2vec2-style models
+        keep their feature encoder when fine-tuned (``model.freeze_feature_encoder``)."""
+        for parameter in self.subsample.parameters():
+            parameter.requires_grad = False
+
     def resize_vocab(self, new_size: int) -> None:
         """Grow the CTC head for new symbols, keeping every trained row."""
         old = self.lm_head

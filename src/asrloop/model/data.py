@@ -1,7 +1,9 @@
 """Training data: manifest rows -> checked, featurised examples -> length-bucketed batches.
 
 Bad rows never mis-train silently: each is reported by file, line and reason, skipped and
-counted (the counts go to MLflow). Audio at another rate is resampled and counted.
+counted (the counts go to MLflow). Audio at another rate is resampled and counted. What an
+example holds is the model's input for the clip (:mod:`asrloop.model.inputs`): log-mel features
+for the project's model, the checkpoint feature extractor's output (raw audio) for others.
 """
 
 from __future__ import annotations
@@ -10,15 +12,18 @@ import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
-from asrloop.audio.features import FbankExtractor
 from asrloop.audio.io import SAMPLE_RATE, AudioError, read_audio
 from asrloop.corpus.manifest import Utterance
 from asrloop.model.feature_cache import FeatureCache, Featurized
 from asrloop.progress import console, progress_bar
 from asrloop.text.tokenizer import CharTokenizer
+
+if TYPE_CHECKING:
+    from asrloop.model.inputs import ModelInputs
 
 
 @dataclass
@@ -26,12 +31,13 @@ class Example:
     """A training or dev clip, featurised: what the model sees and the labels it must emit."""
 
     id: str
-    features: torch.Tensor  # [frames, n_mels]
+    features: torch.Tensor  # the model's input: [frames, n_mels] log-mel, or [samples] audio
     labels: list[int]
     text: str
     voice: str
     duration: float
     grown: bool = False  # from a production drop (approved corrections)
+    frames: int = 0  # length in 10 ms frames: what batches are budgeted in
 
 
 @dataclass
@@ -53,9 +59,8 @@ class LoadReport:
 def load_examples(
     rows: list[Utterance],
     tokenizer: CharTokenizer,
-    extractor: FbankExtractor,
+    inputs: ModelInputs,
     max_seconds: float,
-    subsampling: int,
     description: str,
     cache: FeatureCache | None = None,
 ) -> tuple[list[Example], LoadReport]:
@@ -75,11 +80,11 @@ def load_examples(
                 if not _usable_text(row, tokenizer, report):
                     continue
                 if row.id not in stored and row.id not in computed:
-                    featurized = _featurize(row, extractor, report)
+                    featurized = _featurize(row, inputs, report)
                     if featurized is not None:
                         computed[row.id] = featurized
                 done = stored.get(row.id) or computed.get(row.id)
-                example = _example(row, done, tokenizer, max_seconds, subsampling, report)
+                example = _example(row, done, tokenizer, max_seconds, inputs, report)
                 if example is not None:
                     examples.append(example)
             if cache and computed:
@@ -91,7 +96,7 @@ def load_examples(
     return examples, report
 
 
-def _featurize(row: Utterance, extractor: FbankExtractor, report: LoadReport):
+def _featurize(row: Utterance, extractor: ModelInputs, report: LoadReport):
     """(features, seconds, resampled) of a row's audio, or None (reported) when unreadable."""
     path = row.audio_path
     if not Path(path).exists():
@@ -120,7 +125,7 @@ def _usable_text(row: Utterance, tokenizer: CharTokenizer, report: LoadReport) -
     return True
 
 
-def _example(row: Utterance, featurized, tokenizer, max_seconds, subsampling, report):
+def _example(row: Utterance, featurized, tokenizer, max_seconds, inputs: ModelInputs, report):
     """The example for a row with usable text whose audio was featurised, or None (reported)."""
     text = row.text or ""
     if featurized is None:
@@ -134,41 +139,42 @@ def _example(row: Utterance, featurized, tokenizer, max_seconds, subsampling, re
         report.skip(row, "too_long", f"{seconds:.1f} s > features.max_seconds={max_seconds}")
         return None
     labels = tokenizer.encode(text)
-    if features.shape[0] // subsampling < len(labels):
+    if inputs.output_frames(features) < len(labels):
         report.skip(row, "too_short", "fewer encoder frames than characters (CTC cannot fit)")
         return None
-    return Example(row.id, features, labels, text, row.voice, seconds, row.is_grown)
+    frames = inputs.frames(features)
+    return Example(row.id, features, labels, text, row.voice, seconds, row.is_grown, frames)
 
 
-def bucket_batches(examples: list[Example], max_frames: int, rng: random.Random) -> list[list[int]]:
-    """Indices grouped by similar length so that padded frames per batch stay under a budget."""
-    order = sorted(range(len(examples)), key=lambda i: (examples[i].features.shape[0], i))
+def bucket_batches(
+    examples: list[Example], max_frames: int, rng: random.Random, min_size: int = 1
+) -> list[list[int]]:
+    """Indices grouped by similar length so that padded frames per batch stay under a budget.
+
+    ``min_size``: every batch holds at least that many examples (one per DDP process), the
+    budget giving way where needed; a short last batch joins the one before it."""
+    order = sorted(range(len(examples)), key=lambda i: (examples[i].frames, i))
     batches, current, longest = [], [], 0
     for index in order:
-        frames = examples[index].features.shape[0]
-        if current and max(longest, frames) * (len(current) + 1) > max_frames:
+        frames = examples[index].frames
+        full = max(longest, frames) * (len(current) + 1) > max_frames
+        if current and full and len(current) >= min_size:
             batches.append(current)
             current, longest = [], 0
         current.append(index)
         longest = max(longest, frames)
-    if current:
+    if current and len(current) < min_size and batches:
+        batches[-1] += current
+    elif current:
         batches.append(current)
     rng.shuffle(batches)
     return batches
 
 
-def collate(examples: list[Example]) -> dict[str, torch.Tensor]:
-    lengths = torch.tensor([u.features.shape[0] for u in examples])
-    features = torch.zeros(len(examples), int(lengths.max()), examples[0].features.shape[1])
-    for i, u in enumerate(examples):
-        features[i, : u.features.shape[0]] = u.features
-    labels = [torch.tensor(u.labels) for u in examples]
-    return {
-        "input_features": features,
-        "feature_lengths": lengths,
-        "labels": torch.cat(labels),
-        "label_lengths": torch.tensor([len(x) for x in labels]),
-    }
+def collate(examples: list[Example], inputs: ModelInputs) -> dict[str, torch.Tensor]:
+    """A padded training batch in the model's own input and label format."""
+    batch, _ = inputs.batch([u.features for u in examples])
+    return {**batch, **inputs.labels([u.labels for u in examples])}
 
 
 def feature_stats(examples: list[Example]) -> tuple[list[float], list[float]]:

@@ -1,4 +1,8 @@
-"""Build or load the acoustic model named by ``cfg.model`` (Hydra ``_target_`` for its config)."""
+"""Build or load the acoustic model named by ``cfg.model`` (Hydra ``_target_`` for its config).
+
+A model entry with a ``path`` is a local checkpoint (:mod:`asrloop.model.checkpoint`); any other
+is built from its config, randomly initialised, with the processor that goes with it.
+"""
 
 from __future__ import annotations
 
@@ -8,26 +12,31 @@ import hydra
 from hydra.utils import get_class
 from omegaconf import DictConfig
 
-import asrloop.model.ctc_transformer  # noqa: F401  (registers the Auto classes)
-from asrloop.errors import MissingInputError
+from asrloop.model.checkpoint import Processor, load_ctc_model
+from asrloop.model.inputs import is_fbank_model
+from asrloop.text.tokenizer import CharTokenizer
 
 
 def build_model(model_cfg: DictConfig, vocab_size: int, feature_stats=None):
     """A randomly initialised model, or a local pretrained checkpoint when ``path`` is set."""
+    if "path" in model_cfg:
+        return load_ctc_model(model_cfg.path, model_cfg.config_overrides)
     model_class = get_class(model_cfg.model_class)
-    if model_cfg.get("path"):
-        path = Path(model_cfg.path)
-        if not path.exists():
-            raise MissingInputError(f"model.path: no checkpoint at {path}")
-        return model_class.from_pretrained(str(path))
     extra = {"vocab_size": vocab_size}
-    if feature_stats is not None and model_cfg.input == "fbank":
-        extra["feature_mean"], extra["feature_std"] = feature_stats
     config = hydra.utils.instantiate(model_cfg.config, _convert_="all", **extra)
+    if feature_stats is not None and hasattr(config, "feature_mean"):
+        config.feature_mean, config.feature_std = feature_stats
     return model_class(config)
 
 
-def load_model(path: str | Path):
-    from transformers import AutoModelForCTC
+def build_processor(model_cfg: DictConfig, model, tokenizer: CharTokenizer) -> Processor:
+    """The processor of a model built from config: a raw-audio model's feature extractor comes
+    from ``model.feature_extractor`` (a ``_target_``); the project's model needs none."""
+    if is_fbank_model(model):
+        return Processor(tokenizer)
+    extractor = hydra.utils.instantiate(model_cfg.feature_extractor, _convert_="all")
+    return Processor(tokenizer, extractor)
 
-    return AutoModelForCTC.from_pretrained(str(path))
+
+def load_model(path: str | Path):
+    return load_ctc_model(path)

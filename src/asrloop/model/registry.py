@@ -3,7 +3,7 @@
 A registered version is an MLflow pyfunc whose artifacts are the ``save_pretrained`` folder
 (with ``vocab.json``) and the vocabulary folder it was decoded with. :meth:`Registry.checkout`
 downloads a version into a temporary folder that is removed when the ``with`` block ends;
-:meth:`Registry.load_model` gives the torch model for a warm start.
+:meth:`Registry.load_model` gives the torch model and its processor for a warm start.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from pathlib import Path
 from asrloop import tracking
 from asrloop.errors import RegistryError
 from asrloop.faults import fault_point
-from asrloop.text.tokenizer import CharTokenizer
 from asrloop.tracking import TrackingSettings
 
 
@@ -134,12 +133,12 @@ class Registry:
             shutil.rmtree(target, ignore_errors=True)
 
     def load_model(self, ref: str):
-        """(model, tokenizer, version) for an alias such as ``champion`` or a version number."""
-        from asrloop.model.factory import load_model
+        """(model, its processor, version) for an alias such as ``champion`` or a version."""
+        from asrloop.model.checkpoint import load_checkpoint
 
         with self.checkout(ref) as checked:
-            model, tokenizer = load_model(checked.model_dir), CharTokenizer.load(checked.model_dir)
-        return model, tokenizer, checked.version
+            model, processor = load_checkpoint(checked.model_dir)
+        return model, processor, checked.version
 
     def alias_version(self, alias: str) -> str | None:
         """The version an alias points to, or None when no model or alias is registered yet."""

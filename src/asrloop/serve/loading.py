@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 from omegaconf import DictConfig
 
+from asrloop.hardware import Hardware
 from asrloop.model.registry import Registry
 from asrloop.records import ModelInfo
 from asrloop.serve.recognizer import Recognizer
@@ -25,19 +27,28 @@ GREEDY = {"type": "greedy"}
 @dataclass(frozen=True)
 class DecodingSetup:
     """How every recognizer of a step decodes: ``decode`` and ``features`` config, the longest
-    chunk, and the working vocabulary folder (for model folders)."""
+    chunk, the working vocabulary folder (for model folders) and the device (``conf/trainer``,
+    as training picks it)."""
 
     decode: Mapping[str, Any]
     features: Mapping[str, Any]
     max_seconds: float
     vocab_dir: Path
     second_path: bool = False  # also decode greedily (transcripts for the monitor)
+    device: torch.device | None = None  # None: the CPU
 
     @classmethod
     def from_config(
-        cls, decode_cfg: DictConfig, features_cfg: DictConfig, vocab_dir: str | Path
+        cls,
+        decode_cfg: DictConfig,
+        features_cfg: DictConfig,
+        vocab_dir: str | Path,
+        trainer_cfg: DictConfig,
     ) -> DecodingSetup:
-        return cls(decode_cfg, features_cfg, float(features_cfg.max_seconds), Path(vocab_dir))
+        """Also sets this process's threads (``trainer.threads``)."""
+        hardware = Hardware.from_config(trainer_cfg).apply()
+        max_seconds = float(features_cfg.max_seconds)
+        return cls(decode_cfg, features_cfg, max_seconds, Path(vocab_dir), device=hardware.device)
 
     def decode_for(self, vocab_dir: Path | None) -> Mapping[str, Any]:
         return self.decode if vocab_dir or self.decode["type"] == "greedy" else GREEDY
@@ -50,6 +61,7 @@ class DecodingSetup:
             self.features,
             self.max_seconds,
             self.second_path,
+            self.device,
         )
 
 

@@ -9,6 +9,7 @@ class Transcriber(mlflow.pyfunc.PythonModel):
     """Greedy or lexicon decoding with the artifacts logged beside the model."""
 
     def load_context(self, context):
+        from asrloop.hardware import pick_device
         from asrloop.serve.recognizer import Recognizer
 
         vocab = context.artifacts.get("vocab_dir")
@@ -32,7 +33,12 @@ class Transcriber(mlflow.pyfunc.PythonModel):
             "max_file_seconds": 1800.0,
         }
         self.recognizer = Recognizer.from_dirs(
-            context.artifacts["model_dir"], vocab, decode, features, max_seconds=20.0
+            context.artifacts["model_dir"],
+            vocab,
+            decode,
+            features,
+            max_seconds=20.0,
+            device=pick_device("auto"),  # the device training would pick (conf/trainer)
         )
 
     def predict(self, context, model_input: list[str], params=None) -> list[str]:

@@ -2,7 +2,9 @@
 confidence).
 
 Batches clips of similar length, chunks clips longer than ``max_seconds``, and never crashes on
-empty or silent audio (it returns an empty transcript).
+empty or silent audio (it returns an empty transcript). Any model folder serves: the project's
+fbank model or a transformers checkpoint, each with its own processor
+(:mod:`asrloop.model.checkpoint`), on the device ``conf/trainer`` picks (fp32).
 """
 
 from __future__ import annotations
@@ -15,19 +17,27 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from asrloop.audio.features import FbankExtractor
 from asrloop.audio.io import SAMPLE_RATE, read_audio
 from asrloop.decode import GreedyDecoder, build_decoder
 from asrloop.errors import MissingInputError
-from asrloop.model.factory import load_model
+from asrloop.model.checkpoint import load_checkpoint
+from asrloop.model.inputs import ModelInputs
 from asrloop.serve.types import Transcription, WordTiming
 from asrloop.text.tokenizer import CharTokenizer
+
+MODEL_FILES = (
+    "model.safetensors",
+    "config.json",
+    "vocab.json",
+    "tokenizer_config.json",
+    "preprocessor_config.json",
+)
 
 
 def signature(model_dir, vocab_dir, decode_cfg, features_cfg, max_seconds, second_path) -> str:
     """A digest of everything that fixes a recognizer's output."""
     digest = hashlib.sha256()
-    for name in ("model.safetensors", "config.json", "vocab.json"):
+    for name in MODEL_FILES:
         file = Path(model_dir) / name
         digest.update(file.read_bytes() if file.exists() else name.encode())
     if vocab_dir is not None:
@@ -50,13 +60,15 @@ class Recognizer:
         model,
         tokenizer: CharTokenizer,
         decoder,
-        extractor: FbankExtractor,
+        inputs: ModelInputs,
         max_seconds: float,
         max_file_seconds: float = float("inf"),
         second_path: bool = False,
+        device: torch.device | None = None,
     ):
-        self.model = model.eval()
-        self.tokenizer, self.decoder, self.extractor = tokenizer, decoder, extractor
+        self.device = device or torch.device("cpu")
+        self.model = model.eval().to(self.device)
+        self.tokenizer, self.decoder, self.inputs = tokenizer, decoder, inputs
         self.max_seconds = max_seconds  # chunk length
         self.max_file_seconds = max_file_seconds  # longer files are refused
         # also decode greedily (acoustics alone): where it disagrees with the lexicon + LM
@@ -65,7 +77,7 @@ class Recognizer:
         # what makes its output what it is (weights, vocabulary, settings): predictions keyed by
         # it can be reused (asrloop.serve.batch.PredictionCache); None when unknown
         self.signature: str | None = None
-        self.frame_seconds = extractor.hop / SAMPLE_RATE * getattr(model.config, "subsampling", 4)
+        self.frame_seconds = inputs.frame_seconds
 
     @classmethod
     def from_dirs(
@@ -76,23 +88,24 @@ class Recognizer:
         features_cfg: Mapping,
         max_seconds: float,
         second_path: bool = False,
+        device: torch.device | None = None,
     ) -> Recognizer:
-        """A model folder (``save_pretrained`` + ``vocab.json``) and, for lexicon decoding, the
-        vocabulary folder it decodes with."""
-        tokenizer = CharTokenizer.load(model_dir)
+        """A model folder (``save_pretrained`` + its processor's files) and, for lexicon
+        decoding, the vocabulary folder it decodes with."""
         if decode_cfg["type"] == "lexicon" and not vocab_dir:
             raise MissingInputError("lexicon decoding needs a vocabulary folder (vocab build)")
+        model, processor = load_checkpoint(model_dir)
+        tokenizer = processor.tokenizer
         decoder = build_decoder(decode_cfg, tokenizer, str(vocab_dir) if vocab_dir else None)
-        extractor = FbankExtractor.from_config(features_cfg)
-        model = load_model(model_dir)
         recognizer = cls(
             model,
             tokenizer,
             decoder,
-            extractor,
+            processor.inputs(model, features_cfg),
             max_seconds,
             features_cfg["max_file_seconds"],
             second_path,
+            device,
         )
         recognizer.signature = signature(
             model_dir, vocab_dir, decode_cfg, features_cfg, max_seconds, second_path
@@ -101,15 +114,10 @@ class Recognizer:
 
     @torch.no_grad()
     def log_probs(self, audios: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-        feats = [self.extractor(a) for a in audios]
-        lengths = torch.tensor([f.shape[0] for f in feats])
-        batch = torch.zeros(len(feats), max(1, int(lengths.max())), self.extractor.mel.n_mels)
-        for i, f in enumerate(feats):
-            batch[i, : f.shape[0]] = f
-        logits = self.model(batch, lengths.clamp(min=1)).logits
-        out_lengths = self.model.output_lengths(lengths).clamp(min=0)
-        out_lengths[lengths == 0] = 0
-        return logits.log_softmax(-1), out_lengths
+        """[B, T, V] log-probabilities (on the CPU) and each clip's valid frames."""
+        batch, out_lengths = self.inputs.batch([self.inputs(a) for a in audios])
+        logits = self.model(**{k: v.to(self.device) for k, v in batch.items()}).logits
+        return logits.float().log_softmax(-1).cpu(), out_lengths
 
     def _chunks(self, audio: np.ndarray) -> list[np.ndarray]:
         size = int(self.max_seconds * SAMPLE_RATE)

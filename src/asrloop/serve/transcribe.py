@@ -105,7 +105,7 @@ def run(cfg: DictConfig) -> Path:
         Path(tc.input),
         Path(tc.output),
         replace(
-            DecodingSetup.from_config(cfg.decode, cfg.features, cfg.paths.vocab),
+            DecodingSetup.from_config(cfg.decode, cfg.features, cfg.paths.vocab, cfg.trainer),
             second_path=bool(tc.second_path),
         ),
         registry,
