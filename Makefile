@@ -7,7 +7,7 @@ STAMP := $(VENV)/.setup-stamp
 ITERATIONS ?= 1
 ARGS ?=
 
-.PHONY: setup loop test test-faults test-all lint format ui bench clean
+.PHONY: setup loop test test-faults test-ddp test-all lint format ui bench clean
 
 ## setup: create .venv with pinned dependencies (uv when available, pip otherwise)
 setup: $(STAMP)
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 loop: $(STAMP)
 	$(BIN)/asrloop loop loop.iterations=$(ITERATIONS) $(ARGS)
 
-FAST := not slow and not faults
+FAST := not slow and not faults and not ddp
 
 ## test: the fast suite (under 10 minutes on 2 cores; CI runs it)
 test: $(STAMP)
@@ -30,7 +30,11 @@ test: $(STAMP)
 test-faults: $(STAMP)
 	$(BIN)/python -m pytest -m faults -q
 
-## test-all: every test: the fast suite, the slow loop tests, the fault campaign
+## test-ddp: torchrun DDP on CPU (gloo, 2 processes) and Hydra's submitit/joblib launchers
+test-ddp: $(STAMP)
+	$(BIN)/python -m pytest -m ddp -q
+
+## test-all: every test: the fast suite, the slow loop tests, the fault campaign, DDP
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -q
 

@@ -115,9 +115,9 @@ def test_run_holds_params_metrics_inputs_and_tags(trained):
 def test_registered_version_loads_back(trained):
     cfg, _, result = trained
     registry = Registry(TrackingSettings.from_config(cfg.tracking, cfg.paths.root))
-    model, tokenizer, version = registry.load_model(result.model_version)
+    model, processor, version = registry.load_model(result.model_version)
     assert version == result.model_version
-    assert model.lm_head.out_features == len(tokenizer)
+    assert model.lm_head.out_features == len(processor.tokenizer)
 
 
 def test_interrupted_training_resumes_from_its_checkpoint(trained, tmp_path):
