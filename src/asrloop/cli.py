@@ -145,7 +145,10 @@ def run_hydra(function, name: str, overrides: list[str]):
             return None
         return results[-1]  # sweepers (Optuna) read the objective from here
 
-    sys.argv = [f"asrloop-{job}", f"hydra.job.name={job}", *overrides]
+    # Hydra's argparse takes overrides as one run of positionals: the multirun flag goes first
+    multirun = [a for a in overrides if a in ("-m", "--multirun")]
+    rest = [a for a in overrides if a not in multirun]
+    sys.argv = [f"asrloop-{job}", *multirun, f"hydra.job.name={job}", *rest]
     app()
     if errors:
         raise errors[0]

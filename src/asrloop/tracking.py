@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 T = TypeVar("T")
@@ -147,7 +148,9 @@ def run_tags(settings: TrackingSettings, step: str) -> dict[str, str]:
 
 
 def ensure_sweep_parent(settings: TrackingSettings, name: str) -> str:
-    """The parent run that groups a multirun's jobs (created by the first job)."""
+    """The parent run that groups a multirun's jobs: created once, by :class:`SweepParent`
+    before any job starts (jobs launched as other processes, by submitit or joblib, inherit it
+    from the environment), or else by the first job."""
     if os.environ.get(SWEEP_RUN_ENV):
         return os.environ[SWEEP_RUN_ENV]
     mlflow = setup(settings)
@@ -161,6 +164,15 @@ def ensure_sweep_parent(settings: TrackingSettings, name: str) -> str:
     client.set_terminated(run.info.run_id)
     os.environ[SWEEP_RUN_ENV] = run.info.run_id
     return run.info.run_id
+
+
+class SweepParent(Callback):
+    """Hydra callback (``conf/hydra/default.yaml``): the multirun's parent run, made in the
+    launching process before the launcher starts any job."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        settings = TrackingSettings.from_config(config.tracking, config.paths.root)
+        ensure_sweep_parent(settings, str(config.hydra.job.name))
 
 
 @contextmanager
