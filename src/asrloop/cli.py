@@ -31,7 +31,7 @@ COMMANDS: dict[str, str] = {
     "triage": "asrloop.loop.triage:run",
     "grow": "asrloop.loop.grow:run",
     "gate": "asrloop.loop.gate:run",
-    "export": "asrloop.model.export:run",
+    "model export": "asrloop.model.export:run",
     "check data": "asrloop.checks.data:run",
     "check model": "asrloop.checks.model:run",
     "check labels": "asrloop.checks.labels_model:run",

@@ -174,11 +174,12 @@ class Trainer:
     def __init__(self, job: TrainingJob):
         self.job, self.tc = job, job.train
         self.out = job.output_dir
+        self.dist = job.distributed
         self.out.mkdir(parents=True, exist_ok=True)
-        recover_dir(self.out / BEST)
+        if self.dist.is_main:  # the one process that writes there
+            recover_dir(self.out / BEST)
         self.registry = Registry(job.tracking)
         self.hardware = job.hardware.apply()
-        self.dist = job.distributed
         self.dist.start(self.hardware.device)
         if not self.dist.is_main:
             console.quiet = True  # one process reports

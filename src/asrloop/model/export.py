@@ -1,4 +1,4 @@
-"""``asrloop export``: a registered version as a checkpoint folder, loaded like any other.
+"""``asrloop model export``: a registered version as a checkpoint folder, loaded like any other.
 
 The folder is exactly what the registry holds under the version's ``model_dir`` artifact:
 ``save_pretrained`` output plus the processor's files (tokenizer, feature extractor). It can be
