@@ -38,12 +38,30 @@ def to_float(pcm: np.ndarray) -> np.ndarray:
     return pcm.astype(np.float32, copy=False)
 
 
-def read_audio(path: str | Path, target_rate: int | None = SAMPLE_RATE) -> tuple[np.ndarray, int]:
-    """Float32 mono audio; resampled to ``target_rate`` unless it is None."""
+def read_pcm(
+    path: str | Path, dtype: str, segment: tuple[float, float | None] = (0.0, None)
+) -> tuple[np.ndarray, int]:
+    """(frames x channels, rate): the whole file, or ``segment`` = (offset, duration) seconds."""
+    offset, duration = segment
     try:
-        audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        with sf.SoundFile(str(path)) as handle:
+            rate = handle.samplerate
+            if offset:
+                handle.seek(min(round(offset * rate), handle.frames))
+            frames = -1 if duration is None else round(duration * rate)
+            return handle.read(frames, dtype=dtype, always_2d=True), rate
     except Exception as error:  # soundfile raises several types for broken files
         raise AudioError(f"{path}: cannot decode audio ({error})") from error
+
+
+def read_audio(
+    path: str | Path,
+    target_rate: int | None = SAMPLE_RATE,
+    segment: tuple[float, float | None] = (0.0, None),
+) -> tuple[np.ndarray, int]:
+    """Float32 mono audio of the file or of ``segment`` (a row's ``Utterance.segment``);
+    resampled to ``target_rate`` unless it is None."""
+    audio, rate = read_pcm(path, "float32", segment)
     audio = audio.mean(axis=1)
     if target_rate is not None and rate != target_rate:
         audio, rate = resample(audio, rate, target_rate), target_rate

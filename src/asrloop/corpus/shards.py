@@ -120,13 +120,3 @@ def render_shards(
             if on_progress:
                 on_progress(done)
     return folders
-
-
-def remove_stale_shards(root: Path, keep: Sequence[str]) -> list[str]:
-    """Delete shard folders under ``root`` that the current plan no longer has."""
-    removed = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.exists() else []:
-        if folder.name not in keep:
-            shutil.rmtree(folder)
-            removed.append(folder.name)
-    return removed

@@ -34,7 +34,7 @@ from asrloop.corpus.versioning import commit_version, track_shards
 from asrloop.errors import ChecksFailed
 from asrloop.loop.review_queue import ReviewItem, read_queue
 from asrloop.progress import console
-from asrloop.text.normalize import normalize_text
+from asrloop.text.normalize import NormalizationError, normalize_text, normalize_transcript
 
 NEW_WORDS = "new_words.txt"
 DIGEST_FILE = "content.sha256"
@@ -50,8 +50,11 @@ class GrowResult:
     tag: str | None
 
 
-def approved_items(queue_folder: Path, drop: Drop) -> list[ReviewItem]:
-    """Approved rows of the review queue (whichever of its JSONL and CSV was edited last)."""
+def approved_items(
+    queue_folder: Path, drop: Drop, alphabet: str, language: str
+) -> list[ReviewItem]:
+    """Approved rows of the review queue (whichever of its JSONL and CSV was edited last), their
+    references normalised as training text; a reference that cannot be is reported and left out."""
     keep = []
     items = read_queue(queue_folder) if queue_folder.exists() else []
     for item in items:
@@ -60,10 +63,12 @@ def approved_items(queue_folder: Path, drop: Drop) -> list[ReviewItem]:
         if drop.is_holdout(item.id):
             console.print(f"[yellow]ignored[/] {item.id}: held-out clips never enter the corpus")
             continue
-        if not normalize_text(item.reference):
-            console.print(f"[yellow]ignored[/] {item.id}: approved with an empty reference")
+        try:
+            text = normalize_transcript(item.reference, alphabet, language)
+        except NormalizationError as error:
+            console.print(f"[yellow]ignored[/] {queue_folder} {item.id}: {error}")
             continue
-        keep.append(item)
+        keep.append(item.replace(reference=text))
     return keep
 
 
@@ -87,8 +92,8 @@ def known_words(vocab_dir: Path) -> set[str]:
 
 def shard_rows(
     items: list[ReviewItem], drop: Drop, clips: dict[str, Utterance]
-) -> list[tuple[Utterance, Path]]:
-    """Each grown row (duration still to measure) with the drop audio it copies."""
+) -> list[tuple[Utterance, Utterance]]:
+    """Each grown row (duration still to measure) with the drop clip whose audio it copies."""
     rows = []
     for item in items:
         clip = clips.get(item.id)
@@ -114,7 +119,7 @@ def shard_rows(
                 }
             },
         )
-        rows.append((row, clip.audio_path))
+        rows.append((row, clip))
     return rows
 
 
@@ -123,7 +128,9 @@ def content_digest(rows: list[Utterance]) -> str:
     return hashlib.sha256(repr(keys).encode()).hexdigest()
 
 
-def write_shard(folder: Path, rows: list[tuple[Utterance, Path]], new_words: list[str]) -> bool:
+def write_shard(
+    folder: Path, rows: list[tuple[Utterance, Utterance]], new_words: list[str]
+) -> bool:
     """Write the shard unless an identical one exists; returns True when something changed."""
     digest_file = folder / DIGEST_FILE
     digest = content_digest([row for row, _ in rows])
@@ -134,7 +141,7 @@ def write_shard(folder: Path, rows: list[tuple[Utterance, Path]], new_words: lis
     tmp.mkdir(parents=True)
     written = []
     for row, source in rows:
-        audio, _ = read_audio(source)
+        audio, _ = read_audio(source.audio_path, segment=source.segment)
         write_audio(tmp / row.audio_filepath, audio)
         written.append(row.replace(duration=round(len(audio) / SAMPLE_RATE, 4)))
     write_manifest(tmp / MANIFEST_NAME, written)
@@ -157,7 +164,8 @@ def grow_corpus(
     """Write the grown shard of ``drop``; returns the result and the shard folder to version
     (None when nothing was approved). Data checks must pass first."""
     eval_texts = {r.text or "" for r in iter_corpus(base_corpus, EVAL_SPLITS)}
-    items = without_eval_sentences(approved_items(queue_folder, drop), eval_texts)
+    items = approved_items(queue_folder, drop, rules.alphabet, rules.language)
+    items = without_eval_sentences(items, eval_texts)
     clips = {r.id: r for r in read_manifest(drop.manifest, require_text=False)}
     rows = shard_rows(items, drop, clips)
     vocabulary = known_words(vocab_dir)

@@ -85,9 +85,9 @@ def _load_row(row: Utterance, tokenizer, extractor, max_seconds, subsampling, re
         report.skip(row, "missing_file", f"audio file not found: {path}")
         return None
     try:
-        audio, rate = read_audio(path, target_rate=None)
+        audio, rate = read_audio(path, target_rate=None, segment=row.segment)
         if rate != SAMPLE_RATE:
-            audio, _ = read_audio(path, target_rate=SAMPLE_RATE)
+            audio, _ = read_audio(path, target_rate=SAMPLE_RATE, segment=row.segment)
             report.resampled += 1
     except AudioError as error:
         report.skip(row, "unreadable", str(error))

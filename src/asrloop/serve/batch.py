@@ -68,7 +68,7 @@ def transcribe_utterances(
         batch: list[tuple[int, np.ndarray]] = []
         for position, index in enumerate(order):
             try:
-                audio, _ = read_audio(rows[index].audio_path)
+                audio, _ = read_audio(rows[index].audio_path, segment=rows[index].segment)
                 batch.append((index, audio))
             except AudioError as error:
                 skipped.append(str(error))
