@@ -79,6 +79,15 @@ def claim(root: Path, step: str) -> None:
     )
 
 
+DROP_ADVICE = "Name the drop differently (scenario.drop.name) or move that folder."
+
+
+def claim_folder(folder: Path, step: str, advice: str = DROP_ADVICE) -> None:
+    """Stop unless ``folder`` is absent or a folder asrloop wrote (a drop, a grown shard)."""
+    if folder.is_dir() and not written_by_asrloop(folder):
+        refuse_foreign([folder], step, advice)
+
+
 def record(root: Path, step: str, names: Iterable[str]) -> None:
     """Add ``names`` to the folders ``step`` wrote under ``root``."""
     WrittenFolders(step, sorted(recorded(root) | set(names))).write(root / RECORD_FILE)

@@ -20,6 +20,7 @@ from omegaconf import DictConfig
 from asrloop.audio.io import SAMPLE_RATE, read_audio, write_audio
 from asrloop.checks.corpus import CorpusRules
 from asrloop.checks.data import check_corpus
+from asrloop.corpus import ownership
 from asrloop.corpus.drop import Drop
 from asrloop.corpus.manifest import (
     EVAL_SPLITS,
@@ -132,6 +133,7 @@ def write_shard(
     folder: Path, rows: list[tuple[Utterance, Utterance]], new_words: list[str]
 ) -> bool:
     """Write the shard unless an identical one exists; returns True when something changed."""
+    ownership.claim_folder(folder, "grow", "Move that folder out of the grown corpus.")
     digest_file = folder / DIGEST_FILE
     digest = content_digest([row for row, _ in rows])
     if digest_file.exists() and digest_file.read_text().strip() == digest:

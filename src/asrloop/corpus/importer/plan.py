@@ -37,7 +37,7 @@ class PlannedClip:
 
     id: str
     source: SourceClip
-    text: str
+    text: str | None  # None: a drop clip (its text, if known, is kept apart)
     split: str
     stamp: tuple[int, int] = (0, 0)  # size and mtime of the source file: a change rebuilds
 

@@ -110,7 +110,11 @@ def assign_splits(
     assigned, speaker_notes = by_speaker(rest, rules) if rest else ({}, [])
     splits = {**{k: v for k, v in own.items() if v}, **assigned}
     if "regression" not in splits.values():
-        for clip_id, split in splits.items():
-            if split == "test" and _unit(rules.seed + 1, clip_id) < rules.regression_share:
-                splits[clip_id] = "regression"
+        test = sorted(
+            (i for i, s in splits.items() if s == "test"), key=lambda i: _unit(~rules.seed, i)
+        )
+        chosen = [i for i in test if _unit(~rules.seed, i) < rules.regression_share]
+        if len(test) > 1:  # a tiny test split still gives one clip to each
+            chosen = chosen[: len(test) - 1] or test[:1]
+        splits.update({i: "regression" for i in chosen})
     return splits, notes + speaker_notes
