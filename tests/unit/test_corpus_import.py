@@ -17,7 +17,7 @@ from asrloop.corpus.importer.build import ImportSettings, import_corpus
 from asrloop.corpus.importer.clip import CorpusImportError
 from asrloop.corpus.manifest import iter_corpus
 from asrloop.text.normalize import normalize_text
-from tests.corpus_formats import SENTENCES, WRITERS, kaldi, nemo, speak
+from tests.corpus_formats import SENTENCES, WRITERS, kaldi, nemo
 from tests.helpers import make_cfg
 
 # format -> (original sample rates, channels, splits the corpus defines itself)
@@ -31,11 +31,6 @@ EXPECTED = {
     "lhotse": ({16_000}, {1}, False),
 }
 SEGMENTED = {"kaldi", "nemo", "lhotse"}  # clips are stretches of longer recordings
-
-
-@pytest.fixture(scope="session")
-def spoken():
-    return speak()
 
 
 def settings(project: Path, source: Path, fmt: str, *overrides: str):

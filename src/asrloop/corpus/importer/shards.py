@@ -71,7 +71,7 @@ def manifest_row(clip: PlannedClip, result: ClipResult, source: str) -> Utteranc
         "sample_rate": result.rate,
         "channels": result.channels,
         "speaker": s.speaker,
-        "raw_text": s.text,
+        **({"raw_text": s.text} if s.text is not None else {}),  # drops: kept apart
         **({"offset": s.offset} if s.offset else {}),
         **({"segment_duration": s.duration} if s.duration is not None else {}),
         **({"channel": s.channel} if s.channel is not None else {}),
