@@ -23,7 +23,7 @@ def user_shard(folder: Path) -> Path:
 
 
 def test_a_user_shard_in_base_stops_synthesis_untouched(tiny_corpus, tmp_path):
-    cfg, root = tiny_corpus
+    cfg, _ = tiny_corpus
     base = tmp_path / "data" / "corpus" / "base"
     shutil.copytree(Path(cfg.paths.base_corpus), base)
     mine = user_shard(base / "my-shard")
@@ -49,7 +49,7 @@ def test_prune_removes_recorded_and_signed_folders_only(tmp_path):
 
 def test_a_user_folder_in_a_drop_place_stops_the_drop(tmp_path):
     folder = user_shard(tmp_path / "drops" / "brexit-drop1")
-    with pytest.raises(ownership.ForeignFolderError, match="scenario.drop.name"):
+    with pytest.raises(ownership.ForeignFolderError, match=r"scenario\.drop\.name"):
         ownership.claim_folder(folder, "drop synth")
     ownership.claim_folder(tmp_path / "drops" / "absent", "drop synth")  # nothing there: fine
 
