@@ -262,3 +262,51 @@ WRITERS = {
     "audiofolder": audiofolder,
     "lhotse": lhotse_manifests,
 }
+
+
+# -- a synthesized corpus and drop, written out as a user would have them --------------------
+
+PARTS = {"train": "train-clean-100", "dev": "dev-clean", "test": "test-clean"}
+
+
+def export_librispeech(corpus: Path, out: Path) -> Path:
+    """The rows of a synthesized corpus as ``LibriSpeech/<part>/<spk>/<chap>/`` FLAC with upper-case
+    transcripts; each voice is a numbered speaker, the regression rows go to test."""
+    from asrloop.corpus.manifest import iter_corpus
+
+    speakers: dict[str, str] = {}
+    transcripts: dict[Path, list[str]] = {}
+    for row in iter_corpus(corpus):
+        speaker = speakers.setdefault(row.voice, str(1000 + len(speakers)))
+        part = PARTS.get(row.split, "test-clean")
+        folder = out / "LibriSpeech" / part / speaker / "1"
+        folder.mkdir(parents=True, exist_ok=True)
+        utt = f"{speaker}-1-{len(transcripts.setdefault(folder, [])):04d}"
+        audio, rate = sf.read(row.audio_path, dtype="float32")
+        sf.write(folder / f"{utt}.flac", audio, rate, format="FLAC")
+        transcripts[folder].append(f"{utt} {(row.text or '').upper()}")
+    for folder, lines in transcripts.items():
+        (folder / f"{folder.parent.name}-1.trans.txt").write_text("\n".join(lines) + "\n")
+    return out / "LibriSpeech"
+
+
+def export_drop(manifest: Path, references: Path, out: Path) -> Path:
+    """A synthesized drop as production audio: 48 kHz MP3 and stereo FLAC files, no text in
+    them, the true text in ``metadata.csv`` (upper case)."""
+    from asrloop.corpus.manifest import read_manifest
+
+    out.mkdir(parents=True)
+    texts = {r.id: r.text for r in read_manifest(references)}
+    with (out / "metadata.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["file_name", "transcription"])
+        for k, row in enumerate(read_manifest(manifest, require_text=False)):
+            audio, _ = sf.read(row.audio_path, dtype="float32")
+            if k % 2:
+                name = f"{row.id}.flac"
+                sf.write(out / name, stereo(audio), SAMPLE_RATE, format="FLAC")
+            else:
+                name = f"{row.id}.mp3"
+                sf.write(out / name, at_rate(audio, 48_000), 48_000, format="MP3")
+            writer.writerow([name, texts[row.id].upper()])
+    return out

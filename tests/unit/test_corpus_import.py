@@ -82,6 +82,8 @@ def test_every_format_imports_and_passes_the_data_checks(tmp_path, spoken, fmt):
         assert train and not train & {r.speaker for r in rows if r.split in ("test", "dev")}
     else:
         assert any("split by clip id" in note for note in report.notes)
+        missing = [f for f in checks.warnings if f.check == "schema"]  # no speaker: a warning
+        assert missing and "speaker" in " ".join(missing[0].rows)
     if own_splits:  # kept: the test speakers of the fixtures are the corpus's test split
         assert not any("not a known split" in n for n in report.notes)
 

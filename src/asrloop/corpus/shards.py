@@ -31,13 +31,16 @@ def plan_digest(shard: ShardPlan) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
-def shard_is_complete(folder: Path, shard: ShardPlan) -> bool:
-    digest = folder / DIGEST_FILE
+def folder_is_complete(folder: Path, digest: str) -> bool:
+    """A shard folder with its manifest and the digest of the plan it was written from."""
+    file = folder / DIGEST_FILE
     return (
-        (folder / MANIFEST_NAME).exists()
-        and digest.exists()
-        and digest.read_text().strip() == plan_digest(shard)
+        (folder / MANIFEST_NAME).exists() and file.exists() and file.read_text().strip() == digest
     )
+
+
+def shard_is_complete(folder: Path, shard: ShardPlan) -> bool:
+    return folder_is_complete(folder, plan_digest(shard))
 
 
 def clip_seed(clip: ClipPlan) -> int:

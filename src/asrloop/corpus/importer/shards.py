@@ -21,9 +21,9 @@ from asrloop.audio.io import SAMPLE_RATE, AudioError, write_audio
 from asrloop.corpus.importer.audio import convert
 from asrloop.corpus.importer.plan import Excluded, ImportShard, PlannedClip
 from asrloop.corpus.manifest import MANIFEST_NAME, Utterance, write_manifest
+from asrloop.corpus.shards import DIGEST_FILE, folder_is_complete
 from asrloop.jsonio import iter_jsonl, write_jsonl
 
-DIGEST_FILE = "plan.sha256"  # the same name synthesis uses: asrloop wrote this folder
 EXCLUDED_FILE = "excluded.jsonl"
 BATCH = 24  # clips per worker task
 INLINE_BELOW = 48  # fewer clips than this: no worker processes (their start-up costs more)
@@ -36,15 +36,6 @@ class ClipResult:
     rate: int = 0
     channels: int = 0
     error: str | None = None
-
-
-def shard_is_complete(folder: Path, shard: ImportShard) -> bool:
-    digest = folder / DIGEST_FILE
-    return (
-        (folder / MANIFEST_NAME).exists()
-        and digest.exists()
-        and digest.read_text().strip() == shard.digest()
-    )
 
 
 def convert_batch(folder: str, clips: Sequence[PlannedClip]) -> list[ClipResult]:
@@ -125,7 +116,7 @@ def write_shards(
 ) -> list[Path]:
     """Write every incomplete shard under ``root``; returns all shard folders."""
     root.mkdir(parents=True, exist_ok=True)
-    todo = [s for s in shards if not shard_is_complete(root / s.name, s)]
+    todo = [s for s in shards if not folder_is_complete(root / s.name, s.digest())]
     if on_progress:
         on_progress(sum(len(s.clips) for s in shards) - sum(len(s.clips) for s in todo))
     tasks = []
