@@ -7,11 +7,11 @@ to decode audio, which this stack does not have."""
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 from asrloop.corpus.importer.clip import CorpusImportError, ReaderOptions, SourceClip, resolve_audio
+from asrloop.jsonio import iter_jsonl
 
 METADATA = ("metadata.csv", "metadata.jsonl")
 TEXT_COLUMNS = ("transcription", "text", "sentence", "transcript")
@@ -30,15 +30,9 @@ def records(metadata: Path) -> Iterator[tuple[int, dict]]:
     """(line number, record) for each row of a metadata file."""
     if metadata.suffix == ".csv":
         with metadata.open(encoding="utf-8", newline="") as handle:
-            for number, record in enumerate(csv.DictReader(handle), start=2):
-                yield number, record
+            yield from enumerate(csv.DictReader(handle), start=2)
         return
-    for number, line in enumerate(metadata.read_text("utf-8").splitlines(), start=1):
-        if line.strip():
-            try:
-                yield number, json.loads(line)
-            except json.JSONDecodeError as error:
-                raise CorpusImportError(f"{metadata}:{number}: not valid JSON ({error})") from error
+    yield from iter_jsonl(metadata)
 
 
 def transcripts(metadata: Path) -> Iterator[tuple[str, str | None, str, dict]]:

@@ -71,45 +71,36 @@ def _recordings(folder: Path, options: ReaderOptions) -> dict[str, tuple[str, st
 def read_dir(folder: Path, options: ReaderOptions, split: str) -> list[SourceClip]:
     recordings = _recordings(folder, options)
     texts, speakers = _mapping(folder / "text"), _mapping(folder / "utt2spk")
+
+    def clip(utt: str, rec: str, origin: str, start: float = 0.0, end: float = -1) -> SourceClip:
+        kind, source = recordings[rec]
+        return SourceClip(
+            id=utt,
+            audio=source,
+            text=texts.get(utt),
+            origin=origin,
+            speaker=speakers.get(utt, ""),
+            split=split,
+            offset=start,
+            duration=None if end < 0 else end - start,
+            kind=kind,
+            extra={"recording": rec} if utt != rec else {},
+        )
+
     segments = folder / "segments"
     if not segments.is_file():
-        return [
-            SourceClip(
-                id=rec,
-                audio=source,
-                text=texts.get(rec),
-                origin=f"{folder / 'text'} {rec}",
-                speaker=speakers.get(rec, ""),
-                split=split,
-                kind=kind,
-            )
-            for rec, (kind, source) in recordings.items()
-        ]
+        return [clip(rec, rec, f"{folder / 'text'} {rec}") for rec in recordings]
     clips = []
     for number, line in enumerate(segments.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
         fields = line.split()
+        if not fields:
+            continue
         if len(fields) != 4 or fields[1] not in recordings:
             raise CorpusImportError(
                 f"{segments}:{number}: expected '<utt> <recording in wav.scp> <start> <end>'"
             )
         utt, rec, start, end = fields
-        kind, source = recordings[rec]
-        clips.append(
-            SourceClip(
-                id=utt,
-                audio=source,
-                text=texts.get(utt),
-                origin=f"{segments}:{number}",
-                speaker=speakers.get(utt, ""),
-                split=split,
-                offset=float(start),
-                duration=None if float(end) < 0 else float(end) - float(start),
-                kind=kind,
-                extra={"recording": rec},
-            )
-        )
+        clips.append(clip(utt, rec, f"{segments}:{number}", float(start), float(end)))
     return clips
 
 

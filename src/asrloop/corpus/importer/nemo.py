@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from asrloop.corpus.importer.clip import CorpusImportError, ReaderOptions, SourceClip, resolve_audio
+from asrloop.jsonio import iter_jsonl
 
 SUFFIXES = (".json", ".jsonl")
 
@@ -29,7 +29,7 @@ def detect(path: Path) -> bool:
 
 def _clip(entry: dict, manifest: Path, number: int, split: str) -> SourceClip:
     where = f"{manifest}:{number}"
-    if not isinstance(entry, dict) or "audio_filepath" not in entry:
+    if "audio_filepath" not in entry:
         raise CorpusImportError(f"{where}: no field 'audio_filepath'")
     audio = resolve_audio(str(entry["audio_filepath"]), manifest.parent)
     offset = float(entry.get("offset") or 0.0)
@@ -53,13 +53,5 @@ def read(path: Path, options: ReaderOptions) -> list[SourceClip]:
         raise CorpusImportError(f"{path}: no NeMo manifest (*.json or *.jsonl)")
     clips = []
     for manifest in found:
-        split = manifest.stem
-        for number, line in enumerate(manifest.read_text("utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise CorpusImportError(f"{manifest}:{number}: not valid JSON ({error})") from error
-            clips.append(_clip(entry, manifest, number, split))
+        clips += [_clip(entry, manifest, n, manifest.stem) for n, entry in iter_jsonl(manifest)]
     return clips
