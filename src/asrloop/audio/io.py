@@ -12,6 +12,7 @@ import soundfile as sf
 from asrloop.errors import DataError
 
 SAMPLE_RATE = 16_000
+AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus")  # what soundfile (libsndfile) decodes
 
 
 class AudioError(DataError):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from asrloop.audio.io import AUDIO_SUFFIXES
 from asrloop.corpus import ownership
 from asrloop.corpus.drop import Drop
 from asrloop.corpus.importer.audiofolder import METADATA, transcripts
@@ -28,7 +29,6 @@ from asrloop.errors import ConfigError, DataError
 from asrloop.progress import console, progress_bar
 from asrloop.text.normalize import NormalizationError, normalize_transcript
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus")
 STEP = "drop import"
 
 
