@@ -7,7 +7,7 @@ STAMP := $(VENV)/.setup-stamp
 ITERATIONS ?= 1
 ARGS ?=
 
-.PHONY: setup loop test test-all lint format ui bench clean
+.PHONY: setup loop test test-faults test-all lint format ui bench clean
 
 ## setup: create .venv with pinned dependencies (uv when available, pip otherwise)
 setup: $(STAMP)
@@ -20,11 +20,17 @@ $(STAMP): pyproject.toml
 loop: $(STAMP)
 	$(BIN)/asrloop loop loop.iterations=$(ITERATIONS) $(ARGS)
 
-## test: the fast suite (CI runs this)
-test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow" -q
+FAST := not slow and not faults
 
-## test-all: every test, slow ones included
+## test: the fast suite (under 10 minutes on 2 cores; CI runs it)
+test: $(STAMP)
+	$(BIN)/python -m pytest -m "$(FAST)" -q
+
+## test-faults: kill -9 at every fault point, rerun, check nothing was lost
+test-faults: $(STAMP)
+	$(BIN)/python -m pytest -m faults -q
+
+## test-all: every test: the fast suite, the slow loop tests, the fault campaign
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -q
 

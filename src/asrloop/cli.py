@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "gate": "asrloop.loop.gate:run",
     "check data": "asrloop.checks.data:run",
     "check model": "asrloop.checks.model:run",
+    "check labels": "asrloop.checks.labels_model:run",
     "bench peer": "asrloop.peer:run",
     "params": "asrloop.pipeline:run",
     "loop": "asrloop.loop.runner:run",

@@ -16,6 +16,7 @@ from asrloop import tracking
 from asrloop.config import config_snapshot
 from asrloop.corpus.drop import Drop
 from asrloop.corpus.manifest import Utterance, iter_corpus
+from asrloop.faults import fault_point
 from asrloop.jsonio import write_jsonl
 from asrloop.model.registry import Registry
 from asrloop.progress import console
@@ -86,6 +87,7 @@ def run(cfg: DictConfig) -> EvaluationReport:
             recognizer, HELD_OUT_SET, held_out, terms, batch, out_dir
         )
     report = EvaluationReport(info, results)
+    fault_point("evaluate.before_metrics")
     report.write(out_dir / METRICS_FILE)
     print_results(results)
     with tracking.step_run(settings, "evaluate", config_snapshot(cfg)):

@@ -178,34 +178,80 @@ class ServingRecord(JsonRecord):
 
 @dataclass(frozen=True)
 class Candidate:
-    """A model version's numbers on the gate's evidence."""
+    """A model version's numbers on the gate's evidence.
+
+    ``terms``: each term's recall on held-out drop audio and precision over the held-out audio
+    and the regression set (where a term written but not said is a false alarm)."""
 
     version: str
     regression_wer: float
-    term_recall: dict[str, float]
+    regression_clips: int
     heldout_wer: float
+    heldout_clips: int
+    terms: dict[str, TermScores]
+
+    @property
+    def term_recall(self) -> dict[str, float]:
+        return {t: s.recall for t, s in self.terms.items()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Candidate:
+        terms = {t: TermScores(**s) for t, s in data["terms"].items()}
+        return cls(**{**data, "terms": terms})
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One rule of the gate, as applied: its name, whether it held, and the numbers."""
+
+    name: str
+    passed: bool
+    detail: str
+
+
+GATE_STATES = ("decided", "applied")
 
 
 @dataclass(frozen=True)
 class GateDecision(JsonRecord):
+    """The gate's verdict on one challenger, written before any alias moves (``decided``) and
+    marked ``applied`` once the registry holds it: a rerun completes a half-done gate."""
+
     KIND: ClassVar[str] = "gate_decision"
 
     promote: bool
     reason: str
     challenger: Candidate
     champion: Candidate | None
+    baseline: Candidate | None  # the first champion: the total regression budget's reference
+    clauses: tuple[Clause, ...] = ()
     model_checks: dict[str, Any] = field(default_factory=dict)
+    state: str = "decided"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["clauses"] = [asdict(c) for c in self.clauses]
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GateDecision:
-        champion = data.get("champion")
+        def candidate(value):
+            return Candidate.from_dict(value) if value else None
+
         return cls(
             bool(data["promote"]),
             str(data["reason"]),
-            Candidate(**data["challenger"]),
-            Candidate(**champion) if champion else None,
+            Candidate.from_dict(data["challenger"]),
+            candidate(data.get("champion")),
+            candidate(data.get("baseline")),
+            tuple(Clause(**c) for c in data.get("clauses", [])),
             dict(data.get("model_checks") or {}),
+            str(data["state"]),
         )
+
+    @property
+    def failed(self) -> list[Clause]:
+        return [c for c in self.clauses if not c.passed]
 
 
 # ---------------------------------------------------------------------------- monitor

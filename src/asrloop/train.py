@@ -27,6 +27,8 @@ from asrloop.audio.features import FbankExtractor, spec_augment
 from asrloop.config import config_snapshot
 from asrloop.corpus.manifest import Utterance, iter_corpus
 from asrloop.errors import ConfigError, MissingInputError
+from asrloop.faults import fault_point
+from asrloop.fsutil import recover_dir, replace_dir
 from asrloop.metrics import cer, wer
 from asrloop.model.data import (
     Example,
@@ -79,6 +81,7 @@ class TrainingState:
     best_cer: float = float("inf")
     run_id: str | None = None
     audio_seconds: float = 0.0
+    train_seconds: float = 0.0  # across resumes: ``max_minutes`` is a budget for the whole run
 
 
 @dataclass
@@ -123,6 +126,7 @@ def config_digest(job: TrainingJob, train_cfg: DictConfig, rows: list[Utterance]
 def save_checkpoint(path: Path, state: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
     torch.save(state, tmp)
+    fault_point("train.checkpoint")
     os.replace(tmp, path)
 
 
@@ -147,6 +151,7 @@ class Trainer:
         self.job, self.tc = job, job.train
         self.out = job.output_dir
         self.out.mkdir(parents=True, exist_ok=True)
+        recover_dir(self.out / BEST)
         self.registry = Registry(job.tracking)
         torch.set_num_threads(job.threads)
         torch.manual_seed(int(self.tc.seed))
@@ -263,6 +268,7 @@ class Trainer:
                 self.log_start(mlflow, data)
             seconds = self.loop(data, opt, state, digest, mlflow)
             version = self.finish(run.info.run_id, data)
+        fault_point("train.before_result")
         result = TrainingResult(
             run_id=run.info.run_id,
             model_dir=str(self.out / BEST),
@@ -277,14 +283,16 @@ class Trainer:
     def loop(
         self, data: TrainingData, opt: Optimization, state: TrainingState, digest: str, mlflow
     ) -> float:
-        """Train until the epochs, ``max_steps`` or ``max_minutes`` run out; returns seconds."""
+        """Train until the epochs, ``max_steps`` or ``max_minutes`` run out (all counted across
+        resumes, so a finished run that is started again trains no further); returns the
+        run's training seconds."""
         tc, model = self.tc, data.model
         generator = torch.Generator().manual_seed(int(tc.seed) + state.step)
-        start = time.perf_counter()
-        deadline = start + float(tc.max_minutes) * 60
+        start, first_step, spent = time.perf_counter(), state.step, state.train_seconds
+        deadline = start + float(tc.max_minutes) * 60 - spent
         window_audio, window_start = 0.0, time.perf_counter()
         model.train()
-        stop = False
+        stop = state.step >= opt.total_steps or time.perf_counter() > deadline
         while state.epoch < int(tc.epochs) and not stop:
             epoch_rng = random.Random(f"{tc.seed}-{state.epoch}")
             batches = bucket_batches(data.train, tc.max_batch_frames, epoch_rng)
@@ -315,6 +323,7 @@ class Trainer:
                 if state.step % tc.eval_every == 0:
                     self.evaluate(data, state, mlflow)
                 if state.step % tc.checkpoint_every == 0:
+                    state.train_seconds = spent + time.perf_counter() - start
                     self.checkpoint(model, opt, state, digest)
                 if state.step >= opt.total_steps or time.perf_counter() > deadline:
                     stop = True
@@ -322,9 +331,11 @@ class Trainer:
             else:
                 state.epoch += 1
                 state.batch_in_epoch = 0
-        self.evaluate(data, state, mlflow)
-        self.checkpoint(model, opt, state, digest)
-        return time.perf_counter() - start
+        if state.step > first_step or not (self.out / BEST).exists():
+            self.evaluate(data, state, mlflow)
+            state.train_seconds = spent + time.perf_counter() - start
+            self.checkpoint(model, opt, state, digest)
+        return state.train_seconds
 
     def train_step(
         self, model, opt: Optimization, batch: list[Example], generator
@@ -368,8 +379,7 @@ class Trainer:
         shutil.rmtree(tmp, ignore_errors=True)
         model.save_pretrained(tmp)
         tokenizer.save(tmp)
-        shutil.rmtree(self.out / BEST, ignore_errors=True)
-        os.replace(tmp, self.out / BEST)
+        replace_dir(tmp, self.out / BEST)
 
     def checkpoint(self, model, opt: Optimization, state: TrainingState, digest: str) -> None:
         save_checkpoint(
@@ -408,6 +418,7 @@ class Trainer:
             return None
         from asrloop.serve.pyfunc import Transcriber
 
+        fault_point("train.before_register")
         version = self.registry.register(
             self.out / BEST, self.job.vocab_dir, Transcriber(), run_id, data.init_version
         )

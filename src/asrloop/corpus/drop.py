@@ -19,6 +19,7 @@ from asrloop.corpus import ownership
 from asrloop.corpus.manifest import MANIFEST_NAME, Utterance, read_manifest, write_manifest
 from asrloop.corpus.plan import plan_drop
 from asrloop.corpus.shards import render_shards
+from asrloop.faults import fault_point
 from asrloop.progress import console, progress_bar
 
 PARTS = ("holdout", "review", "all")
@@ -73,7 +74,7 @@ class Drop:
         texts = self.reference_texts()
         return [
             row.replace(text=texts[row.id])
-            for row in read_manifest(self.manifest, require_text=False)
+            for row in read_manifest(self.manifest, require_text=False, contained=True)
             if row.id in texts  # an imported drop may have references for some clips only
             and (part == "all" or (part == "holdout") == self.is_holdout(row.id))
         ]
@@ -94,6 +95,7 @@ def synthesize_drop(corpus: dict, scenario: dict, drop: Drop) -> Path:
         )
         for row in read_manifest(drop.manifest, require_text=False)
     ]
+    fault_point("drop.before_references")
     write_manifest(drop.references, rows)
     console.print(f"drop {drop.name}: {len(shard.clips)} clips in {drop.folder}")
     return drop.folder

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from asrloop.errors import DataError
+from asrloop.fsutil import OLD_SUFFIX
 from asrloop.records import JsonRecord
 
 RECORD_FILE = "asrloop-shards.json"
@@ -100,7 +101,8 @@ def prune(root: Path, step: str, keep: Iterable[str]) -> list[str]:
     removed = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
         ours = folder.name in mine or written_by_asrloop(folder)
-        if ours and folder.name not in keep:
+        kept = folder.name in keep or folder.name.removesuffix(OLD_SUFFIX) in keep  # a swap's
+        if ours and not kept:
             shutil.rmtree(folder)
             removed.append(folder.name)
     if root.is_dir():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from omegaconf import DictConfig
 from asrloop.audio.io import SAMPLE_RATE, read_audio, write_audio
 from asrloop.checks.corpus import CorpusRules
 from asrloop.checks.data import check_corpus
+from asrloop.checks.labels_model import GREEDY, suspect_labels
 from asrloop.corpus import ownership
 from asrloop.corpus.drop import Drop
 from asrloop.corpus.manifest import (
@@ -33,9 +35,15 @@ from asrloop.corpus.manifest import (
 )
 from asrloop.corpus.versioning import commit_version, track_shards
 from asrloop.errors import ChecksFailed
+from asrloop.faults import fault_point
+from asrloop.fsutil import recover_dir, replace_dir
 from asrloop.loop.review_queue import ReviewItem, read_queue
+from asrloop.model.registry import Registry
 from asrloop.progress import console
+from asrloop.serve.batch import transcribe_utterances
+from asrloop.serve.loading import DecodingSetup, load_recognizer
 from asrloop.text.normalize import NormalizationError, normalize_text, normalize_transcript
+from asrloop.tracking import TrackingSettings
 
 NEW_WORDS = "new_words.txt"
 DIGEST_FILE = "content.sha256"
@@ -55,7 +63,8 @@ def approved_items(
     queue_folder: Path, drop: Drop, alphabet: str, language: str
 ) -> list[ReviewItem]:
     """Approved rows of the review queue (whichever of its JSONL and CSV was edited last), their
-    references normalised as training text; a reference that cannot be is reported and left out."""
+    references normalized (``corpus.language``); a reference the alphabet cannot hold is
+    reported and left out."""
     keep = []
     items = read_queue(queue_folder) if queue_folder.exists() else []
     for item in items:
@@ -65,11 +74,11 @@ def approved_items(
             console.print(f"[yellow]ignored[/] {item.id}: held-out clips never enter the corpus")
             continue
         try:
-            text = normalize_transcript(item.reference, alphabet, language)
+            reference = normalize_transcript(item.reference, alphabet, language)
         except NormalizationError as error:
-            console.print(f"[yellow]ignored[/] {queue_folder} {item.id}: {error}")
+            console.print(f"[yellow]ignored[/] {queue_folder} clip {item.id}: {error}")
             continue
-        keep.append(item.replace(reference=text))
+        keep.append(item.replace(reference=reference))
     return keep
 
 
@@ -106,7 +115,7 @@ def shard_rows(
             id=f"{drop.name}-grown-{item.id}",
             audio_filepath=f"{item.id}.wav",
             duration=clip.duration,
-            text=normalize_text(item.reference),
+            text=item.reference,
             speaker=voice,
             voice=voice,
             split="train",
@@ -133,24 +142,26 @@ def write_shard(
     folder: Path, rows: list[tuple[Utterance, Utterance]], new_words: list[str]
 ) -> bool:
     """Write the shard unless an identical one exists; returns True when something changed."""
+    recover_dir(folder)
+    tmp = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)  # what an interrupted run left
     ownership.claim_folder(folder, "grow", "Move that folder out of the grown corpus.")
     digest_file = folder / DIGEST_FILE
     digest = content_digest([row for row, _ in rows])
     if digest_file.exists() and digest_file.read_text().strip() == digest:
         return False
-    tmp = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     written = []
     for row, source in rows:
         audio, _ = read_audio(source.audio_path, segment=source.segment)
         write_audio(tmp / row.audio_filepath, audio)
         written.append(row.replace(duration=round(len(audio) / SAMPLE_RATE, 4)))
+    fault_point("grow.before_manifest")
     write_manifest(tmp / MANIFEST_NAME, written)
     (tmp / NEW_WORDS).write_text("".join(f"{w}\n" for w in new_words))
     (tmp / DIGEST_FILE).write_text(digest + "\n")
-    shutil.rmtree(folder, ignore_errors=True)
-    tmp.rename(folder)
+    fault_point("grow.before_swap")
+    replace_dir(tmp, folder)
     return True
 
 
@@ -162,13 +173,22 @@ def grow_corpus(
     grown_dir: Path,
     vocab_dir: Path,
     rules: CorpusRules,
+    suspects: Callable[[list[Utterance]], list[tuple[str, str]]] | None = None,
 ) -> tuple[GrowResult, Path | None]:
     """Write the grown shard of ``drop``; returns the result and the shard folder to version
-    (None when nothing was approved). Data checks must pass first."""
+    (None when nothing was approved). Rows that ``suspects`` (the model-assisted label check:
+    ``(clip id, why)`` pairs) names stay out and are reported; data checks must pass first."""
     eval_texts = {r.text or "" for r in iter_corpus(base_corpus, EVAL_SPLITS)}
     items = approved_items(queue_folder, drop, rules.alphabet, rules.language)
     items = without_eval_sentences(items, eval_texts)
-    clips = {r.id: r for r in read_manifest(drop.manifest, require_text=False)}
+    clips = {r.id: r for r in read_manifest(drop.manifest, require_text=False, contained=True)}
+    if suspects is not None and items:
+        flagged = dict(
+            suspects([clips[i.id].replace(text=i.reference) for i in items if i.id in clips])
+        )
+        for clip, why in flagged.items():
+            console.print(f"[yellow]left out (label check)[/] {queue_folder} clip {clip}: {why}")
+        items = [item for item in items if item.id not in flagged]
     rows = shard_rows(items, drop, clips)
     vocabulary = known_words(vocab_dir)
     new_words = (
@@ -188,6 +208,22 @@ def grow_corpus(
     return GrowResult(drop.name, len(rows), new_words, str(folder), changed, None), folder
 
 
+def champion_label_check(
+    registry: Registry, setup: DecodingSetup, max_cer: float, batch_seconds: float
+) -> Callable[[list[Utterance]], list[tuple[str, str]]] | None:
+    """The label check with the current champion, or None before there is one."""
+    champion = registry.alias_version(registry.settings.champion_alias)
+    if champion is None:
+        return None
+
+    def suspects(rows: list[Utterance]) -> list[tuple[str, str]]:
+        recognizer, _ = load_recognizer(f"registry:{champion}", setup, registry)
+        predictions, _ = transcribe_utterances(recognizer, rows, batch_seconds, "label check")
+        return suspect_labels(predictions, max_cer)
+
+    return suspects
+
+
 def run(cfg: DictConfig) -> GrowResult:
     drop = Drop.from_config(cfg.scenario.drop, cfg.paths)
     rules = CorpusRules.from_config(
@@ -201,6 +237,12 @@ def run(cfg: DictConfig) -> GrowResult:
         Path(cfg.paths.grown_corpus),
         Path(cfg.paths.vocab),
         rules,
+        champion_label_check(
+            Registry(TrackingSettings.from_config(cfg.tracking, cfg.paths.root)),
+            DecodingSetup.from_config(GREEDY, cfg.features, cfg.paths.vocab),
+            float(cfg.checks.labels.max_cer),
+            float(cfg.evaluate.batch_seconds),
+        ),
     )
     if folder is not None and cfg.loop.commit:
         root = Path(cfg.paths.root)

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from asrloop.checks.report import CheckReport
+from asrloop.faults import fault_point
 from asrloop.jsonio import write_json
 from asrloop.progress import console
 from asrloop.records import EvaluationReport, GateDecision, TrainingResult
@@ -97,6 +98,7 @@ def write_summary(
         "final": final,
         "total_seconds": round(total_seconds, 1),
     }
+    fault_point("loop.before_summary")
     write_json(path, summary)
     return summary
 

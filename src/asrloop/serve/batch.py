@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from asrloop.audio.io import SAMPLE_RATE, AudioError, read_audio
+from asrloop.audio.io import SAMPLE_RATE, AudioError, audio_info, read_audio
 from asrloop.corpus.manifest import Utterance
 from asrloop.progress import console, progress_bar
 from asrloop.serve.recognizer import Recognizer, Transcription
@@ -68,7 +68,7 @@ def transcribe_utterances(
         batch: list[tuple[int, np.ndarray]] = []
         for position, index in enumerate(order):
             try:
-                audio, _ = read_audio(rows[index].audio_path, segment=rows[index].segment)
+                audio = _read_bounded(rows[index], recognizer.max_file_seconds)
                 batch.append((index, audio))
             except AudioError as error:
                 skipped.append(str(error))
@@ -86,6 +86,20 @@ def transcribe_utterances(
         advance(len(skipped))
     predictions = [Prediction(rows[i], results[i]) for i in range(len(rows)) if i in results]
     return predictions, BatchStats(audio_seconds, compute_seconds, len(skipped))
+
+
+def _read_bounded(row: Utterance, max_seconds: float) -> np.ndarray:
+    """The clip's audio (its segment, for a row with an offset); a clip longer than
+    ``max_seconds`` (by the header, or the segment's duration) is refused unread."""
+    rate, _, frames = audio_info(row.audio_path)
+    seconds = row.segment[1] if row.segment[1] is not None else frames / rate
+    if seconds > max_seconds:
+        raise AudioError(
+            f"{row.audio_path}: {seconds:.0f} s is longer than "
+            f"features.max_file_seconds={max_seconds:g}"
+        )
+    audio, _ = read_audio(row.audio_path, segment=row.segment)
+    return audio
 
 
 def transcribe_audio(

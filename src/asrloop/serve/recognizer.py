@@ -74,10 +74,12 @@ class Recognizer:
         decoder,
         extractor: FbankExtractor,
         max_seconds: float,
+        max_file_seconds: float = float("inf"),
     ):
         self.model = model.eval()
         self.tokenizer, self.decoder, self.extractor = tokenizer, decoder, extractor
-        self.max_seconds = max_seconds
+        self.max_seconds = max_seconds  # chunk length
+        self.max_file_seconds = max_file_seconds  # longer files are refused
         self.frame_seconds = extractor.hop / SAMPLE_RATE * getattr(model.config, "subsampling", 4)
 
     @classmethod
@@ -96,7 +98,10 @@ class Recognizer:
             raise MissingInputError("lexicon decoding needs a vocabulary folder (vocab build)")
         decoder = build_decoder(decode_cfg, tokenizer, str(vocab_dir) if vocab_dir else None)
         extractor = FbankExtractor.from_config(features_cfg)
-        return cls(load_model(model_dir), tokenizer, decoder, extractor, max_seconds)
+        model = load_model(model_dir)
+        return cls(
+            model, tokenizer, decoder, extractor, max_seconds, features_cfg["max_file_seconds"]
+        )
 
     @torch.no_grad()
     def log_probs(self, audios: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:

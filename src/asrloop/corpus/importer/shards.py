@@ -22,6 +22,7 @@ from asrloop.corpus.importer.audio import convert
 from asrloop.corpus.importer.plan import Excluded, ImportShard, PlannedClip
 from asrloop.corpus.manifest import MANIFEST_NAME, Utterance, write_manifest
 from asrloop.corpus.shards import DIGEST_FILE, folder_is_complete
+from asrloop.fsutil import recover_dir, replace_dir
 from asrloop.jsonio import iter_jsonl, write_jsonl
 
 EXCLUDED_FILE = "excluded.jsonl"
@@ -95,9 +96,7 @@ def finish_shard(
     write_manifest(tmp / MANIFEST_NAME, rows)
     write_jsonl(tmp / EXCLUDED_FILE, failed)
     (tmp / DIGEST_FILE).write_text(shard.digest() + "\n")
-    if final.exists():
-        shutil.rmtree(final)  # an incomplete shard asrloop wrote (the caller checked ownership)
-    tmp.rename(final)
+    replace_dir(tmp, final)  # replaces an incomplete shard asrloop wrote (ownership was checked)
 
 
 def shard_exclusions(folder: Path) -> list[Excluded]:
@@ -116,6 +115,8 @@ def write_shards(
 ) -> list[Path]:
     """Write every incomplete shard under ``root``; returns all shard folders."""
     root.mkdir(parents=True, exist_ok=True)
+    for shard in shards:
+        recover_dir(root / shard.name)
     todo = [s for s in shards if not folder_is_complete(root / s.name, s.digest())]
     if on_progress:
         on_progress(sum(len(s.clips) for s in shards) - sum(len(s.clips) for s in todo))
