@@ -50,6 +50,7 @@ ui: $(STAMP)
 ## bench: speed and quality benchmarks (print numbers)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/synthesis_speed.py
+	$(BIN)/python benchmarks/import_speed.py
 	$(BIN)/python benchmarks/train_quality.py
 
 clean:

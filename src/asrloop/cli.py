@@ -77,6 +77,8 @@ def main(argv: list[str] | None = None) -> None:
     except UsageError as error:
         print(f"asrloop: {error}", file=sys.stderr)
         sys.exit(USAGE_EXIT)
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, MissingMandatoryValue
+
     from asrloop.errors import AsrloopError
 
     try:
@@ -84,6 +86,12 @@ def main(argv: list[str] | None = None) -> None:
     except AsrloopError as error:
         print(f"asrloop {name}: {error}", file=sys.stderr)
         sys.exit(error.exit_code)
+    except (ConfigAttributeError, ConfigKeyError, MissingMandatoryValue) as error:
+        where = " (is pipelines/params.yaml stale? `asrloop params` rewrites it)"
+        print(
+            f"asrloop {name}: config: {error}{where if '--params' in rest else ''}", file=sys.stderr
+        )
+        sys.exit(USAGE_EXIT)
 
 
 def dispatch(name: str, rest: list[str]):

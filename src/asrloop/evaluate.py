@@ -13,8 +13,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from asrloop import tracking
-from asrloop.config import config_snapshot
-from asrloop.corpus.drop import Drop
+from asrloop.config import config_snapshot, drops_so_far
 from asrloop.corpus.manifest import Utterance, iter_corpus
 from asrloop.faults import fault_point
 from asrloop.jsonio import write_jsonl
@@ -53,8 +52,12 @@ def log_results(mlflow, results: dict[str, SetScores]) -> None:
             {f"{name}_wer": result.wer, f"{name}_cer": result.cer, f"{name}_rtf": result.rtf}
         )
         for term, stats in result.terms.items():
+            key = term.replace(" ", "_")
             if stats.support:
-                mlflow.log_metric(f"{name}_recall_{term.replace(' ', '_')}", stats.recall)
+                mlflow.log_metric(f"{name}_recall_{key}", stats.recall)
+            if stats.tp + stats.fp:
+                mlflow.log_metric(f"{name}_precision_{key}", stats.precision)
+            mlflow.log_metric(f"{name}_false_alarms_{key}", stats.fp)
         for voice, voice_scores in result.per_voice.items():
             mlflow.log_metric(f"{name}_wer_voice_{voice.replace('+', '_')}", voice_scores.wer)
 
@@ -81,7 +84,7 @@ def run(cfg: DictConfig) -> EvaluationReport:
     for split in cfg.evaluate.splits:
         rows = list(iter_corpus(cfg.paths.base_corpus, [split]))
         results[split] = evaluate_set(recognizer, split, rows, terms, batch, out_dir)
-    held_out = Drop.from_config(cfg.scenario.drop, cfg.paths).clips("holdout")
+    held_out = [clip for drop in drops_so_far(cfg) for clip in drop.clips("holdout")]
     if held_out:
         results[HELD_OUT_SET] = evaluate_set(
             recognizer, HELD_OUT_SET, held_out, terms, batch, out_dir

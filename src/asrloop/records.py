@@ -273,20 +273,47 @@ class Spike:
 
 
 @dataclass(frozen=True)
+class Disagreement:
+    """A phrase the lexicon + LM path writes where the greedy path heard something else."""
+
+    phrase: str
+    heard: str
+    count: int
+    occurrences: int
+    rate: float
+
+
+@dataclass(frozen=True)
 class SpikeReport(JsonRecord):
-    """The monitor's ranked spikes for one drop, best first."""
+    """The monitor's findings for one drop, best first: phrases that spike against the training
+    text, and phrases the two decoding paths disagree on."""
 
     KIND: ClassVar[str] = "spikes"
 
     drop: str
     spikes: tuple[Spike, ...]
+    disagreements: tuple[Disagreement, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"drop": self.drop, "spikes": [s.to_dict() for s in self.spikes]}
+        return {
+            "drop": self.drop,
+            "spikes": [s.to_dict() for s in self.spikes],
+            "disagreements": [asdict(d) for d in self.disagreements],
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SpikeReport:
-        return cls(str(data["drop"]), tuple(Spike(**s) for s in data["spikes"]))
+        return cls(
+            str(data["drop"]),
+            tuple(Spike(**s) for s in data["spikes"]),
+            tuple(Disagreement(**d) for d in data.get("disagreements", [])),
+        )
 
     def phrases(self, top: int) -> list[str]:
-        return [s.ngram for s in self.spikes[:top]]
+        """The flagged phrases: top spikes and top disagreements, interleaved, no repeats."""
+        from itertools import chain, zip_longest
+
+        spikes = [s.ngram for s in self.spikes[:top]]
+        disagreed = [d.phrase for d in self.disagreements[:top]]
+        mixed = chain.from_iterable(zip_longest(spikes, disagreed))
+        return list(dict.fromkeys(p for p in mixed if p is not None))

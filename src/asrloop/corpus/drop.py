@@ -84,7 +84,8 @@ def synthesize_drop(corpus: dict, scenario: dict, drop: Drop) -> Path:
     """Render the scenario's drop ``drop.name`` (audio) and write its hidden references."""
     settings = scenario["drop"]
     ownership.claim_folder(drop.folder, "drop synth")
-    shard = plan_drop(corpus, scenario, drop.name, int(settings["seed"]) + int(settings["index"]))
+    index = int(settings["index"])
+    shard = plan_drop(corpus, scenario, drop.name, int(settings["seed"]) + index, index)
     with progress_bar(f"synthesizing drop {drop.name}", len(shard.clips)) as advance:
         render_shards([shard], drop.folder.parent, workers=1, with_text=False, on_progress=advance)
     texts = {c.id: c.text for c in shard.clips}

@@ -169,17 +169,29 @@ def remove_untracked_shards(root: Path) -> list[str]:
     return removed
 
 
+def data_targets(root: Path) -> list[str]:
+    """What a data version holds: the corpus stage's outputs and every ``.dvc`` pointer (models,
+    vocabularies and reports are rebuilt by the pipeline, not restored)."""
+    targets = [str(p.relative_to(root)) for p in sorted((root / "data").rglob("*.dvc"))]
+    lock = root / "pipelines" / "dvc.lock"
+    stages = (yaml.safe_load(lock.read_text()) or {}).get("stages", {}) if lock.exists() else {}
+    if "corpus" in stages:
+        targets.insert(0, "pipelines/dvc.yaml:corpus")
+    return targets
+
+
 def restore_version(root: Path, tag: str) -> None:
     """``git checkout <tag>``, drop shards that version did not have, check out its data
     (from the DVC cache, or pulled from the remote)."""
     root = Path(root)
     git(root, "checkout", "--quiet", tag)
     remove_untracked_shards(root)
+    targets = data_targets(root)
     try:
-        dvc(root, "checkout", "--quiet", "--force")  # from the local cache
+        dvc(root, "checkout", "--quiet", "--force", *targets)  # from the local cache
     except VersioningError as cached:
         try:  # not all in the cache: fetch the rest from the remote
-            dvc(root, "pull", "--quiet", "--force")
+            dvc(root, "pull", "--quiet", "--force", *targets)
         except VersioningError as pulled:
             raise VersioningError(
                 f"cannot restore {tag}: data missing from the cache and the remote.\n"

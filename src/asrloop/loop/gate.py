@@ -16,12 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from asrloop import tracking
 from asrloop.checks.model import Evidence, RegressionComparison, check_model
 from asrloop.config import config_snapshot, drops_so_far
 from asrloop.corpus.manifest import Utterance, iter_corpus
+from asrloop.corpus.plan import terms_so_far
 from asrloop.faults import fault_point
 from asrloop.loop.gate_rules import GateRules, decide
 from asrloop.metrics import term_stats, wer
@@ -218,7 +219,7 @@ def run(cfg: DictConfig) -> GateDecision:
     sets = EvidenceSets(
         list(iter_corpus(cfg.paths.base_corpus, ["regression"])),
         [clip for drop in drops for clip in drop.clips("holdout")],
-        list(cfg.scenario.terms),
+        terms_so_far(OmegaConf.to_container(cfg.scenario, resolve=True), len(drops)),
         float(cfg.evaluate.batch_seconds),
     )
     checks = ModelCheckSetup(cfg.checks.model, list(iter_corpus(cfg.paths.base_corpus, ["test"])))

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from asrloop.audio.io import SAMPLE_RATE, read_audio, write_audio
 from asrloop.checks.corpus import CorpusRules
@@ -33,13 +33,15 @@ from asrloop.corpus.manifest import (
     read_manifest,
     write_manifest,
 )
+from asrloop.corpus.plan import plan_renditions
+from asrloop.corpus.shards import render_shards
 from asrloop.corpus.versioning import commit_version, track_shards
 from asrloop.errors import ChecksFailed
 from asrloop.faults import fault_point
 from asrloop.fsutil import recover_dir, replace_dir
 from asrloop.loop.review_queue import ReviewItem, read_queue
 from asrloop.model.registry import Registry
-from asrloop.progress import console
+from asrloop.progress import console, progress_bar
 from asrloop.serve.batch import transcribe_utterances
 from asrloop.serve.loading import DecodingSetup, load_recognizer
 from asrloop.text.normalize import NormalizationError, normalize_text, normalize_transcript
@@ -165,47 +167,77 @@ def write_shard(
     return True
 
 
-def grow_corpus(
-    drop: Drop,
-    queue_folder: Path,
-    corpus_dir: Path,
-    base_corpus: Path,
-    grown_dir: Path,
-    vocab_dir: Path,
-    rules: CorpusRules,
-    suspects: Callable[[list[Utterance]], list[tuple[str, str]]] | None = None,
-) -> tuple[GrowResult, Path | None]:
-    """Write the grown shard of ``drop``; returns the result and the shard folder to version
-    (None when nothing was approved). Rows that ``suspects`` (the model-assisted label check:
-    ``(clip id, why)`` pairs) names stay out and are reported; data checks must pass first."""
-    eval_texts = {r.text or "" for r in iter_corpus(base_corpus, EVAL_SPLITS)}
-    items = approved_items(queue_folder, drop, rules.alphabet, rules.language)
+@dataclass(frozen=True)
+class GrowJob:
+    """Everything ``asrloop grow`` reads, unpacked from the config by :func:`run`."""
+
+    drop: Drop
+    queue: Path  # the drop's review queue folder
+    corpus_dir: Path
+    base_corpus: Path
+    grown_dir: Path
+    vocab_dir: Path
+    rules: CorpusRules
+    synthesize: dict  # conf/grow: synthesize
+    suspects: Callable[[list[Utterance]], list[tuple[str, str]]] | None = None
+
+
+def grow_corpus(job: GrowJob) -> tuple[GrowResult, list[Path]]:
+    """Write the grown shard of the job's drop, and synthesized renditions of its new-word
+    sentences; returns the result and the shard folders to version (none when nothing was
+    approved). Rows the label check (``job.suspects``: ``(clip id, why)`` pairs) names stay out
+    and are reported; the data checks must pass first."""
+    drop = job.drop
+    eval_texts = {r.text or "" for r in iter_corpus(job.base_corpus, EVAL_SPLITS)}
+    items = approved_items(job.queue, drop, job.rules.alphabet, job.rules.language)
     items = without_eval_sentences(items, eval_texts)
     clips = {r.id: r for r in read_manifest(drop.manifest, require_text=False, contained=True)}
-    if suspects is not None and items:
+    if job.suspects is not None and items:
         flagged = dict(
-            suspects([clips[i.id].replace(text=i.reference) for i in items if i.id in clips])
+            job.suspects([clips[i.id].replace(text=i.reference) for i in items if i.id in clips])
         )
         for clip, why in flagged.items():
-            console.print(f"[yellow]left out (label check)[/] {queue_folder} clip {clip}: {why}")
+            console.print(f"[yellow]left out (label check)[/] {job.queue} clip {clip}: {why}")
         items = [item for item in items if item.id not in flagged]
     rows = shard_rows(items, drop, clips)
-    vocabulary = known_words(vocab_dir)
+    vocabulary = known_words(job.vocab_dir)
     new_words = (
         sorted({w for row, _ in rows for w in (row.text or "").split()} - vocabulary)
         if vocabulary
         else []
     )
-    folder = grown_dir / drop.name
+    folder = job.grown_dir / drop.name
     if not rows:
         console.print("nothing approved: the corpus stays as it is")
-        return GrowResult(drop.name, 0, new_words, str(folder), False, None), None
+        return GrowResult(drop.name, 0, new_words, str(folder), False, None), []
     changed = write_shard(folder, rows, new_words)
     console.print(f"grown shard {folder.name}: {len(rows)} clips, new words: {new_words or 'none'}")
-    report = check_corpus(corpus_dir, rules)
+    shards = [folder, *synthesize_new_word_sentences(job, items, set(new_words))]
+    report = check_corpus(job.corpus_dir, job.rules)
     if report.errors:
         raise ChecksFailed(f"data checks failed: the grown corpus is not committed ({folder})")
-    return GrowResult(drop.name, len(rows), new_words, str(folder), changed, None), folder
+    return GrowResult(drop.name, len(rows), new_words, str(folder), changed, None), shards
+
+
+def synthesize_new_word_sentences(
+    job: GrowJob, items: list[ReviewItem], new_words: set[str]
+) -> list[Path]:
+    """``grow.synthesize.copies`` renditions, by other training voices, of every approved
+    sentence that says a new word: more ways to hear the word than a few dozen clips give."""
+    settings = job.synthesize
+    sentences = [
+        (item.id, item.reference) for item in items if new_words & set(item.reference.split())
+    ]
+    if int(settings["copies"]) <= 0 or not sentences:
+        return []
+    name = f"{job.drop.name}-tts"
+    plan = plan_renditions(
+        name, sentences, int(settings["copies"]), settings, f"{GROWN_SOURCE_PREFIX}{job.drop.name}"
+    )
+    with progress_bar(f"synthesizing {len(plan.clips)} renditions", len(plan.clips)) as advance:
+        render_shards([plan], job.grown_dir, int(settings["workers"]), on_progress=advance)
+    console.print(f"synthesized shard {name}: {len(plan.clips)} renditions of new-word sentences")
+    return [job.grown_dir / name]
 
 
 def champion_label_check(
@@ -229,7 +261,15 @@ def run(cfg: DictConfig) -> GrowResult:
     rules = CorpusRules.from_config(
         cfg.checks.data, cfg.features, cfg.corpus, list(cfg.scenario.terms)
     )
-    result, folder = grow_corpus(
+    suspects = None
+    if cfg.grow.label_check:
+        suspects = champion_label_check(
+            Registry(TrackingSettings.from_config(cfg.tracking, cfg.paths.root)),
+            DecodingSetup.from_config(GREEDY, cfg.features, cfg.paths.vocab),
+            float(cfg.checks.labels.max_cer),
+            float(cfg.evaluate.batch_seconds),
+        )
+    job = GrowJob(
         drop,
         Path(cfg.paths.reviews) / drop.name,
         Path(cfg.paths.corpus),
@@ -237,16 +277,13 @@ def run(cfg: DictConfig) -> GrowResult:
         Path(cfg.paths.grown_corpus),
         Path(cfg.paths.vocab),
         rules,
-        champion_label_check(
-            Registry(TrackingSettings.from_config(cfg.tracking, cfg.paths.root)),
-            DecodingSetup.from_config(GREEDY, cfg.features, cfg.paths.vocab),
-            float(cfg.checks.labels.max_cer),
-            float(cfg.evaluate.batch_seconds),
-        ),
+        OmegaConf.to_container(cfg.grow.synthesize, resolve=True),
+        suspects,
     )
-    if folder is not None and cfg.loop.commit:
+    result, shards = grow_corpus(job)
+    if shards and cfg.loop.commit:
         root = Path(cfg.paths.root)
-        track_shards(root, [folder])
+        track_shards(root, shards)
         tag = commit_version(
             root,
             f"corpus: grow from {drop.name} ({result.approved} clips, "

@@ -18,8 +18,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from asrloop import tracking
-from asrloop.config import with_drop_index
-from asrloop.corpus.drop import Drop
+from asrloop.config import drops_so_far, with_drop_index
 from asrloop.corpus.versioning import commit_version, git
 from asrloop.jsonio import write_jsonl
 from asrloop.loop.gate import crown_first_decision, gate_version, record_path
@@ -139,7 +138,7 @@ class LoopRunner:
         recognizer, _ = load_recognizer(f"registry:{champion}", setup, self.registry)
         predictions, stats = transcribe_utterances(
             recognizer,
-            Drop.from_config(cfg.scenario.drop, cfg.paths).clips("holdout"),
+            [clip for drop in drops_so_far(cfg) for clip in drop.clips("holdout")],
             float(cfg.evaluate.batch_seconds),
             f"champion v{champion} on held-out drop",
         )

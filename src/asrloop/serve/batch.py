@@ -8,14 +8,17 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from asrloop.audio.io import SAMPLE_RATE, AudioError, audio_info, read_audio
 from asrloop.corpus.manifest import Utterance
 from asrloop.progress import console, progress_bar
-from asrloop.serve.recognizer import Recognizer, Transcription
+from asrloop.serve.types import Transcription
+
+if TYPE_CHECKING:
+    from asrloop.serve.recognizer import Recognizer
 
 
 @dataclass(frozen=True)

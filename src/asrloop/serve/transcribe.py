@@ -9,6 +9,7 @@ are reported and skipped. Which version serves a drop is pinned once in a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -101,7 +102,10 @@ def run(cfg: DictConfig) -> Path:
         serving_model(Path(tc.serving_record), model),
         Path(tc.input),
         Path(tc.output),
-        DecodingSetup.from_config(cfg.decode, cfg.features, cfg.paths.vocab),
+        replace(
+            DecodingSetup.from_config(cfg.decode, cfg.features, cfg.paths.vocab),
+            second_path=bool(tc.second_path),
+        ),
         registry,
         float(cfg.evaluate.batch_seconds),
     )
