@@ -271,14 +271,15 @@ PARTS = {"train": "train-clean-100", "dev": "dev-clean", "test": "test-clean"}
 
 def export_librispeech(corpus: Path, out: Path) -> Path:
     """The rows of a synthesized corpus as ``LibriSpeech/<part>/<spk>/<chap>/`` FLAC with upper-case
-    transcripts; each voice is a numbered speaker, the regression rows go to test."""
+    transcripts; each voice is a numbered speaker. LibriSpeech has no regression set (the import
+    carves one from test), so the regression rows, spoken by training voices, stay out."""
     from asrloop.corpus.manifest import iter_corpus
 
     speakers: dict[str, str] = {}
     transcripts: dict[Path, list[str]] = {}
-    for row in iter_corpus(corpus):
+    for row in iter_corpus(corpus, PARTS):
         speaker = speakers.setdefault(row.voice, str(1000 + len(speakers)))
-        part = PARTS.get(row.split, "test-clean")
+        part = PARTS[row.split]
         folder = out / "LibriSpeech" / part / speaker / "1"
         folder.mkdir(parents=True, exist_ok=True)
         utt = f"{speaker}-1-{len(transcripts.setdefault(folder, [])):04d}"

@@ -83,7 +83,11 @@ def test_a_user_shard_in_base_stops_the_loop_and_stays_byte_identical(tmp_path):
 def test_the_loop_on_an_imported_corpus_and_an_imported_drop(user_data, tmp_path):
     librispeech, production = user_data
     root = init_project_repo(tmp_path / "project")
-    asrloop(root, "loop", *OVERRIDES, *import_args(librispeech, production))
+    # The label check would leave out rows that a one-minute model (slower still on a busy
+    # machine) mishears; this test is about the import path, so every approved row grows.
+    asrloop(
+        root, "loop", *OVERRIDES, *import_args(librispeech, production), "grow.label_check=false"
+    )
 
     summary = json.loads((root / "reports" / "loop" / "summary.json").read_text())
     assert [it["iteration"] for it in summary["iterations"]] == [0, 1]
