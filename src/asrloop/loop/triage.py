@@ -131,6 +131,7 @@ def _selection(transcript: Transcript, reason: str) -> ReviewItem:
         voice=transcript.voice,
         confidence=transcript.confidence,
         reason=reason,
+        word_confidence=" ".join(f"{w.confidence:.2f}" for w in transcript.transcription.words),
     )
 
 
