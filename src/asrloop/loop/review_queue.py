@@ -27,6 +27,7 @@ DECIDED = ("approved", "rejected")
 RANDOM = "random"  # the reason of the uniform sample (the unbiased error estimate)
 DEMO_REVIEWER = "demo:references"
 JSONL_NAME, CSV_NAME = "queue.jsonl", "queue.csv"
+DECISION_FIELDS = ("id", "status", "reference", "reviewer", "revision", "reviewed_at")
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,10 @@ class ReviewItem:
 
     @property
     def tag(self) -> str:
-        """A hash of the row's content: it changes with every edit, by any tool."""
-        text = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False)
+        """A hash of the row's decision (status, text, reviewer, revision, time): it changes
+        with every save or edit of the decision, by any tool."""
+        decision = {name: getattr(self, name) for name in DECISION_FIELDS}
+        text = json.dumps(decision, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def replace(self, **changes: Any) -> ReviewItem:
