@@ -210,11 +210,11 @@ def import_decisions(store: ReviewStore, annotated: Sequence[Annotated]) -> list
 # ---- the `asrloop review export` and `asrloop review import` steps ----------------------------
 
 
-def _store(cfg: DictConfig) -> ReviewStore:
+def _store(drop: str, paths_cfg: DictConfig, alphabet: str) -> ReviewStore:
     from asrloop.review.server import ReviewPaths
 
-    paths = ReviewPaths.from_config(str(cfg.review.drop), cfg.paths)
-    return ReviewStore(paths.queue, str(cfg.corpus.alphabet), paths.root)
+    paths = ReviewPaths.from_config(drop, paths_cfg)
+    return ReviewStore(paths.queue, alphabet, paths.root)
 
 
 def export_run(cfg: DictConfig) -> tuple[Path, Path]:
@@ -222,7 +222,7 @@ def export_run(cfg: DictConfig) -> tuple[Path, Path]:
     from asrloop.progress import console
 
     settings = ExportSettings.from_config(cfg.review.export)
-    items = _store(cfg).items()
+    items = _store(str(cfg.review.drop), cfg.paths, str(cfg.corpus.alphabet)).items()
     tasks, config = write_tasks(items, settings, f"asrloop:{cfg.review.drop}")
     count = len(json.loads(tasks.read_text()))
     console.print(f"{count} Label Studio tasks: {tasks}\nlabeling config: {config}")
@@ -236,7 +236,9 @@ def import_run(cfg: DictConfig) -> list[ReviewItem]:
     if not cfg.review["import"].file:
         raise ConfigError("review import: name the Label Studio export: asrloop review import FILE")
     annotated = read_export(cfg.review["import"].file)
-    saved = import_decisions(_store(cfg), annotated)
+    saved = import_decisions(
+        _store(str(cfg.review.drop), cfg.paths, str(cfg.corpus.alphabet)), annotated
+    )
     counts = {status: sum(item.status == status for item in saved) for status in CHOICES}
     console.print(f"imported {len(saved)} decisions into {cfg.review.drop}: {counts}")
     return saved
