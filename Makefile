@@ -7,7 +7,7 @@ STAMP := $(VENV)/.setup-stamp
 ITERATIONS ?= 1
 ARGS ?=
 
-.PHONY: setup loop test test-all lint format ui bench clean
+.PHONY: setup loop test test-all test-browser lint format ui review screenshots bench clean
 
 ## setup: create .venv with pinned dependencies (uv when available, pip otherwise)
 setup: $(STAMP)
@@ -22,7 +22,12 @@ loop: $(STAMP)
 
 ## test: the fast suite (CI runs this)
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow" -q
+	$(BIN)/python -m pytest -m "not slow and not browser" -q
+
+## test-browser: the review page and the triage report in real Chromium (Debian's chromium,
+## installed by the tests when missing; they skip, saying why, only when it cannot be)
+test-browser: $(STAMP)
+	$(BIN)/python -m pytest -m browser -q
 
 ## test-all: every test, slow ones included
 test-all: $(STAMP)
@@ -40,6 +45,14 @@ format: $(STAMP)
 ui: $(STAMP)
 	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --host 127.0.0.1 --port 5000 \
 		--backend-store-uri sqlite:///$(CURDIR)/mlflow.db --default-artifact-root $(CURDIR)/mlartifacts
+
+## review: the review page of the drop's queue on http://127.0.0.1:8765 (ARGS="review.reviewer=ann")
+review: $(STAMP)
+	$(BIN)/asrloop review $(ARGS)
+
+## screenshots: after a loop, retake docs/mlflow-compare.png and docs/mlflow-registry.png
+screenshots: $(STAMP)
+	$(BIN)/python scripts/screenshots.py
 
 ## bench: speed and quality benchmarks (print numbers)
 bench: $(STAMP)
