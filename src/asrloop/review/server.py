@@ -40,7 +40,7 @@ class ReviewPaths:
 def page_settings(review_cfg: DictConfig, spikes: Path) -> PageSettings:
     return PageSettings(
         drop=str(review_cfg.drop),
-        reviewer=str(review_cfg.reviewer or ""),
+        reviewer=str(review_cfg.reviewer),
         low_confidence=float(review_cfg.low_confidence),
         phrases=spike_phrases(spikes, int(review_cfg.phrases)),
     )
