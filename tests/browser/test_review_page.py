@@ -47,6 +47,14 @@ def wait_status(page, n: int, status: str) -> None:
     row(page, n).locator(f".status:text-is('{status}')").wait_for()
 
 
+def correct_and_approve(page, text: str) -> None:
+    """Edit the current row's text (replacing it) and approve it with Enter."""
+    page.keyboard.press("e")
+    page.keyboard.press("Control+a")
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+
+
 def csv_rows(folder: Path) -> dict[str, dict[str, str]]:
     with (folder / "queue.csv").open(newline="") as handle:
         return {data["id"]: data for data in csv.DictReader(handle)}
@@ -68,10 +76,7 @@ def test_listen_correct_and_decide_with_the_keyboard(chromium, site):
         " return a.duration > 0.5 && a.currentTime > 0; }"
     )
     duration = row(page, 1).locator("audio").evaluate("a => a.duration")
-    page.keyboard.press("e")
-    page.keyboard.press("Control+a")
-    page.keyboard.type("The Brexit deal was signed!")
-    page.keyboard.press("Enter")
+    correct_and_approve(page, "The Brexit deal was signed!")
     wait_status(page, 1, "approved")
     # 2: reject; 3: approve the hypothesis as it is
     page.keyboard.press("r")
@@ -126,16 +131,10 @@ def test_a_conflicting_save_is_refused(chromium, site):
     url, folder = site
     ann = open_page(chromium, url, "ann")
     bob = open_page(chromium, url, "bob")  # both loaded the queue before anyone saved
-    ann.keyboard.press("e")
-    ann.keyboard.press("Control+a")
-    ann.keyboard.type("the brexit deal was signed")
-    ann.keyboard.press("Enter")
+    correct_and_approve(ann, "the brexit deal was signed")
     wait_status(ann, 1, "approved")
 
-    bob.keyboard.press("e")
-    bob.keyboard.press("Control+a")
-    bob.keyboard.type("the bread sit deal was signed")
-    bob.keyboard.press("Enter")
+    correct_and_approve(bob, "the bread sit deal was signed")
     error = row(bob, 1).locator(".error")
     error.wait_for()
     assert "changed after you loaded it" in error.inner_text()
