@@ -7,7 +7,7 @@ STAMP := $(VENV)/.setup-stamp
 ITERATIONS ?= 1
 ARGS ?=
 
-.PHONY: setup loop test test-all test-browser lint format ui review screenshots bench clean
+.PHONY: setup loop test test-faults test-browser test-all lint format ui review screenshots bench clean
 
 ## setup: create .venv with pinned dependencies (uv when available, pip otherwise)
 setup: $(STAMP)
@@ -20,16 +20,22 @@ $(STAMP): pyproject.toml
 loop: $(STAMP)
 	$(BIN)/asrloop loop loop.iterations=$(ITERATIONS) $(ARGS)
 
-## test: the fast suite (CI runs this)
+FAST := not slow and not faults and not browser
+
+## test: the fast suite (under 10 minutes on 2 cores; CI runs it)
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow and not browser" -q
+	$(BIN)/python -m pytest -m "$(FAST)" -q
+
+## test-faults: kill -9 at every fault point, rerun, check nothing was lost
+test-faults: $(STAMP)
+	$(BIN)/python -m pytest -m faults -q
 
 ## test-browser: the review page and the triage report in real Chromium (Debian's chromium,
 ## installed by the tests when missing; they skip, saying why, only when it cannot be)
 test-browser: $(STAMP)
 	$(BIN)/python -m pytest -m browser -q
 
-## test-all: every test, slow ones included
+## test-all: every test: the fast suite, the slow loop tests, the fault campaign, the browser
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -q
 

@@ -13,6 +13,7 @@ this module turns them into ``asrloop <command>: <message>`` on stderr and their
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 COMMANDS: dict[str, str] = {
@@ -32,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "gate": "asrloop.loop.gate:run",
     "check data": "asrloop.checks.data:run",
     "check model": "asrloop.checks.model:run",
+    "check labels": "asrloop.checks.labels_model:run",
     "bench peer": "asrloop.peer:run",
     "params": "asrloop.pipeline:run",
     "loop": "asrloop.loop.runner:run",
@@ -110,6 +112,8 @@ def main(argv: list[str] | None = None) -> None:
     except UsageError as error:
         print(f"asrloop: {error}", file=sys.stderr)
         sys.exit(USAGE_EXIT)
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, MissingMandatoryValue
+
     from asrloop.errors import AsrloopError
 
     try:
@@ -117,17 +121,38 @@ def main(argv: list[str] | None = None) -> None:
     except AsrloopError as error:
         print(f"asrloop {name}: {error}", file=sys.stderr)
         sys.exit(error.exit_code)
+    except (ConfigAttributeError, ConfigKeyError, MissingMandatoryValue) as error:
+        where = " (is pipelines/params.yaml stale? `asrloop params` rewrites it)"
+        print(
+            f"asrloop {name}: config: {error}{where if '--params' in rest else ''}", file=sys.stderr
+        )
+        sys.exit(USAGE_EXIT)
+
+
+STEP_LOG_ENV = "ASRLOOP_STEP_LOG"  # the loop asks each stage to record its wall time here
 
 
 def dispatch(name: str, rest: list[str]):
+    import time
+
+    start = time.perf_counter()
     function = load_target(name)
     if "--params" in rest:
         from asrloop.config import load_params
 
         at = rest.index("--params")
         path, overrides = rest[at + 1], rest[:at] + rest[at + 2 :]
-        return function(load_params(path, overrides))
-    return run_hydra(function, name, rest)
+        result = function(load_params(path, overrides))
+    else:
+        result = run_hydra(function, name, rest)
+    log = os.environ.get(STEP_LOG_ENV)
+    if log:
+        import json
+
+        with open(log, "a", encoding="utf-8") as handle:
+            seconds = round(time.perf_counter() - start, 2)
+            handle.write(json.dumps({"command": name, "seconds": seconds}) + "\n")
+    return result
 
 
 def run_hydra(function, name: str, overrides: list[str]):

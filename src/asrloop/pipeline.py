@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from asrloop.config import resolved
 from asrloop.errors import StepFailed
+from asrloop.jsonio import atomic_write_text
 
 PIPELINE_DIR = "pipelines"
 PARAMS_FILE = "params.yaml"
@@ -31,9 +32,7 @@ def write_params(cfg: DictConfig) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     text = OmegaConf.to_yaml(resolved(cfg), sort_keys=False)
     if not path.exists() or path.read_text() != text:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(text)
-        os.replace(tmp, path)
+        atomic_write_text(path, text)
     return path
 
 

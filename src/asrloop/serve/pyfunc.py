@@ -24,7 +24,13 @@ class Transcriber(mlflow.pyfunc.PythonModel):
                 "sil_score": 0.0,
                 "nbest": 1,
             }
-        features = {"sample_rate": 16000, "n_mels": 80, "win_ms": 25, "hop_ms": 10}
+        features = {
+            "sample_rate": 16000,
+            "n_mels": 80,
+            "win_ms": 25,
+            "hop_ms": 10,
+            "max_file_seconds": 1800.0,
+        }
         self.recognizer = Recognizer.from_dirs(
             context.artifacts["model_dir"], vocab, decode, features, max_seconds=20.0
         )
