@@ -7,7 +7,7 @@ STAMP := $(VENV)/.setup-stamp
 ITERATIONS ?= 1
 ARGS ?=
 
-.PHONY: setup loop test test-faults test-ddp test-all lint format ui bench clean
+.PHONY: setup loop test test-faults test-ddp test-browser test-all lint format ui review screenshots bench clean
 
 ## setup: create .venv with pinned dependencies (uv when available, pip otherwise)
 setup: $(STAMP)
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 loop: $(STAMP)
 	$(BIN)/asrloop loop loop.iterations=$(ITERATIONS) $(ARGS)
 
-FAST := not slow and not faults and not ddp
+FAST := not slow and not faults and not browser and not ddp
 
 ## test: the fast suite (under 10 minutes on 2 cores; CI runs it)
 test: $(STAMP)
@@ -34,7 +34,13 @@ test-faults: $(STAMP)
 test-ddp: $(STAMP)
 	$(BIN)/python -m pytest -m ddp -q
 
-## test-all: every test: the fast suite, the slow loop tests, the fault campaign, DDP
+## test-browser: the review page and the triage report in real Chromium (Debian's chromium,
+## installed by the tests when missing; they skip, saying why, only when it cannot be)
+test-browser: $(STAMP)
+	$(BIN)/python -m pytest -m browser -q
+
+## test-all: every test: the fast suite, the slow loop tests, the fault campaign, the browser
+## tests, DDP and the launchers
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -q
 
@@ -51,9 +57,18 @@ ui: $(STAMP)
 	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --host 127.0.0.1 --port 5000 \
 		--backend-store-uri sqlite:///$(CURDIR)/mlflow.db --default-artifact-root $(CURDIR)/mlartifacts
 
+## review: the review page of the drop's queue on http://127.0.0.1:8765 (ARGS="review.reviewer=ann")
+review: $(STAMP)
+	$(BIN)/asrloop review $(ARGS)
+
+## screenshots: after a loop, retake docs/mlflow-compare.png and docs/mlflow-registry.png
+screenshots: $(STAMP)
+	$(BIN)/python scripts/screenshots.py
+
 ## bench: speed and quality benchmarks (print numbers)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/synthesis_speed.py
+	$(BIN)/python benchmarks/import_speed.py
 	$(BIN)/python benchmarks/train_quality.py
 
 clean:

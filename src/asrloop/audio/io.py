@@ -12,6 +12,7 @@ import soundfile as sf
 from asrloop.errors import DataError
 
 SAMPLE_RATE = 16_000
+AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus")  # what soundfile (libsndfile) decodes
 
 
 class AudioError(DataError):
@@ -38,12 +39,30 @@ def to_float(pcm: np.ndarray) -> np.ndarray:
     return pcm.astype(np.float32, copy=False)
 
 
-def read_audio(path: str | Path, target_rate: int | None = SAMPLE_RATE) -> tuple[np.ndarray, int]:
-    """Float32 mono audio; resampled to ``target_rate`` unless it is None."""
+def read_pcm(
+    path: str | Path, dtype: str, segment: tuple[float, float | None] = (0.0, None)
+) -> tuple[np.ndarray, int]:
+    """(frames x channels, rate): the whole file, or ``segment`` = (offset, duration) seconds."""
+    offset, duration = segment
     try:
-        audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        with sf.SoundFile(str(path)) as handle:
+            rate = handle.samplerate
+            if offset:
+                handle.seek(min(round(offset * rate), handle.frames))
+            frames = -1 if duration is None else round(duration * rate)
+            return handle.read(frames, dtype=dtype, always_2d=True), rate
     except Exception as error:  # soundfile raises several types for broken files
         raise AudioError(f"{path}: cannot decode audio ({error})") from error
+
+
+def read_audio(
+    path: str | Path,
+    target_rate: int | None = SAMPLE_RATE,
+    segment: tuple[float, float | None] = (0.0, None),
+) -> tuple[np.ndarray, int]:
+    """Float32 mono audio of the file or of ``segment`` (a row's ``Utterance.segment``);
+    resampled to ``target_rate`` unless it is None."""
+    audio, rate = read_pcm(path, "float32", segment)
     audio = audio.mean(axis=1)
     if target_rate is not None and rate != target_rate:
         audio, rate = resample(audio, rate, target_rate), target_rate
@@ -66,3 +85,13 @@ def audio_info(path: str | Path) -> tuple[int, int, int]:
     except Exception as error:
         raise AudioError(f"{path}: cannot read header ({error})") from error
     return info.samplerate, info.channels, info.frames
+
+
+def compressed_audio(path: str | Path) -> bytes:
+    """The clip as Ogg Vorbis bytes (about a fifth of 16-bit WAV), for reports that embed audio."""
+    import io
+
+    audio, rate = read_audio(path, target_rate=None)
+    buffer = io.BytesIO()
+    sf.write(buffer, np.clip(audio, -1.0, 1.0), rate, format="OGG", subtype="VORBIS")
+    return buffer.getvalue()
