@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from asrloop.distributed import torchrun
+
 BIN = Path(sys.executable).parent
 CORPUS = [
     "corpus.splits.train=600",
@@ -27,15 +29,7 @@ CORPUS = [
 
 def asrloop(root: Path, args: list[str], processes: int = 1, quiet: bool = True) -> float:
     """Run ``asrloop <args>`` in ``root`` (``torchrun`` with ``processes`` > 1); wall seconds."""
-    command = [str(BIN / "asrloop"), *args]
-    if processes > 1:
-        command = [
-            str(BIN / "torchrun"),
-            "--standalone",
-            f"--nproc-per-node={processes}",
-            "--no-python",
-            *command,
-        ]
+    command = torchrun([str(BIN / "asrloop"), *args], processes)
     env = {**os.environ, "ASRLOOP_ROOT": str(root)}
     start = time.perf_counter()
     output = subprocess.DEVNULL if quiet else None

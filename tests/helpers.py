@@ -29,6 +29,16 @@ def copy_corpus(source_root: Path, target_root: Path) -> None:
     shutil.copytree(source_root / "data", target_root / "data", dirs_exist_ok=True)
 
 
+def corpus_project(source_root: Path, root: Path) -> Path:
+    """A git repository at ``root`` (one commit) holding a copy of ``source_root``'s data."""
+    run(["git", "init", "-q"], root)
+    (root / "README").write_text("asrloop test project\n")
+    run(["git", "add", "README"], root)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"], root)
+    copy_corpus(source_root, root)
+    return root
+
+
 def run(args: list[str], cwd: Path) -> str:
     result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)
     assert result.returncode == 0, f"{' '.join(args)}:\n{result.stdout}\n{result.stderr}"

@@ -11,10 +11,12 @@ rank 0 talks to MLflow, writes checkpoints and registers. gloo on CPUs, NCCL on 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -109,6 +111,15 @@ class Distributed:
 
         ids = [device.index] if device.type == "cuda" else None
         return DistributedDataParallel(model, device_ids=ids, find_unused_parameters=find_unused)
+
+
+def torchrun(command: Sequence[str], processes: int) -> list[str]:
+    """``command`` (a program and its arguments) as ``processes`` DDP processes on this machine:
+    the ``torchrun`` of this environment, standalone; the command itself for one process."""
+    if processes <= 1:
+        return list(command)
+    launcher = str(Path(sys.executable).parent / "torchrun")
+    return [launcher, "--standalone", f"--nproc-per-node={processes}", "--no-python", *command]
 
 
 def _submitit_tasks() -> int:

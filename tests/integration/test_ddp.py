@@ -18,8 +18,9 @@ from pathlib import Path
 import mlflow
 import pytest
 
+from asrloop.distributed import torchrun
 from asrloop.records import TrainingResult
-from tests.helpers import TINY_CORPUS, copy_corpus, run
+from tests.helpers import TINY_CORPUS, corpus_project
 
 pytestmark = pytest.mark.ddp
 
@@ -44,15 +45,7 @@ TOLERANCE = 0.005  # relative, per step, on the first 4 steps
 
 
 def asrloop(root: Path, args: list[str], processes: int = 1) -> str:
-    command = [str(BIN / "asrloop"), "train", f"paths.root={root}", *args]
-    if processes > 1:
-        command = [
-            str(BIN / "torchrun"),
-            "--standalone",
-            f"--nproc-per-node={processes}",
-            "--no-python",
-            *command,
-        ]
+    command = torchrun([str(BIN / "asrloop"), "train", f"paths.root={root}", *args], processes)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(
         command, cwd=root, env=env, capture_output=True, text=True, check=False, timeout=900
@@ -63,14 +56,7 @@ def asrloop(root: Path, args: list[str], processes: int = 1) -> str:
 
 @pytest.fixture(scope="module")
 def project(tiny_corpus, tmp_path_factory):
-    _, source = tiny_corpus
-    root = tmp_path_factory.mktemp("ddp")
-    run(["git", "init", "-q"], root)
-    (root / "README").write_text("ddp test\n")
-    run(["git", "add", "README"], root)
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"], root)
-    copy_corpus(source, root)
-    return root
+    return corpus_project(tiny_corpus[1], tmp_path_factory.mktemp("ddp"))
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import mlflow
 import pytest
 
 from asrloop.records import TrainingResult
-from tests.helpers import TINY_CORPUS, copy_corpus, run
+from tests.helpers import TINY_CORPUS, corpus_project
 
 pytestmark = pytest.mark.ddp
 
@@ -36,14 +36,7 @@ SMALL = [
 
 @pytest.fixture(scope="module")
 def project(tiny_corpus, tmp_path_factory):
-    _, source = tiny_corpus
-    root = tmp_path_factory.mktemp("launchers")
-    run(["git", "init", "-q"], root)
-    (root / "README").write_text("launcher test\n")
-    run(["git", "add", "README"], root)
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"], root)
-    copy_corpus(source, root)
-    return root
+    return corpus_project(tiny_corpus[1], tmp_path_factory.mktemp("launchers"))
 
 
 def multirun(root: Path, experiment: str, *args: str) -> str:

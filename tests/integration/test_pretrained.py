@@ -23,10 +23,9 @@ from asrloop.text import vocabulary
 from tests.helpers import (
     CHECKPOINT_VOCAB,
     TINY_CORPUS,
-    copy_corpus,
+    corpus_project,
     make_cfg,
     make_wav2vec2_checkpoint,
-    run,
 )
 
 FAST = [
@@ -48,13 +47,7 @@ FBANK = [
 
 def project(tiny_corpus, tmp_path_factory, name: str) -> Path:
     """A git repository holding a copy of the tiny corpus and its vocabulary folder."""
-    _, source = tiny_corpus
-    root = tmp_path_factory.mktemp(name)
-    run(["git", "init", "-q"], root)
-    (root / "README").write_text("pretrained test\n")
-    run(["git", "add", "README"], root)
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"], root)
-    copy_corpus(source, root)
+    root = corpus_project(tiny_corpus[1], tmp_path_factory.mktemp(name))
     vocabulary.run(make_cfg(root, *TINY_CORPUS))
     return root
 

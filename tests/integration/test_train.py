@@ -16,7 +16,7 @@ from asrloop.corpus.manifest import MANIFEST_NAME
 from asrloop.model.registry import Registry
 from asrloop.records import TrainingResult
 from asrloop.tracking import TrackingSettings
-from tests.helpers import TINY_CORPUS, copy_corpus, make_cfg, run
+from tests.helpers import TINY_CORPUS, corpus_project, make_cfg
 
 FAST = [
     *TINY_CORPUS,
@@ -56,13 +56,7 @@ def plant_bad_rows(root: Path) -> None:
 
 @pytest.fixture(scope="module")
 def trained(tiny_corpus, tmp_path_factory):
-    _, source = tiny_corpus
-    root = tmp_path_factory.mktemp("train")
-    run(["git", "init", "-q"], root)
-    (root / "README").write_text("training test\n")
-    run(["git", "add", "README"], root)
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"], root)
-    copy_corpus(source, root)
+    root = corpus_project(tiny_corpus[1], tmp_path_factory.mktemp("train"))
     plant_bad_rows(root)
     cfg = make_cfg(root, *FAST, "train.max_steps=8", "train.checkpoint_every=4")
     train.run(cfg)
