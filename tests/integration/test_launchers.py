@@ -1,7 +1,8 @@
 """Clusters through Hydra's launchers, end to end on this machine: a 2-job multirun through
-submitit's local executor (the SLURM launcher's code path) and through joblib, and the Optuna
-sweep. Each job is one MLflow run under one sweep parent, with its own output folder.
-About 3 minutes on 2 cores: `make test-ddp` (part of `make test-all`).
+submitit's local executor (the SLURM launcher's code path) and through joblib, one job whose
+two tasks train it with DDP (as on SLURM with tasks_per_node=2), and the Optuna sweep. Each job
+is one MLflow run under one sweep parent, with its own output folder.
+About 7 minutes on 2 cores: `make test-ddp` (part of `make test-all`).
 """
 
 from __future__ import annotations
@@ -83,6 +84,25 @@ def test_submitit_local_executor_runs_a_two_job_multirun(project):
     assert_two_jobs_under_one_parent(project, "submitit")
     logs = list((project / "multirun").rglob(".submitit/*/*_log.out"))
     assert len(logs) == 2  # each job ran as a submitit job of its own
+
+
+def test_submitit_tasks_train_one_job_with_ddp(project):
+    """tasks_per_node=2: the job's two tasks are DDP ranks (from submitit's job environment)."""
+    multirun(
+        project,
+        "tasks",
+        "launcher=submitit_local",
+        "hydra.launcher.tasks_per_node=2",
+        "train.register=true",
+    )
+    sweep = max((project / "multirun").iterdir())  # this multirun's folder (newest)
+    [first, second] = sorted(sweep.rglob(".submitit/*/*_log.err"))  # task 0, task 1
+    assert "x 2 processes (DDP)" in first.read_text()
+    assert "training on" not in second.read_text()  # rank 1 reports nothing
+    jobs = [r for r in runs(project, "tasks") if r.data.tags.get("step") == "train"]
+    assert len(jobs) == 1
+    versions = mlflow.MlflowClient().search_model_versions(f"run_id='{jobs[0].info.run_id}'")
+    assert len(versions) == 1
 
 
 def test_joblib_runs_jobs_side_by_side(project):
