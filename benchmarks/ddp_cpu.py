@@ -4,7 +4,8 @@
 
 Synthesizes a 600-clip corpus under --root (once), then trains the default model for --minutes
 twice on the same global batch (the DDP processes take half the per-process budget each) and
-prints audio-seconds per second for both.
+prints audio-seconds per second for both, with the load average (other processes competing for
+the cores make two-thread runs collapse: measure on an idle machine).
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ def main() -> None:
         ["trainer.threads=1", f"train.max_batch_frames={args.frames // 2}", *cpu],
         processes=2,
     )
-    cores = os.cpu_count()
-    print(f"\nCPU training speed, default model, {args.minutes:g} min per run, {cores} cores:")
+    cores, load = os.cpu_count(), os.getloadavg()[0]
+    print(f"\nCPU training speed, default model, {args.minutes:g} min per run, {cores} cores")
+    print(f"(load average {load:.1f} at the end: above {cores} the cores were shared)")
     print(f"  1 process  x 2 threads {one:>8.0f} audio-s/s")
     print(f"  2 processes x 1 thread {two:>8.0f} audio-s/s (DDP, gloo)  x{two / one:.2f}")
 

@@ -72,5 +72,6 @@ def training_speed(
     (out / "checkpoint.pt").unlink(missing_ok=True)  # the next run of this label starts anew
     mlflow.set_tracking_uri(f"sqlite:///{root}/mlflow.db")
     history = mlflow.MlflowClient().get_metric_history(run_id, "audio_seconds_per_second")
-    speeds = [m.value for m in sorted(history, key=lambda m: m.step)][1:]  # first: warm-up
+    speeds = [m.value for m in sorted(history, key=lambda m: m.step)]
+    speeds = speeds[1:] or speeds  # the first window holds the warm-up
     return statistics.median(speeds) if speeds else float("nan")

@@ -2,7 +2,7 @@
 submitit's local executor (the SLURM launcher's code path) and through joblib, one job whose
 two tasks train it with DDP (as on SLURM with tasks_per_node=2), and the Optuna sweep. Each job
 is one MLflow run under one sweep parent, with its own output folder.
-About 7 minutes on 2 cores: `make test-ddp` (part of `make test-all`).
+About 2.5 minutes on 2 cores: `make test-ddp` (part of `make test-all`).
 """
 
 from __future__ import annotations
