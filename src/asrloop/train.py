@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import random
-import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ from asrloop.model.data import (
     load_examples,
 )
 from asrloop.model.factory import build_model
+from asrloop.model.folder import save_model_folder
 from asrloop.model.registry import Registry
 from asrloop.progress import console
 from asrloop.records import TrainingResult
@@ -364,12 +364,7 @@ class Trainer:
             self.save_best(data.model, data.tokenizer)
 
     def save_best(self, model, tokenizer) -> None:
-        tmp = self.out / (BEST + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        model.save_pretrained(tmp)
-        tokenizer.save(tmp)
-        shutil.rmtree(self.out / BEST, ignore_errors=True)
-        os.replace(tmp, self.out / BEST)
+        save_model_folder(model, tokenizer, self.out / BEST, self.job.features)
 
     def checkpoint(self, model, opt: Optimization, state: TrainingState, digest: str) -> None:
         save_checkpoint(
