@@ -57,6 +57,7 @@ class TrainingJob:
     train: DictConfig
     model: DictConfig
     features: DictConfig
+    decode: DictConfig  # registered with the model: how the served version decodes
     corpus_dir: Path
     vocab_dir: Path
     alphabet: str
@@ -401,10 +402,17 @@ class Trainer:
     def finish(self, run_id: str, data: TrainingData) -> str | None:
         if not self.tc.register:
             return None
-        from asrloop.serve.pyfunc import Transcriber
+        from asrloop.serve.loading import DecodingSetup
+        from asrloop.serve.pyfunc import pyfunc_model
 
+        vocab = self.job.vocab_dir if (self.job.vocab_dir / "version.json").exists() else None
+        setup = DecodingSetup.from_config(self.job.decode, self.job.features, self.job.vocab_dir)
+        clips = [r.audio_path for r in iter_corpus(self.job.corpus_dir, ["dev"])] or [
+            r.audio_path for r in data.rows
+        ]
+        example = next((c for c in clips if c.exists()), None)
         version = self.registry.register(
-            self.out / BEST, self.job.vocab_dir, Transcriber(), run_id, data.init_version
+            self.out / BEST, vocab, pyfunc_model(setup, vocab, example), run_id, data.init_version
         )
         console.print(f"registered [bold]{self.registry.name}[/] v{version}")
         return version
@@ -425,6 +433,7 @@ def run(cfg: DictConfig) -> float:
         train=cfg.train,
         model=cfg.model,
         features=cfg.features,
+        decode=cfg.decode,
         corpus_dir=Path(cfg.paths.corpus),
         vocab_dir=Path(cfg.paths.vocab),
         alphabet=str(cfg.corpus.alphabet),

@@ -16,21 +16,9 @@ from asrloop.corpus.manifest import MANIFEST_NAME
 from asrloop.model.registry import Registry
 from asrloop.records import TrainingResult
 from asrloop.tracking import TrackingSettings
-from tests.helpers import TINY_CORPUS, copy_corpus, make_cfg, run
+from tests.helpers import FAST_TRAINING, TINY_CORPUS, copy_corpus, make_cfg, run
 
-FAST = [
-    *TINY_CORPUS,
-    "model.config.d_model=64",
-    "model.config.num_heads=2",
-    "model.config.ff_dim=128",
-    "model.config.num_layers=2",
-    "train.scheduler.warmup_steps=2",
-    "train.log_every=1",
-    "train.max_batch_frames=3000",
-    "train.eval_every=1000",
-    "train.spec_augment.time_masks=0",
-    "train.spec_augment.freq_masks=0",
-]
+FAST = [*TINY_CORPUS, *FAST_TRAINING]
 
 
 def plant_bad_rows(root: Path) -> None:
