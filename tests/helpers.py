@@ -64,6 +64,13 @@ def make_cfg(root: Path, *overrides: str):
     return compose([f"paths.root={root}", *overrides])
 
 
+def tracking_uri(cfg) -> str:
+    """The tracking URI the steps of ``cfg`` use."""
+    from asrloop.tracking import TrackingSettings
+
+    return TrackingSettings.from_config(cfg.tracking, cfg.paths.root).uri
+
+
 def copy_corpus(source_root: Path, target_root: Path) -> None:
     shutil.copytree(source_root / "data", target_root / "data", dirs_exist_ok=True)
 
@@ -74,12 +81,19 @@ def run(args: list[str], cwd: Path) -> str:
     return result.stdout
 
 
+CACHES = shutil.ignore_patterns("__pycache__", "*.pyc")
+
+
 def init_project_repo(root: Path) -> Path:
-    """A fresh git + DVC project like a clone of asrloop: pipeline, ignore files, local remote."""
+    """A fresh git + DVC project like a clone of asrloop: pipeline, the code its stages depend
+    on, ignore files, local remote."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "pipelines").mkdir(exist_ok=True)
     shutil.copy(PROJECT / "pipelines" / "dvc.yaml", root / "pipelines" / "dvc.yaml")
     shutil.copy(PROJECT / ".gitignore", root / ".gitignore")
+    shutil.copy(PROJECT / ".dvcignore", root / ".dvcignore")
+    # the stages depend on the code they run, as in a clone of asrloop
+    shutil.copytree(PROJECT / "src" / "asrloop", root / "src" / "asrloop", ignore=CACHES)
     run(["git", "init", "-q", "-b", "main"], root)
     run(["git", "config", "user.email", "test@asrloop"], root)
     run(["git", "config", "user.name", "asrloop test"], root)

@@ -35,6 +35,8 @@ COMMANDS: dict[str, str] = {
     "bench peer": "asrloop.peer:run",
     "params": "asrloop.pipeline:run",
     "loop": "asrloop.loop.runner:run",
+    "team up": "asrloop.team:up",
+    "team down": "asrloop.team:down",
 }
 USAGE_EXIT = 2
 

@@ -26,6 +26,7 @@ from asrloop.audio.features import FbankExtractor, spec_augment
 from asrloop.config import config_snapshot
 from asrloop.corpus.manifest import Utterance, iter_corpus
 from asrloop.errors import ConfigError, MissingInputError
+from asrloop.jsonio import write_json
 from asrloop.metrics import cer, wer
 from asrloop.model.data import (
     Example,
@@ -47,7 +48,14 @@ CHECKPOINT = "checkpoint.pt"
 RESULT = "result.json"
 BEST = "best"
 # train.* keys that change neither the weights nor the batch order: a run resumes across them
-RESUME_INDEPENDENT = {"max_minutes", "max_steps", "register", "log_every", "checkpoint_every"}
+RESUME_INDEPENDENT = {
+    "max_minutes",
+    "max_steps",
+    "register",
+    "log_every",
+    "checkpoint_every",
+    "dev_curve",
+}
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,7 @@ class TrainingState:
     best_cer: float = float("inf")
     run_id: str | None = None
     audio_seconds: float = 0.0
+    dev_curve: list[dict[str, float]] = field(default_factory=list)  # {step, dev_cer, dev_wer}
 
 
 @dataclass
@@ -251,7 +260,9 @@ class Trainer:
         saved = self.resumable_checkpoint(data.model, digest)
         state = TrainingState(**saved["state"]) if saved else TrainingState()
         opt = self.optimization(data, saved)
-        OmegaConf.save(OmegaConf.create(self.job.config), self.out / "config.yaml")
+        masked = tracking.mask_secrets(self.job.config)
+        OmegaConf.save(OmegaConf.create(masked), self.out / "config.yaml")
+        write_json(Path(self.tc.dev_curve), state.dev_curve)  # DVC's plot, even with no dev set
         mlflow = tracking.setup(self.job.tracking)
         run_ctx = (
             mlflow.start_run(run_id=state.run_id)
@@ -357,6 +368,9 @@ class Trainer:
             return
         scores = greedy_eval(data.model, data.dev, data.tokenizer, self.tc.max_batch_frames)
         mlflow.log_metrics({"dev_wer": scores["wer"], "dev_cer": scores["cer"]}, step=state.step)
+        point = {"step": state.step, "dev_cer": scores["cer"], "dev_wer": scores["wer"]}
+        state.dev_curve = [p for p in state.dev_curve if p["step"] != state.step] + [point]
+        write_json(Path(self.tc.dev_curve), state.dev_curve)
         console.print(
             f"[cyan]dev[/] step {state.step}: CER {scores['cer']:.3f} WER {scores['wer']:.3f}"
         )
@@ -381,7 +395,7 @@ class Trainer:
         )
 
     def log_start(self, mlflow, data: TrainingData) -> None:
-        from asrloop.model.lineage import log_dataset_inputs
+        from asrloop.model.lineage import log_corpus_input
 
         n_params = sum(p.numel() for p in data.model.parameters())
         mlflow.log_params(
@@ -397,7 +411,7 @@ class Trainer:
         mlflow.log_metrics(metrics)
         if data.reports["train"].messages:
             mlflow.log_text("\n".join(data.reports["train"].messages), "skipped_rows.txt")
-        log_dataset_inputs(mlflow, self.job.tracking.root, self.job.corpus_dir)
+        log_corpus_input(mlflow, self.job.tracking.root, self.job.corpus_dir, "training")
 
     def finish(self, run_id: str, data: TrainingData) -> str | None:
         if not self.tc.register:

@@ -30,6 +30,7 @@ from tests.helpers import (
     free_port,
     make_cfg,
     python_without_asrloop,
+    tracking_uri,
 )
 
 
@@ -59,7 +60,7 @@ def flac(audio) -> bytes:
 
 def test_version_carries_settings_signature_example_code_and_pins(champion, tmp_path):
     cfg, registry = champion
-    mlflow.set_tracking_uri(cfg.tracking.uri)
+    mlflow.set_tracking_uri(tracking_uri(cfg))
     local = mlflow.artifacts.download_artifacts(model_uri(registry), dst_path=str(tmp_path))
     folder = next(p.parent for p in tmp_path.rglob("MLmodel"))
     assert str(folder).startswith(local.rstrip("/"))
@@ -103,7 +104,7 @@ def test_served_champion_transcribes_posted_clips(champion, tmp_path):
     assert any(t.words for t in expected)
 
     log = tmp_path / "server.log"
-    with served_model(model_uri(registry), cfg.tracking.uri, free_port(), log, bin_dir) as url:
+    with served_model(model_uri(registry), tracking_uri(cfg), free_port(), log, bin_dir) as url:
         got = transcribe_over_http(
             url, [encode_wav(audios[0]), flac(audios[1])], paths=[str(rows[2].audio_path)]
         )

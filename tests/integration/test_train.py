@@ -16,7 +16,7 @@ from asrloop.corpus.manifest import MANIFEST_NAME
 from asrloop.model.registry import Registry
 from asrloop.records import TrainingResult
 from asrloop.tracking import TrackingSettings
-from tests.helpers import FAST_TRAINING, TINY_CORPUS, copy_corpus, make_cfg, run
+from tests.helpers import FAST_TRAINING, TINY_CORPUS, copy_corpus, make_cfg, run, tracking_uri
 
 FAST = [*TINY_CORPUS, *FAST_TRAINING]
 
@@ -58,7 +58,7 @@ def trained(tiny_corpus, tmp_path_factory):
 
 
 def metric_history(cfg, run_id: str, key: str) -> list[tuple[int, float]]:
-    mlflow.set_tracking_uri(cfg.tracking.uri)
+    mlflow.set_tracking_uri(tracking_uri(cfg))
     history = mlflow.MlflowClient().get_metric_history(run_id, key)
     return sorted((m.step, m.value) for m in history)
 
@@ -72,7 +72,7 @@ def test_a_few_steps_decrease_the_loss(trained):
 
 def test_bad_rows_are_skipped_counted_and_named(trained):
     cfg, _, result = trained
-    mlflow.set_tracking_uri(cfg.tracking.uri)
+    mlflow.set_tracking_uri(tracking_uri(cfg))
     run_data = mlflow.get_run(result.run_id).data
     for reason in ("missing_file", "empty_text", "bad_symbols", "too_long"):
         assert run_data.metrics[f"train.skipped.{reason}"] == 1.0, reason
@@ -83,7 +83,7 @@ def test_bad_rows_are_skipped_counted_and_named(trained):
 
 def test_run_holds_params_metrics_inputs_and_tags(trained):
     cfg, _, result = trained
-    mlflow.set_tracking_uri(cfg.tracking.uri)
+    mlflow.set_tracking_uri(tracking_uri(cfg))
     run_info = mlflow.get_run(result.run_id)
     params, tags = run_info.data.params, run_info.data.tags
     assert params["model.config.d_model"] == "64" and params["train.max_steps"] == "8"
