@@ -7,8 +7,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import boto3
@@ -56,12 +58,14 @@ def dvc(args: list[str], root: Path, env: dict) -> str:
 @pytest.fixture(scope="module")
 def team(tmp_path_factory):
     """The stack up, a project whose default DVC remote is its bucket, and one tiny loop."""
-    base = tmp_path_factory.mktemp("team")
-    root = init_project_repo(base / "project")
+    root = init_project_repo(tmp_path_factory.mktemp("team") / "project")
+    # PostgreSQL runs as another user under root: its folder must stay traversable, and pytest
+    # resets its own temp root to mode 700 whenever a pytest session starts, so not in there
+    stack_dir = Path(tempfile.mkdtemp(prefix="asrloop-team-")) / "stack"
     team_cfg = compose(
         [
             f"paths.root={root}",
-            f"team.dir={base / 'stack'}",
+            f"team.dir={stack_dir}",
             f"team.mlflow_port={free_port()}",
             f"team.s3_port={free_port()}",
             "team.start_timeout=300",
@@ -75,6 +79,7 @@ def team(tmp_path_factory):
         yield stack, root, env
     finally:
         stack.down()
+        shutil.rmtree(stack_dir.parent, ignore_errors=True)
 
 
 def s3_keys(stack: TeamStack, env: dict, prefix: str) -> list[str]:
