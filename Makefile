@@ -8,7 +8,7 @@ TEAM_STAMP := $(VENV)/.team-stamp
 ITERATIONS ?= 1
 ARGS ?=
 
-.PHONY: setup setup-team team-up team-down loop test test-all lint format ui bench clean
+.PHONY: setup setup-team team-up team-down loop test test-faults test-team test-all lint format ui bench clean
 
 ## setup: create .venv with pinned dependencies (uv when available, pip otherwise)
 setup: $(STAMP)
@@ -35,11 +35,21 @@ team-down: $(TEAM_STAMP)
 loop: $(STAMP)
 	$(BIN)/asrloop loop loop.iterations=$(ITERATIONS) $(ARGS)
 
-## test: the fast suite (CI runs this)
-test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow and not team" -q
+FAST := not slow and not faults and not team
 
-## test-all: every test, slow ones and the team stack's included
+## test: the fast suite (under 10 minutes on 2 cores; CI runs it)
+test: $(STAMP)
+	$(BIN)/python -m pytest -m "$(FAST)" -q
+
+## test-faults: kill -9 at every fault point, rerun, check nothing was lost
+test-faults: $(STAMP)
+	$(BIN)/python -m pytest -m faults -q
+
+## test-team: the team stack's tests (PostgreSQL, S3, MLflow server; about 12 minutes)
+test-team: $(TEAM_STAMP)
+	$(BIN)/python -m pytest -m team -q
+
+## test-all: every test: the fast suite, the slow loop tests, the fault campaign, the team stack
 test-all: $(TEAM_STAMP)
 	$(BIN)/python -m pytest -q
 

@@ -1,11 +1,13 @@
-"""Training quality and speed on the default config: the numbers the issues ask for.
+"""Training speed and quality per wall-minute: fp32 against bf16 in one run.
 
-    .venv/bin/python benchmarks/train_quality.py --root /tmp/asrloop-bench [overrides...]
+    .venv/bin/python benchmarks/train_quality.py --root /tmp/asrloop-bench [--minutes 4] [overrides]
 
-Synthesizes the default corpus under --root if missing, builds the vocabulary, trains with the
-default budget, then evaluates greedy and lexicon+LM decoding on the test split (held-out
-voices) and prints CER/WER, training throughput and real-time factors. ``--profile`` adds a
-torch profile of training steps (what bounds throughput).
+Synthesizes the default corpus under --root if missing and builds its vocabulary, then trains
+the default model once per precision (fp32, and bf16 where this CPU or GPU does it fast) for the
+same wall-clock budget, with dev evaluations every ``--eval-every`` steps. Prints audio-seconds
+per second and the dev CER each reaches in that time, the greedy and lexicon+LM test scores of
+each, and plots dev CER against wall time (``<root>/reports/bench/dev_cer_vs_time.png``).
+``--profile`` adds a torch profile of a few training steps.
 """
 
 from __future__ import annotations
@@ -28,6 +30,84 @@ def step(root: Path, *args: str) -> float:
     return time.perf_counter() - start
 
 
+def train_run(root: Path, precision: str, minutes: float, eval_every: int, overrides) -> dict:
+    """Train with one precision; returns speed, the dev CER curve against wall time, test."""
+    import mlflow
+
+    out = root / "models" / f"bench-{precision}"
+    seconds = step(
+        root,
+        "train",
+        f"trainer.precision={precision}",
+        f"train.max_minutes={minutes}",
+        f"train.eval_every={eval_every}",
+        "train.register=false",
+        f"train.output_dir={out}",
+        *overrides,
+    )
+    result = json.loads((out / "result.json").read_text())
+    mlflow.set_tracking_uri(f"sqlite:///{root}/mlflow.db")
+    client = mlflow.MlflowClient()
+    run = client.get_run(result["run_id"])
+    speeds = sorted(
+        m.value for m in client.get_metric_history(run.info.run_id, "audio_seconds_per_second")
+    )
+    start = run.info.start_time
+    curve = sorted(
+        ((m.timestamp - start) / 1000, m.value)
+        for m in client.get_metric_history(run.info.run_id, "dev_cer")
+    )
+    scores = {}
+    for decode in ("greedy", "lexicon_lm"):
+        folder = root / "reports" / f"bench-{precision}-{decode}"
+        step(
+            root,
+            "evaluate",
+            f"decode={decode}",
+            f"evaluate.model={out / 'best'}",
+            f"evaluate.output_dir={folder}",
+            "evaluate.splits=[test]",
+            *overrides,
+        )
+        test = json.loads((folder / "metrics.json").read_text())["results"]["test"]
+        scores[decode] = (test["cer"], test["wer"])
+    return {
+        "precision": precision,
+        "audio_per_second": speeds[len(speeds) // 2] if speeds else 0.0,
+        "steps": result["steps"],
+        "wall_seconds": seconds,
+        "curve": curve,
+        "best_dev_cer": result["best_dev_cer"],
+        "test": scores,
+    }
+
+
+def plot(runs: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for run in runs:
+        times, cers = zip(*run["curve"], strict=True) if run["curve"] else ((), ())
+        ax.plot(
+            times,
+            cers,
+            marker="o",
+            label=f"{run['precision']} ({run['audio_per_second']:.0f} audio-s/s)",
+        )
+    ax.set_xlabel("wall seconds since the run started")
+    ax.set_ylabel("dev CER (greedy)")
+    ax.set_title("dev CER against wall time, same budget")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def profile_training(root: Path, overrides: list[str]) -> None:
     import random
 
@@ -36,12 +116,13 @@ def profile_training(root: Path, overrides: list[str]) -> None:
     from asrloop.audio.features import FbankExtractor
     from asrloop.config import compose
     from asrloop.corpus.manifest import iter_corpus
+    from asrloop.hardware import Hardware
     from asrloop.model.data import bucket_batches, collate, feature_stats, load_examples
     from asrloop.model.factory import build_model
     from asrloop.text.tokenizer import CharTokenizer
 
     cfg = compose([f"paths.root={root}", *overrides])
-    torch.set_num_threads(int(cfg.threads))
+    hardware = Hardware.from_config(cfg.trainer).apply()
     rows = list(iter_corpus(cfg.paths.corpus, ["train"]))[:600]
     tokenizer = CharTokenizer.from_texts([r.text for r in rows])
     extractor = FbankExtractor.from_config(cfg.features)
@@ -51,7 +132,8 @@ def profile_training(root: Path, overrides: list[str]) -> None:
     batches = bucket_batches(train, cfg.train.max_batch_frames, random.Random(0))[:12]
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
         for ids in batches:
-            loss = model(**collate([train[i] for i in ids])).loss
+            with hardware.autocast():
+                loss = model(**collate([train[i] for i in ids])).loss
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -61,48 +143,44 @@ def profile_training(root: Path, overrides: list[str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--root", type=Path, default=Path("/tmp/asrloop-bench"))
+    parser.add_argument("--minutes", type=float, default=4.0, help="training budget per run")
+    parser.add_argument("--eval-every", type=int, default=200)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
     root = args.root.resolve()
     root.mkdir(parents=True, exist_ok=True)
-    times = {}
     if not (root / "data" / "corpus" / "base").exists():
-        times["synthesis_s"] = step(root, "corpus", "synth", *args.overrides)
-    times["vocab_s"] = step(root, "vocab", "build", *args.overrides)
-    times["train_s"] = step(root, "train", "train.register=false", *args.overrides)
-    for decode in ("greedy", "lexicon_lm"):
-        times[f"eval_{decode}_s"] = step(
-            root,
-            "evaluate",
-            f"decode={decode}",
-            f"evaluate.output_dir={root}/reports/bench-{decode}",
-            *args.overrides,
-        )
-    import mlflow
+        print(f"corpus synthesized in {step(root, 'corpus', 'synth', *args.overrides):.0f} s")
+    step(root, "vocab", "build", *args.overrides)
 
-    mlflow.set_tracking_uri(f"sqlite:///{root}/mlflow.db")
-    runs = mlflow.search_runs(
-        experiment_names=["asrloop"],
-        filter_string="tags.step = 'train'",
-        order_by=["start_time DESC"],
-        max_results=1,
-    )
-    run = runs.iloc[0]
-    history = mlflow.MlflowClient().get_metric_history(run.run_id, "audio_seconds_per_second")
-    speeds = [m.value for m in history]
+    from asrloop.hardware import cpu_has_fast_bf16, pick_device
+
+    precisions = ["fp32"]
+    device = pick_device("auto")
+    if device.type == "cuda" or cpu_has_fast_bf16():
+        precisions.append("bf16")
+    else:
+        print("no fast bf16 on this machine: fp32 only")
+    runs = [train_run(root, p, args.minutes, args.eval_every, args.overrides) for p in precisions]
+    budget = args.minutes * 60
+    print(f"\n{device.type}, {os.cpu_count()} cores, {args.minutes:g} minutes of training each:")
     print(
-        f"training: {len(speeds)} windows, median {sorted(speeds)[len(speeds) // 2]:.0f} s of "
-        f"audio per second; dev CER best {run['metrics.dev_cer']:.4f}"
+        f"{'precision':>9} {'audio-s/s':>10} {'steps':>6} {'dev CER':>8} "
+        f"{'test CER greedy':>16} {'test WER lexicon+LM':>20}"
     )
-    for decode in ("greedy", "lexicon_lm"):
-        metrics = json.loads((root / "reports" / f"bench-{decode}" / "metrics.json").read_text())
-        test = metrics["results"]["test"]
+    for run in runs:
+        within = [cer for t, cer in run["curve"] if t <= budget + 30]
+        dev = min(within) if within else float("nan")
+        greedy, lexicon = run["test"]["greedy"], run["test"]["lexicon_lm"]
         print(
-            f"{decode:>10}: test (held-out voices) CER {test['cer']:.4f} WER {test['wer']:.4f} "
-            f"RTF {test['rtf']:.4f}"
+            f"{run['precision']:>9} {run['audio_per_second']:>10.0f} {run['steps']:>6} "
+            f"{dev:>8.4f} {greedy[0]:>16.4f} {lexicon[1]:>20.4f}"
         )
-    print("wall seconds:", {k: round(v, 1) for k, v in times.items()})
+    path = root / "reports" / "bench" / "dev_cer_vs_time.png"
+    plot(runs, path)
+    (path.with_suffix(".json")).write_text(json.dumps(runs, indent=1))
+    print(f"dev CER against wall time: {path}")
     if args.profile:
         profile_training(root, args.overrides)
 

@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "gate": "asrloop.loop.gate:run",
     "check data": "asrloop.checks.data:run",
     "check model": "asrloop.checks.model:run",
+    "check labels": "asrloop.checks.labels_model:run",
     "bench peer": "asrloop.peer:run",
     "params": "asrloop.pipeline:run",
     "loop": "asrloop.loop.runner:run",
@@ -74,6 +75,8 @@ def main(argv: list[str] | None = None) -> None:
     except UsageError as error:
         print(f"asrloop: {error}", file=sys.stderr)
         sys.exit(USAGE_EXIT)
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, MissingMandatoryValue
+
     from asrloop.errors import AsrloopError
 
     try:
@@ -81,6 +84,12 @@ def main(argv: list[str] | None = None) -> None:
     except AsrloopError as error:
         print(f"asrloop {name}: {error}", file=sys.stderr)
         sys.exit(error.exit_code)
+    except (ConfigAttributeError, ConfigKeyError, MissingMandatoryValue) as error:
+        where = " (is pipelines/params.yaml stale? `asrloop params` rewrites it)"
+        print(
+            f"asrloop {name}: config: {error}{where if '--params' in rest else ''}", file=sys.stderr
+        )
+        sys.exit(USAGE_EXIT)
 
 
 def dispatch(name: str, rest: list[str]):

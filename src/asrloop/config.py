@@ -47,6 +47,23 @@ def resolved(cfg: DictConfig) -> DictConfig:
     return OmegaConf.create(data)
 
 
+def with_drop_index(cfg: DictConfig, index: int) -> DictConfig:
+    """A copy of the config for the scenario's drop ``index`` (interpolations kept)."""
+    copy = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
+    copy.scenario.drop.index = index
+    return copy
+
+
+def drops_so_far(cfg: DictConfig) -> list:
+    """Every drop of the scenario up to the current one (``scenario.drop.index``)."""
+    from asrloop.corpus.drop import Drop
+
+    return [
+        Drop.from_config(with_drop_index(cfg, k).scenario.drop, cfg.paths)
+        for k in range(1, int(cfg.scenario.drop.index) + 1)
+    ]
+
+
 def config_snapshot(cfg: DictConfig) -> dict:
     """The resolved config as plain data (Hydra's own node removed), for logging with a run."""
     data = OmegaConf.to_container(cfg, resolve=True)
@@ -104,4 +121,12 @@ def load_params(path: str | Path, overrides: Sequence[str] = ()) -> DictConfig:
         cfg = OmegaConf.create(_reroot(data, written, actual))
     if overrides:
         cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
+    from asrloop.config_keys import unknown_keys
+    from asrloop.errors import ConfigError
+
+    unknown = unknown_keys(OmegaConf.to_container(cfg), CONF_DIR)
+    if unknown:
+        raise ConfigError(
+            f"{path} (with overrides {list(overrides)}): unknown config keys: " + ", ".join(unknown)
+        )
     return cfg

@@ -15,9 +15,9 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from asrloop import tracking
-from asrloop.config import config_snapshot
-from asrloop.corpus.drop import Drop
+from asrloop.config import config_snapshot, drops_so_far
 from asrloop.corpus.manifest import Utterance, iter_corpus
+from asrloop.faults import fault_point
 from asrloop.jsonio import write_json, write_jsonl
 from asrloop.model.lineage import log_corpus_input
 from asrloop.model.registry import Registry
@@ -53,10 +53,12 @@ def flat_metrics(result: SetScores, name: str) -> dict[str, float]:
     """One set's MLflow metrics: WER, CER, RTF, per voice, per term (names MLflow accepts)."""
     out = {f"{name}_wer": result.wer, f"{name}_cer": result.cer, f"{name}_rtf": result.rtf}
     for term, stats in result.terms.items():
+        key = term.replace(" ", "_")
         if stats.support:
-            key = term.replace(" ", "_")
             out[f"{name}_recall_{key}"] = stats.recall
+        if stats.tp + stats.fp:
             out[f"{name}_precision_{key}"] = stats.precision
+        out[f"{name}_false_alarms_{key}"] = float(stats.fp)
     for voice, scores in result.per_voice.items():
         out[f"{name}_wer_voice_{voice.replace('+', '_')}"] = scores.wer
         out[f"{name}_cer_voice_{voice.replace('+', '_')}"] = scores.cer
@@ -82,9 +84,9 @@ def dvc_metrics(results: dict[str, SetScores]) -> dict:
             "cer": r.cer,
             "voices": {v: {"wer": s.wer, "cer": s.cer} for v, s in r.per_voice.items()},
             "terms": {
-                t: {"recall": s.recall, "precision": s.precision}
+                t: {"recall": s.recall, "precision": s.precision, "false_alarms": s.fp}
                 for t, s in r.terms.items()
-                if s.support
+                if s.support or s.fp
             },
         }
         for name, r in results.items()
@@ -127,12 +129,13 @@ def run(cfg: DictConfig) -> EvaluationReport:
     for split in cfg.evaluate.splits:
         rows = list(iter_corpus(cfg.paths.base_corpus, [split]))
         results[split] = evaluate_set(recognizer, split, rows, terms, batch, out_dir)
-    held_out = Drop.from_config(cfg.scenario.drop, cfg.paths).clips("holdout")
+    held_out = [clip for drop in drops_so_far(cfg) for clip in drop.clips("holdout")]
     if held_out:
         results[HELD_OUT_SET] = evaluate_set(
             recognizer, HELD_OUT_SET, held_out, terms, batch, out_dir
         )
     report = EvaluationReport(info, results)
+    fault_point("evaluate.before_metrics")
     report.write(out_dir / METRICS_FILE)
     write_json(cfg.evaluate.metrics_file, dvc_metrics(results))
     print_results(results)

@@ -27,7 +27,7 @@ from asrloop.records import SetScores
 from asrloop.scoring import score
 from asrloop.serve.batch import BatchStats, Prediction, transcribe_utterances
 from asrloop.serve.loading import DecodingSetup, load_recognizer
-from asrloop.serve.recognizer import Transcription, WordTiming
+from asrloop.serve.types import Transcription, WordTiming
 
 
 def pocketsphinx_decoder(pronunciations: dict[str, str] | None = None):

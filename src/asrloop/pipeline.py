@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from asrloop.config import relative_to_root, resolved
 from asrloop.errors import ConfigError, StepFailed
+from asrloop.jsonio import atomic_write_text
 from asrloop.tracking import mask_secrets
 
 PIPELINE_DIR = "pipelines"
@@ -42,9 +43,7 @@ def write_params(cfg: DictConfig) -> Path:
     relative = relative_to_root(data, str(cfg.paths.root))
     text = OmegaConf.to_yaml(OmegaConf.create(relative), sort_keys=False)
     if not path.exists() or path.read_text() != text:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(text)
-        os.replace(tmp, path)
+        atomic_write_text(path, text)
     return path
 
 

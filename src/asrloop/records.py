@@ -179,34 +179,80 @@ class ServingRecord(JsonRecord):
 
 @dataclass(frozen=True)
 class Candidate:
-    """A model version's numbers on the gate's evidence."""
+    """A model version's numbers on the gate's evidence.
+
+    ``terms``: each term's recall on held-out drop audio and precision over the held-out audio
+    and the regression set (where a term written but not said is a false alarm)."""
 
     version: str
     regression_wer: float
-    term_recall: dict[str, float]
+    regression_clips: int
     heldout_wer: float
+    heldout_clips: int
+    terms: dict[str, TermScores]
+
+    @property
+    def term_recall(self) -> dict[str, float]:
+        return {t: s.recall for t, s in self.terms.items()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Candidate:
+        terms = {t: TermScores(**s) for t, s in data["terms"].items()}
+        return cls(**{**data, "terms": terms})
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One rule of the gate, as applied: its name, whether it held, and the numbers."""
+
+    name: str
+    passed: bool
+    detail: str
+
+
+GATE_STATES = ("decided", "applied")
 
 
 @dataclass(frozen=True)
 class GateDecision(JsonRecord):
+    """The gate's verdict on one challenger, written before any alias moves (``decided``) and
+    marked ``applied`` once the registry holds it: a rerun completes a half-done gate."""
+
     KIND: ClassVar[str] = "gate_decision"
 
     promote: bool
     reason: str
     challenger: Candidate
     champion: Candidate | None
+    baseline: Candidate | None  # the first champion: the total regression budget's reference
+    clauses: tuple[Clause, ...] = ()
     model_checks: dict[str, Any] = field(default_factory=dict)
+    state: str = "decided"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["clauses"] = [asdict(c) for c in self.clauses]
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GateDecision:
-        champion = data.get("champion")
+        def candidate(value):
+            return Candidate.from_dict(value) if value else None
+
         return cls(
             bool(data["promote"]),
             str(data["reason"]),
-            Candidate(**data["challenger"]),
-            Candidate(**champion) if champion else None,
+            Candidate.from_dict(data["challenger"]),
+            candidate(data.get("champion")),
+            candidate(data.get("baseline")),
+            tuple(Clause(**c) for c in data.get("clauses", [])),
             dict(data.get("model_checks") or {}),
+            str(data["state"]),
         )
+
+    @property
+    def failed(self) -> list[Clause]:
+        return [c for c in self.clauses if not c.passed]
 
 
 # ---------------------------------------------------------------------------- monitor
@@ -228,20 +274,47 @@ class Spike:
 
 
 @dataclass(frozen=True)
+class Disagreement:
+    """A phrase the lexicon + LM path writes where the greedy path heard something else."""
+
+    phrase: str
+    heard: str
+    count: int
+    occurrences: int
+    rate: float
+
+
+@dataclass(frozen=True)
 class SpikeReport(JsonRecord):
-    """The monitor's ranked spikes for one drop, best first."""
+    """The monitor's findings for one drop, best first: phrases that spike against the training
+    text, and phrases the two decoding paths disagree on."""
 
     KIND: ClassVar[str] = "spikes"
 
     drop: str
     spikes: tuple[Spike, ...]
+    disagreements: tuple[Disagreement, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"drop": self.drop, "spikes": [s.to_dict() for s in self.spikes]}
+        return {
+            "drop": self.drop,
+            "spikes": [s.to_dict() for s in self.spikes],
+            "disagreements": [asdict(d) for d in self.disagreements],
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SpikeReport:
-        return cls(str(data["drop"]), tuple(Spike(**s) for s in data["spikes"]))
+        return cls(
+            str(data["drop"]),
+            tuple(Spike(**s) for s in data["spikes"]),
+            tuple(Disagreement(**d) for d in data.get("disagreements", [])),
+        )
 
     def phrases(self, top: int) -> list[str]:
-        return [s.ngram for s in self.spikes[:top]]
+        """The flagged phrases: top spikes and top disagreements, interleaved, no repeats."""
+        from itertools import chain, zip_longest
+
+        spikes = [s.ngram for s in self.spikes[:top]]
+        disagreed = [d.phrase for d in self.disagreements[:top]]
+        mixed = chain.from_iterable(zip_longest(spikes, disagreed))
+        return list(dict.fromkeys(p for p in mixed if p is not None))

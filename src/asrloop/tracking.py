@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
 
+T = TypeVar("T")
 LOOP_RUN_ENV = "ASRLOOP_LOOP_RUN_ID"  # set by the loop: its steps become child runs
 SWEEP_RUN_ENV = "ASRLOOP_SWEEP_RUN_ID"  # set for a Hydra multirun: one parent per sweep
 ITERATION_ENV = "ASRLOOP_ITERATION"  # set by the loop: the iteration a step belongs to
@@ -83,12 +86,45 @@ class TrackingSettings:
         )
 
 
+LOCKED = "database is locked"
+
+
+def retrying(call: Callable[[], T], attempts: int = 8, wait: float = 0.25) -> T:
+    """``call()``, retried with backoff while SQLite says "database is locked" (another process,
+    e.g. ``make ui``, holds it for a moment); any other error goes through at once."""
+    for attempt in range(attempts):
+        try:
+            return call()
+        except Exception as error:
+            if LOCKED not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(wait * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+def _sqlite_wal(uri: str) -> None:
+    """Readers (the UI) and the loop's writes do not block each other in WAL mode."""
+    if not uri.startswith("sqlite:///"):
+        return
+    path = Path(uri.removeprefix("sqlite:///"))
+    if path.exists():
+        with sqlite3.connect(path, timeout=30) as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
+
+
 def setup(settings: TrackingSettings):
     """Point MLflow at the project's backend and experiment; returns the mlflow module."""
     import mlflow
 
     mlflow.set_tracking_uri(settings.uri)
     mlflow.set_registry_uri(settings.uri)
+    retrying(lambda: _ensure_experiment(mlflow, settings))
+    _sqlite_wal(settings.uri)
+    mlflow.set_experiment(settings.experiment)
+    return mlflow
+
+
+def _ensure_experiment(mlflow, settings: TrackingSettings) -> None:
     if mlflow.get_experiment_by_name(settings.experiment) is None:
         local = settings.uri.startswith(("sqlite:", "file:"))
         location = None
@@ -96,8 +132,6 @@ def setup(settings: TrackingSettings):
             Path(settings.artifact_root).mkdir(parents=True, exist_ok=True)
             location = Path(settings.artifact_root).as_uri()
         mlflow.create_experiment(settings.experiment, artifact_location=location)
-    mlflow.set_experiment(settings.experiment)
-    return mlflow
 
 
 def flatten(data: Mapping, prefix: str = "") -> dict[str, object]:

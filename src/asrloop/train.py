@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,6 +27,9 @@ from asrloop.audio.features import FbankExtractor, spec_augment
 from asrloop.config import config_snapshot
 from asrloop.corpus.manifest import Utterance, iter_corpus
 from asrloop.errors import ConfigError, MissingInputError
+from asrloop.faults import fault_point
+from asrloop.fsutil import recover_dir, replace_dir
+from asrloop.hardware import Hardware
 from asrloop.jsonio import write_json
 from asrloop.metrics import cer, wer
 from asrloop.model.data import (
@@ -37,6 +41,7 @@ from asrloop.model.data import (
     load_examples,
 )
 from asrloop.model.factory import build_model
+from asrloop.model.feature_cache import FeatureCache
 from asrloop.model.folder import save_model_folder
 from asrloop.model.registry import Registry
 from asrloop.progress import console
@@ -69,7 +74,8 @@ class TrainingJob:
     corpus_dir: Path
     vocab_dir: Path
     alphabet: str
-    threads: int
+    hardware: Hardware
+    cache_dir: Path  # stored features (paths.cache)
     tracking: TrackingSettings
     config: dict[str, Any]  # the resolved config: logged with the run, saved beside the model
 
@@ -88,6 +94,7 @@ class TrainingState:
     best_cer: float = float("inf")
     run_id: str | None = None
     audio_seconds: float = 0.0
+    train_seconds: float = 0.0  # across resumes: ``max_minutes`` is a budget for the whole run
     dev_curve: list[dict[str, float]] = field(default_factory=list)  # {step, dev_cer, dev_wer}
 
 
@@ -111,8 +118,8 @@ class Optimization:
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
     total_steps: int
-    steps_per_epoch: int
     rng: random.Random
+    scaler: torch.amp.GradScaler | None = None  # fp16 only
 
 
 def config_digest(job: TrainingJob, train_cfg: DictConfig, rows: list[Utterance]) -> str:
@@ -133,17 +140,19 @@ def config_digest(job: TrainingJob, train_cfg: DictConfig, rows: list[Utterance]
 def save_checkpoint(path: Path, state: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
     torch.save(state, tmp)
+    fault_point("train.checkpoint")
     os.replace(tmp, path)
 
 
 @torch.no_grad()
-def greedy_eval(model, examples, tokenizer, max_frames: int) -> dict[str, float]:
+def greedy_eval(model, examples, tokenizer, max_frames: int, device) -> dict[str, float]:
     model.eval()
     refs, hyps = [], []
     for batch_ids in bucket_batches(examples, max_frames, random.Random(0)):
         batch = [examples[i] for i in batch_ids]
         inputs = collate(batch)
-        logits = model(inputs["input_features"], inputs["feature_lengths"]).logits
+        features = inputs["input_features"].to(device)
+        logits = model(features, inputs["feature_lengths"].to(device)).logits.cpu()
         lengths = model.output_lengths(inputs["feature_lengths"])
         for u, row, n in zip(batch, logits.argmax(-1), lengths, strict=True):
             refs.append(u.text)
@@ -157,8 +166,9 @@ class Trainer:
         self.job, self.tc = job, job.train
         self.out = job.output_dir
         self.out.mkdir(parents=True, exist_ok=True)
+        recover_dir(self.out / BEST)
         self.registry = Registry(job.tracking)
-        torch.set_num_threads(job.threads)
+        self.hardware = job.hardware.apply()
         torch.manual_seed(int(self.tc.seed))
         self.extractor = FbankExtractor.from_config(job.features)
 
@@ -184,9 +194,14 @@ class Trainer:
         model, tokenizer, init_version = self.initial_model(rows)
         sub = getattr(model.config, "subsampling", 4)
         max_s = float(self.job.features.max_seconds)
-        train, report = load_examples(rows, tokenizer, self.extractor, max_s, sub, "loading train")
+        cache = FeatureCache(
+            self.job.cache_dir / "features", self.job.features, self.job.tracking.root
+        )
+        train, report = load_examples(
+            rows, tokenizer, self.extractor, max_s, sub, "loading train", cache
+        )
         dev, dev_report = load_examples(
-            dev_rows, tokenizer, self.extractor, max_s, sub, "loading dev"
+            dev_rows, tokenizer, self.extractor, max_s, sub, "loading dev", cache
         )
         if init_version is None and model.config.feature_mean is None:
             model.config.feature_mean, model.config.feature_std = feature_stats(train)
@@ -224,10 +239,7 @@ class Trainer:
 
     def optimization(self, data: TrainingData, saved: dict | None) -> Optimization:
         """Optimizer and scheduler from ``train.optimizer`` / ``train.scheduler`` (partials)."""
-        steps_per_epoch = len(
-            bucket_batches(data.train, self.tc.max_batch_frames, random.Random(0))
-        )
-        total = steps_per_epoch * int(self.tc.epochs)
+        total = sum(len(self.epoch_batches(data, epoch)) for epoch in range(int(self.tc.epochs)))
         if self.tc.max_steps:
             total = min(total, int(self.tc.max_steps))
         optimizer = instantiate(self.tc.optimizer)(params=data.model.parameters())
@@ -238,7 +250,35 @@ class Trainer:
             rng.setstate(_as_tuple(saved["rng"]))
             step = int(saved["state"]["step"])
         scheduler = instantiate(self.tc.scheduler)(optimizer, total_steps=total, last_step=step)
-        return Optimization(optimizer, scheduler, total, steps_per_epoch, rng)
+        scaler = None
+        if self.hardware.precision == "fp16":
+            scaler = torch.amp.GradScaler(self.hardware.device.type)
+            if saved is not None and "scaler" in saved:
+                scaler.load_state_dict(saved["scaler"])
+        return Optimization(optimizer, scheduler, total, rng, scaler)
+
+    def epoch_batches(self, data: TrainingData, epoch: int) -> list[list[int]]:
+        """The batches of an epoch (indices into ``data.train``), the same for the same seed.
+
+        With ``train.replay`` set (a fine-tune on grown data), an epoch is every grown clip plus
+        base-corpus clips, drawn anew each epoch, worth ``replay`` times the grown audio: the
+        fine-tune costs what the new data costs and still rehearses what the model knew."""
+        rng = random.Random(f"{self.tc.seed}-{epoch}")
+        if self.tc.replay is None:
+            return bucket_batches(data.train, self.tc.max_batch_frames, rng)
+        grown = [i for i, e in enumerate(data.train) if e.grown]
+        base = [i for i, e in enumerate(data.train) if not e.grown]
+        random.Random(f"{self.tc.seed}-replay-{epoch}").shuffle(base)
+        budget = float(self.tc.replay) * sum(data.train[i].duration for i in grown)
+        chosen, seconds = [], 0.0
+        for index in base:
+            if seconds >= budget:
+                break
+            chosen.append(index)
+            seconds += data.train[index].duration
+        picked = grown + chosen
+        batches = bucket_batches([data.train[i] for i in picked], self.tc.max_batch_frames, rng)
+        return [[picked[i] for i in batch] for batch in batches]
 
     def resumable_checkpoint(self, model, digest: str) -> dict | None:
         path = self.out / CHECKPOINT
@@ -256,6 +296,8 @@ class Trainer:
     # -- the run ------------------------------------------------------------------------------
     def fit(self) -> TrainingResult:
         data = self.prepare()
+        data.model.to(self.hardware.device)
+        console.print(f"training on {self.hardware.describe()}")
         digest = config_digest(self.job, self.tc, data.rows)
         saved = self.resumable_checkpoint(data.model, digest)
         state = TrainingState(**saved["state"]) if saved else TrainingState()
@@ -275,6 +317,7 @@ class Trainer:
                 self.log_start(mlflow, data)
             seconds = self.loop(data, opt, state, digest, mlflow)
             version = self.finish(run.info.run_id, data)
+        fault_point("train.before_result")
         result = TrainingResult(
             run_id=run.info.run_id,
             model_dir=str(self.out / BEST),
@@ -289,17 +332,18 @@ class Trainer:
     def loop(
         self, data: TrainingData, opt: Optimization, state: TrainingState, digest: str, mlflow
     ) -> float:
-        """Train until the epochs, ``max_steps`` or ``max_minutes`` run out; returns seconds."""
+        """Train until the epochs, ``max_steps`` or ``max_minutes`` run out (all counted across
+        resumes, so a finished run that is started again trains no further); returns the
+        run's training seconds."""
         tc, model = self.tc, data.model
         generator = torch.Generator().manual_seed(int(tc.seed) + state.step)
-        start = time.perf_counter()
-        deadline = start + float(tc.max_minutes) * 60
+        start, first_step, spent = time.perf_counter(), state.step, state.train_seconds
+        deadline = start + float(tc.max_minutes) * 60 - spent
         window_audio, window_start = 0.0, time.perf_counter()
         model.train()
-        stop = False
+        stop = state.step >= opt.total_steps or time.perf_counter() > deadline
         while state.epoch < int(tc.epochs) and not stop:
-            epoch_rng = random.Random(f"{tc.seed}-{state.epoch}")
-            batches = bucket_batches(data.train, tc.max_batch_frames, epoch_rng)
+            batches = self.epoch_batches(data, state.epoch)
             for batch_ids in batches[state.batch_in_epoch :]:
                 batch = [data.train[i] for i in batch_ids]
                 loss, lr = self.train_step(model, opt, batch, generator)
@@ -327,6 +371,7 @@ class Trainer:
                 if state.step % tc.eval_every == 0:
                     self.evaluate(data, state, mlflow)
                 if state.step % tc.checkpoint_every == 0:
+                    state.train_seconds = spent + time.perf_counter() - start
                     self.checkpoint(model, opt, state, digest)
                 if state.step >= opt.total_steps or time.perf_counter() > deadline:
                     stop = True
@@ -334,9 +379,11 @@ class Trainer:
             else:
                 state.epoch += 1
                 state.batch_in_epoch = 0
-        self.evaluate(data, state, mlflow)
-        self.checkpoint(model, opt, state, digest)
-        return time.perf_counter() - start
+        if state.step > first_step or not (self.out / BEST).exists():
+            self.evaluate(data, state, mlflow)
+            state.train_seconds = spent + time.perf_counter() - start
+            self.checkpoint(model, opt, state, digest)
+        return state.train_seconds
 
     def train_step(
         self, model, opt: Optimization, batch: list[Example], generator
@@ -353,12 +400,21 @@ class Trainer:
             sa.time_width,
             generator,
         )
+        inputs = {k: v.to(self.hardware.device) for k, v in inputs.items()}
         lr = opt.optimizer.param_groups[0]["lr"]
-        loss = model(**inputs).loss
+        with self.hardware.autocast():
+            loss = model(**inputs).loss
         opt.optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), self.tc.grad_clip)
-        opt.optimizer.step()
+        if opt.scaler is not None:  # fp16: scale the loss so small gradients survive
+            opt.scaler.scale(loss).backward()
+            opt.scaler.unscale_(opt.optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), self.tc.grad_clip)
+            opt.scaler.step(opt.optimizer)
+            opt.scaler.update()
+        else:
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), self.tc.grad_clip)
+            opt.optimizer.step()
         opt.scheduler.step()
         return loss.item(), lr
 
@@ -366,7 +422,9 @@ class Trainer:
         if not data.dev:
             self.save_best(data.model, data.tokenizer)
             return
-        scores = greedy_eval(data.model, data.dev, data.tokenizer, self.tc.max_batch_frames)
+        scores = greedy_eval(
+            data.model, data.dev, data.tokenizer, self.tc.max_batch_frames, self.hardware.device
+        )
         mlflow.log_metrics({"dev_wer": scores["wer"], "dev_cer": scores["cer"]}, step=state.step)
         point = {"step": state.step, "dev_cer": scores["cer"], "dev_wer": scores["wer"]}
         state.dev_curve = [p for p in state.dev_curve if p["step"] != state.step] + [point]
@@ -379,7 +437,10 @@ class Trainer:
             self.save_best(data.model, data.tokenizer)
 
     def save_best(self, model, tokenizer) -> None:
-        save_model_folder(model, tokenizer, self.out / BEST, self.job.features)
+        tmp = self.out / (BEST + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        save_model_folder(model, tokenizer, tmp, self.job.features)
+        replace_dir(tmp, self.out / BEST)
 
     def checkpoint(self, model, opt: Optimization, state: TrainingState, digest: str) -> None:
         save_checkpoint(
@@ -391,6 +452,7 @@ class Trainer:
                 "rng": opt.rng.getstate(),
                 "torch_rng": torch.get_rng_state(),
                 "digest": digest,
+                **({"scaler": opt.scaler.state_dict()} if opt.scaler else {}),
             },
         )
 
@@ -425,6 +487,7 @@ class Trainer:
             r.audio_path for r in data.rows
         ]
         example = next((c for c in clips if c.exists()), None)
+        fault_point("train.before_register")
         version = self.registry.register(
             self.out / BEST, vocab, pyfunc_model(setup, vocab, example), run_id, data.init_version
         )
@@ -451,7 +514,8 @@ def run(cfg: DictConfig) -> float:
         corpus_dir=Path(cfg.paths.corpus),
         vocab_dir=Path(cfg.paths.vocab),
         alphabet=str(cfg.corpus.alphabet),
-        threads=int(cfg.threads),
+        hardware=Hardware.from_config(cfg.trainer),
+        cache_dir=Path(cfg.paths.cache),
         tracking=TrackingSettings.from_config(cfg.tracking, cfg.paths.root),
         config=config_snapshot(cfg),
     )

@@ -1,8 +1,9 @@
 """A tiny loop, for real: corpus, training, drop, triage, grow, retrain, gate, summary.
 
 Minutes, not hours: the tiny experiment config (small corpus, one-minute training). The model
-it trains is weak, so this asserts the loop's structure and bookkeeping, not its accuracy (the
-benchmarks measure that on the default config).
+it trains is weak, so this asserts the loop's structure and bookkeeping, and that the gate's
+recorded decision, its clauses and the registry agree, not the model's accuracy (the benchmarks
+and `make loop` measure that on the default config). Two whole loops: `make test-all`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ import pytest
 import yaml
 
 from asrloop.corpus.versioning import corpus_tags
+from asrloop.records import GateDecision
 from tests.helpers import init_project_repo
+
+pytestmark = pytest.mark.slow
 
 OVERRIDES = ["experiment=tiny", "train.optimizer.lr=0.0031"]
 
@@ -79,10 +83,18 @@ def test_two_versions_two_tags_and_a_champion(loop):
     versions = client.search_model_versions("name='asrloop-news-ctc'")
     assert sorted(int(v.version) for v in versions) == [1, 2]
     champion = client.get_model_version_by_alias("asrloop-news-ctc", "champion")
-    assert str(champion.version) in {"1", "2"}
+    assert client.get_model_version_by_alias("asrloop-news-ctc", "baseline").version == "1"
+    assert client.get_model_version_by_alias("asrloop-news-ctc", "challenger").version == "2"
+    decision = GateDecision.load(root / "reports" / "gate" / "v2.json")
+    assert decision.state == "applied" and decision.clauses
+    # the recorded decision, its clauses, the registry and the summary tell one story
+    assert decision.promote == all(c.passed for c in decision.clauses)
+    assert decision.promote == (str(champion.version) == "2")
     challenger = client.get_model_version("asrloop-news-ctc", "2")
-    assert challenger.tags["gate"] in {"promoted", "rejected"} and challenger.tags["gate_reason"]
-    assert summary["iterations"][1]["promoted"] == (str(champion.version) == "2")
+    assert challenger.tags["gate"] == ("promoted" if decision.promote else "rejected")
+    assert challenger.tags["gate_reason"] == decision.reason[:500]
+    assert summary["iterations"][1]["promoted"] == decision.promote
+    assert summary["final"]["champion_version"] == str(champion.version)
 
 
 def test_override_reaches_the_step_and_its_mlflow_params(loop):

@@ -85,8 +85,11 @@ def test_grow_adds_only_approved_review_clips_as_a_new_version(versioned):
     committed = git(root, "show", "--name-only", "--format=", "corpus-v2^{commit}").split()
     assert "data/corpus/grown/" + cfg.scenario.drop.name + ".dvc" in committed
     assert all(
-        p.endswith((".dvc", ".gitignore", ".sha256", "dvc.lock", "params.yaml")) for p in committed
+        p.endswith((".dvc", ".gitignore", ".sha256", "dvc.lock", "params.yaml"))
+        or p.startswith(("data/reviews/", "data/serving/"))
+        for p in committed
     ), committed
+    assert f"data/reviews/{cfg.scenario.drop.name}/queue.jsonl" in committed  # the decisions
 
 
 def test_grow_twice_adds_nothing_twice(versioned):

@@ -255,3 +255,44 @@ def test_run_writes_the_report_and_blocks_on_errors(tiny, corpus_copy):
         run(cfg)
     saved = CheckReport.load(root / "reports" / "checks" / "data.json")
     assert saved.failed_checks() == ["labels.empty"]
+
+
+def test_dev_sentence_in_train(tiny, corpus_copy):
+    cfg, _ = tiny
+    _, dev = shard_rows(corpus_copy, "dev-000")
+    before = edit_row(corpus_copy, "train-000", 1, text=dev[0]["text"])
+    (named,) = findings(check_corpus(corpus_copy, cfg), "leakage.dev_sentence")
+    assert before["id"] in named and dev[0]["id"] in named
+
+
+def test_training_voice_in_the_test_split(tiny, corpus_copy):
+    cfg, _ = tiny
+    trained = cfg.corpus.voices.train[0]
+    before = edit_row(corpus_copy, "test-000", 0, voice=trained, speaker=trained)
+    (named,) = findings(check_corpus(corpus_copy, cfg), "leakage.test_voice")
+    assert before["id"] in named and trained in named
+
+
+def test_inflected_emerging_term_in_base_text(tiny, corpus_copy):
+    cfg, _ = tiny
+    term = cfg.scenario.terms[0]
+    before = edit_row(corpus_copy, "train-000", 3, text=f"the {term}'s effect on prices")
+    plural = edit_row(corpus_copy, "train-000", 4, text=f"two {term}s were reported")
+    unrelated = edit_row(corpus_copy, "train-000", 5, text=f"{term[:-1]} is not the term")
+    named = findings(check_corpus(corpus_copy, cfg), "scenario.terms")
+    assert any(before["id"] in row for row in named)
+    assert any(plural["id"] in row for row in named)
+    assert not any(unrelated["id"] in row for row in named)
+
+
+def test_audio_paths_that_leave_the_shard_are_rejected(tiny, corpus_copy):
+    cfg, _ = tiny
+    held = edit_row(corpus_copy, "train-000", 0, audio_filepath="../test-000/test-00000.wav")
+    absolute = edit_row(corpus_copy, "train-000", 1, audio_filepath="/etc/passwd")
+    named = findings(check_corpus(corpus_copy, cfg), "schema")
+    assert any(held["id"] in row and "leaves the shard" in row for row in named)
+    assert any(absolute["id"] in row for row in named)
+    from asrloop.corpus.manifest import ManifestError, iter_corpus
+
+    with pytest.raises(ManifestError, match=r"train-000/manifest.jsonl:1: field 'audio_filepath'"):
+        list(iter_corpus(corpus_copy))

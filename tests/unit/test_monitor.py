@@ -5,8 +5,8 @@ import random
 from asrloop.config import compose
 from asrloop.loop.monitor import LowConfidenceSpan, MonitorSettings, low_confidence_spans
 from asrloop.loop.monitor import rank_spikes as rank
-from asrloop.serve.recognizer import Transcription, WordTiming
 from asrloop.serve.transcript import Transcript
+from asrloop.serve.types import Transcription, WordTiming
 
 SETTINGS = MonitorSettings.from_config(compose().triage.monitor)
 

@@ -19,8 +19,8 @@ from asrloop.loop.review_queue import (
 from asrloop.loop.triage import TriageSettings, analyze, analyze_queue, select_clips
 from asrloop.metrics import cer, group_wer, term_stats, wer
 from asrloop.records import GroupScores, TermScores
-from asrloop.serve.recognizer import Transcription, WordTiming
 from asrloop.serve.transcript import Transcript
+from asrloop.serve.types import Transcription, WordTiming
 
 SHARE, SEED = 0.5, 1234
 DROP = Drop("news-drop1", Path("drops/news-drop1"), Path("references.jsonl"), SHARE, SEED)

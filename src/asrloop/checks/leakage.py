@@ -42,15 +42,17 @@ def check_duplicate_sentence_voice(corpus: CorpusUnderTest) -> list[Finding]:
     )
 
 
-def _leaks(corpus: CorpusUnderTest, key: Callable[[Clip], str]) -> list[str]:
-    """Test and regression clips whose key (never empty) a train clip shares, naming both."""
+def _leaks(
+    corpus: CorpusUnderTest, key: Callable[[Clip], str], splits: tuple[str, ...] = EVAL_SPLITS
+) -> list[str]:
+    """Clips of ``splits`` whose key (never empty) a train clip shares, naming both."""
     train: dict[str, Clip] = {}
     for clip in corpus.split("train"):
         train.setdefault(key(clip), clip)
     train.pop("", None)
     return [
         f"{train[key(c)].ref}: {c.row.split} row {c.ref}"
-        for c in corpus.split(*EVAL_SPLITS)
+        for c in corpus.split(*splits)
         if key(c) in train
     ]
 
@@ -59,6 +61,14 @@ def check_sentence_leakage(corpus: CorpusUnderTest) -> list[Finding]:
     leaks = _leaks(corpus, lambda c: normalize_text(c.row.text or ""))
     return findings_if(
         "leakage.sentence", "error", "{n} test or regression sentences are also in train", leaks
+    )
+
+
+def check_dev_leakage(corpus: CorpusUnderTest) -> list[Finding]:
+    """A dev sentence also in train makes dev scores (and the best checkpoint) look better."""
+    leaks = _leaks(corpus, lambda c: normalize_text(c.row.text or ""), ("dev",))
+    return findings_if(
+        "leakage.dev_sentence", "error", "{n} dev sentences are also in train", leaks
     )
 
 
@@ -73,3 +83,12 @@ def check_voice_leakage(corpus: CorpusUnderTest) -> list[Finding]:
     heldout = set(corpus.rules.heldout_voices)
     bad = [f"{c.ref}: {c.row.voice}" for c in corpus.split("train") if c.row.voice in heldout]
     return findings_if("leakage.voice", "error", "{n} train clips use a held-out voice", bad)
+
+
+def check_test_voices(corpus: CorpusUnderTest) -> list[Finding]:
+    """The test split measures unseen voices: a training voice there hides overfitting."""
+    trained = set(corpus.rules.train_voices) | {c.row.voice for c in corpus.split("train")}
+    bad = [f"{c.ref}: {c.row.voice}" for c in corpus.split("test") if c.row.voice in trained]
+    return findings_if(
+        "leakage.test_voice", "error", "{n} test clips use a voice heard in training", bad
+    )

@@ -16,12 +16,27 @@ from asrloop.text.normalize import normalize_text
 REGRESSION_FILE = "regression.sha256"
 
 
+def says_term(words: list[str], term: list[str], inflections: tuple[str, ...]) -> bool:
+    """Whether ``words`` contain ``term``, its last word possibly inflected ("term's")."""
+    n = len(term)
+    for i in range(len(words) - n + 1):
+        if words[i : i + n - 1] != term[:-1]:
+            continue
+        last, want = words[i + n - 1], term[-1]
+        if last == want or any(last == want + ending for ending in inflections):
+            return True
+    return False
+
+
 def check_terms_absent(corpus: CorpusUnderTest) -> list[Finding]:
-    terms = [t for t in (normalize_text(t) for t in corpus.rules.terms) if t]
+    """No base-corpus clip says an emerging term, plain or inflected (``checks.data.
+    term_inflections``): the loop must learn the terms from production, not from the start."""
+    terms = [t.split() for t in (normalize_text(t) for t in corpus.rules.terms) if t]
+    endings = tuple(corpus.settings["term_inflections"])
     bad = []
     for clip in corpus.clips:
-        text = f" {normalize_text(clip.row.text or '')} "
-        found = [t for t in terms if f" {t} " in text]
+        words = normalize_text(clip.row.text or "").split()
+        found = [" ".join(t) for t in terms if says_term(words, t, endings)]
         if found and not clip.row.is_grown:
             bad.append(f"{clip.ref}: says {', '.join(found)}")
     return findings_if(

@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from asrloop.corpus.manifest import MANIFEST_NAME, Utterance, read_manifest, write_manifest
 from asrloop.corpus.plan import plan_drop
 from asrloop.corpus.shards import render_shards
+from asrloop.faults import fault_point
 from asrloop.progress import console, progress_bar
 
 PARTS = ("holdout", "review", "all")
@@ -72,7 +73,7 @@ class Drop:
         texts = self.reference_texts()
         return [
             row.replace(text=texts[row.id])
-            for row in read_manifest(self.manifest, require_text=False)
+            for row in read_manifest(self.manifest, require_text=False, contained=True)
             if part == "all" or (part == "holdout") == self.is_holdout(row.id)
         ]
 
@@ -80,7 +81,8 @@ class Drop:
 def synthesize_drop(corpus: dict, scenario: dict, drop: Drop) -> Path:
     """Render the scenario's drop ``drop.name`` (audio) and write its hidden references."""
     settings = scenario["drop"]
-    shard = plan_drop(corpus, scenario, drop.name, int(settings["seed"]) + int(settings["index"]))
+    index = int(settings["index"])
+    shard = plan_drop(corpus, scenario, drop.name, int(settings["seed"]) + index, index)
     with progress_bar(f"synthesizing drop {drop.name}", len(shard.clips)) as advance:
         render_shards([shard], drop.folder.parent, workers=1, with_text=False, on_progress=advance)
     texts = {c.id: c.text for c in shard.clips}
@@ -91,6 +93,7 @@ def synthesize_drop(corpus: dict, scenario: dict, drop: Drop) -> Path:
         )
         for row in read_manifest(drop.manifest, require_text=False)
     ]
+    fault_point("drop.before_references")
     write_manifest(drop.references, rows)
     console.print(f"drop {drop.name}: {len(shard.clips)} clips in {drop.folder}")
     return drop.folder

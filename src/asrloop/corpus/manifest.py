@@ -58,10 +58,13 @@ class Utterance:
         manifest: str | Path | None = None,
         line: int = 0,
         require_text: bool = True,
+        contained: bool = False,
     ) -> Utterance:
-        """A row as read from JSON; raises :class:`ManifestError` naming file, line and field."""
+        """A row as read from JSON; raises :class:`ManifestError` naming file, line and field.
+
+        ``contained``: the audio must lie inside the manifest's folder (corpus shards)."""
         where = f"{manifest or '<row>'}:{line}"
-        errors = field_errors(data, require_text)
+        errors = field_errors(data, require_text, contained=contained)
         if errors:
             raise ManifestError(f"{where}: {errors[0]}")
         path = str(data["audio_filepath"])
@@ -132,8 +135,10 @@ def field_errors(
     require_text: bool = True,
     required: Iterable[str] = (),
     splits: Iterable[str] = (*SPLITS, "drop"),
+    contained: bool = False,
 ) -> list[str]:
-    """What makes a raw row unusable: missing required fields, wrong types, unknown split."""
+    """What makes a raw row unusable: missing required fields, wrong types, unknown split, and
+    (``contained``) an audio path that leaves the manifest's folder."""
     wanted = [*(REQUIRED_FIELDS if require_text else REQUIRED_FIELDS[:2]), *required]
     errors = [f"missing field '{name}'" for name in wanted if name not in data]
     duration = data.get("duration", 1.0)
@@ -145,6 +150,13 @@ def field_errors(
         errors.append(f"field 'audio_filepath': {data['audio_filepath']!r} is not a string")
     if "split" in data and data["split"] not in tuple(splits):
         errors.append(f"field 'split': unknown split {data['split']!r}")
+    path = data.get("audio_filepath")
+    if (
+        contained
+        and isinstance(path, str)
+        and (Path(path).is_absolute() or ".." in Path(path).parts)
+    ):
+        errors.append(f"field 'audio_filepath': {path!r} leaves the shard (relative paths only)")
     return errors
 
 
@@ -152,10 +164,14 @@ def field_warnings(data: Mapping[str, Any]) -> list[str]:
     return [f"missing field '{name}'" for name in RECOMMENDED_FIELDS if name not in data]
 
 
-def read_manifest(path: str | Path, require_text: bool = True) -> list[Utterance]:
-    """Every row of a manifest; the first bad row raises :class:`ManifestError`."""
+def read_manifest(
+    path: str | Path, require_text: bool = True, contained: bool = False
+) -> list[Utterance]:
+    """Every row of a manifest; the first bad row raises :class:`ManifestError`.
+    ``contained``: audio paths must stay inside the manifest's folder (shards, drops)."""
     return [
-        Utterance.from_dict(data, path, number, require_text) for number, data in iter_jsonl(path)
+        Utterance.from_dict(data, path, number, require_text, contained)
+        for number, data in iter_jsonl(path)
     ]
 
 
@@ -192,7 +208,7 @@ def scan_manifests(
                 scan.errors.append(f"{where}:{number}: not a JSON object")
                 continue
             clip = f" {data['id']}" if data.get("id") else ""
-            errors = field_errors(data, True, required, splits)
+            errors = field_errors(data, True, required, splits, contained=True)
             scan.errors += [f"{where}:{number}{clip}: {e}" for e in errors]
             scan.warnings += [f"{where}:{number}{clip}: {w}" for w in field_warnings(data)]
             if not errors:
@@ -214,6 +230,6 @@ def iter_corpus(root: str | Path, splits: Iterable[str] | None = None) -> Iterat
     """Rows of every shard below ``root``, optionally only the given splits."""
     wanted = set(splits) if splits is not None else None
     for manifest in shard_manifests(root):
-        for row in read_manifest(manifest):
+        for row in read_manifest(manifest, contained=True):
             if wanted is None or row.split in wanted:
                 yield row

@@ -54,6 +54,24 @@ def _voice_params(rng: random.Random, voices: Sequence[str], corpus: Mapping) ->
     }
 
 
+def plan_renditions(
+    name: str, sentences: Sequence[tuple[str, str]], copies: int, settings: Mapping, source: str
+) -> ShardPlan:
+    """``copies`` synthesized renditions of each ``(clip id, sentence)``, each by another voice
+    of ``settings["voices"]`` with its rate, pitch, speed and noise drawn as for the corpus."""
+    clips = []
+    for clip_id, text in sentences:
+        rng = random.Random(f"{name}-{clip_id}")
+        voices = list(settings["voices"])
+        rng.shuffle(voices)
+        for k in range(min(copies, len(voices))):
+            params = _voice_params(rng, [voices[k]], settings)
+            clips.append(
+                ClipPlan(f"{clip_id}-tts{k}", text, split="train", source=source, **params)
+            )
+    return ShardPlan(name, tuple(clips))
+
+
 def _chunk(name: str, clips: list[ClipPlan], size: int) -> list[ShardPlan]:
     return [
         ShardPlan(f"{name}-{k:03d}", tuple(clips[start : start + size]))
@@ -106,26 +124,47 @@ def plan_corpus(corpus: Mapping, forbidden_words: Sequence[str]) -> list[ShardPl
     return shards
 
 
-def plan_drop(corpus: Mapping, scenario: Mapping, drop_name: str, seed: int) -> ShardPlan:
-    """A production drop: a share of sentences carry emerging terms, with a shifted voice mix."""
+def drop_contents(scenario: Mapping, index: int) -> Mapping:
+    """What drop ``index`` (1-based) brings: the scenario's ``drops`` entry (the last repeats)."""
+    drops = scenario["drops"]
+    return drops[min(index, len(drops)) - 1]
+
+
+def terms_so_far(scenario: Mapping, index: int) -> list[str]:
+    """Emerging terms that drops 1..``index`` have said, in first-arrival order."""
+    terms: list[str] = []
+    for k in range(1, index + 1):
+        terms += [t for t, share in drop_contents(scenario, k)["terms"].items() if share > 0]
+    return list(dict.fromkeys(terms))
+
+
+def plan_drop(
+    corpus: Mapping, scenario: Mapping, drop_name: str, seed: int, index: int
+) -> ShardPlan:
+    """Production drop ``index``: each of its terms in its share of the sentences, near-miss
+    sentences (words the terms sound like, never a term), the rest plain news; a shifted voice
+    mix."""
     slots = corpus["text"]["slots"]
+    terms = list(scenario["terms"])
     base = SentenceGenerator(
-        corpus["text"]["templates"],
-        slots,
-        corpus["min_words"],
-        corpus["max_words"],
-        scenario["terms"],
+        corpus["text"]["templates"], slots, corpus["min_words"], corpus["max_words"], terms
     )
-    emerging = SentenceGenerator(scenario["templates"], slots, 4, corpus["max_words"] + 4)
-    drop = scenario["drop"]
+    drop, contents = scenario["drop"], drop_contents(scenario, index)
     rng = random.Random(f"{seed}-{drop_name}")
-    n_terms = round(drop["size"] * drop["term_share"])
-    term_sentences = emerging.generate(n_terms, seed=rng.randrange(2**31))
+    texts: list[str] = []
+    for term, share in contents["terms"].items():
+        if share <= 0:
+            continue
+        emerging = SentenceGenerator(scenario["templates"][term], slots, 4, corpus["max_words"] + 4)
+        texts += emerging.generate(round(drop["size"] * share), seed=rng.randrange(2**31))
+    near_share = float(contents.get("near_miss", 0.0))
+    if near_share > 0:
+        near = SentenceGenerator(scenario["near_miss"], slots, 4, corpus["max_words"] + 4, terms)
+        texts += near.generate(round(drop["size"] * near_share), seed=rng.randrange(2**31))
     # never a sentence of the base corpus: a drop clip that repeats a test or regression
     # sentence would leak it into training once approved
-    seen = {s for split in corpus_sentences(corpus, scenario["terms"]).values() for s in split}
-    plain = base.generate(drop["size"] - n_terms, seed=rng.randrange(2**31), exclude=seen)
-    texts = term_sentences + plain
+    seen = {s for split in corpus_sentences(corpus, terms).values() for s in split}
+    texts += base.generate(drop["size"] - len(texts), seed=rng.randrange(2**31), exclude=seen)
     rng.shuffle(texts)
     params = {
         **corpus,

@@ -22,6 +22,8 @@ from asrloop.audio.io import SAMPLE_RATE, write_audio
 from asrloop.corpus.manifest import MANIFEST_NAME, Utterance, write_manifest
 from asrloop.corpus.plan import ClipPlan, ShardPlan
 from asrloop.corpus.synthesis import VoiceSpec, synthesize, validate_voice
+from asrloop.faults import fault_point
+from asrloop.fsutil import recover_dir, replace_dir
 
 DIGEST_FILE = "plan.sha256"
 
@@ -70,10 +72,9 @@ def manifest_row(clip: ClipPlan, n_samples: int, with_text: bool) -> Utterance:
 def render_shard(shard: ShardPlan, folder: str, with_text: bool = True) -> int:
     """Write one shard; returns its clip count. Runs inside a worker process."""
     out = Path(folder)
+    recover_dir(out)
     if shard_is_complete(out, shard):
         return len(shard.clips)
-    if out.exists():
-        shutil.rmtree(out)
     tmp = out.with_name(out.name + ".partial")
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -83,9 +84,11 @@ def render_shard(shard: ShardPlan, folder: str, with_text: bool = True) -> int:
         audio = render_clip(clip)
         write_audio(tmp / f"{clip.id}.wav", audio)
         rows.append(manifest_row(clip, len(audio), with_text))
+    fault_point("synth.before_manifest")
     write_manifest(tmp / MANIFEST_NAME, rows)
     (tmp / DIGEST_FILE).write_text(plan_digest(shard) + "\n")
-    tmp.rename(out)
+    fault_point("synth.before_swap")
+    replace_dir(tmp, out)
     return len(shard.clips)
 
 

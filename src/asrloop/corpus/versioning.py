@@ -18,6 +18,7 @@ import yaml
 from omegaconf import DictConfig
 
 from asrloop.errors import ConfigError, StepFailed
+from asrloop.faults import fault_point
 from asrloop.progress import console
 
 TAG_PREFIX = "corpus-v"
@@ -69,6 +70,7 @@ def track_shards(root: Path, shard_dirs: Sequence[Path]) -> list[Path]:
     pointers = []
     for shard in shard_dirs:
         dvc(root, "add", "--quiet", str(shard.relative_to(root)))
+        fault_point("versioning.after_dvc_add")
         pointers.append(shard.with_name(shard.name + ".dvc"))
     return pointers
 
@@ -136,16 +138,19 @@ def commit_version(root: Path, message: str, push: bool = True) -> str:
     root = Path(root)
     if push:
         dvc(root, "push", "--quiet")
+        fault_point("versioning.after_push")
     files = version_files(root)
     if files:
         git(root, "add", "--", *files)
     staged = git(root, "diff", "--cached", "--name-only", "--", *files) if files else ""
     if staged:
+        fault_point("versioning.before_commit")
         git(root, "commit", "--quiet", "-m", message, "--", *files)
     tags = corpus_tags(root)
     if tags and data_fingerprint(root, tags[-1]) == data_fingerprint(root):
         return tags[-1]
     tag = next_tag(root)
+    fault_point("versioning.before_tag")
     git(root, "tag", "-a", tag, "-m", message)
     console.print(f"data version [bold]{tag}[/]: {message}")
     return tag
@@ -166,14 +171,34 @@ def remove_untracked_shards(root: Path) -> list[str]:
     return removed
 
 
+def data_targets(root: Path) -> list[str]:
+    """What a data version holds: the corpus stage's outputs and every ``.dvc`` pointer (models,
+    vocabularies and reports are rebuilt by the pipeline, not restored)."""
+    targets = [str(p.relative_to(root)) for p in sorted((root / "data").rglob("*.dvc"))]
+    lock = root / "pipelines" / "dvc.lock"
+    stages = (yaml.safe_load(lock.read_text()) or {}).get("stages", {}) if lock.exists() else {}
+    if "corpus" in stages:
+        targets.insert(0, "pipelines/dvc.yaml:corpus")
+    return targets
+
+
 def restore_version(root: Path, tag: str) -> None:
     """``git checkout <tag>``, drop shards that version did not have, check out its data
     (from the DVC cache, or pulled from the remote)."""
     root = Path(root)
     git(root, "checkout", "--quiet", tag)
     remove_untracked_shards(root)
-    dvc(root, "checkout", "--quiet", "--force", check=False)
-    dvc(root, "pull", "--quiet", "--force", check=False)
+    targets = data_targets(root)
+    try:
+        dvc(root, "checkout", "--quiet", "--force", *targets)  # from the local cache
+    except VersioningError as cached:
+        try:  # not all in the cache: fetch the rest from the remote
+            dvc(root, "pull", "--quiet", "--force", *targets)
+        except VersioningError as pulled:
+            raise VersioningError(
+                f"cannot restore {tag}: data missing from the cache and the remote.\n"
+                f"dvc checkout: {cached}\ndvc pull: {pulled}"
+            ) from pulled
 
 
 def restore_cli(cfg: DictConfig) -> None:

@@ -1,55 +1,46 @@
 """``asrloop gate``: promote the challenger only when it is safely better than the champion.
 
-Both models are scored once, with the vocabulary each shipped with, on the frozen regression set
-and the held-out part of the drop; the model checks reuse those numbers. The challenger must
-raise every emerging term's recall, must not worsen regression WER by more than
-``gate.max_regression_wer_delta``, and must pass the model checks. Promotion moves the alias; a
-rejected challenger stays registered, tagged with why. The decision is
-``reports/gate/v<N>.json`` (:class:`asrloop.records.GateDecision`).
+The challenger, the champion and the first champion (alias ``baseline``) are measured once, each
+with the vocabulary it shipped with, on the frozen regression set and the held-out part of every
+drop so far; the model checks reuse those numbers. :mod:`asrloop.loop.gate_rules` decides.
+
+Write-ahead: the decision (``reports/gate/v<N>.json``, :class:`asrloop.records.GateDecision`)
+and the version's tags are recorded *before* the champion alias moves, and the record is marked
+``applied`` after. A rerun reads the record and completes a half-done gate instead of measuring
+again. The latest candidate always carries the ``challenger`` alias.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from asrloop import tracking
 from asrloop.checks.model import Evidence, RegressionComparison, check_model
-from asrloop.config import config_snapshot
-from asrloop.corpus.drop import Drop
+from asrloop.config import config_snapshot, drops_so_far
 from asrloop.corpus.manifest import Utterance, iter_corpus
+from asrloop.corpus.plan import terms_so_far
+from asrloop.faults import fault_point
+from asrloop.loop.gate_rules import GateRules, decide
+from asrloop.metrics import term_stats, wer
 from asrloop.model.registry import Registry
 from asrloop.progress import console
-from asrloop.records import Candidate, GateDecision, SetScores, TrainingResult
+from asrloop.records import Candidate, GateDecision, ModelInfo, TrainingResult
 from asrloop.scoring import score
-from asrloop.serve.batch import transcribe_utterances
+from asrloop.serve.batch import Prediction, transcribe_utterances
 from asrloop.serve.loading import DecodingSetup, load_recognizer
 from asrloop.serve.recognizer import Recognizer
 
-
-@dataclass(frozen=True)
-class GateRules:
-    """``conf/gate``: what "safely better" means."""
-
-    min_term_recall_gain: float
-    max_regression_wer_delta: float
-    require_model_checks: bool
-
-    @classmethod
-    def from_config(cls, gate_cfg: DictConfig) -> GateRules:
-        return cls(
-            float(gate_cfg.min_term_recall_gain),
-            float(gate_cfg.max_regression_wer_delta),
-            bool(gate_cfg.require_model_checks),
-        )
+CHALLENGER_ALIAS = "challenger"
+BASELINE_ALIAS = "baseline"
 
 
 @dataclass(frozen=True)
 class EvidenceSets:
-    """The audio both models are measured on, and the terms that count."""
+    """The audio every model is measured on, and the terms that count."""
 
     regression: list[Utterance]
     heldout: list[Utterance]
@@ -60,60 +51,37 @@ class EvidenceSets:
 @dataclass(frozen=True)
 class Measurement:
     candidate: Candidate
-    heldout: SetScores
+    heldout: list[Prediction]
     recognizer: Recognizer
+    info: ModelInfo
 
 
-def measure(recognizer: Recognizer, version: str, sets: EvidenceSets) -> Measurement:
-    """One model's numbers on the gate's evidence (transcribed once)."""
+def candidate(
+    version: str, regression: Sequence[Prediction], heldout: Sequence[Prediction], terms
+) -> Candidate:
+    """A version's numbers: WERs, and each term's recall (held-out audio) and precision
+    (held-out and regression audio: a term written where it was not said is a false alarm)."""
+    both = [*heldout, *regression]
+    return Candidate(
+        version=version,
+        regression_wer=wer([p.reference for p in regression], [p.hypothesis for p in regression]),
+        regression_clips=len(regression),
+        heldout_wer=wer([p.reference for p in heldout], [p.hypothesis for p in heldout]),
+        heldout_clips=len(heldout),
+        terms=term_stats([p.reference for p in both], [p.hypothesis for p in both], terms),
+    )
+
+
+def measure(
+    recognizer: Recognizer, info: ModelInfo, version: str, sets: EvidenceSets
+) -> Measurement:
+    """One model's numbers on the gate's evidence (each clip transcribed once)."""
+    batch = sets.batch_seconds
     regression, _ = transcribe_utterances(
-        recognizer, sets.regression, sets.batch_seconds, f"v{version} regression set"
+        recognizer, sets.regression, batch, f"v{version} regression set"
     )
-    held, _ = transcribe_utterances(
-        recognizer, sets.heldout, sets.batch_seconds, f"v{version} held-out drop"
-    )
-    held_scores = score(held, sets.terms)
-    candidate = Candidate(
-        version,
-        score(regression, sets.terms).wer,
-        held_scores.term_recall(),
-        held_scores.wer,
-    )
-    return Measurement(candidate, held_scores, recognizer)
-
-
-def decide(
-    challenger: Candidate,
-    champion: Candidate | None,
-    rules: GateRules,
-    checks_passed: bool = True,
-) -> tuple[bool, str]:
-    """The promotion rule, as a pure function of the two candidates' numbers."""
-    if champion is None:
-        return True, "first model: nothing to compare against"
-    if challenger.version == champion.version:
-        return False, "challenger is already the champion"
-    reasons = []
-    for term, recall in challenger.term_recall.items():
-        before = champion.term_recall.get(term, 0.0)
-        if recall < before:
-            reasons.append(f"recall of '{term}' fell ({before:.2f} -> {recall:.2f})")
-        elif before < 1.0 and recall - before <= rules.min_term_recall_gain:
-            reasons.append(f"recall of '{term}' did not improve ({before:.2f} -> {recall:.2f})")
-    delta = challenger.regression_wer - champion.regression_wer
-    if delta > rules.max_regression_wer_delta:
-        reasons.append(
-            f"regression WER worsened by {delta:+.4f} (limit {rules.max_regression_wer_delta:+.4f})"
-        )
-    if not checks_passed:
-        reasons.append("model checks failed")
-    if reasons:
-        return False, "; ".join(reasons)
-    gains = ", ".join(
-        f"{t} {champion.term_recall.get(t, 0):.2f}->{r:.2f}"
-        for t, r in challenger.term_recall.items()
-    )
-    return True, f"better on new terms ({gains}), regression WER {delta:+.4f}"
+    held, _ = transcribe_utterances(recognizer, sets.heldout, batch, f"v{version} held-out drop")
+    return Measurement(candidate(version, regression, held, sets.terms), held, recognizer, info)
 
 
 @dataclass(frozen=True)
@@ -124,7 +92,7 @@ class ModelCheckSetup:
     test_rows: Sequence[Utterance]
 
 
-def run_gate(
+def evaluate_challenger(
     challenger_version: str,
     registry: Registry,
     decoding: DecodingSetup,
@@ -132,91 +100,148 @@ def run_gate(
     rules: GateRules,
     checks: ModelCheckSetup,
 ) -> GateDecision:
-    """Measure both models once, run the model checks on the challenger, decide."""
-    alias = registry.settings.champion_alias
-    champion_version = registry.alias_version(alias)
-    recognizer, info = load_recognizer(f"registry:{challenger_version}", decoding, registry)
-    challenger = measure(recognizer, challenger_version, sets)
-    champion = None
-    if champion_version == challenger_version:
-        champion = challenger
-    elif champion_version:
-        champion_recognizer, _ = load_recognizer(f"registry:{champion_version}", decoding, registry)
-        champion = measure(champion_recognizer, champion_version, sets)
+    """Measure the challenger, champion and baseline once, run the model checks, decide."""
+    champion_version = registry.alias_version(registry.settings.champion_alias)
+    baseline_version = registry.alias_version(BASELINE_ALIAS) or champion_version
+    measured: dict[str, Measurement] = {}
+
+    def measurement(version: str) -> Measurement:
+        if version not in measured:
+            recognizer, info = load_recognizer(f"registry:{version}", decoding, registry)
+            measured[version] = measure(recognizer, info, version, sets)
+        return measured[version]
+
+    challenger = measurement(challenger_version)
+    champion = measurement(champion_version).candidate if champion_version else None
+    baseline = measurement(baseline_version).candidate if baseline_version else None
     passed, report = True, {}
-    if rules.require_model_checks:
+    if rules.require_model_checks and champion is not None:
         comparison = RegressionComparison(
-            len(sets.regression),
+            challenger.candidate.regression_clips,
             challenger.candidate.regression_wer,
-            champion_version,
-            champion.candidate.regression_wer if champion else None,
+            champion.version,
+            champion.regression_wer,
         )
+        heldout = score(challenger.heldout, sets.terms) if challenger.heldout else None
         checked = check_model(
             challenger.recognizer,
-            info,
+            challenger.info,
             checks.settings,
             checks.test_rows,
-            Evidence(comparison if sets.regression else None, challenger.heldout),
+            Evidence(comparison if sets.regression else None, heldout),
             rules.max_regression_wer_delta,
             sets.batch_seconds,
         )
         passed, report = checked.passed, checked.to_dict()
-    promote, reason = decide(
-        challenger.candidate, champion.candidate if champion else None, rules, passed
-    )
+    verdict = decide(challenger.candidate, champion, baseline, sets.terms, rules, passed)
     return GateDecision(
-        promote, reason, challenger.candidate, champion.candidate if champion else None, report
+        verdict.promote,
+        verdict.reason,
+        challenger.candidate,
+        champion,
+        baseline,
+        verdict.clauses,
+        report,
     )
 
 
-def record(decision: GateDecision, registry: Registry, out: Path) -> None:
-    """Move the alias (when promoted), tag the version, write the decision file."""
+def apply(decision: GateDecision, registry: Registry, record: Path) -> GateDecision:
+    """Record first, then move aliases, then mark the record applied (see module docstring)."""
     version = decision.challenger.version
-    if decision.promote:
-        registry.set_alias(version, registry.settings.champion_alias)
+    decision.write(record)
+    fault_point("gate.after_record")
     registry.tag_version(version, "gate", "promoted" if decision.promote else "rejected")
     registry.tag_version(version, "gate_reason", decision.reason[:500])
-    decision.write(out)
+    registry.set_alias(version, CHALLENGER_ALIAS)
+    if decision.promote:
+        if decision.champion is None and registry.alias_version(BASELINE_ALIAS) is None:
+            registry.set_alias(version, BASELINE_ALIAS)
+        fault_point("gate.before_alias")
+        registry.set_alias(version, registry.settings.champion_alias)
+        fault_point("gate.after_alias")
+    applied = replace(decision, state="applied")
+    applied.write(record)
+    return applied
+
+
+def crown_first_decision(version: str) -> GateDecision:
+    """The first model becomes champion and baseline without a comparison (still recorded)."""
+    unmeasured = Candidate(version, 0.0, 0, 0.0, 0, {})
+    return GateDecision(True, "first model: champion by default", unmeasured, None, None)
+
+
+def gate_version(
+    version: str,
+    registry: Registry,
+    record: Path,
+    evaluate,
+) -> GateDecision:
+    """Decide on ``version`` once: a recorded decision is completed, not taken again."""
+    existing = GateDecision.load_if_exists(record)
+    if existing is not None and existing.challenger.version == version:
+        if existing.state != "applied":
+            console.print(f"gate: completing the recorded decision for v{version}")
+            return apply(existing, registry, record)
+        return existing
+    fault_point("gate.before_record")
+    return apply(evaluate(), registry, record)
+
+
+def log_decision(decision: GateDecision, champion_before: str | None, out: Path, mlflow) -> None:
+    version = decision.challenger.version
+    mlflow.set_tags(
+        {
+            "challenger_version": version,
+            "promoted": decision.promote,
+            "champion_version": champion_before or "none",
+        }
+    )
+    metrics = {
+        "challenger_regression_wer": decision.challenger.regression_wer,
+        "challenger_heldout_wer": decision.challenger.heldout_wer,
+    }
+    for term, scores in decision.challenger.terms.items():
+        metrics[f"challenger_recall_{term}"] = scores.recall
+        metrics[f"challenger_precision_{term}"] = scores.precision
+    mlflow.log_metrics(metrics)
+    mlflow.log_artifact(str(out), "gate")
+
+
+def record_path(reports: Path, version: str) -> Path:
+    return reports / "gate" / f"v{version}.json"
 
 
 def run(cfg: DictConfig) -> GateDecision:
     settings = tracking.TrackingSettings.from_config(cfg.tracking, cfg.paths.root)
     registry = Registry(settings)
     version = str(TrainingResult.load(Path(cfg.train.output_dir) / "result.json").model_version)
+    drops = drops_so_far(cfg)
     sets = EvidenceSets(
         list(iter_corpus(cfg.paths.base_corpus, ["regression"])),
-        Drop.from_config(cfg.scenario.drop, cfg.paths).clips("holdout"),
-        list(cfg.scenario.terms),
+        [clip for drop in drops for clip in drop.clips("holdout")],
+        terms_so_far(OmegaConf.to_container(cfg.scenario, resolve=True), len(drops)),
         float(cfg.evaluate.batch_seconds),
     )
     checks = ModelCheckSetup(cfg.checks.model, list(iter_corpus(cfg.paths.base_corpus, ["test"])))
-    champion_version = registry.alias_version(settings.champion_alias)
-    decision = run_gate(
+    champion_before = registry.alias_version(settings.champion_alias)
+    out = record_path(Path(cfg.paths.reports), version)
+    decision = gate_version(
         version,
         registry,
-        DecodingSetup.from_config(cfg.decode, cfg.features, cfg.paths.vocab),
-        sets,
-        GateRules.from_config(cfg.gate),
-        checks,
+        out,
+        lambda: evaluate_challenger(
+            version,
+            registry,
+            DecodingSetup.from_config(cfg.decode, cfg.features, cfg.paths.vocab),
+            sets,
+            GateRules.from_config(cfg.gate),
+            checks,
+        ),
     )
-    out = Path(cfg.paths.reports) / "gate" / f"v{version}.json"
-    record(decision, registry, out)
     with tracking.step_run(settings, "gate", config_snapshot(cfg)):
-        mlflow = tracking.setup(settings)
-        mlflow.set_tags(
-            {
-                "challenger_version": version,
-                "promoted": decision.promote,
-                "champion_version": champion_version or "none",
-            }
-        )
-        mlflow.log_metrics(
-            {
-                "challenger_regression_wer": decision.challenger.regression_wer,
-                **{f"challenger_recall_{t}": r for t, r in decision.challenger.term_recall.items()},
-            }
-        )
-        mlflow.log_artifact(str(out), "gate")
+        log_decision(decision, champion_before, out, tracking.setup(settings))
     verdict = "[green]promoted" if decision.promote else "[red]rejected"
     console.print(f"gate: v{version} {verdict}[/]: {decision.reason}")
+    for clause in decision.failed:
+        console.print(f"  [red]✗[/] {clause.name}: {clause.detail}")
     return decision

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from asrloop.audio.io import SAMPLE_RATE, read_audio, write_audio
 from asrloop.checks.corpus import CorpusRules
 from asrloop.checks.data import check_corpus
+from asrloop.checks.labels_model import GREEDY, suspect_labels
 from asrloop.corpus.drop import Drop
 from asrloop.corpus.manifest import (
     EVAL_SPLITS,
@@ -30,11 +32,19 @@ from asrloop.corpus.manifest import (
     read_manifest,
     write_manifest,
 )
+from asrloop.corpus.plan import plan_renditions
+from asrloop.corpus.shards import render_shards
 from asrloop.corpus.versioning import commit_version, track_shards
 from asrloop.errors import ChecksFailed
+from asrloop.faults import fault_point
+from asrloop.fsutil import recover_dir, replace_dir
 from asrloop.loop.review_queue import ReviewItem, read_queue
-from asrloop.progress import console
-from asrloop.text.normalize import normalize_text
+from asrloop.model.registry import Registry
+from asrloop.progress import console, progress_bar
+from asrloop.serve.batch import transcribe_utterances
+from asrloop.serve.loading import DecodingSetup, load_recognizer
+from asrloop.text.normalize import NormalizationError, normalize_text, normalize_transcript
+from asrloop.tracking import TrackingSettings
 
 NEW_WORDS = "new_words.txt"
 DIGEST_FILE = "content.sha256"
@@ -50,8 +60,9 @@ class GrowResult:
     tag: str | None
 
 
-def approved_items(queue_folder: Path, drop: Drop) -> list[ReviewItem]:
-    """Approved rows of the review queue (whichever of its JSONL and CSV was edited last)."""
+def approved_items(queue_folder: Path, drop: Drop, alphabet: str) -> list[ReviewItem]:
+    """Approved rows of the review queue (whichever of its JSONL and CSV was edited last), their
+    references normalized; a reference the alphabet cannot hold is reported and left out."""
     keep = []
     items = read_queue(queue_folder) if queue_folder.exists() else []
     for item in items:
@@ -60,10 +71,12 @@ def approved_items(queue_folder: Path, drop: Drop) -> list[ReviewItem]:
         if drop.is_holdout(item.id):
             console.print(f"[yellow]ignored[/] {item.id}: held-out clips never enter the corpus")
             continue
-        if not normalize_text(item.reference):
-            console.print(f"[yellow]ignored[/] {item.id}: approved with an empty reference")
+        try:
+            reference = normalize_transcript(item.reference, alphabet)
+        except NormalizationError as error:
+            console.print(f"[yellow]ignored[/] {queue_folder} clip {item.id}: {error}")
             continue
-        keep.append(item)
+        keep.append(item.replace(reference=reference))
     return keep
 
 
@@ -100,7 +113,7 @@ def shard_rows(
             id=f"{drop.name}-grown-{item.id}",
             audio_filepath=f"{item.id}.wav",
             duration=clip.duration,
-            text=normalize_text(item.reference),
+            text=item.reference,
             speaker=voice,
             voice=voice,
             split="train",
@@ -125,57 +138,115 @@ def content_digest(rows: list[Utterance]) -> str:
 
 def write_shard(folder: Path, rows: list[tuple[Utterance, Path]], new_words: list[str]) -> bool:
     """Write the shard unless an identical one exists; returns True when something changed."""
+    recover_dir(folder)
+    tmp = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)  # what an interrupted run left
     digest_file = folder / DIGEST_FILE
     digest = content_digest([row for row, _ in rows])
     if digest_file.exists() and digest_file.read_text().strip() == digest:
         return False
-    tmp = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     written = []
     for row, source in rows:
         audio, _ = read_audio(source)
         write_audio(tmp / row.audio_filepath, audio)
         written.append(row.replace(duration=round(len(audio) / SAMPLE_RATE, 4)))
+    fault_point("grow.before_manifest")
     write_manifest(tmp / MANIFEST_NAME, written)
     (tmp / NEW_WORDS).write_text("".join(f"{w}\n" for w in new_words))
     (tmp / DIGEST_FILE).write_text(digest + "\n")
-    shutil.rmtree(folder, ignore_errors=True)
-    tmp.rename(folder)
+    fault_point("grow.before_swap")
+    replace_dir(tmp, folder)
     return True
 
 
-def grow_corpus(
-    drop: Drop,
-    queue_folder: Path,
-    corpus_dir: Path,
-    base_corpus: Path,
-    grown_dir: Path,
-    vocab_dir: Path,
-    rules: CorpusRules,
-) -> tuple[GrowResult, Path | None]:
-    """Write the grown shard of ``drop``; returns the result and the shard folder to version
-    (None when nothing was approved). Data checks must pass first."""
-    eval_texts = {r.text or "" for r in iter_corpus(base_corpus, EVAL_SPLITS)}
-    items = without_eval_sentences(approved_items(queue_folder, drop), eval_texts)
-    clips = {r.id: r for r in read_manifest(drop.manifest, require_text=False)}
+@dataclass(frozen=True)
+class GrowJob:
+    """Everything ``asrloop grow`` reads, unpacked from the config by :func:`run`."""
+
+    drop: Drop
+    queue: Path  # the drop's review queue folder
+    corpus_dir: Path
+    base_corpus: Path
+    grown_dir: Path
+    vocab_dir: Path
+    rules: CorpusRules
+    synthesize: dict  # conf/grow: synthesize
+    suspects: Callable[[list[Utterance]], list[tuple[str, str]]] | None = None
+
+
+def grow_corpus(job: GrowJob) -> tuple[GrowResult, list[Path]]:
+    """Write the grown shard of the job's drop, and synthesized renditions of its new-word
+    sentences; returns the result and the shard folders to version (none when nothing was
+    approved). Rows the label check (``job.suspects``: ``(clip id, why)`` pairs) names stay out
+    and are reported; the data checks must pass first."""
+    drop = job.drop
+    eval_texts = {r.text or "" for r in iter_corpus(job.base_corpus, EVAL_SPLITS)}
+    items = approved_items(job.queue, drop, job.rules.alphabet)
+    items = without_eval_sentences(items, eval_texts)
+    clips = {r.id: r for r in read_manifest(drop.manifest, require_text=False, contained=True)}
+    if job.suspects is not None and items:
+        flagged = dict(
+            job.suspects([clips[i.id].replace(text=i.reference) for i in items if i.id in clips])
+        )
+        for clip, why in flagged.items():
+            console.print(f"[yellow]left out (label check)[/] {job.queue} clip {clip}: {why}")
+        items = [item for item in items if item.id not in flagged]
     rows = shard_rows(items, drop, clips)
-    vocabulary = known_words(vocab_dir)
+    vocabulary = known_words(job.vocab_dir)
     new_words = (
         sorted({w for row, _ in rows for w in (row.text or "").split()} - vocabulary)
         if vocabulary
         else []
     )
-    folder = grown_dir / drop.name
+    folder = job.grown_dir / drop.name
     if not rows:
         console.print("nothing approved: the corpus stays as it is")
-        return GrowResult(drop.name, 0, new_words, str(folder), False, None), None
+        return GrowResult(drop.name, 0, new_words, str(folder), False, None), []
     changed = write_shard(folder, rows, new_words)
     console.print(f"grown shard {folder.name}: {len(rows)} clips, new words: {new_words or 'none'}")
-    report = check_corpus(corpus_dir, rules)
+    shards = [folder, *synthesize_new_word_sentences(job, items, set(new_words))]
+    report = check_corpus(job.corpus_dir, job.rules)
     if report.errors:
         raise ChecksFailed(f"data checks failed: the grown corpus is not committed ({folder})")
-    return GrowResult(drop.name, len(rows), new_words, str(folder), changed, None), folder
+    return GrowResult(drop.name, len(rows), new_words, str(folder), changed, None), shards
+
+
+def synthesize_new_word_sentences(
+    job: GrowJob, items: list[ReviewItem], new_words: set[str]
+) -> list[Path]:
+    """``grow.synthesize.copies`` renditions, by other training voices, of every approved
+    sentence that says a new word: more ways to hear the word than a few dozen clips give."""
+    settings = job.synthesize
+    sentences = [
+        (item.id, item.reference) for item in items if new_words & set(item.reference.split())
+    ]
+    if int(settings["copies"]) <= 0 or not sentences:
+        return []
+    name = f"{job.drop.name}-tts"
+    plan = plan_renditions(
+        name, sentences, int(settings["copies"]), settings, f"{GROWN_SOURCE_PREFIX}{job.drop.name}"
+    )
+    with progress_bar(f"synthesizing {len(plan.clips)} renditions", len(plan.clips)) as advance:
+        render_shards([plan], job.grown_dir, int(settings["workers"]), on_progress=advance)
+    console.print(f"synthesized shard {name}: {len(plan.clips)} renditions of new-word sentences")
+    return [job.grown_dir / name]
+
+
+def champion_label_check(
+    registry: Registry, setup: DecodingSetup, max_cer: float, batch_seconds: float
+) -> Callable[[list[Utterance]], list[tuple[str, str]]] | None:
+    """The label check with the current champion, or None before there is one."""
+    champion = registry.alias_version(registry.settings.champion_alias)
+    if champion is None:
+        return None
+
+    def suspects(rows: list[Utterance]) -> list[tuple[str, str]]:
+        recognizer, _ = load_recognizer(f"registry:{champion}", setup, registry)
+        predictions, _ = transcribe_utterances(recognizer, rows, batch_seconds, "label check")
+        return suspect_labels(predictions, max_cer)
+
+    return suspects
 
 
 def run(cfg: DictConfig) -> GrowResult:
@@ -183,7 +254,15 @@ def run(cfg: DictConfig) -> GrowResult:
     rules = CorpusRules.from_config(
         cfg.checks.data, cfg.features, cfg.corpus, list(cfg.scenario.terms)
     )
-    result, folder = grow_corpus(
+    suspects = None
+    if cfg.grow.label_check:
+        suspects = champion_label_check(
+            Registry(TrackingSettings.from_config(cfg.tracking, cfg.paths.root)),
+            DecodingSetup.from_config(GREEDY, cfg.features, cfg.paths.vocab),
+            float(cfg.checks.labels.max_cer),
+            float(cfg.evaluate.batch_seconds),
+        )
+    job = GrowJob(
         drop,
         Path(cfg.paths.reviews) / drop.name,
         Path(cfg.paths.corpus),
@@ -191,10 +270,13 @@ def run(cfg: DictConfig) -> GrowResult:
         Path(cfg.paths.grown_corpus),
         Path(cfg.paths.vocab),
         rules,
+        OmegaConf.to_container(cfg.grow.synthesize, resolve=True),
+        suspects,
     )
-    if folder is not None and cfg.loop.commit:
+    result, shards = grow_corpus(job)
+    if shards and cfg.loop.commit:
         root = Path(cfg.paths.root)
-        track_shards(root, [folder])
+        track_shards(root, shards)
         tag = commit_version(
             root,
             f"corpus: grow from {drop.name} ({result.approved} clips, "

@@ -27,6 +27,7 @@ from omegaconf import DictConfig
 
 from asrloop.corpus.manifest import iter_corpus
 from asrloop.jsonio import write_json
+from asrloop.loop.disagreement import disagreements
 from asrloop.records import Spike, SpikeReport
 from asrloop.report_render import Report, Section, write_report
 from asrloop.serve.transcript import Transcript, read_transcripts
@@ -45,19 +46,14 @@ class MonitorSettings:
     common_rate: float
     top_k: int
     confidence_threshold: float
+    disagreement_similarity: float
+    disagreement_min_count: int
+    disagreement_min_rate: float
 
     @classmethod
     def from_config(cls, monitor_cfg: DictConfig) -> MonitorSettings:
-        return cls(
-            int(monitor_cfg.max_n),
-            int(monitor_cfg.min_count),
-            float(monitor_cfg.smoothing),
-            float(monitor_cfg.min_ratio),
-            float(monitor_cfg.overlap),
-            float(monitor_cfg.common_rate),
-            int(monitor_cfg.top_k),
-            float(monitor_cfg.confidence_threshold),
-        )
+        names = list(cls.__dataclass_fields__)
+        return cls(**{name: monitor_cfg[name] for name in names})
 
 
 @dataclass(frozen=True)
@@ -195,9 +191,8 @@ def _span_counts(spans: list[LowConfidenceSpan], top: int) -> list[tuple[str, in
     return Counter(span.text for span in spans).most_common(top)
 
 
-def monitor_report(
-    drop: str, spikes: list[Spike], spans: list[LowConfidenceSpan], top_k: int
-) -> Report:
+def monitor_report(report: SpikeReport, spans: list[LowConfidenceSpan], top_k: int) -> Report:
+    spikes, drop = report.spikes, report.drop
     shown = spikes[:top_k]
     spike_rows = [
         [rank, s.ngram, s.prod_count, s.train_count, f"{s.expected:.2f}", f"{s.score:.2f}"]
@@ -211,6 +206,16 @@ def monitor_report(
                 ["rank", "n-gram", "production", "training", "expected", "score"],
                 spike_rows,
                 f"{len(spikes)} spiking n-grams; top {len(shown)}:",
+            ),
+            Section(
+                "Where the two decoding paths disagree",
+                ["lexicon + LM wrote", "greedy heard", "times", "of its occurrences"],
+                [
+                    [d.phrase, d.heard, d.count, f"{d.rate:.0%}"]
+                    for d in report.disagreements[:top_k]
+                ],
+                f"{len(report.disagreements)} phrases the acoustics alone spell differently "
+                "(a new word forced into a known one?):",
             ),
             Section(
                 "Low-confidence spans",
@@ -236,15 +241,15 @@ def _print_table(drop: str, spikes: list[Spike], top_k: int) -> None:
 
 
 def write_outputs(
-    out_dir: Path, drop: str, spikes: list[Spike], spans: list[LowConfidenceSpan], top_k: int
+    out_dir: Path, report: SpikeReport, spans: list[LowConfidenceSpan], top_k: int
 ) -> list[Path]:
-    """spikes.json (the full ranked list), low_confidence.json and spikes.md/.html."""
+    """spikes.json (spikes and disagreements, ranked), low_confidence.json, spikes.md/.html."""
     out_dir.mkdir(parents=True, exist_ok=True)
     files = [
-        SpikeReport(drop, tuple(spikes)).write(out_dir / "spikes.json"),
+        report.write(out_dir / "spikes.json"),
         write_json(out_dir / "low_confidence.json", [asdict(s) for s in spans]),
     ]
-    return files + write_report(monitor_report(drop, spikes, spans, top_k), out_dir, "spikes")
+    return files + write_report(monitor_report(report, spans, top_k), out_dir, "spikes")
 
 
 def _log(
@@ -291,11 +296,19 @@ def run(cfg: DictConfig) -> None:
         [t.text for t in transcripts], training_texts(Path(cfg.paths.corpus)), settings
     )
     spans = low_confidence_spans(transcripts, settings.confidence_threshold)
+    disagreed = disagreements(
+        transcripts,
+        settings.disagreement_similarity,
+        settings.disagreement_min_count,
+        settings.disagreement_min_rate,
+    )
+    report = SpikeReport(drop, tuple(spikes), tuple(disagreed))
     out_dir = Path(cfg.paths.reports) / "monitor" / drop
-    files = write_outputs(out_dir, drop, spikes, spans, settings.top_k)
+    files = write_outputs(out_dir, report, spans, settings.top_k)
     tracking_settings = tracking.TrackingSettings.from_config(cfg.tracking, cfg.paths.root)
     with tracking.step_run(tracking_settings, "monitor", config_snapshot(cfg)):
         import mlflow
 
         _log(mlflow, spikes, spans, transcripts, settings.top_k, files)
+        mlflow.log_metric("disagreements", len(disagreed))
     _print_table(drop, spikes, settings.top_k)

@@ -106,7 +106,9 @@ def read_queue(folder: str | Path) -> list[ReviewItem]:
     if csv_path.exists() and (
         not jsonl.exists() or csv_path.stat().st_mtime_ns > jsonl.stat().st_mtime_ns
     ):
-        with csv_path.open(encoding="utf-8", newline="") as handle:
+        # utf-8-sig: a spreadsheet's byte-order mark is not part of the first column's name;
+        # newline="": the csv module handles CRLF line ends itself
+        with csv_path.open(encoding="utf-8-sig", newline="") as handle:
             return [
                 ReviewItem.from_dict(data, f"{csv_path}:{number}")
                 for number, data in enumerate(csv.DictReader(handle), start=2)

@@ -15,17 +15,18 @@ import os
 import time
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from asrloop import tracking
-from asrloop.corpus.drop import Drop
+from asrloop.config import drops_so_far, with_drop_index
 from asrloop.corpus.versioning import commit_version, git, metric_files
 from asrloop.jsonio import write_jsonl
+from asrloop.loop.gate import crown_first_decision, gate_version, record_path
 from asrloop.loop.summary import IterationRecord, ReportPaths, print_summary, write_summary
 from asrloop.model.registry import Registry
 from asrloop.pipeline import repro, write_params
 from asrloop.progress import console
-from asrloop.records import TrainingResult
+from asrloop.records import GateDecision, TrainingResult
 from asrloop.scoring import score
 from asrloop.serve.batch import transcribe_utterances
 from asrloop.serve.loading import DecodingSetup, load_recognizer
@@ -47,9 +48,7 @@ class LoopRunner:
         self.started = time.perf_counter()
 
     def cfg_for_drop(self, index: int) -> DictConfig:
-        cfg = OmegaConf.create(OmegaConf.to_container(self.base, resolve=False))
-        cfg.scenario.drop.index = index
-        return cfg
+        return with_drop_index(self.base, index)
 
     def stages(self, cfg: DictConfig, names, record: IterationRecord) -> None:
         write_params(cfg)
@@ -83,9 +82,12 @@ class LoopRunner:
         self.stages(cfg, ("drop", "check_data", "vocab", "train", "evaluate"), record)
         version = self.trained_version()
         champion = self.registry.alias_version(self.alias)
-        if champion is None:
-            self.registry.set_alias(version, self.alias)
-            record.promoted, record.gate_reason = True, "first model: champion by default"
+        gate_record = record_path(Path(cfg.paths.reports), version)
+        if champion is None or GateDecision.load_if_exists(gate_record) is not None:
+            decision = gate_version(
+                version, self.registry, gate_record, lambda: crown_first_decision(version)
+            )
+            record.promoted, record.gate_reason = decision.promote, decision.reason
         else:
             record.promoted = champion == version
             record.gate_reason = "already champion" if record.promoted else "not promoted"
@@ -111,11 +113,8 @@ class LoopRunner:
         self.stages(cfg, RETRAIN_STAGES, record)
         version = self.trained_version()
         start = time.perf_counter()
-        if self.registry.alias_version(self.alias) == version:
-            record.promoted, record.gate_reason = True, "already champion (loop rerun)"
-        else:
-            decision = gate.run(cfg)
-            record.promoted, record.gate_reason = decision.promote, decision.reason
+        decision = gate.run(cfg)  # a recorded decision is completed or returned, not retaken
+        record.promoted, record.gate_reason = decision.promote, decision.reason
         record.step_seconds["gate"] = round(time.perf_counter() - start, 2)
         record.fill_from_reports(self.report_paths(), version)
         if k < int(self.base.loop.iterations):
@@ -139,7 +138,7 @@ class LoopRunner:
         recognizer, _ = load_recognizer(f"registry:{champion}", setup, self.registry)
         predictions, stats = transcribe_utterances(
             recognizer,
-            Drop.from_config(cfg.scenario.drop, cfg.paths).clips("holdout"),
+            [clip for drop in drops_so_far(cfg) for clip in drop.clips("holdout")],
             float(cfg.evaluate.batch_seconds),
             f"champion v{champion} on held-out drop",
         )
@@ -182,4 +181,7 @@ class LoopRunner:
 
 
 def run(cfg: DictConfig) -> dict:
-    return LoopRunner(cfg).run()
+    from asrloop.lock import project_lock
+
+    with project_lock(Path(cfg.paths.root)):
+        return LoopRunner(cfg).run()

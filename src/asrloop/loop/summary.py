@@ -7,11 +7,24 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from asrloop.checks.report import CheckReport
+from asrloop.faults import fault_point
 from asrloop.jsonio import write_json
 from asrloop.progress import console
 from asrloop.records import EvaluationReport, GateDecision, TrainingResult
 
 SCHEMA = "asrloop.loop_summary/1"
+
+
+def term_precision(results: dict) -> dict[str, float]:
+    """Each term's precision over the held-out drops and the regression set together (a term
+    written where it was not said is a false alarm); 1.0 when it was never written."""
+    sets = [results[name] for name in ("drop_holdout", "regression") if name in results]
+    out = {}
+    for term in sets[0].terms:
+        tp = sum(s.terms[term].tp for s in sets if term in s.terms)
+        fp = sum(s.terms[term].fp for s in sets if term in s.terms)
+        out[term] = tp / (tp + fp) if tp + fp else 1.0
+    return out
 
 
 def _checks_summary(report: CheckReport | None) -> dict:
@@ -46,6 +59,7 @@ class IterationRecord:
     regression_wer: float | None = None
     heldout_drop_wer: float | None = None
     term_recall: dict[str, float] = field(default_factory=dict)
+    term_precision: dict[str, float] = field(default_factory=dict)  # held-out drops + regression
     promoted: bool = False
     gate_reason: str = ""
     new_words: list[str] = field(default_factory=list)
@@ -69,7 +83,8 @@ class IterationRecord:
         if "drop_holdout" in results:
             held = results["drop_holdout"]
             self.heldout_drop_wer = held.wer
-            self.term_recall = {t: s.recall for t, s in held.terms.items()}
+            self.term_recall = {t: s.recall for t, s in held.terms.items() if s.support}
+            self.term_precision = term_precision(results)
         data_checks = paths.reports / "checks" / "data.json"
         self.data_checks = _checks_summary(
             CheckReport.load(data_checks) if data_checks.exists() else None
@@ -97,6 +112,7 @@ def write_summary(
         "final": final,
         "total_seconds": round(total_seconds, 1),
     }
+    fault_point("loop.before_summary")
     write_json(path, summary)
     return summary
 
@@ -124,10 +140,11 @@ def summary_rows(summary: dict) -> list[tuple[str, list[str]]]:
         ("regression WER", [_fmt(r["regression_wer"]) for r in its]),
         ("held-out drop WER", [_fmt(r["heldout_drop_wer"]) for r in its]),
     ]
-    rows += [
-        (f"recall '{t}' (held-out drop)", [_fmt(r["term_recall"].get(t)) for r in its])
-        for t in summary["terms"]
-    ]
+    for t in summary["terms"]:
+        rows.append(
+            (f"recall '{t}' (held-out drops)", [_fmt(r["term_recall"].get(t)) for r in its])
+        )
+        rows.append((f"precision '{t}'", [_fmt(r.get("term_precision", {}).get(t)) for r in its]))
     rows += [
         ("data checks", [checks(r["data_checks"]) for r in its]),
         ("model checks", [checks(r["model_checks"]) for r in its]),

@@ -29,6 +29,7 @@ import numpy as np
 from omegaconf import DictConfig
 
 from asrloop.corpus.drop import Drop
+from asrloop.faults import fault_point
 from asrloop.loop import align
 from asrloop.loop.review_queue import (
     RANDOM,
@@ -368,6 +369,7 @@ def triage_drop(
     """Select, merge with earlier decisions, (demo) fill from references; returns the queue."""
     selections = select_clips(transcripts, phrases, settings, drop)
     existing = outside_holdout(read_queue(folder), drop)
+    fault_point("triage.before_queue")
     write_queue(folder, merge_queue(existing, selections))
     if settings.auto_approve:
         write_queue(folder, fill_from_references(read_queue(folder), drop.reference_texts()))

@@ -7,7 +7,7 @@ counted (the counts go to MLflow). Audio at another rate is resampled and counte
 from __future__ import annotations
 
 import random
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +16,7 @@ import torch
 from asrloop.audio.features import FbankExtractor
 from asrloop.audio.io import SAMPLE_RATE, AudioError, read_audio
 from asrloop.corpus.manifest import Utterance
+from asrloop.model.feature_cache import FeatureCache, Featurized
 from asrloop.progress import console, progress_bar
 from asrloop.text.tokenizer import CharTokenizer
 
@@ -30,6 +31,7 @@ class Example:
     text: str
     voice: str
     duration: float
+    grown: bool = False  # from a production drop (approved corrections)
 
 
 @dataclass
@@ -55,15 +57,33 @@ def load_examples(
     max_seconds: float,
     subsampling: int,
     description: str,
+    cache: FeatureCache | None = None,
 ) -> tuple[list[Example], LoadReport]:
+    """Featurised examples of ``rows`` (bad rows reported, skipped and counted); features come
+    from ``cache`` where a shard's are stored, and new ones are stored there."""
     report = LoadReport()
     examples = []
+    by_shard: dict[Path, list[Utterance]] = defaultdict(list)
+    for row in rows:
+        by_shard[row.audio_path.parent].append(row)
     with progress_bar(description, len(rows)) as advance:
-        for row in rows:
-            advance()
-            example = _load_row(row, tokenizer, extractor, max_seconds, subsampling, report)
-            if example is not None:
-                examples.append(example)
+        for shard, shard_rows in by_shard.items():
+            stored = cache.load(shard) if cache else {}
+            computed: dict[str, Featurized] = {}
+            for row in shard_rows:
+                advance()
+                if not _usable_text(row, tokenizer, report):
+                    continue
+                if row.id not in stored and row.id not in computed:
+                    featurized = _featurize(row, extractor, report)
+                    if featurized is not None:
+                        computed[row.id] = featurized
+                done = stored.get(row.id) or computed.get(row.id)
+                example = _example(row, done, tokenizer, max_seconds, subsampling, report)
+                if example is not None:
+                    examples.append(example)
+            if cache and computed:
+                cache.store(shard, {**stored, **computed})
     for message in report.messages[:20]:
         console.print(f"[yellow]skipped[/] {message}")
     if len(report.messages) > 20:
@@ -71,28 +91,42 @@ def load_examples(
     return examples, report
 
 
-def _load_row(row: Utterance, tokenizer, extractor, max_seconds, subsampling, report):
-    text = row.text or ""
-    if not text.strip():
-        report.skip(row, "empty_text", "empty transcript")
-        return None
-    unknown = tokenizer.unknown_chars(text)
-    if unknown:
-        report.skip(row, "bad_symbols", f"symbols outside the alphabet {sorted(unknown)}")
-        return None
+def _featurize(row: Utterance, extractor: FbankExtractor, report: LoadReport):
+    """(features, seconds, resampled) of a row's audio, or None (reported) when unreadable."""
     path = row.audio_path
     if not Path(path).exists():
         report.skip(row, "missing_file", f"audio file not found: {path}")
         return None
     try:
         audio, rate = read_audio(path, target_rate=None)
-        if rate != SAMPLE_RATE:
+        resampled = rate != SAMPLE_RATE
+        if resampled:
             audio, _ = read_audio(path, target_rate=SAMPLE_RATE)
-            report.resampled += 1
     except AudioError as error:
         report.skip(row, "unreadable", str(error))
         return None
-    seconds = len(audio) / SAMPLE_RATE
+    return extractor(audio), len(audio) / SAMPLE_RATE, resampled
+
+
+def _usable_text(row: Utterance, tokenizer: CharTokenizer, report: LoadReport) -> bool:
+    text = row.text or ""
+    if not text.strip():
+        report.skip(row, "empty_text", "empty transcript")
+        return False
+    unknown = tokenizer.unknown_chars(text)
+    if unknown:
+        report.skip(row, "bad_symbols", f"symbols outside the alphabet {sorted(unknown)}")
+        return False
+    return True
+
+
+def _example(row: Utterance, featurized, tokenizer, max_seconds, subsampling, report):
+    """The example for a row with usable text whose audio was featurised, or None (reported)."""
+    text = row.text or ""
+    if featurized is None:
+        return None  # already reported
+    features, seconds, resampled = featurized
+    report.resampled += int(resampled)
     if seconds == 0:
         report.skip(row, "empty_audio", "no samples")
         return None
@@ -100,11 +134,10 @@ def _load_row(row: Utterance, tokenizer, extractor, max_seconds, subsampling, re
         report.skip(row, "too_long", f"{seconds:.1f} s > features.max_seconds={max_seconds}")
         return None
     labels = tokenizer.encode(text)
-    features = extractor(audio)
     if features.shape[0] // subsampling < len(labels):
         report.skip(row, "too_short", "fewer encoder frames than characters (CTC cannot fit)")
         return None
-    return Example(row.id, features, labels, text, row.voice, seconds)
+    return Example(row.id, features, labels, text, row.voice, seconds, row.is_grown)
 
 
 def bucket_batches(examples: list[Example], max_frames: int, rng: random.Random) -> list[list[int]]:

@@ -11,8 +11,6 @@ feature extractor (``preprocessor_config.json`` + its code) and the CTC tokenize
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -45,19 +43,15 @@ def feature_extractor(features: Mapping[str, Any]) -> AsrloopFbankFeatureExtract
 def save_model_folder(
     model, tokenizer: CharTokenizer, folder: str | Path, features: Mapping[str, Any]
 ) -> Path:
-    """Write the complete folder atomically (a ``.tmp`` sibling renamed into place)."""
+    """Write the complete folder (training writes a temporary one and moves it into place)."""
     folder = Path(folder)
-    tmp = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
     extractor = feature_extractor(features)
     # samples per output frame: word timestamps and chunking in the transformers pipeline
     model.config.inputs_to_logits_ratio = int(
         extractor.sampling_rate * extractor.hop_ms / 1000
     ) * int(getattr(model.config, "subsampling", 4))
-    model.save_pretrained(tmp)
-    tokenizer.save(tmp)
-    extractor.save_pretrained(tmp)
-    (tmp / "tokenizer_config.json").write_text(json.dumps(TOKENIZER_CONFIG, indent=1) + "\n")
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(tmp, folder)
+    model.save_pretrained(folder)
+    tokenizer.save(folder)
+    extractor.save_pretrained(folder)
+    (folder / "tokenizer_config.json").write_text(json.dumps(TOKENIZER_CONFIG, indent=1) + "\n")
     return folder

@@ -21,6 +21,7 @@ from typing import Any
 
 from asrloop import tracking
 from asrloop.errors import RegistryError
+from asrloop.faults import fault_point
 from asrloop.text.tokenizer import CharTokenizer
 from asrloop.tracking import TrackingSettings
 
@@ -83,17 +84,21 @@ class Registry:
         parent: str | None,
     ) -> str:
         """Log ``model_dir`` (+ vocabulary, serving settings) as a pyfunc in the active run and
-        register it; returns the version."""
+        register it; returns the version.
+
+        Idempotent per run: a version already registered from ``run_id`` (a rerun after a kill
+        during registration) is completed and returned instead of registering a second one."""
         mlflow = tracking.setup(self.settings)
-        tags = tracking.run_tags(self.settings, "train")
+        existing = self.version_of_run(run_id)
+        if existing is not None:
+            self._tag_new_version(existing, run_id, parent, vocab_dir)
+            return existing
         with tempfile.TemporaryDirectory(prefix="asrloop-serving-") as tmp:
             settings_file = Path(tmp) / SERVING_FILE
             settings_file.write_text(json.dumps(pyfunc.settings, indent=1) + "\n")
             artifacts = {"model_dir": str(model_dir), "serving": str(settings_file)}
             if vocab_dir is not None and (vocab_dir / "version.json").exists():
                 artifacts["vocab_dir"] = str(vocab_dir)
-                version_file = json.loads((vocab_dir / "version.json").read_text())
-                tags["vocab_version"] = version_file["vocab_version"]
             info = mlflow.pyfunc.log_model(
                 name="model",
                 python_model=pyfunc.python_model,
@@ -105,13 +110,28 @@ class Registry:
                 registered_model_name=self.name,
             )
         version = str(info.registered_model_version)
-        client = mlflow.MlflowClient()
+        fault_point("registry.after_log_model")
+        self._tag_new_version(version, run_id, parent, vocab_dir)
+        return version
+
+    def _tag_new_version(
+        self, version: str, run_id: str, parent: str | None, vocab_dir: Path | None
+    ) -> None:
+        tags = tracking.run_tags(self.settings, "train")
+        if vocab_dir is not None and (vocab_dir / "version.json").exists():
+            version_file = json.loads((vocab_dir / "version.json").read_text())
+            tags["vocab_version"] = version_file["vocab_version"]
+        client = self.client()
         for key in ("corpus_version", "vocab_version", "git_commit", "loop_iteration"):
             if key in tags:
                 client.set_model_version_tag(self.name, version, key, tags[key])
         client.set_model_version_tag(self.name, version, "run_id", run_id)
         client.set_model_version_tag(self.name, version, "warm_start_from", parent or "none")
-        return version
+
+    def version_of_run(self, run_id: str) -> str | None:
+        """The version registered from training run ``run_id``, if any."""
+        found = self.client().search_model_versions(f"name='{self.name}' and run_id='{run_id}'")
+        return str(min(int(v.version) for v in found)) if found else None
 
     def model_id(self, ref: str) -> str:
         """The MLflow LoggedModel id behind a version (number or alias): metrics logged with it
@@ -159,17 +179,20 @@ class Registry:
 
         client = self.client()
         try:
-            return str(client.get_model_version_by_alias(self.name, alias).version)
+            found = tracking.retrying(lambda: client.get_model_version_by_alias(self.name, alias))
+            return str(found.version)
         except MlflowException as error:
             if _is_missing(error):
                 return None
             raise RegistryError(f"registry lookup of alias '{alias}' failed: {error}") from error
 
     def set_alias(self, version: str, alias: str) -> None:
-        self.client().set_registered_model_alias(self.name, alias, version)
+        client = self.client()
+        tracking.retrying(lambda: client.set_registered_model_alias(self.name, alias, version))
 
     def tag_version(self, version: str, key: str, value: str) -> None:
-        self.client().set_model_version_tag(self.name, version, key, value)
+        client = self.client()
+        tracking.retrying(lambda: client.set_model_version_tag(self.name, version, key, value))
 
     def version_tags(self, version: str) -> dict[str, str]:
         return dict(self.client().get_model_version(self.name, version).tags)
@@ -181,6 +204,7 @@ class Registry:
 def _is_missing(error) -> bool:
     """Whether an MLflow error means "not registered" (and not a locked or broken backend)."""
     code = getattr(error, "error_code", "")
-    return code in {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"} or (
-        "not found" in str(error).lower()
-    )
+    message = str(error).lower()
+    if code == "RESOURCE_DOES_NOT_EXIST":
+        return True
+    return code == "INVALID_PARAMETER_VALUE" and "alias" in message and "not found" in message

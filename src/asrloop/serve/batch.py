@@ -8,14 +8,17 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from asrloop.audio.io import SAMPLE_RATE, AudioError, read_audio
+from asrloop.audio.io import SAMPLE_RATE, AudioError, audio_info, read_audio
 from asrloop.corpus.manifest import Utterance
 from asrloop.progress import console, progress_bar
-from asrloop.serve.recognizer import Recognizer, Transcription
+from asrloop.serve.types import Transcription
+
+if TYPE_CHECKING:
+    from asrloop.serve.recognizer import Recognizer
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ def transcribe_utterances(
         batch: list[tuple[int, np.ndarray]] = []
         for position, index in enumerate(order):
             try:
-                audio, _ = read_audio(rows[index].audio_path)
+                audio = _read_bounded(rows[index], recognizer.max_file_seconds)
                 batch.append((index, audio))
             except AudioError as error:
                 skipped.append(str(error))
@@ -86,6 +89,18 @@ def transcribe_utterances(
         advance(len(skipped))
     predictions = [Prediction(rows[i], results[i]) for i in range(len(rows)) if i in results]
     return predictions, BatchStats(audio_seconds, compute_seconds, len(skipped))
+
+
+def _read_bounded(row: Utterance, max_seconds: float) -> np.ndarray:
+    """The clip's audio; a file longer than ``max_seconds`` (by its header) is refused unread."""
+    rate, _, frames = audio_info(row.audio_path)
+    if frames / rate > max_seconds:
+        raise AudioError(
+            f"{row.audio_path}: {frames / rate:.0f} s is longer than "
+            f"features.max_file_seconds={max_seconds:g}"
+        )
+    audio, _ = read_audio(row.audio_path)
+    return audio
 
 
 def transcribe_audio(

@@ -31,6 +31,7 @@ class DecodingSetup:
     features: Mapping[str, Any]
     max_seconds: float
     vocab_dir: Path
+    second_path: bool = False  # also decode greedily (transcripts for the monitor)
 
     @classmethod
     def from_config(
@@ -43,7 +44,12 @@ class DecodingSetup:
 
     def build(self, model_dir: Path, vocab_dir: Path | None) -> Recognizer:
         return Recognizer.from_dirs(
-            model_dir, vocab_dir, self.decode_for(vocab_dir), self.features, self.max_seconds
+            model_dir,
+            vocab_dir,
+            self.decode_for(vocab_dir),
+            self.features,
+            self.max_seconds,
+            self.second_path,
         )
 
 

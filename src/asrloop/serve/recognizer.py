@@ -8,62 +8,18 @@ empty or silent audio (it returns an empty transcript).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
 from asrloop.audio.features import FbankExtractor
 from asrloop.audio.io import SAMPLE_RATE, read_audio
-from asrloop.decode import build_decoder
+from asrloop.decode import GreedyDecoder, build_decoder
 from asrloop.errors import MissingInputError
 from asrloop.model.factory import load_model
+from asrloop.serve.types import Transcription, WordTiming
 from asrloop.text.tokenizer import CharTokenizer
-
-
-@dataclass(frozen=True)
-class WordTiming:
-    word: str
-    start: float  # seconds
-    end: float
-    confidence: float  # mean posterior of the word's tokens, in [0, 1]
-
-
-@dataclass(frozen=True)
-class Transcription:
-    """One clip's result: words with times and confidence; ``confidence`` is their mean."""
-
-    words: tuple[WordTiming, ...] = field(default_factory=tuple)
-
-    @property
-    def text(self) -> str:
-        return " ".join(w.word for w in self.words)
-
-    @property
-    def confidence(self) -> float:
-        if not self.words:
-            return 0.0
-        return round(float(np.mean([w.confidence for w in self.words])), 4)
-
-    def words_as_dicts(self) -> list[dict[str, Any]]:
-        return [asdict(w) for w in self.words]
-
-    @classmethod
-    def from_word_dicts(cls, words: list[Mapping[str, Any]]) -> Transcription:
-        """Words as written by :meth:`words_as_dicts`; a missing confidence reads as 1.0."""
-        return cls(
-            tuple(
-                WordTiming(
-                    str(w["word"]),
-                    float(w.get("start") or 0.0),
-                    float(w.get("end") or 0.0),
-                    1.0 if w.get("confidence") is None else float(w["confidence"]),
-                )
-                for w in words
-            )
-        )
 
 
 class Recognizer:
@@ -74,10 +30,16 @@ class Recognizer:
         decoder,
         extractor: FbankExtractor,
         max_seconds: float,
+        max_file_seconds: float = float("inf"),
+        second_path: bool = False,
     ):
         self.model = model.eval()
         self.tokenizer, self.decoder, self.extractor = tokenizer, decoder, extractor
-        self.max_seconds = max_seconds
+        self.max_seconds = max_seconds  # chunk length
+        self.max_file_seconds = max_file_seconds  # longer files are refused
+        # also decode greedily (acoustics alone): where it disagrees with the lexicon + LM
+        # path, the model may be forcing a new word into a known one
+        self.greedy = GreedyDecoder(tokenizer) if second_path else None
         self.frame_seconds = extractor.hop / SAMPLE_RATE * getattr(model.config, "subsampling", 4)
 
     @classmethod
@@ -88,6 +50,7 @@ class Recognizer:
         decode_cfg: Mapping,
         features_cfg: Mapping,
         max_seconds: float,
+        second_path: bool = False,
     ) -> Recognizer:
         """A model folder (``save_pretrained`` + ``vocab.json``) and, for lexicon decoding, the
         vocabulary folder it decodes with."""
@@ -96,7 +59,16 @@ class Recognizer:
             raise MissingInputError("lexicon decoding needs a vocabulary folder (vocab build)")
         decoder = build_decoder(decode_cfg, tokenizer, str(vocab_dir) if vocab_dir else None)
         extractor = FbankExtractor.from_config(features_cfg)
-        return cls(load_model(model_dir), tokenizer, decoder, extractor, max_seconds)
+        model = load_model(model_dir)
+        return cls(
+            model,
+            tokenizer,
+            decoder,
+            extractor,
+            max_seconds,
+            features_cfg["max_file_seconds"],
+            second_path,
+        )
 
     @torch.no_grad()
     def log_probs(self, audios: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -124,9 +96,15 @@ class Recognizer:
                 pieces.append(chunk)
                 owners.append((index, k * self.max_seconds))
         words: list[list[WordTiming]] = [[] for _ in audios]
+        greedy: list[list[str]] = [[] for _ in audios]
         if pieces:
             log_probs, lengths = self.log_probs(pieces)
             hypotheses = self.decoder.decode(log_probs, lengths)
+            if self.greedy is not None:
+                for (index, _), hyp in zip(
+                    owners, self.greedy.decode(log_probs, lengths), strict=True
+                ):
+                    greedy[index].append(hyp.text)
             for (index, offset), hyp in zip(owners, hypotheses, strict=True):
                 words[index] += [
                     WordTiming(
@@ -137,7 +115,12 @@ class Recognizer:
                     )
                     for w in hyp.words
                 ]
-        return [Transcription(tuple(w)) for w in words]
+        if self.greedy is None:
+            return [Transcription(tuple(w)) for w in words]
+        return [
+            Transcription(tuple(w), " ".join(t for t in g if t))
+            for w, g in zip(words, greedy, strict=True)
+        ]
 
     def transcribe_file(self, path: str | Path) -> Transcription:
         audio, _ = read_audio(path)

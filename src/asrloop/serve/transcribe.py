@@ -9,12 +9,14 @@ are reported and skipped. Which version serves a drop is pinned once in a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from omegaconf import DictConfig
 
 from asrloop.audio.io import AudioError, audio_info
 from asrloop.corpus.manifest import MANIFEST_NAME, Utterance, read_manifest
+from asrloop.faults import fault_point
 from asrloop.model.registry import Registry
 from asrloop.progress import console
 from asrloop.records import ServingRecord
@@ -52,6 +54,7 @@ def pin_serving_model(record: Path, registry: Registry, model: str) -> ServingRe
     if existing is not None:
         return existing
     pinned = ServingRecord(registry.name, registry.alias_version(model) or model)
+    fault_point("serving.before_record")
     pinned.write(record)
     return pinned
 
@@ -83,6 +86,7 @@ def transcribe(
         )
         for p in predictions
     ]
+    fault_point("transcribe.before_write")
     write_transcripts(out, transcripts)
     console.print(
         f"{len(transcripts)} transcripts -> {out} (RTF {stats.rtf:.4f}, {stats.skipped} skipped)"
@@ -93,11 +97,17 @@ def transcribe(
 def run(cfg: DictConfig) -> Path:
     tc = cfg.transcribe
     registry = Registry(TrackingSettings.from_config(cfg.tracking, cfg.paths.root))
+    model = str(tc.model)
+    if not Path(model).exists():  # a registered model: record which version serves this drop
+        model = pin_serving_model(Path(tc.serving_record), registry, model).version
     return transcribe(
-        serving_model(Path(tc.serving_record), str(tc.model)),
+        serving_model(Path(tc.serving_record), model),
         Path(tc.input),
         Path(tc.output),
-        DecodingSetup.from_config(cfg.decode, cfg.features, cfg.paths.vocab),
+        replace(
+            DecodingSetup.from_config(cfg.decode, cfg.features, cfg.paths.vocab),
+            second_path=bool(tc.second_path),
+        ),
         registry,
         float(cfg.evaluate.batch_seconds),
     )

@@ -13,7 +13,7 @@ from typing import Any
 
 from asrloop.errors import DataError
 from asrloop.jsonio import iter_jsonl, write_jsonl
-from asrloop.serve.recognizer import Transcription
+from asrloop.serve.types import Transcription
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ class Transcript:
             "confidence": self.confidence,
             "model_version": self.model_version,
             "vocab_version": self.vocab_version,
+            **({"greedy_text": self.transcription.greedy} if self.transcription.greedy else {}),
         }
 
     @classmethod
@@ -63,7 +64,7 @@ class Transcript:
             audio_filepath=str(data.get("audio_filepath", "")),
             duration=float(data.get("duration", 0.0)),
             voice=str(data.get("voice", "")),
-            transcription=Transcription.from_word_dicts(words),
+            transcription=Transcription.from_word_dicts(words, data.get("greedy_text")),
             model_version=str(data.get("model_version", "")),
             vocab_version=str(data.get("vocab_version", "")),
         )

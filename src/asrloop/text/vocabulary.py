@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from asrloop.errors import MissingInputError
+from asrloop.faults import fault_point
+from asrloop.fsutil import recover_dir, replace_dir
 from asrloop.text.arpa import NGramModel, estimate, read_arpa
 from asrloop.text.lexicon import build_lexicon, read_lexicon, spell, write_lexicon
 from asrloop.text.normalize import normalize_text
@@ -97,6 +100,7 @@ def add_words(
 
 def load_vocabulary(folder: str | Path) -> Vocabulary:
     folder = Path(folder)
+    recover_dir(folder)
     if not (folder / VERSION_FILE).exists():
         raise MissingInputError(f"{folder} is not a vocabulary folder (run `asrloop vocab build`)")
     tokenizer = CharTokenizer.load(folder)
@@ -129,22 +133,26 @@ def _write(
     boost = dict.fromkeys(hotwords, settings["hotword_boost"])
     model = estimate(sentences, settings["order"], settings["method"], boost, vocabulary=counts)
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    folder.mkdir(parents=True, exist_ok=True)
-    _write_lines(folder / WORDS_FILE, [f"{word}\t{count}" for word, count in ranked])
-    _write_lines(folder / LM_TEXT_FILE, sentences)
-    _write_lines(folder / HOTWORDS_FILE, hotwords)
-    write_lexicon(folder / LEXICON_FILE, lexicon)
-    model.write_arpa(folder / LM_FILE)
-    tokenizer.save(folder)
+    tmp = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    _write_lines(tmp / WORDS_FILE, [f"{word}\t{count}" for word, count in ranked])
+    _write_lines(tmp / LM_TEXT_FILE, sentences)
+    _write_lines(tmp / HOTWORDS_FILE, hotwords)
+    write_lexicon(tmp / LEXICON_FILE, lexicon)
+    model.write_arpa(tmp / LM_FILE)
+    tokenizer.save(tmp)
     version = {
-        "vocab_version": _content_hash(folder, settings),
+        "vocab_version": _content_hash(tmp, settings),
         "words": len(counts),
         "sentences": len(sentences),
         "hotwords": len(hotwords),
         "symbols": len(tokenizer),
         **settings,
     }
-    (folder / VERSION_FILE).write_text(json.dumps(version, indent=1, sort_keys=True) + "\n")
+    (tmp / VERSION_FILE).write_text(json.dumps(version, indent=1, sort_keys=True) + "\n")
+    fault_point("vocab.before_swap")
+    replace_dir(tmp, folder)
     return version
 
 

@@ -1,0 +1,266 @@
+"""The fault campaign: every write that matters is killed for real (SIGKILL), then rerun.
+
+A tiny project (``experiment=faults``) is built once, to two snapshots: after the loop's
+iteration 0 (champion v1, a triaged drop) and after growth and retraining (v2 registered, not
+yet gated). For each named fault point (``asrloop.faults``) the step that holds it runs on a
+fresh copy of the right snapshot with the point armed, dies, and runs again unarmed; then the
+invariants must hold: every corpus version restores to its rows, the champion has its gate
+record, one registered version per training run, no partial or temp files, every JSON parses,
+review decisions unchanged. Prints "N faults injected, N survived, 0 lost".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import mlflow
+import pytest
+
+from asrloop.corpus.manifest import iter_corpus
+from asrloop.corpus.versioning import corpus_tags, restore_version
+from asrloop.faults import FAULT_ENV, MARK_ENV
+from asrloop.loop.review_queue import read_queue
+from asrloop.pipeline import repro
+from tests.helpers import init_project_repo
+
+pytestmark = pytest.mark.faults
+
+EXPERIMENT = "experiment=faults"
+PARAMS = ["--params", "pipelines/params.yaml"]
+ASRLOOP = str(Path(sys.executable).parent / "asrloop")
+LEFTOVERS = ("*.partial", "*.tmp", ".*.tmp", "*.old", "*.part")
+MODEL = "asrloop-news-ctc"
+DROP = "brexit-drop1"
+
+
+def asrloop(root: Path, *args: str, fault: str | None = None, mark: Path | None = None):
+    env = {**os.environ, "ASRLOOP_ROOT": str(root)}
+    env.pop(FAULT_ENV, None)
+    if fault:
+        env[FAULT_ENV], env[MARK_ENV] = fault, str(mark)
+    return subprocess.run(
+        [ASRLOOP, *args], cwd=root, env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+def ok(result: subprocess.CompletedProcess) -> None:
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+
+
+def restore(snapshot: Path, work: Path) -> None:
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(snapshot, work, symlinks=True)
+
+
+@dataclass
+class Snapshots:
+    work: Path  # every project runs at this path (MLflow keeps absolute artifact paths)
+    iteration0: Path
+    grown: Path
+    versions: dict[str, list[str]] = field(default_factory=dict)  # tag -> row ids
+
+
+@pytest.fixture(scope="module")
+def snapshots(tmp_path_factory) -> Snapshots:
+    base = tmp_path_factory.mktemp("faults")
+    work = init_project_repo(base / "project")
+    ok(asrloop(work, "loop", EXPERIMENT, "loop.iterations=0"))
+    shots = Snapshots(work, base / "iteration0", base / "grown")
+    shutil.copytree(work, shots.iteration0, symlinks=True)
+    ok(asrloop(work, "grow", *PARAMS))
+    for tag in corpus_tags(work):
+        restore_version(work, tag)
+        shots.versions[tag] = sorted(r.id for r in iter_corpus(work / "data/corpus"))
+    restore_version(work, "main")
+    repro(work, ["train"])
+    shutil.copytree(work, shots.grown, symlinks=True)
+    return shots
+
+
+# ---------------------------------------------------------------- invariants
+
+
+def leftovers(root: Path) -> list[str]:
+    found = []
+    for folder in ("data", "models", "reports", "pipelines"):
+        for pattern in LEFTOVERS:
+            found += [str(p.relative_to(root)) for p in (root / folder).rglob(pattern)]
+    return found
+
+
+def unparsable_json(root: Path) -> list[str]:
+    bad = []
+    for folder in ("data", "models", "reports"):
+        for path in (root / folder).rglob("*.json*"):
+            if path.suffix not in (".json", ".jsonl") or ".dvc" in path.parts:
+                continue
+            try:
+                lines = (
+                    path.read_text().splitlines() if path.suffix == ".jsonl" else [path.read_text()]
+                )
+                for line in lines:
+                    if line.strip():
+                        json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+                bad.append(f"{path.relative_to(root)}: {error}")
+    return bad
+
+
+def registry(root: Path):
+    mlflow.set_tracking_uri(f"sqlite:///{root}/mlflow.db")
+    return mlflow.MlflowClient()
+
+
+def registry_problems(root: Path) -> list[str]:
+    client = registry(root)
+    versions = client.search_model_versions(f"name='{MODEL}'")
+    per_run = Counter(v.run_id for v in versions)
+    problems = [f"run {run} registered {n} versions" for run, n in per_run.items() if n > 1]
+    champion = client.get_model_version_by_alias(MODEL, "champion").version
+    record = root / "reports" / "gate" / f"v{champion}.json"
+    if not record.exists():
+        problems.append(f"champion v{champion} has no gate record")
+    else:
+        decision = json.loads(record.read_text())
+        if not decision["promote"] or decision["state"] != "applied":
+            state, promote = decision["state"], decision["promote"]
+            problems.append(f"champion v{champion}: gate record {state}, promote {promote}")
+    return problems
+
+
+def decided(root: Path) -> dict[str, tuple]:
+    queue = read_queue(root / "data" / "reviews" / DROP)
+    return {i.id: (i.status, i.reference) for i in queue if i.decided}
+
+
+def version_problems(shots: Snapshots, root: Path) -> list[str]:
+    """Every corpus version restores to the rows it was made with."""
+    problems = []
+    tags = corpus_tags(root)
+    if tags != sorted(shots.versions)[: len(tags)]:
+        problems.append(f"tags {tags}, expected a prefix of {sorted(shots.versions)}")
+    for tag in tags:
+        restore_version(root, tag)
+        rows = sorted(r.id for r in iter_corpus(root / "data/corpus"))
+        if rows != shots.versions[tag]:
+            problems.append(f"{tag} restores {len(rows)} rows, recorded {len(shots.versions[tag])}")
+    restore_version(root, "main")
+    return problems
+
+
+# ---------------------------------------------------------------- the points
+
+
+@dataclass(frozen=True)
+class Point:
+    name: str  # ASRLOOP_FAULT (name or name@N)
+    snapshot: str  # iteration0 | grown
+    command: tuple[str, ...]
+    prepare: Callable[[Path], None] | None = None
+    versions: bool = False  # the step makes data versions: restore every tag afterwards
+
+
+def drop_shard(root: Path) -> None:
+    shutil.rmtree(root / "data/corpus/base/train-001")
+
+
+def drop_references(root: Path) -> None:
+    (root / f"data/references/{DROP}.jsonl").unlink()
+
+
+def fresh_training(root: Path) -> None:
+    shutil.rmtree(root / "models/current")
+
+
+def unserved(root: Path) -> None:
+    (root / f"data/serving/{DROP}.json").unlink()
+
+
+STEP = {
+    "synth": ("corpus", "synth", *PARAMS),
+    "drop": ("drop", "synth", *PARAMS),
+    "vocab": ("vocab", "build", *PARAMS),
+    "train": ("train", *PARAMS),
+    "evaluate": ("evaluate", *PARAMS),
+    "transcribe": ("transcribe", *PARAMS),
+    "triage": ("triage", *PARAMS),
+    "grow": ("grow", *PARAMS),
+    "gate": ("gate", *PARAMS),
+}
+
+POINTS = [
+    Point("synth.before_manifest", "iteration0", STEP["synth"], drop_shard),
+    Point("synth.before_swap", "iteration0", STEP["synth"], drop_shard),
+    Point("drop.before_references", "iteration0", STEP["drop"], drop_references),
+    Point("vocab.before_swap", "iteration0", STEP["vocab"]),
+    Point("swap.between_renames", "iteration0", STEP["vocab"]),
+    Point("train.checkpoint@2", "iteration0", STEP["train"], fresh_training),
+    Point("swap.between_renames@1", "grown", STEP["train"], fresh_training),
+    Point("train.before_register", "iteration0", STEP["train"], fresh_training),
+    Point("registry.after_log_model", "iteration0", STEP["train"], fresh_training),
+    Point("train.before_result", "iteration0", STEP["train"], fresh_training),
+    Point("evaluate.before_metrics", "iteration0", STEP["evaluate"]),
+    Point("serving.before_record", "iteration0", STEP["transcribe"], unserved),
+    Point("transcribe.before_write", "iteration0", STEP["transcribe"]),
+    Point("triage.before_queue", "iteration0", STEP["triage"]),
+    Point("grow.before_manifest", "iteration0", STEP["grow"], versions=True),
+    Point("grow.before_swap", "iteration0", STEP["grow"], versions=True),
+    Point("versioning.after_dvc_add", "iteration0", STEP["grow"], versions=True),
+    Point("versioning.after_push", "iteration0", STEP["grow"], versions=True),
+    Point("versioning.before_commit", "iteration0", STEP["grow"], versions=True),
+    Point("versioning.before_tag", "iteration0", STEP["grow"], versions=True),
+    Point("gate.before_record", "grown", STEP["gate"]),
+    Point("gate.after_record", "grown", STEP["gate"]),
+    Point("gate.before_alias", "grown", STEP["gate"]),
+    Point("gate.after_alias", "grown", STEP["gate"]),
+]
+
+
+def test_every_fault_point_is_survived(snapshots, tmp_path, capsys):
+    assert len(POINTS) >= 20
+    survived, lost, report = 0, [], []
+    for point in POINTS:
+        start = time.perf_counter()
+        source = getattr(snapshots, point.snapshot)
+        restore(source, snapshots.work)
+        root = snapshots.work
+        before = decided(root)
+        if point.prepare:
+            point.prepare(root)
+        mark = tmp_path / f"{point.name}.mark"
+        killed = asrloop(root, *point.command, fault=point.name, mark=mark)
+        assert mark.exists(), f"{point.name} was never reached: {killed.stderr[-3000:]}"
+        assert killed.returncode != 0, f"{point.name}: the step survived its own death"
+        rerun = asrloop(root, *point.command)
+        problems = [] if rerun.returncode == 0 else [f"rerun failed: {rerun.stderr[-1500:]}"]
+        problems += [f"left behind: {p}" for p in leftovers(root)]
+        problems += unparsable_json(root)
+        problems += registry_problems(root)
+        after = decided(root)
+        problems += [f"review decision of {c} changed" for c in before if before[c] != after.get(c)]
+        if point.versions:
+            problems += version_problems(snapshots, root)
+        if point.prepare is drop_shard:
+            restored = root / "data/corpus/base/train-001/manifest.jsonl"
+            original = source / "data/corpus/base/train-001/manifest.jsonl"
+            if restored.read_bytes() != original.read_bytes():
+                problems.append("the re-synthesized shard differs from the original")
+        seconds = time.perf_counter() - start
+        report.append(f"{point.name:<28} {'ok' if not problems else 'LOST'} ({seconds:.0f} s)")
+        if problems:
+            lost.append(f"{point.name}: {problems}")
+        else:
+            survived += 1
+    with capsys.disabled():
+        print("\n" + "\n".join(report))
+        print(f"{len(POINTS)} faults injected, {survived} survived, {len(lost)} lost")
+    assert not lost, "\n".join(lost)

@@ -1,0 +1,87 @@
+"""Scenarios as a user writes them: per-term shares, near-miss sentences, drops that bring new
+terms, and the second decoding path that finds a word forced into a known one."""
+
+from __future__ import annotations
+
+from omegaconf import OmegaConf
+
+from asrloop.config import compose
+from asrloop.corpus.plan import plan_drop, plan_renditions, terms_so_far
+from asrloop.loop.disagreement import disagreements
+from asrloop.serve.transcript import Transcript
+from asrloop.serve.types import Transcription, WordTiming
+from asrloop.text.normalize import words
+
+
+def plain(cfg) -> tuple[dict, dict]:
+    return (
+        OmegaConf.to_container(cfg.corpus, resolve=True),
+        OmegaConf.to_container(cfg.scenario, resolve=True),
+    )
+
+
+def says(text: str, term: str) -> bool:
+    return f" {term} " in f" {text} "
+
+
+def test_every_scenario_plans_its_terms_in_their_shares():
+    for name in ("brexit", "pandemic", "westminster"):
+        cfg = compose([f"scenario={name}"])
+        corpus, scenario = plain(cfg)
+        for index in (1, 2):
+            contents = scenario["drops"][min(index, len(scenario["drops"])) - 1]
+            plan = plan_drop(corpus, scenario, f"{name}-drop{index}", 7, index)
+            texts = [c.text for c in plan.clips]
+            assert len(texts) == scenario["drop"]["size"] == len(set(texts))
+            for term in scenario["terms"]:
+                share = contents["terms"].get(term, 0.0)
+                count = sum(says(t, term) for t in texts)
+                assert count == round(len(texts) * share), (name, index, term, count)
+
+
+def test_near_miss_sentences_never_say_a_term():
+    cfg = compose(["scenario=pandemic"])
+    corpus, scenario = plain(cfg)
+    texts = [c.text for c in plan_drop(corpus, scenario, "pandemic-drop1", 7, 1).clips]
+    bait = [t for t in texts if says(t, "tax")]
+    assert len(bait) >= round(len(texts) * scenario["drops"][0]["near_miss"])
+    assert not any(says(t, term) for t in bait for term in scenario["terms"])
+
+
+def test_later_drops_bring_new_terms():
+    _, scenario = plain(compose(["scenario=westminster"]))
+    assert terms_so_far(scenario, 1) == ["truss"]
+    assert terms_so_far(scenario, 2) == ["truss", "sunak", "starmer"]
+    assert terms_so_far(scenario, 3) == terms_so_far(scenario, 2)  # the last drop repeats
+
+
+def test_renditions_use_other_voices_and_are_reproducible():
+    cfg = compose()
+    settings = {**OmegaConf.to_container(cfg.grow.synthesize, resolve=True)}
+    sentences = [("clip-1", "a new word here"), ("clip-2", "the new word again")]
+    first = plan_renditions("d-tts", sentences, 4, settings, "drop/d")
+    assert first == plan_renditions("d-tts", sentences, 4, settings, "drop/d")
+    assert len(first.clips) == 8
+    for clip in ("clip-1", "clip-2"):
+        voices = [c.voice for c in first.clips if c.id.startswith(clip)]
+        assert len(set(voices)) == 4 and set(voices) <= set(settings["voices"])
+    assert all(c.split == "train" and c.source == "drop/d" for c in first.clips)
+
+
+def transcript(clip: str, text: str, greedy: str) -> Transcript:
+    heard = Transcription(tuple(WordTiming(w, 0, 0, 0.9) for w in words(text)), greedy)
+    return Transcript(clip, f"{clip}.wav", 2.0, "v", heard, "1", "v")
+
+
+def test_the_second_path_finds_a_word_forced_into_a_known_one():
+    rows = [
+        transcript(f"v{i}", "the tax centre will open", "the vax centre will open")
+        for i in range(6)
+    ]
+    rows += [
+        transcript(f"t{i}", "the tax office is closed", "the tax ofice is closed") for i in range(6)
+    ]
+    found = disagreements(rows, max_similarity=0.75, min_count=3, min_rate=0.2)
+    assert [(d.phrase, d.heard, d.count, d.occurrences) for d in found] == [("tax", "vax", 6, 12)]
+    # a misspelt but alike word ("ofice") is not a disagreement; neither is a rare one
+    assert not disagreements(rows[:2], max_similarity=0.75, min_count=3, min_rate=0.2)
