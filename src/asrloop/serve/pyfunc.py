@@ -69,7 +69,8 @@ class Transcriber(mlflow.pyfunc.PythonModel):
 
     # annotated as a DataFrame, so MLflow serves the explicit signature (a binary column)
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None):
-        audios = [clip_audio(row, i) for i, row in enumerate(model_input.to_dict("records"))]
+        requests = model_input.to_dict("records")
+        audios = [clip_audio(request, i) for i, request in enumerate(requests)]
         words = (params or {}).get(RETURN_WORDS, True)
         return [
             {
@@ -81,9 +82,9 @@ class Transcriber(mlflow.pyfunc.PythonModel):
         ]
 
 
-def clip_audio(row: Mapping[str, Any], index: int) -> np.ndarray:
+def clip_audio(request: Mapping[str, Any], index: int) -> np.ndarray:
     """A request row's audio at 16 kHz: its ``audio`` bytes, else the file at its ``path``."""
-    data, path = row.get(AUDIO), row.get(PATH)
+    data, path = request.get(AUDIO), request.get(PATH)
     if isinstance(data, bytes | bytearray) and data:
         return decode_audio(bytes(data), f"request row {index} ({AUDIO})")[0]
     if isinstance(path, str) and path:
