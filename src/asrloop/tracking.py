@@ -28,6 +28,7 @@ LOOP_RUN_ENV = "ASRLOOP_LOOP_RUN_ID"  # set by the loop: its steps become child 
 SWEEP_RUN_ENV = "ASRLOOP_SWEEP_RUN_ID"  # set for a Hydra multirun: one parent per sweep
 ITERATION_ENV = "ASRLOOP_ITERATION"  # set by the loop: the iteration a step belongs to
 URI_ENV = "MLFLOW_TRACKING_URI"
+REGISTRY_ENV = "MLFLOW_REGISTRY_URI"
 MASK = "***"
 _URI_CREDENTIALS = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]*):[^@/\s]+@")
 _SECRET_KEY = re.compile(
@@ -112,12 +113,29 @@ def _sqlite_wal(uri: str) -> None:
             connection.execute("PRAGMA journal_mode=WAL")
 
 
+@contextmanager
+def environment_kept(*names: str) -> Iterator[None]:
+    """Undo what the block writes to these environment variables. ``mlflow.set_tracking_uri``
+    exports the URI, which would then read as the user's ``MLFLOW_TRACKING_URI`` in the next
+    project this process (or a child) opens."""
+    before = {name: os.environ.get(name) for name in names}
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def setup(settings: TrackingSettings):
     """Point MLflow at the project's backend and experiment; returns the mlflow module."""
     import mlflow
 
-    mlflow.set_tracking_uri(settings.uri)
-    mlflow.set_registry_uri(settings.uri)
+    with environment_kept(URI_ENV, REGISTRY_ENV):
+        mlflow.set_tracking_uri(settings.uri)
+        mlflow.set_registry_uri(settings.uri)
     retrying(lambda: _ensure_experiment(mlflow, settings))
     _sqlite_wal(settings.uri)
     mlflow.set_experiment(settings.experiment)
