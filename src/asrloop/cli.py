@@ -13,6 +13,7 @@ this module turns them into ``asrloop <command>: <message>`` on stderr and their
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 COMMANDS: dict[str, str] = {
@@ -92,15 +93,30 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(USAGE_EXIT)
 
 
+STEP_LOG_ENV = "ASRLOOP_STEP_LOG"  # the loop asks each stage to record its wall time here
+
+
 def dispatch(name: str, rest: list[str]):
+    import time
+
+    start = time.perf_counter()
     function = load_target(name)
     if "--params" in rest:
         from asrloop.config import load_params
 
         at = rest.index("--params")
         path, overrides = rest[at + 1], rest[:at] + rest[at + 2 :]
-        return function(load_params(path, overrides))
-    return run_hydra(function, name, rest)
+        result = function(load_params(path, overrides))
+    else:
+        result = run_hydra(function, name, rest)
+    log = os.environ.get(STEP_LOG_ENV)
+    if log:
+        import json
+
+        with open(log, "a", encoding="utf-8") as handle:
+            seconds = round(time.perf_counter() - start, 2)
+            handle.write(json.dumps({"command": name, "seconds": seconds}) + "\n")
+    return result
 
 
 def run_hydra(function, name: str, overrides: list[str]):

@@ -28,9 +28,20 @@ def _paths(data, prefix: str = "") -> Iterator[str]:
             yield from _paths(value, path + ".")
 
 
+def _interpolated(data, prefix: str = "") -> Iterator[str]:
+    """Keys whose value is an interpolation (``${...}``): whatever it resolves to is known."""
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, str) and value.startswith("${"):
+            yield path
+        elif isinstance(value, Mapping):
+            yield from _interpolated(value, path + ".")
+
+
 @cache
 def known_keys(conf_dir: Path) -> frozenset[str]:
-    """Dotted key paths defined by any YAML file under ``conf_dir``."""
+    """Dotted key paths defined by any YAML file under ``conf_dir``; a key whose value is an
+    interpolation is marked ``<key>.*`` (any key below it is known)."""
     keys: set[str] = set()
     for file in sorted(conf_dir.rglob("*.yaml")):
         text = file.read_text(encoding="utf-8")
@@ -40,6 +51,7 @@ def known_keys(conf_dir: Path) -> frozenset[str]:
         group = file.parent.relative_to(conf_dir).parts
         package = "" if GLOBAL_PACKAGE in text or not group else ".".join(group) + "."
         keys.update(_paths(data, package))
+        keys.update(f"{path}.*" for path in _interpolated(data, package))
         # every prefix of a group's package is a key too (corpus, corpus.text, ...)
         keys.update(".".join(group[: n + 1]) for n in range(len(group)))
     return frozenset(keys)
@@ -51,7 +63,7 @@ def unknown_keys(config: Mapping, conf_dir: Path) -> list[str]:
     unknown = []
     for path in _paths(config):
         parent = path.rpartition(".")[0]
-        if path in known or (parent and parent not in known):
+        if path in known or (parent and parent not in known) or f"{parent}.*" in known:
             continue  # only report the outermost unknown key
         siblings = [k for k in known if k.rpartition(".")[0] == parent] or list(known)
         close = difflib.get_close_matches(path, siblings, n=1, cutoff=0.5)

@@ -24,7 +24,7 @@ from asrloop.model.registry import Registry
 from asrloop.progress import console
 from asrloop.records import EvaluationReport, ModelInfo, SetScores, TrainingResult
 from asrloop.scoring import score
-from asrloop.serve.batch import transcribe_utterances
+from asrloop.serve.batch import PredictionCache, transcribe_utterances
 from asrloop.serve.loading import DecodingSetup, load_recognizer
 from asrloop.serve.recognizer import Recognizer
 from asrloop.tracking import TrackingSettings
@@ -40,10 +40,11 @@ def evaluate_set(
     terms: Sequence[str],
     batch_seconds: float,
     out_dir: Path,
+    cache: PredictionCache | None = None,
 ) -> SetScores:
     """Transcribe and score one set; its predictions go to ``<name>.predictions.jsonl``."""
     predictions, stats = transcribe_utterances(
-        recognizer, rows, batch_seconds, f"evaluating {name}"
+        recognizer, rows, batch_seconds, f"evaluating {name}", cache
     )
     write_jsonl(out_dir / f"{name}.predictions.jsonl", (p.to_dict() for p in predictions))
     return score(predictions, terms, stats)
@@ -125,14 +126,15 @@ def run(cfg: DictConfig) -> EvaluationReport:
     out_dir = Path(cfg.evaluate.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     terms, batch = list(cfg.scenario.terms), float(cfg.evaluate.batch_seconds)
+    cache = PredictionCache(Path(cfg.paths.cache) / "predictions")
     results = {}
     for split in cfg.evaluate.splits:
         rows = list(iter_corpus(cfg.paths.base_corpus, [split]))
-        results[split] = evaluate_set(recognizer, split, rows, terms, batch, out_dir)
+        results[split] = evaluate_set(recognizer, split, rows, terms, batch, out_dir, cache)
     held_out = [clip for drop in drops_so_far(cfg) for clip in drop.clips("holdout")]
     if held_out:
         results[HELD_OUT_SET] = evaluate_set(
-            recognizer, HELD_OUT_SET, held_out, terms, batch, out_dir
+            recognizer, HELD_OUT_SET, held_out, terms, batch, out_dir, cache
         )
     report = EvaluationReport(info, results)
     fault_point("evaluate.before_metrics")

@@ -121,3 +121,33 @@ def test_a_second_loop_retrains_nothing(loop):
     assert not ran, ran
     assert corpus_tags(root) == ["corpus-v1", "corpus-v2"]
     assert len(registry(root).search_model_versions("name='asrloop-news-ctc'")) == 2
+
+
+def test_the_label_check_flags_a_transcript_on_the_wrong_clip(loop, tmp_path):
+    """The champion listens to training clips: a planted swap of two transcripts is caught."""
+    import shutil
+
+    root, _, _ = loop
+    copy = tmp_path / "project"
+    shutil.copytree(root, copy, symlinks=True)
+    shard = sorted((copy / "data/corpus/base").glob("train-*"))[0] / "manifest.jsonl"
+    rows = [json.loads(line) for line in shard.read_text().splitlines()]
+    planted = min(range(len(rows)), key=lambda i: len(rows[i]["text"]))
+    donor = max(range(len(rows)), key=lambda i: len(rows[i]["text"]))
+    rows[planted]["text"] = rows[donor]["text"]
+    shard.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    env = {**os.environ, "ASRLOOP_ROOT": str(copy)}
+    command = [
+        str(Path(sys.executable).parent / "asrloop"),
+        "check",
+        "labels",
+        *OVERRIDES,
+        "checks.labels.max_cer=0.7",
+        f"checks.labels.max_clips={len(rows)}",
+    ]
+    result = subprocess.run(command, cwd=copy, env=env, capture_output=True, text=True)
+    report = json.loads((copy / "reports/checks/labels.json").read_text())
+    flagged = [row for f in report["findings"] for row in f["rows"]]
+    assert any(rows[planted]["id"] in row for row in flagged), flagged
+    assert len(flagged) < 0.1 * report["summary"]["clips"], flagged  # few false alarms
+    assert result.returncode == 1 and "label check failed" in result.stderr

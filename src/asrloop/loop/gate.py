@@ -30,7 +30,7 @@ from asrloop.model.registry import Registry
 from asrloop.progress import console
 from asrloop.records import Candidate, GateDecision, ModelInfo, TrainingResult
 from asrloop.scoring import score
-from asrloop.serve.batch import Prediction, transcribe_utterances
+from asrloop.serve.batch import Prediction, PredictionCache, transcribe_utterances
 from asrloop.serve.loading import DecodingSetup, load_recognizer
 from asrloop.serve.recognizer import Recognizer
 
@@ -46,6 +46,7 @@ class EvidenceSets:
     heldout: list[Utterance]
     terms: list[str]
     batch_seconds: float
+    cache: PredictionCache | None = None  # predictions evaluation already made
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,11 @@ def measure(
     """One model's numbers on the gate's evidence (each clip transcribed once)."""
     batch = sets.batch_seconds
     regression, _ = transcribe_utterances(
-        recognizer, sets.regression, batch, f"v{version} regression set"
+        recognizer, sets.regression, batch, f"v{version} regression set", sets.cache
     )
-    held, _ = transcribe_utterances(recognizer, sets.heldout, batch, f"v{version} held-out drop")
+    held, _ = transcribe_utterances(
+        recognizer, sets.heldout, batch, f"v{version} held-out drops", sets.cache
+    )
     return Measurement(candidate(version, regression, held, sets.terms), held, recognizer, info)
 
 
@@ -221,6 +224,7 @@ def run(cfg: DictConfig) -> GateDecision:
         [clip for drop in drops for clip in drop.clips("holdout")],
         terms_so_far(OmegaConf.to_container(cfg.scenario, resolve=True), len(drops)),
         float(cfg.evaluate.batch_seconds),
+        PredictionCache(Path(cfg.paths.cache) / "predictions"),
     )
     checks = ModelCheckSetup(cfg.checks.model, list(iter_corpus(cfg.paths.base_corpus, ["test"])))
     champion_before = registry.alias_version(settings.champion_alias)

@@ -5,15 +5,18 @@ Unreadable clips are reported and skipped (counted in :class:`BatchStats`), neve
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from asrloop.audio.io import SAMPLE_RATE, AudioError, audio_info, read_audio
 from asrloop.corpus.manifest import Utterance
+from asrloop.jsonio import read_json, write_json
 from asrloop.progress import console, progress_bar
 from asrloop.serve.types import Transcription
 
@@ -57,13 +60,69 @@ class BatchStats:
         return self.compute_seconds / max(self.audio_seconds, 1e-9)
 
 
+class PredictionCache:
+    """Predictions on disk, keyed by the recognizer's signature and the rows: a model measured
+    once on a set (evaluation) is not transcribed again on it (the gate, the final report)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def _path(self, recognizer: Recognizer, rows: Sequence[Utterance]) -> Path | None:
+        if recognizer.signature is None:
+            return None
+        listing = "\n".join(f"{r.id}\t{r.audio_path}\t{r.duration}" for r in rows)
+        key = hashlib.sha256(f"{recognizer.signature}\n{listing}".encode()).hexdigest()[:24]
+        return self.folder / f"{key}.json"
+
+    def get(self, recognizer, rows) -> tuple[list[Prediction], BatchStats] | None:
+        path = self._path(recognizer, rows)
+        if path is None or not path.exists():
+            return None
+        data = read_json(path)
+        heard = {
+            k: Transcription.from_word_dicts(v["words"], v.get("greedy"))
+            for k, v in data["transcriptions"].items()
+        }
+        predictions = [Prediction(row, heard[row.id]) for row in rows if row.id in heard]
+        return predictions, BatchStats(**data["stats"])
+
+    def put(self, recognizer, rows, predictions: list[Prediction], stats: BatchStats) -> None:
+        path = self._path(recognizer, rows)
+        if path is None:
+            return
+        transcriptions = {
+            p.utterance.id: {
+                "words": p.transcription.words_as_dicts(),
+                "greedy": p.transcription.greedy,
+            }
+            for p in predictions
+        }
+        write_json(path, {"stats": asdict(stats), "transcriptions": transcriptions})
+
+
 def transcribe_utterances(
     recognizer: Recognizer,
     rows: Sequence[Utterance],
     batch_seconds: float,
     description: str = "transcribing",
+    cache: PredictionCache | None = None,
 ) -> tuple[list[Prediction], BatchStats]:
-    """Predictions in the order of ``rows`` (unreadable clips left out) and timing stats."""
+    """Predictions in the order of ``rows`` (unreadable clips left out) and timing stats;
+    from ``cache`` when this recognizer already transcribed these rows."""
+    if cache is not None:
+        cached = cache.get(recognizer, rows)
+        if cached is not None:
+            console.print(f"{description}: {len(cached[0])} predictions reused")
+            return cached
+    predictions, stats = _transcribe(recognizer, rows, batch_seconds, description)
+    if cache is not None:
+        cache.put(recognizer, rows, predictions, stats)
+    return predictions, stats
+
+
+def _transcribe(
+    recognizer: Recognizer, rows: Sequence[Utterance], batch_seconds: float, description: str
+) -> tuple[list[Prediction], BatchStats]:
     order = sorted(range(len(rows)), key=lambda i: rows[i].duration)
     results: dict[int, Transcription] = {}
     audio_seconds, compute_seconds, skipped = 0.0, 0.0, []

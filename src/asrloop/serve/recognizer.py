@@ -7,6 +7,8 @@ empty or silent audio (it returns an empty transcript).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -20,6 +22,26 @@ from asrloop.errors import MissingInputError
 from asrloop.model.factory import load_model
 from asrloop.serve.types import Transcription, WordTiming
 from asrloop.text.tokenizer import CharTokenizer
+
+
+def signature(model_dir, vocab_dir, decode_cfg, features_cfg, max_seconds, second_path) -> str:
+    """A digest of everything that fixes a recognizer's output."""
+    digest = hashlib.sha256()
+    for name in ("model.safetensors", "config.json", "vocab.json"):
+        file = Path(model_dir) / name
+        digest.update(file.read_bytes() if file.exists() else name.encode())
+    if vocab_dir is not None:
+        for name in ("lexicon.txt", "lm.arpa"):
+            file = Path(vocab_dir) / name
+            digest.update(file.read_bytes() if file.exists() else b"")
+    settings = {
+        "decode": {k: str(v) for k, v in dict(decode_cfg).items()},
+        "features": {k: str(v) for k, v in dict(features_cfg).items()},
+        "max_seconds": max_seconds,
+        "second_path": second_path,
+    }
+    digest.update(json.dumps(settings, sort_keys=True).encode())
+    return digest.hexdigest()[:24]
 
 
 class Recognizer:
@@ -40,6 +62,9 @@ class Recognizer:
         # also decode greedily (acoustics alone): where it disagrees with the lexicon + LM
         # path, the model may be forcing a new word into a known one
         self.greedy = GreedyDecoder(tokenizer) if second_path else None
+        # what makes its output what it is (weights, vocabulary, settings): predictions keyed by
+        # it can be reused (asrloop.serve.batch.PredictionCache); None when unknown
+        self.signature: str | None = None
         self.frame_seconds = extractor.hop / SAMPLE_RATE * getattr(model.config, "subsampling", 4)
 
     @classmethod
@@ -60,7 +85,7 @@ class Recognizer:
         decoder = build_decoder(decode_cfg, tokenizer, str(vocab_dir) if vocab_dir else None)
         extractor = FbankExtractor.from_config(features_cfg)
         model = load_model(model_dir)
-        return cls(
+        recognizer = cls(
             model,
             tokenizer,
             decoder,
@@ -69,6 +94,10 @@ class Recognizer:
             features_cfg["max_file_seconds"],
             second_path,
         )
+        recognizer.signature = signature(
+            model_dir, vocab_dir, decode_cfg, features_cfg, max_seconds, second_path
+        )
+        return recognizer
 
     @torch.no_grad()
     def log_probs(self, audios: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
