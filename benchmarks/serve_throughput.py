@@ -98,7 +98,8 @@ def main() -> None:
     settings = TrackingSettings.from_config(cfg.tracking, root)
     registry = Registry(settings)
     if registry.alias_version(settings.champion_alias) is None:
-        prepare(root, args.overrides)
+        if not (Path(cfg.train.output_dir) / "result.json").exists():
+            prepare(root, args.overrides)
         registry.set_alias(registry.resolve("1"), settings.champion_alias)
     version = registry.alias_version(settings.champion_alias)
     clips = five_second_clips(Path(cfg.paths.base_corpus), 8)
