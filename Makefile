@@ -8,7 +8,7 @@ TEAM_STAMP := $(VENV)/.team-stamp
 ITERATIONS ?= 1
 ARGS ?=
 
-.PHONY: setup setup-team team-up team-down loop test test-faults test-team test-all lint format ui bench clean
+.PHONY: setup setup-team team-up team-down loop test test-faults test-team test-browser test-all lint format ui review screenshots bench clean
 
 ## setup: create .venv with pinned dependencies (uv when available, pip otherwise)
 setup: $(STAMP)
@@ -35,7 +35,7 @@ team-down: $(TEAM_STAMP)
 loop: $(STAMP)
 	$(BIN)/asrloop loop loop.iterations=$(ITERATIONS) $(ARGS)
 
-FAST := not slow and not faults and not team
+FAST := not slow and not faults and not browser and not team
 
 ## test: the fast suite (under 10 minutes on 2 cores; CI runs it)
 test: $(STAMP)
@@ -49,7 +49,13 @@ test-faults: $(STAMP)
 test-team: $(TEAM_STAMP)
 	$(BIN)/python -m pytest -m team -q
 
-## test-all: every test: the fast suite, the slow loop tests, the fault campaign, the team stack
+## test-browser: the review page and the triage report in real Chromium (Debian's chromium,
+## installed by the tests when missing; they skip, saying why, only when it cannot be)
+test-browser: $(STAMP)
+	$(BIN)/python -m pytest -m browser -q
+
+## test-all: every test: the fast suite, the slow loop tests, the fault campaign, the browser,
+## the team stack
 test-all: $(TEAM_STAMP)
 	$(BIN)/python -m pytest -q
 
@@ -65,6 +71,14 @@ format: $(STAMP)
 ui: $(STAMP)
 	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --host 127.0.0.1 --port 5000 \
 		--backend-store-uri sqlite:///$(CURDIR)/mlflow.db --default-artifact-root $(CURDIR)/mlartifacts
+
+## review: the review page of the drop's queue on http://127.0.0.1:8765 (ARGS="review.reviewer=ann")
+review: $(STAMP)
+	$(BIN)/asrloop review $(ARGS)
+
+## screenshots: after a loop, retake docs/mlflow-compare.png and docs/mlflow-registry.png
+screenshots: $(STAMP)
+	$(BIN)/python scripts/screenshots.py
 
 ## bench: speed and quality benchmarks (print numbers)
 bench: $(STAMP)

@@ -37,8 +37,19 @@ COMMANDS: dict[str, str] = {
     "bench peer": "asrloop.peer:run",
     "params": "asrloop.pipeline:run",
     "loop": "asrloop.loop.runner:run",
+    "review": "asrloop.review.server:run",
+    "review export": "asrloop.review.label_studio:export_run",
+    "review import": "asrloop.review.label_studio:import_run",
     "team up": "asrloop.team:up",
     "team down": "asrloop.team:down",
+}
+# Words a command takes besides overrides: (config key of a positional word, {--option: key}).
+ARGUMENTS: dict[str, tuple[str | None, dict[str, str]]] = {
+    "review export": (
+        None,
+        {"--format": "review.export.format", "--output": "review.export.output"},
+    ),
+    "review import": ("review.import.file", {}),
 }
 USAGE_EXIT = 2
 
@@ -61,6 +72,32 @@ def split_command(argv: list[str]) -> tuple[str, list[str]]:
     raise UsageError(f"unknown command {' '.join(argv[:2])!r}\n\n{_usage()}")
 
 
+def _quoted(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def as_overrides(name: str, rest: list[str]) -> list[str]:
+    """The command's own words (``ARGUMENTS``) as Hydra overrides; other words unchanged."""
+    positional, options = ARGUMENTS.get(name, (None, {}))
+    out, words = [], list(rest)
+    while words:
+        word = words.pop(0)
+        option, equals, inline = word.partition("=")
+        if word == "--params":
+            out += [word, *words[:1]]
+            words = words[1:]
+        elif option in options:
+            if not equals and not words:
+                raise UsageError(f"{option} needs a value")
+            out.append(f"{options[option]}={_quoted(inline if equals else words.pop(0))}")
+        elif positional and not equals and not word.startswith(("-", "+", "~")):
+            out.append(f"{positional}={_quoted(word)}")
+            positional = None
+        else:
+            out.append(word)
+    return out
+
+
 def load_target(name: str):
     module, _, function = COMMANDS[name].partition(":")
     return getattr(importlib.import_module(module), function)
@@ -73,6 +110,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     try:
         name, rest = split_command(argv)
+        rest = as_overrides(name, rest)
     except UsageError as error:
         print(f"asrloop: {error}", file=sys.stderr)
         sys.exit(USAGE_EXIT)

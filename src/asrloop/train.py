@@ -309,7 +309,7 @@ class Trainer:
         run_ctx = (
             mlflow.start_run(run_id=state.run_id)
             if state.run_id
-            else tracking.step_run(self.job.tracking, "train", self.job.config, run_name="train")
+            else tracking.step_run(self.job.tracking, "train", self.job.config, run_name=run_name())
         )
         with run_ctx as run:
             state.run_id = run.info.run_id
@@ -493,6 +493,12 @@ class Trainer:
         )
         console.print(f"registered [bold]{self.registry.name}[/] v{version}")
         return version
+
+
+def run_name() -> str:
+    """``train``, or ``train: iteration k`` inside the loop (runs compared side by side)."""
+    iteration = os.environ.get(tracking.ITERATION_ENV)
+    return "train" if iteration is None else f"train: iteration {iteration}"
 
 
 def _clean(texts):

@@ -256,6 +256,8 @@ def test_every_fault_point_is_survived(snapshots, tmp_path, capsys):
                 problems.append("the re-synthesized shard differs from the original")
         seconds = time.perf_counter() - start
         report.append(f"{point.name:<28} {'ok' if not problems else 'LOST'} ({seconds:.0f} s)")
+        with capsys.disabled():
+            print(report[-1], *problems, sep="\n    ", flush=True)
         if problems:
             lost.append(f"{point.name}: {problems}")
         else:

@@ -1,14 +1,18 @@
 """The review queue of a drop: :class:`ReviewItem` rows in ``queue.jsonl`` and ``queue.csv``.
 
-Triage writes the queue, a person (or the demo's stand-in) decides each row, grow reads the
-approved ones. Both files hold the same rows; whichever was edited last is read, so a reviewer
-may use a spreadsheet or a text editor. Decided rows survive a re-triage.
+Triage writes the queue, a person (on the review page, in Label Studio, or in a text editor) or
+the demo's stand-in decides each row, grow reads the approved ones. Both files hold the same
+rows; whichever was edited last is read, so a reviewer may use a spreadsheet or a text editor.
+Decided rows survive a re-triage. Each row carries a ``revision`` (saves so far) and a content
+:attr:`ReviewItem.tag`, so a save made from a stale view of the row can be refused.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
+import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -23,6 +27,7 @@ DECIDED = ("approved", "rejected")
 RANDOM = "random"  # the reason of the uniform sample (the unbiased error estimate)
 DEMO_REVIEWER = "demo:references"
 JSONL_NAME, CSV_NAME = "queue.jsonl", "queue.csv"
+DECISION_FIELDS = ("id", "status", "reference", "reviewer", "revision", "reviewed_at")
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,9 @@ class ReviewItem:
     confidence: float | None = None
     audio_filepath: str = ""
     reviewer: str = ""
+    word_confidence: str = ""  # the hypothesis words' confidences, space separated
+    revision: int = 0  # decisions saved so far (the review page counts them)
+    reviewed_at: str = ""  # when the last decision was saved (UTC, ISO 8601)
 
     @property
     def decided(self) -> bool:
@@ -51,6 +59,18 @@ class ReviewItem:
     def in_random_sample(self) -> bool:
         return RANDOM in [part.strip() for part in self.reason.split(";")]
 
+    @property
+    def word_confidences(self) -> list[float]:
+        return [float(value) for value in self.word_confidence.split()]
+
+    @property
+    def tag(self) -> str:
+        """A hash of the row's decision (status, text, reviewer, revision, time): it changes
+        with every save or edit of the decision, by any tool."""
+        decision = {name: getattr(self, name) for name in DECISION_FIELDS}
+        text = json.dumps(decision, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
     def replace(self, **changes: Any) -> ReviewItem:
         return dataclasses.replace(self, **changes)
 
@@ -59,7 +79,8 @@ class ReviewItem:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str) -> ReviewItem:
-        """A row as read from either file; a bad status or confidence names file and row."""
+        """A row as read from either file; a bad status or number names file and row. Fields
+        that older queue files lack take their defaults."""
         names = [f.name for f in dataclasses.fields(cls)]
         values = {n: "" if data.get(n) is None else data.get(n) for n in names}
         if not str(values["id"]).strip():
@@ -74,8 +95,14 @@ class ReviewItem:
             raise DataError(
                 f"{where}: field 'confidence': {confidence!r} is not a number"
             ) from error
-        text = {n: str(values[n]) for n in names if n not in ("status", "confidence")}
-        return cls(**{**text, "status": status, "confidence": confidence})
+        revision = values["revision"]
+        try:
+            revision = int(revision) if revision not in ("", None) else 0
+        except ValueError as error:
+            raise DataError(f"{where}: field 'revision': {revision!r} is not a number") from error
+        numbers = ("status", "confidence", "revision")
+        text = {n: str(values[n]) for n in names if n not in numbers}
+        return cls(**{**text, "status": status, "confidence": confidence, "revision": revision})
 
 
 def queue_paths(folder: str | Path) -> tuple[Path, Path]:
@@ -135,7 +162,10 @@ def merge_queue(
             queue.append(previous)
             continue
         reference = previous.reference if previous else selected.hypothesis
-        queue.append(selected.replace(reference=reference, status="pending", reviewer=""))
+        kept = (
+            {"revision": previous.revision, "reviewed_at": previous.reviewed_at} if previous else {}
+        )
+        queue.append(selected.replace(reference=reference, status="pending", reviewer="", **kept))
     queue += [item for item_id, item in old.items() if item_id not in seen and item.decided]
     return queue
 

@@ -13,8 +13,10 @@ person edited and one the demo filled take the same path:
 3. demo only (``triage.auto_approve``): the drop's hidden references play the reviewer;
 4. analysis of approved rows: confusions with splits and merges as one error (see
    :mod:`asrloop.loop.align`), insertions, deletions, out-of-vocabulary words, WER per voice,
-   and the WER of the random sample with a bootstrap 95% interval; ``triage.json`` and a
-   Markdown/HTML report with plots, all logged to MLflow.
+   recall of each emerging term, and the WER of the random sample with a bootstrap 95%
+   interval; ``triage.json`` and a Markdown/HTML report with plots, all logged to MLflow. The
+   HTML report embeds its plots and the example clips (play buttons beside every example), so
+   it reads the same from MLflow's artifact view.
 """
 
 from __future__ import annotations
@@ -40,11 +42,11 @@ from asrloop.loop.review_queue import (
     read_queue,
     write_queue,
 )
-from asrloop.metrics import cer, error_counts, group_wer, wer
+from asrloop.metrics import cer, error_counts, group_wer, term_stats, wer
 from asrloop.records import SpikeReport
-from asrloop.report_render import Report, Section, bar_chart, write_report
+from asrloop.report_render import Clip, ClipIds, Report, Section, bar_chart, write_report
 from asrloop.serve.transcript import Transcript
-from asrloop.text.normalize import words
+from asrloop.text.normalize import normalize_text, words
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,7 @@ def _selection(transcript: Transcript, reason: str) -> ReviewItem:
         voice=transcript.voice,
         confidence=transcript.confidence,
         reason=reason,
+        word_confidence=" ".join(f"{w.confidence:.2f}" for w in transcript.transcription.words),
     )
 
 
@@ -169,8 +172,20 @@ def oov_words(items: Iterable[ReviewItem], vocabulary: set[str], max_examples: i
     return [{"word": w, "count": n, "examples": examples[w]} for w, n in ranked]
 
 
-def analyze(queue: Sequence[ReviewItem], vocabulary: set[str], settings: TriageSettings) -> dict:
-    """The error analysis of the approved rows of a queue (rejected and pending rows ignored)."""
+def term_examples(items: Sequence[ReviewItem], term: str, limit: int) -> list[str]:
+    """Clips whose reference says ``term`` (the ones to listen to for it)."""
+    phrase = normalize_text(term).split()
+    return [item.id for item in items if _contains(words(item.reference), phrase)][:limit]
+
+
+def analyze(
+    queue: Sequence[ReviewItem],
+    vocabulary: set[str],
+    settings: TriageSettings,
+    terms: Sequence[str] = (),
+) -> dict:
+    """The error analysis of the approved rows of a queue (rejected and pending rows ignored);
+    ``terms`` (the scenario's emerging terms) get recall and precision."""
     approved = [item for item in queue if item.approved]
     refs = [item.reference for item in approved]
     hyps = [item.hypothesis for item in approved]
@@ -181,6 +196,10 @@ def analyze(queue: Sequence[ReviewItem], vocabulary: set[str], settings: TriageS
     )
     sample = [item for item in approved if item.in_random_sample]
     per_voice = group_wer((i.voice, i.reference, i.hypothesis) for i in approved)
+    per_term = {
+        term: {**vars(scores), "examples": term_examples(approved, term, settings.max_examples)}
+        for term, scores in term_stats(refs, hyps, terms).items()
+    }
     return {
         "queue": dict(Counter(item.status for item in queue)),
         "overall": {
@@ -195,6 +214,7 @@ def analyze(queue: Sequence[ReviewItem], vocabulary: set[str], settings: TriageS
         "alignment": aligned["counts"],
         "oov": oov_words(approved, vocabulary, settings.max_examples),
         "per_voice": {k: vars(v) for k, v in per_voice.items()},
+        "per_term": per_term,
         "sampled_wer": bootstrap_wer(
             [item.reference for item in sample],
             [item.hypothesis for item in sample],
@@ -213,8 +233,10 @@ def _interval(sampled: Mapping) -> str:
     return f"{sampled['wer']:.3f} [{sampled['low']:.3f}, {sampled['high']:.3f}], n={sampled['n']}"
 
 
-def triage_report(result: Mapping, title: str, top: int, images: Sequence[str]) -> Report:
-    """The report's sections, rendered to both Markdown and HTML."""
+def triage_report(
+    result: Mapping, title: str, top: int, images: Sequence[str], clips: Sequence[Clip] = ()
+) -> Report:
+    """The report's sections, rendered to both Markdown and HTML; ``clips`` can be heard."""
     overall = result["overall"]
     summary = [
         ["queue rows", ", ".join(f"{k}: {v}" for k, v in sorted(result["queue"].items()))],
@@ -225,33 +247,43 @@ def triage_report(result: Mapping, title: str, top: int, images: Sequence[str]) 
         ["sampled WER [95% CI] (random sample)", _interval(result["sampled_wer"])],
     ]
     words_header = ["word", "count", "example clips"]
+
+    def listed(entries: Sequence[Mapping]) -> list[list]:
+        return [[e["word"], e["count"], ClipIds(e["examples"])] for e in entries[:top]]
+
     return Report(
         title,
         [
             Section("Summary", ["measure", "value"], summary),
             Section(
+                "Emerging terms",
+                ["term", "said", "heard right", "missed", "written wrongly", "recall", "examples"],
+                [
+                    [
+                        t,
+                        s["support"],
+                        s["tp"],
+                        s["fn"],
+                        s["fp"],
+                        s["recall"],
+                        ClipIds(s["examples"]),
+                    ]
+                    for t, s in result["per_term"].items()
+                ],
+                note="How often the approved clips say each term, and how often the model wrote "
+                "it.",
+            ),
+            Section(
                 "Top confusions",
                 ["reference", "hypothesis", "kind", "count", "example clips"],
                 [
-                    [c["ref"], c["hyp"], c["op"], c["count"], c["examples"]]
+                    [c["ref"], c["hyp"], c["op"], c["count"], ClipIds(c["examples"])]
                     for c in result["confusions"][:top]
                 ],
             ),
-            Section(
-                "Out-of-vocabulary words",
-                words_header,
-                [[o["word"], o["count"], o["examples"]] for o in result["oov"][:top]],
-            ),
-            Section(
-                "Insertions",
-                words_header,
-                [[i["word"], i["count"], i["examples"]] for i in result["insertions"][:top]],
-            ),
-            Section(
-                "Deletions",
-                words_header,
-                [[d["word"], d["count"], d["examples"]] for d in result["deletions"][:top]],
-            ),
+            Section("Out-of-vocabulary words", words_header, listed(result["oov"])),
+            Section("Insertions", words_header, listed(result["insertions"])),
+            Section("Deletions", words_header, listed(result["deletions"])),
             Section(
                 "WER by voice",
                 ["voice", "WER", "clips", "words"],
@@ -259,12 +291,30 @@ def triage_report(result: Mapping, title: str, top: int, images: Sequence[str]) 
             ),
         ],
         images,
+        clips,
     )
+
+
+def example_clips(result: Mapping, items: Iterable[ReviewItem], top: int) -> list[Clip]:
+    """The clips the report's tables name, with audio to hear (missing files are left out)."""
+    named: dict[str, None] = {}
+    for key in ("confusions", "oov", "insertions", "deletions"):
+        for entry in result[key][:top]:
+            named.update(dict.fromkeys(entry["examples"]))
+    for scores in result["per_term"].values():
+        named.update(dict.fromkeys(scores["examples"]))
+    by_id = {item.id: item for item in items}
+    return [
+        Clip(clip, Path(item.audio_filepath), item.reference, item.hypothesis, item.voice)
+        for clip in named
+        if (item := by_id.get(clip)) and item.audio_filepath and Path(item.audio_filepath).is_file()
+    ]
 
 
 def _plots(result: Mapping, out_dir: Path, top: int) -> list[Path]:
     top_confusions = result["confusions"][:top]
     voices = result["per_voice"]
+    terms = result["per_term"]
     return [
         bar_chart(
             [f"{c['ref']} → {c['hyp']}" for c in top_confusions],
@@ -272,6 +322,13 @@ def _plots(result: Mapping, out_dir: Path, top: int) -> list[Path]:
             "Top confusions",
             "count",
             out_dir / "confusions.png",
+        ),
+        bar_chart(
+            [f"{term} (said {s['support']})" for term, s in terms.items()],
+            [s["recall"] for s in terms.values()],
+            "Recall of each emerging term (approved clips)",
+            "recall",
+            out_dir / "recall_by_term.png",
         ),
         bar_chart(
             list(voices),
@@ -283,24 +340,34 @@ def _plots(result: Mapping, out_dir: Path, top: int) -> list[Path]:
     ]
 
 
-def write_analysis(result: Mapping, out_dir: str | Path, title: str, top: int) -> list[Path]:
-    """triage.json, report.md, report.html and the two PNG plots; returns their paths."""
+def write_analysis(
+    result: Mapping, out_dir: str | Path, title: str, top: int, clips: Sequence[Clip] = ()
+) -> list[Path]:
+    """triage.json, report.md, report.html (plots and ``clips`` embedded) and the PNG plots;
+    returns their paths."""
     from asrloop.jsonio import write_json
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     data = write_json(out_dir / "triage.json", result)
     images = _plots(result, out_dir, top)
-    report = triage_report(result, title, top, [image.name for image in images])
+    report = triage_report(result, title, top, [image.name for image in images], clips)
     return [data, *write_report(report, out_dir), *images]
 
 
 def analyze_queue(
-    queue: Path, out_dir: Path, vocabulary: set[str], settings: TriageSettings, title: str
+    queue: Path,
+    out_dir: Path,
+    vocabulary: set[str],
+    settings: TriageSettings,
+    title: str,
+    terms: Sequence[str] = (),
 ) -> tuple[dict, list[Path]]:
     """Read the queue in folder ``queue``, analyse it, write the reports to ``out_dir``."""
-    result = analyze(read_queue(queue), vocabulary, settings)
-    return result, write_analysis(result, out_dir, title, settings.report_top)
+    items = read_queue(queue)
+    result = analyze(items, vocabulary, settings, terms)
+    clips = example_clips(result, items, settings.report_top)
+    return result, write_analysis(result, out_dir, title, settings.report_top, clips)
 
 
 # ---- the `asrloop triage` step -------------------------------------------------------------
@@ -402,6 +469,8 @@ def run(cfg: DictConfig) -> None:
     with tracking.step_run(tracking_settings, "triage", config_snapshot(cfg)):
         import mlflow
 
-        result, files = analyze_queue(queue, out, vocabulary, settings, f"Triage: {drop.name}")
+        result, files = analyze_queue(
+            queue, out, vocabulary, settings, f"Triage: {drop.name}", list(cfg.scenario.terms)
+        )
         _log(mlflow, result, [*files, *queue_paths(queue)])
     _print_summary(result)
