@@ -83,6 +83,7 @@ screenshots: $(STAMP)
 ## bench: speed and quality benchmarks (print numbers)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/synthesis_speed.py
+	$(BIN)/python benchmarks/import_speed.py
 	$(BIN)/python benchmarks/train_quality.py
 
 clean:

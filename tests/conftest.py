@@ -36,6 +36,14 @@ def tiny_corpus(tmp_path_factory):
     return cfg, root
 
 
+@pytest.fixture(scope="session")
+def spoken():
+    """The 24 sentences of :mod:`tests.corpus_formats` spoken by four voices (16 kHz)."""
+    from tests.corpus_formats import speak
+
+    return speak()
+
+
 @pytest.fixture
 def project_repo(tmp_path):
     return init_project_repo(tmp_path / "project")

@@ -18,9 +18,13 @@ import sys
 
 COMMANDS: dict[str, str] = {
     "corpus synth": "asrloop.corpus.build:run",
+    "corpus import": "asrloop.corpus.importer.build:run",
+    "corpus build": "asrloop.corpus.source:run_corpus",
     "corpus version": "asrloop.corpus.versioning:run",
     "corpus restore": "asrloop.corpus.versioning:restore_cli",
     "drop synth": "asrloop.corpus.drop:run",
+    "drop import": "asrloop.corpus.drop_import:run",
+    "drop build": "asrloop.corpus.source:run_drop",
     "data validate": "asrloop.corpus.validate:run",
     "vocab build": "asrloop.text.vocabulary:run",
     "train": "asrloop.train:run",

@@ -30,7 +30,9 @@ def dev_log_probs(recognizer, rows, batch: int = 32) -> list[tuple[torch.Tensor,
     out = []
     with progress_bar("acoustic model on dev", len(rows)) as advance:
         for start in range(0, len(rows), batch):
-            audios = [read_audio(r.audio_path)[0] for r in rows[start : start + batch]]
+            audios = [
+                read_audio(r.audio_path, segment=r.segment)[0] for r in rows[start : start + batch]
+            ]
             out.append(recognizer.log_probs(audios))
             advance(len(audios))
     return out

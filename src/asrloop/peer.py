@@ -45,7 +45,7 @@ def pocketsphinx_transcribe(
     predictions, audio_seconds, compute = [], 0.0, 0.0
     with progress_bar(label, len(rows)) as advance:
         for row in rows:
-            audio, _ = read_audio(row.audio_path)
+            audio, _ = read_audio(row.audio_path, segment=row.segment)
             pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16).tobytes()
             start = time.perf_counter()
             decoder.start_utt()

@@ -42,15 +42,19 @@ def test_reviewer_text_is_normalized_or_left_out_with_a_message(tmp_path, capsys
     drop = Drop("d", tmp_path / "drops/d", tmp_path / "refs.jsonl", holdout_share=0.0, seed=1)
     items = [
         ReviewItem("ok", "approved", reference="The Minister, said: RAIN!"),
-        ReviewItem("accents", "approved", reference="the café opened"),
+        ReviewItem("accents", "approved", reference="the café opened"),  # folded
+        ReviewItem("greek", "approved", reference="Ελλάδα"),  # no letter the alphabet holds
         ReviewItem("empty", "approved", reference="  ...  "),
     ]
     write_queue(tmp_path / "queue", items)
-    kept = approved_items(tmp_path / "queue", drop, ALPHABET)
-    assert [(i.id, i.reference) for i in kept] == [("ok", "the minister said rain")]
+    kept = approved_items(tmp_path / "queue", drop, ALPHABET, "en")
+    assert [(i.id, i.reference) for i in kept] == [
+        ("ok", "the minister said rain"),
+        ("accents", "the cafe opened"),
+    ]
     captured = capsys.readouterr()
     said = captured.out + captured.err
-    assert "clip accents" in said and "clip empty" in said
+    assert "clip greek" in said and "clip empty" in said
 
 
 def test_unknown_override_keys_are_errors(tmp_path):

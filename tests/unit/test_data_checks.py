@@ -21,7 +21,7 @@ from asrloop.checks.data import run
 from asrloop.checks.report import CheckReport
 from asrloop.checks.scenario import REGRESSION_FILE, regression_hash
 from asrloop.config import compose
-from asrloop.corpus.manifest import MANIFEST_NAME
+from asrloop.corpus.manifest import MANIFEST_NAME, iter_corpus
 from asrloop.corpus.plan import plan_corpus
 from asrloop.corpus.shards import render_shards
 from asrloop.errors import ChecksFailed
@@ -100,8 +100,8 @@ def test_clean_corpus_has_no_errors(tiny):
 
 def test_process_pool_gives_the_same_stats(tiny):
     _, clean = tiny
-    wavs = sorted(clean.rglob("*.wav")) * 3  # enough files for the pool to be used
-    assert all_audio_stats(wavs, workers=2) == all_audio_stats(wavs, workers=1)
+    rows = list(iter_corpus(clean)) * 3  # enough clips for the pool to be used
+    assert all_audio_stats(rows, workers=2) == all_audio_stats(rows, workers=1)
 
 
 def test_leaked_test_sentence(tiny, corpus_copy):

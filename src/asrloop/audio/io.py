@@ -13,6 +13,7 @@ import soundfile as sf
 from asrloop.errors import DataError
 
 SAMPLE_RATE = 16_000
+AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus")  # what soundfile (libsndfile) decodes
 
 
 class AudioError(DataError):
@@ -39,9 +40,30 @@ def to_float(pcm: np.ndarray) -> np.ndarray:
     return pcm.astype(np.float32, copy=False)
 
 
-def read_audio(path: str | Path, target_rate: int | None = SAMPLE_RATE) -> tuple[np.ndarray, int]:
-    """Float32 mono audio; resampled to ``target_rate`` unless it is None."""
-    return _decode(str(path), str(path), target_rate)
+def read_pcm(
+    path: str | Path, dtype: str, segment: tuple[float, float | None] = (0.0, None)
+) -> tuple[np.ndarray, int]:
+    """(frames x channels, rate): the whole file, or ``segment`` = (offset, duration) seconds."""
+    offset, duration = segment
+    try:
+        with sf.SoundFile(str(path)) as handle:
+            rate = handle.samplerate
+            if offset:
+                handle.seek(min(round(offset * rate), handle.frames))
+            frames = -1 if duration is None else round(duration * rate)
+            return handle.read(frames, dtype=dtype, always_2d=True), rate
+    except Exception as error:  # soundfile raises several types for broken files
+        raise AudioError(f"{path}: cannot decode audio ({error})") from error
+
+
+def read_audio(
+    path: str | Path,
+    target_rate: int | None = SAMPLE_RATE,
+    segment: tuple[float, float | None] = (0.0, None),
+) -> tuple[np.ndarray, int]:
+    """Float32 mono audio of the file or of ``segment`` (a row's ``Utterance.segment``);
+    resampled to ``target_rate`` unless it is None."""
+    return _mono(*read_pcm(path, "float32", segment), target_rate)
 
 
 def decode_audio(
@@ -49,14 +71,14 @@ def decode_audio(
 ) -> tuple[np.ndarray, int]:
     """Like :func:`read_audio`, for the bytes of an audio file (WAV, FLAC, OGG); ``label``
     names the clip in errors."""
-    return _decode(io.BytesIO(data), label, target_rate)
-
-
-def _decode(source, label: str, target_rate: int | None) -> tuple[np.ndarray, int]:
     try:
-        audio, rate = sf.read(source, dtype="float32", always_2d=True)
+        audio, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
     except Exception as error:  # soundfile raises several types for broken files
         raise AudioError(f"{label}: cannot decode audio ({error})") from error
+    return _mono(audio, rate, target_rate)
+
+
+def _mono(audio: np.ndarray, rate: int, target_rate: int | None) -> tuple[np.ndarray, int]:
     audio = audio.mean(axis=1)
     if target_rate is not None and rate != target_rate:
         audio, rate = resample(audio, rate, target_rate), target_rate

@@ -19,7 +19,8 @@ def check_format(corpus: CorpusUnderTest) -> list[Finding]:
         for c in corpus.decoded()
         if (c.audio.rate, c.audio.channels) != (rate, 1)
     ]
-    return findings_if("audio.format", "error", f"{{n}} clips are not {rate} Hz mono", bad)
+    message = f"{{n}} clips are not {rate} Hz mono (`asrloop corpus import` converts audio)"
+    return findings_if("audio.format", "error", message, bad)
 
 
 def check_duration(corpus: CorpusUnderTest) -> list[Finding]:

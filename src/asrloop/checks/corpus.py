@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import soundfile as sf
 from omegaconf import DictConfig, OmegaConf
 
+from asrloop.audio.io import AudioError, read_pcm
 from asrloop.corpus.manifest import Utterance
 
 FULL_SCALE = 32766  # int16 magnitude above which a sample counts as clipped
@@ -40,14 +40,14 @@ class AudioStats:
         return self.frames / self.rate if self.rate else 0.0
 
 
-def audio_stats(path: str | Path) -> AudioStats:
-    """Decode one file (as int16) and summarise it: format, level, clipping, content hash."""
+def audio_stats(path: str | Path, segment: tuple[float, float | None] = (0.0, None)) -> AudioStats:
+    """Decode one file or its ``segment`` (a row's ``Utterance.segment``) as int16 and
+    summarise it: format, level, clipping, content hash."""
     try:
-        with sf.SoundFile(str(path)) as handle:
-            rate, channels = handle.samplerate, handle.channels
-            pcm = handle.read(dtype="int16", always_2d=True)
-    except Exception as error:  # soundfile raises several types for missing or broken files
-        return AudioStats(error=f"cannot decode ({error})")
+        pcm, rate = read_pcm(path, "int16", segment)
+    except AudioError as error:
+        return AudioStats(error=f"cannot decode ({error.__cause__ or error})")
+    channels = pcm.shape[1]
     digest = hashlib.sha256(f"{rate}:{channels}:".encode() + pcm.tobytes()).hexdigest()
     if pcm.size == 0:
         return AudioStats(rate, channels, 0, digest=digest)
@@ -59,14 +59,17 @@ def audio_stats(path: str | Path) -> AudioStats:
     )
 
 
-def all_audio_stats(paths: list[Path], workers: int) -> list[AudioStats]:
-    """:func:`audio_stats` for every path, in order, in ``workers`` processes."""
-    names = [str(p) for p in paths]
-    if workers <= 1 or len(names) < 64:
-        return [audio_stats(n) for n in names]
-    chunk = max(16, len(names) // (workers * 8))
+def row_audio_stats(row: Utterance) -> AudioStats:
+    return audio_stats(row.audio_path, row.segment)
+
+
+def all_audio_stats(rows: list[Utterance], workers: int) -> list[AudioStats]:
+    """:func:`audio_stats` for every row's clip, in order, in ``workers`` processes."""
+    if workers <= 1 or len(rows) < 64:
+        return [row_audio_stats(r) for r in rows]
+    chunk = max(16, len(rows) // (workers * 8))
     with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
-        return list(pool.map(audio_stats, names, chunksize=chunk))
+        return list(pool.map(row_audio_stats, rows, chunksize=chunk))
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class CorpusRules:
     settings: dict[str, Any]  # conf/checks: checks.data
     sample_rate: int
     alphabet: str
+    language: str  # how transcripts are normalised (asrloop.text.normalize)
     train_voices: tuple[str, ...]
     heldout_voices: tuple[str, ...]
     terms: tuple[str, ...]
@@ -88,13 +92,16 @@ class CorpusRules:
         corpus: DictConfig,
         terms: list[str],
     ) -> CorpusRules:
-        """From ``checks.data``, ``features``, ``corpus`` and ``scenario.terms``."""
+        """From ``checks.data``, ``features``, ``corpus`` and ``scenario.terms``. An imported
+        corpus (``corpus.source: import``) has speakers, not the synthesizer's voices."""
+        synthesized = str(corpus.source) == "synth"
         return cls(
             OmegaConf.to_container(data_checks, resolve=True),
             int(features.sample_rate),
             str(corpus.alphabet),
-            tuple(corpus.voices.train),
-            tuple(corpus.voices.heldout),
+            str(corpus.language),
+            tuple(corpus.voices.train) if synthesized else (),
+            tuple(corpus.voices.heldout) if synthesized else (),
             tuple(terms),
         )
 

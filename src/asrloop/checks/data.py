@@ -35,7 +35,7 @@ from asrloop.corpus.manifest import scan_manifests
 from asrloop.errors import ChecksFailed
 from asrloop.progress import console
 
-ROW_FIELDS = ("split", "voice")  # beyond the manifest contract, the checks need these
+ROW_FIELDS = ("split",)  # beyond the manifest contract, the checks need this (speaker: a warning)
 
 CHECKS: dict[str, Callable[[CorpusUnderTest], list[Finding]]] = {
     "audio.decode": audio.check_decode,
@@ -66,7 +66,7 @@ def load_corpus(corpus_root: Path, rules: CorpusRules) -> tuple[CorpusUnderTest,
     message = "{n} malformed manifest rows (left out of the other checks)"
     findings = findings_if("schema", "error", message, scan.errors)
     findings += findings_if("schema", "warning", "{n} rows miss a recommended field", scan.warnings)
-    stats = all_audio_stats([r.audio_path for r in scan.rows], int(rules.settings["workers"]))
+    stats = all_audio_stats(scan.rows, int(rules.settings["workers"]))
     clips = [
         Clip(row, stat, row.where_in(corpus_root))
         for row, stat in zip(scan.rows, stats, strict=True)

@@ -75,7 +75,7 @@ def check_invariance(
     if not rows:
         return [Finding("invariance", "warning", "no test clips to perturb", [])], {}
     refs = [r.text or "" for r in rows]
-    clean = [read_audio(r.audio_path)[0] for r in rows]
+    clean = [read_audio(r.audio_path, segment=r.segment)[0] for r in rows]
     rng = np.random.default_rng(0)
     variants = {
         f"gain {g:+g} dB": [apply_gain(a, float(g)) for a in clean] for g in settings.gain_db

@@ -65,7 +65,9 @@ def _total(digests: Mapping[str, str]) -> str:
 def regression_hash(corpus_root: str | Path) -> str:
     """SHA-256 over the regression rows' text and audio content (order and layout free)."""
     rows = [r for r in scan_manifests(corpus_root).rows if r.split == "regression"]
-    return _total(_regression_digests(Clip(r, audio_stats(r.audio_path), r.id) for r in rows))
+    return _total(
+        _regression_digests(Clip(r, audio_stats(r.audio_path, r.segment), r.id) for r in rows)
+    )
 
 
 def _read_record(path: Path) -> tuple[str, dict[str, str]]:

@@ -9,22 +9,27 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from asrloop.config import save_config
+from asrloop.corpus import ownership
 from asrloop.corpus.manifest import iter_corpus
 from asrloop.corpus.plan import plan_corpus
-from asrloop.corpus.shards import remove_stale_shards, render_shards
+from asrloop.corpus.shards import render_shards
 from asrloop.progress import console, progress_bar
+
+STEP = "corpus synth"
 
 
 def build_corpus(corpus: dict, terms: Sequence[str], root: Path) -> dict:
     """Render every shard of the ``corpus`` config (a plain dict) under ``root``."""
+    ownership.claim(root, STEP)
     shards = plan_corpus(corpus, forbidden_words=list(terms))
-    removed = remove_stale_shards(root, [s.name for s in shards]) if root.exists() else []
+    removed = ownership.prune(root, STEP, [s.name for s in shards])
     if removed:
-        console.print(f"removed shards no longer in the plan: {', '.join(removed)}")
+        console.print(f"removed shards asrloop wrote that the plan no longer has: {removed}")
     total = sum(len(s.clips) for s in shards)
     start = time.perf_counter()
     with progress_bar(f"synthesizing {len(shards)} shards", total) as advance:
-        render_shards(shards, root, workers=corpus["workers"], on_progress=advance)
+        folders = render_shards(shards, root, workers=corpus["workers"], on_progress=advance)
+    ownership.record(root, STEP, [f.name for f in folders])
     seconds = time.perf_counter() - start
     audio = sum(row.duration for row in iter_corpus(root))
     stats = {"clips": total, "audio_hours": audio / 3600, "wall_seconds": seconds}

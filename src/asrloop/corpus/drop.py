@@ -15,6 +15,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from asrloop.corpus import ownership
 from asrloop.corpus.manifest import MANIFEST_NAME, Utterance, read_manifest, write_manifest
 from asrloop.corpus.plan import plan_drop
 from asrloop.corpus.shards import render_shards
@@ -74,13 +75,15 @@ class Drop:
         return [
             row.replace(text=texts[row.id])
             for row in read_manifest(self.manifest, require_text=False, contained=True)
-            if part == "all" or (part == "holdout") == self.is_holdout(row.id)
+            if row.id in texts  # an imported drop may have references for some clips only
+            and (part == "all" or (part == "holdout") == self.is_holdout(row.id))
         ]
 
 
 def synthesize_drop(corpus: dict, scenario: dict, drop: Drop) -> Path:
     """Render the scenario's drop ``drop.name`` (audio) and write its hidden references."""
     settings = scenario["drop"]
+    ownership.claim_folder(drop.folder, "drop synth")
     index = int(settings["index"])
     shard = plan_drop(corpus, scenario, drop.name, int(settings["seed"]) + index, index)
     with progress_bar(f"synthesizing drop {drop.name}", len(shard.clips)) as advance:

@@ -2,8 +2,10 @@
 
 Required fields: ``audio_filepath`` (relative to the manifest's folder), ``duration`` (seconds),
 ``text`` (drops may leave it out). Known optional fields: ``id``, ``speaker``, ``voice``,
-``split``, ``source``. Any other field (``provenance``, ``pred_text``...) is kept as written in
-:attr:`Utterance.extra`. This module is the only place that reads or writes a row's fields.
+``split``, ``source``, ``offset`` (seconds into the audio file where the clip starts: the clip is
+then ``duration`` seconds of a longer file, as NeMo writes segments). Any other field
+(``provenance``, ``pred_text``...) is kept as written in :attr:`Utterance.extra`.
+This module is the only place that reads or writes a row's fields.
 
 >>> u = Utterance.from_dict({"audio_filepath": "a.wav", "duration": 1.5, "text": "hello"})
 >>> u.id, u.is_grown, u.to_dict()["duration"]
@@ -27,7 +29,17 @@ MANIFEST_NAME = "manifest.jsonl"
 GROWN_SOURCE_PREFIX = "drop/"  # rows grown from a production drop: source "drop/<drop name>"
 SPLITS = ("train", "dev", "test", "regression")
 EVAL_SPLITS = ("test", "regression")  # never trained on
-_KNOWN = ("id", "audio_filepath", "duration", "text", "speaker", "voice", "split", "source")
+_KNOWN = (
+    "id",
+    "audio_filepath",
+    "duration",
+    "text",
+    "speaker",
+    "voice",
+    "split",
+    "source",
+    "offset",
+)
 
 
 class ManifestError(DataError):
@@ -46,6 +58,7 @@ class Utterance:
     voice: str = ""
     split: str = ""
     source: str = ""
+    offset: float | None = None  # None: the clip is the whole file
     extra: Mapping[str, Any] = field(default_factory=dict)
     manifest: Path | None = field(default=None, compare=False, repr=False)
     line: int = field(default=0, compare=False, repr=False)
@@ -77,6 +90,7 @@ class Utterance:
             voice=str(data.get("voice") or ""),
             split=str(data.get("split") or ""),
             source=str(data.get("source") or ""),
+            offset=float(data["offset"]) if data.get("offset") is not None else None,
             extra={k: v for k, v in data.items() if k not in _KNOWN},
             manifest=Path(manifest) if manifest is not None else None,
             line=line,
@@ -94,6 +108,8 @@ class Utterance:
         for name in ("speaker", "voice", "split", "source"):
             if getattr(self, name):
                 row[name] = getattr(self, name)
+        if self.offset is not None:
+            row["offset"] = self.offset
         return {**row, **self.extra}
 
     def replace(self, **changes: Any) -> Utterance:
@@ -107,6 +123,11 @@ class Utterance:
         if path.is_absolute() or self.manifest is None:
             return path
         return self.manifest.parent / path
+
+    @property
+    def segment(self) -> tuple[float, float | None]:
+        """(offset, duration) of the clip within its file; (0, None) for the whole file."""
+        return (0.0, None) if self.offset is None else (self.offset, self.duration)
 
     @property
     def where(self) -> str:
@@ -146,6 +167,11 @@ def field_errors(
         errors.append(f"field 'duration': {duration!r} is not a positive number")
     if data.get("text") is not None and not isinstance(data["text"], str):
         errors.append(f"field 'text': {data['text']!r} is not a string")
+    offset = data.get("offset", 0.0)
+    if offset is not None and (
+        isinstance(offset, bool) or not isinstance(offset, int | float) or offset < 0
+    ):
+        errors.append(f"field 'offset': {offset!r} is not a number of seconds >= 0")
     if not isinstance(data.get("audio_filepath", ""), str):
         errors.append(f"field 'audio_filepath': {data['audio_filepath']!r} is not a string")
     if "split" in data and data["split"] not in tuple(splits):

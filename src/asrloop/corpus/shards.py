@@ -33,13 +33,16 @@ def plan_digest(shard: ShardPlan) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
-def shard_is_complete(folder: Path, shard: ShardPlan) -> bool:
-    digest = folder / DIGEST_FILE
+def folder_is_complete(folder: Path, digest: str) -> bool:
+    """A shard folder with its manifest and the digest of the plan it was written from."""
+    file = folder / DIGEST_FILE
     return (
-        (folder / MANIFEST_NAME).exists()
-        and digest.exists()
-        and digest.read_text().strip() == plan_digest(shard)
+        (folder / MANIFEST_NAME).exists() and file.exists() and file.read_text().strip() == digest
     )
+
+
+def shard_is_complete(folder: Path, shard: ShardPlan) -> bool:
+    return folder_is_complete(folder, plan_digest(shard))
 
 
 def clip_seed(clip: ClipPlan) -> int:
@@ -123,13 +126,3 @@ def render_shards(
             if on_progress:
                 on_progress(done)
     return folders
-
-
-def remove_stale_shards(root: Path, keep: Sequence[str]) -> list[str]:
-    """Delete shard folders under ``root`` that the current plan no longer has."""
-    removed = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.exists() else []:
-        if folder.name not in keep:
-            shutil.rmtree(folder)
-            removed.append(folder.name)
-    return removed

@@ -158,13 +158,18 @@ def commit_version(root: Path, message: str, push: bool = True) -> str:
 
 def remove_untracked_shards(root: Path) -> list[str]:
     """Remove grown shards whose pointer this revision does not track in git (an uncommitted
-    pointer from an interrupted step goes too); their data stays in the DVC cache."""
+    pointer from an interrupted step goes too); their data stays in the DVC cache. A folder
+    that ``asrloop grow`` did not write is left alone."""
+    from asrloop.corpus.ownership import written_by_asrloop
+
     grown = root / "data" / "corpus" / "grown"
     tracked = set(git(root, "ls-files", "--", "data/corpus/grown").splitlines())
     removed = []
     for folder in sorted(grown.iterdir()) if grown.exists() else []:
         pointer = folder.with_name(folder.name + ".dvc")
-        if folder.is_dir() and str(pointer.relative_to(root)) not in tracked:
+        if folder.is_dir() and not written_by_asrloop(folder):
+            console.print(f"[yellow]kept[/] {folder}: not written by asrloop grow")
+        elif folder.is_dir() and str(pointer.relative_to(root)) not in tracked:
             shutil.rmtree(folder)
             pointer.unlink(missing_ok=True)
             removed.append(folder.name)

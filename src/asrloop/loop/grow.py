@@ -22,6 +22,7 @@ from asrloop.audio.io import SAMPLE_RATE, read_audio, write_audio
 from asrloop.checks.corpus import CorpusRules
 from asrloop.checks.data import check_corpus
 from asrloop.checks.labels_model import GREEDY, suspect_labels
+from asrloop.corpus import ownership
 from asrloop.corpus.drop import Drop
 from asrloop.corpus.manifest import (
     EVAL_SPLITS,
@@ -60,9 +61,12 @@ class GrowResult:
     tag: str | None
 
 
-def approved_items(queue_folder: Path, drop: Drop, alphabet: str) -> list[ReviewItem]:
+def approved_items(
+    queue_folder: Path, drop: Drop, alphabet: str, language: str
+) -> list[ReviewItem]:
     """Approved rows of the review queue (whichever of its JSONL and CSV was edited last), their
-    references normalized; a reference the alphabet cannot hold is reported and left out."""
+    references normalized (``corpus.language``); a reference the alphabet cannot hold is
+    reported and left out."""
     keep = []
     items = read_queue(queue_folder) if queue_folder.exists() else []
     for item in items:
@@ -72,7 +76,7 @@ def approved_items(queue_folder: Path, drop: Drop, alphabet: str) -> list[Review
             console.print(f"[yellow]ignored[/] {item.id}: held-out clips never enter the corpus")
             continue
         try:
-            reference = normalize_transcript(item.reference, alphabet)
+            reference = normalize_transcript(item.reference, alphabet, language)
         except NormalizationError as error:
             console.print(f"[yellow]ignored[/] {queue_folder} clip {item.id}: {error}")
             continue
@@ -100,8 +104,8 @@ def known_words(vocab_dir: Path) -> set[str]:
 
 def shard_rows(
     items: list[ReviewItem], drop: Drop, clips: dict[str, Utterance]
-) -> list[tuple[Utterance, Path]]:
-    """Each grown row (duration still to measure) with the drop audio it copies."""
+) -> list[tuple[Utterance, Utterance]]:
+    """Each grown row (duration still to measure) with the drop clip whose audio it copies."""
     rows = []
     for item in items:
         clip = clips.get(item.id)
@@ -127,7 +131,7 @@ def shard_rows(
                 }
             },
         )
-        rows.append((row, clip.audio_path))
+        rows.append((row, clip))
     return rows
 
 
@@ -136,11 +140,14 @@ def content_digest(rows: list[Utterance]) -> str:
     return hashlib.sha256(repr(keys).encode()).hexdigest()
 
 
-def write_shard(folder: Path, rows: list[tuple[Utterance, Path]], new_words: list[str]) -> bool:
+def write_shard(
+    folder: Path, rows: list[tuple[Utterance, Utterance]], new_words: list[str]
+) -> bool:
     """Write the shard unless an identical one exists; returns True when something changed."""
     recover_dir(folder)
     tmp = folder.with_name(folder.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)  # what an interrupted run left
+    ownership.claim_folder(folder, "grow", "Move that folder out of the grown corpus.")
     digest_file = folder / DIGEST_FILE
     digest = content_digest([row for row, _ in rows])
     if digest_file.exists() and digest_file.read_text().strip() == digest:
@@ -148,7 +155,7 @@ def write_shard(folder: Path, rows: list[tuple[Utterance, Path]], new_words: lis
     tmp.mkdir(parents=True)
     written = []
     for row, source in rows:
-        audio, _ = read_audio(source)
+        audio, _ = read_audio(source.audio_path, segment=source.segment)
         write_audio(tmp / row.audio_filepath, audio)
         written.append(row.replace(duration=round(len(audio) / SAMPLE_RATE, 4)))
     fault_point("grow.before_manifest")
@@ -182,7 +189,7 @@ def grow_corpus(job: GrowJob) -> tuple[GrowResult, list[Path]]:
     and are reported; the data checks must pass first."""
     drop = job.drop
     eval_texts = {r.text or "" for r in iter_corpus(job.base_corpus, EVAL_SPLITS)}
-    items = approved_items(job.queue, drop, job.rules.alphabet)
+    items = approved_items(job.queue, drop, job.rules.alphabet, job.rules.language)
     items = without_eval_sentences(items, eval_texts)
     clips = {r.id: r for r in read_manifest(drop.manifest, require_text=False, contained=True)}
     if job.suspects is not None and items:

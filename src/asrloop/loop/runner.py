@@ -38,8 +38,10 @@ from asrloop.tracking import TrackingSettings
 RETRAIN_STAGES = ("check_data", "vocab", "train", "evaluate")
 DROP_STAGES = ("drop", "transcribe", "monitor", "triage")
 STAGE_OF_COMMAND = {  # pipelines/dvc.yaml stage names of the CLI commands they run
+    "corpus build": "corpus",  # synth or import, as corpus.source says
     "corpus synth": "corpus",
     "corpus import": "corpus",
+    "drop build": "drop",  # synth or import, as scenario.drop.source says
     "drop synth": "drop",
     "drop import": "drop",
     "check data": "check_data",

@@ -98,10 +98,10 @@ def _featurize(row: Utterance, extractor: FbankExtractor, report: LoadReport):
         report.skip(row, "missing_file", f"audio file not found: {path}")
         return None
     try:
-        audio, rate = read_audio(path, target_rate=None)
+        audio, rate = read_audio(path, target_rate=None, segment=row.segment)
         resampled = rate != SAMPLE_RATE
         if resampled:
-            audio, _ = read_audio(path, target_rate=SAMPLE_RATE)
+            audio, _ = read_audio(path, target_rate=SAMPLE_RATE, segment=row.segment)
     except AudioError as error:
         report.skip(row, "unreadable", str(error))
         return None

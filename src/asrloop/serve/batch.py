@@ -151,14 +151,16 @@ def _transcribe(
 
 
 def _read_bounded(row: Utterance, max_seconds: float) -> np.ndarray:
-    """The clip's audio; a file longer than ``max_seconds`` (by its header) is refused unread."""
+    """The clip's audio (its segment, for a row with an offset); a clip longer than
+    ``max_seconds`` (by the header, or the segment's duration) is refused unread."""
     rate, _, frames = audio_info(row.audio_path)
-    if frames / rate > max_seconds:
+    seconds = row.segment[1] if row.segment[1] is not None else frames / rate
+    if seconds > max_seconds:
         raise AudioError(
-            f"{row.audio_path}: {frames / rate:.0f} s is longer than "
+            f"{row.audio_path}: {seconds:.0f} s is longer than "
             f"features.max_file_seconds={max_seconds:g}"
         )
-    audio, _ = read_audio(row.audio_path)
+    audio, _ = read_audio(row.audio_path, segment=row.segment)
     return audio
 
 

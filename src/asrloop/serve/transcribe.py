@@ -14,7 +14,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from asrloop.audio.io import AudioError, audio_info
+from asrloop.audio.io import AUDIO_SUFFIXES, AudioError, audio_info
 from asrloop.corpus.manifest import MANIFEST_NAME, Utterance, read_manifest
 from asrloop.faults import fault_point
 from asrloop.model.registry import Registry
@@ -24,8 +24,6 @@ from asrloop.serve.batch import transcribe_utterances
 from asrloop.serve.loading import REGISTRY_PREFIX, DecodingSetup, load_recognizer
 from asrloop.serve.transcript import Transcript, write_transcripts
 from asrloop.tracking import TrackingSettings
-
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg"}
 
 
 def input_rows(source: Path) -> list[Utterance]:
