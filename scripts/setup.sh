@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Create .venv and install asrloop with its pinned stack. Uses uv when it can (about a minute),
 # plain pip otherwise (about five). Everything comes from PyPI: no system package is needed.
+# EXTRAS=dev,team adds the team stack's packages (make setup-team).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3.11}
+EXTRAS=${EXTRAS:-dev}
 command -v "$PY" >/dev/null 2>&1 || PY=python3
 if ! command -v uv >/dev/null 2>&1; then
   "$PY" -m pip install --quiet --user uv 2>/dev/null || "$PY" -m pip install --quiet uv || true
@@ -11,10 +13,10 @@ fi
 export PATH="$HOME/.local/bin:$PATH"
 if command -v uv >/dev/null 2>&1; then
   [ -x .venv/bin/python ] || uv venv --quiet --python "$PY" .venv
-  uv pip install --quiet --python .venv/bin/python -e ".[dev]"
+  uv pip install --quiet --python .venv/bin/python -e ".[$EXTRAS]"
 else
   [ -x .venv/bin/python ] || "$PY" -m venv .venv
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e ".[dev]"
+  .venv/bin/python -m pip install --quiet -e ".[$EXTRAS]"
 fi
 .venv/bin/python -c "import asrloop, torch, torchaudio, mlflow, dvc; print('asrloop setup ok: torch', torch.__version__)"

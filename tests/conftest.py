@@ -13,7 +13,17 @@ from omegaconf import OmegaConf
 
 from asrloop.corpus.plan import plan_corpus
 from asrloop.corpus.shards import render_shards
+from asrloop.tracking import REGISTRY_ENV, URI_ENV, environment_kept
 from tests.helpers import TINY_CORPUS, init_project_repo, make_cfg
+
+
+@pytest.fixture(autouse=True)
+def tracking_uri_stays_the_users():
+    """``mlflow.set_tracking_uri`` (called by tests to read a project's runs) exports
+    ``MLFLOW_TRACKING_URI``, which asrloop reads as the user's choice: keep one test's URI
+    from reaching the next test or the steps it starts."""
+    with environment_kept(URI_ENV, REGISTRY_ENV):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -19,10 +20,55 @@ TINY_CORPUS = [
     "corpus.shard_size=20",
 ]
 
+# a small model and short, deterministic training steps (seconds on 2 cores)
+FAST_TRAINING = [
+    "model.config.d_model=64",
+    "model.config.num_heads=2",
+    "model.config.ff_dim=128",
+    "model.config.num_layers=2",
+    "train.scheduler.warmup_steps=2",
+    "train.log_every=1",
+    "train.max_batch_frames=3000",
+    "train.eval_every=1000",
+    "train.spec_augment.time_masks=0",
+    "train.spec_augment.freq_masks=0",
+]
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (for a server a test starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def python_without_asrloop(folder: Path) -> Path:
+    """A Python environment that sees this one's packages but not asrloop (its editable
+    install is a ``.pth`` file, which a path listed in another ``.pth`` does not process).
+    Returns its ``bin`` folder, with ``python`` and a ``uvicorn`` for ``mlflow models serve``."""
+    import site
+
+    base = getattr(sys, "_base_executable", sys.executable)
+    run([base, "-m", "venv", "--without-pip", str(folder)], folder.parent)
+    packages = next(Path(p) for p in site.getsitepackages() if p.endswith("site-packages"))
+    target = next((folder / "lib").glob("python3*/site-packages"))
+    (target / "packages.pth").write_text(f"{packages}\n")
+    uvicorn = folder / "bin" / "uvicorn"
+    uvicorn.write_text(f"#!{folder / 'bin' / 'python'}\nfrom uvicorn.main import main\nmain()\n")
+    uvicorn.chmod(0o755)
+    return folder / "bin"
+
 
 def make_cfg(root: Path, *overrides: str):
     """The project's real config with every path under ``root``."""
     return compose([f"paths.root={root}", *overrides])
+
+
+def tracking_uri(cfg) -> str:
+    """The tracking URI the steps of ``cfg`` use."""
+    from asrloop.tracking import TrackingSettings
+
+    return TrackingSettings.from_config(cfg.tracking, cfg.paths.root).uri
 
 
 def copy_corpus(source_root: Path, target_root: Path) -> None:
@@ -45,12 +91,19 @@ def run(args: list[str], cwd: Path) -> str:
     return result.stdout
 
 
+CACHES = shutil.ignore_patterns("__pycache__", "*.pyc")
+
+
 def init_project_repo(root: Path) -> Path:
-    """A fresh git + DVC project like a clone of asrloop: pipeline, ignore files, local remote."""
+    """A fresh git + DVC project like a clone of asrloop: pipeline, the code its stages depend
+    on, ignore files, local remote."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "pipelines").mkdir(exist_ok=True)
     shutil.copy(PROJECT / "pipelines" / "dvc.yaml", root / "pipelines" / "dvc.yaml")
     shutil.copy(PROJECT / ".gitignore", root / ".gitignore")
+    shutil.copy(PROJECT / ".dvcignore", root / ".dvcignore")
+    # the stages depend on the code they run, as in a clone of asrloop
+    shutil.copytree(PROJECT / "src" / "asrloop", root / "src" / "asrloop", ignore=CACHES)
     run(["git", "init", "-q", "-b", "main"], root)
     run(["git", "config", "user.email", "test@asrloop"], root)
     run(["git", "config", "user.name", "asrloop test"], root)

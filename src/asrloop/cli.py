@@ -45,6 +45,8 @@ COMMANDS: dict[str, str] = {
     "review": "asrloop.review.server:run",
     "review export": "asrloop.review.label_studio:export_run",
     "review import": "asrloop.review.label_studio:import_run",
+    "team up": "asrloop.team:up",
+    "team down": "asrloop.team:down",
 }
 # Words a command takes besides overrides: (config key of a positional word, {--option: key}).
 ARGUMENTS: dict[str, tuple[str | None, dict[str, str]]] = {

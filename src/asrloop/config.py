@@ -79,16 +79,46 @@ def save_config(cfg: DictConfig, path: str | Path) -> Path:
     return path
 
 
+ROOT = "."  # how params.yaml names the project root: paths under it are written ./relative
+
+
+def relative_to_root(data, root: str):
+    """``data`` with the project root written as ``.``: the same file from every clone path."""
+    prefix = str(root).rstrip("/")
+    if isinstance(data, dict):
+        return {k: relative_to_root(v, root) for k, v in data.items()}
+    if isinstance(data, list):
+        return [relative_to_root(v, root) for v in data]
+    if isinstance(data, str):
+        return ROOT if data == prefix else data.replace(prefix + "/", ROOT + "/")
+    return data
+
+
+def _at_root(data, root: str):
+    """The inverse of :func:`relative_to_root` for the project at ``root``."""
+    if isinstance(data, dict):
+        return {k: _at_root(v, root) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_at_root(v, root) for v in data]
+    if isinstance(data, str) and (data == ROOT or data.startswith(ROOT + "/")):
+        return root + data[len(ROOT) :]
+    return data
+
+
 def load_params(path: str | Path, overrides: Sequence[str] = ()) -> DictConfig:
     """A resolved config written by ``asrloop params`` (the pipeline's params.yaml) + overrides.
 
-    The snapshot holds absolute paths; when the project has moved (another clone, a checked-out
-    data version), they are re-rooted at the project that holds ``path`` (its ``pipelines/``)."""
+    Paths in the snapshot are relative to the project (``./data/...``); they are rooted at the
+    project that holds ``path`` (its ``pipelines/``), wherever that clone lives. An older
+    snapshot with absolute paths is re-rooted the same way."""
     cfg = OmegaConf.load(path)
     written = str(cfg.paths.root)
     actual = str(Path(path).resolve().parent.parent)
-    if written != actual:
-        cfg = OmegaConf.create(_reroot(OmegaConf.to_container(cfg), written, actual))
+    data = OmegaConf.to_container(cfg)
+    if written == ROOT:
+        cfg = OmegaConf.create(_at_root(data, actual))
+    elif written != actual:
+        cfg = OmegaConf.create(_reroot(data, written, actual))
     if overrides:
         cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
     from asrloop.config_keys import unknown_keys

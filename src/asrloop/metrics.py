@@ -107,7 +107,8 @@ def term_stats(
 
 
 def group_wer(items: Iterable[tuple[str, str, str]]) -> dict[str, GroupScores]:
-    """WER per group (voice, accent, split...) of ``(group, reference, hypothesis)`` triples.
+    """WER and CER per group (voice, accent, split...) of ``(group, reference, hypothesis)``
+    triples.
 
     An empty group name counts as ``"unknown"``; groups come sorted by name.
     """
@@ -123,5 +124,6 @@ def group_wer(items: Iterable[tuple[str, str, str]]) -> dict[str, GroupScores]:
             wer=_rate(counts["errors"], counts["ref_words"]),
             clips=len(groups[name][0]),
             words=counts["ref_words"],
+            cer=cer(*groups[name]),
         )
     return out

@@ -15,9 +15,10 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from asrloop.config import resolved
-from asrloop.errors import StepFailed
+from asrloop.config import relative_to_root, resolved
+from asrloop.errors import ConfigError, StepFailed
 from asrloop.jsonio import atomic_write_text
+from asrloop.tracking import mask_secrets
 
 PIPELINE_DIR = "pipelines"
 PARAMS_FILE = "params.yaml"
@@ -28,9 +29,19 @@ def params_path(cfg: DictConfig) -> Path:
 
 
 def write_params(cfg: DictConfig) -> Path:
+    """Write the resolved config, paths relative to the project (``dvc.lock`` is then the same
+    in every clone). It is committed with each data version, so it must hold no secret."""
     path = params_path(cfg)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = OmegaConf.to_yaml(resolved(cfg), sort_keys=False)
+    data = OmegaConf.to_container(resolved(cfg))
+    if mask_secrets(data) != data:
+        raise ConfigError(
+            "the config holds credentials (a user:password@ URI or a secret key), and "
+            f"{path.name} is committed to git: put them in the environment instead "
+            "(MLFLOW_TRACKING_URI, MLFLOW_TRACKING_USERNAME/PASSWORD, AWS_* variables)"
+        )
+    relative = relative_to_root(data, str(cfg.paths.root))
+    text = OmegaConf.to_yaml(OmegaConf.create(relative), sort_keys=False)
     if not path.exists() or path.read_text() != text:
         atomic_write_text(path, text)
     return path

@@ -105,6 +105,7 @@ class GroupScores:
     wer: float
     clips: int
     words: int
+    cer: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,21 @@
 """MLflow plumbing: one tracking URI for every step, resolved once from the project root.
 
-Default: ``sqlite:///<root>/mlflow.db`` with artifacts in ``<root>/mlartifacts`` (the registry
-needs a database backend). A team server is one override away: ``tracking.uri=http://...``.
-Steps build a :class:`TrackingSettings` from ``cfg.tracking`` and pass it down.
+The URI, first found wins: an explicit ``tracking.uri=...``, then ``MLFLOW_TRACKING_URI``, then
+``tracking.default_uri`` (``sqlite:///mlflow.db`` under the project root, artifacts in
+``<root>/mlartifacts``; the registry needs a database backend). ``tracking=server`` defaults to
+the team server of ``make team-up``. Steps build a :class:`TrackingSettings` from
+``cfg.tracking`` and pass it down. Nothing secret is logged: :func:`mask_secrets` blanks
+credentials in URIs and secret-named keys of the params and the config artifact.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +28,39 @@ T = TypeVar("T")
 LOOP_RUN_ENV = "ASRLOOP_LOOP_RUN_ID"  # set by the loop: its steps become child runs
 SWEEP_RUN_ENV = "ASRLOOP_SWEEP_RUN_ID"  # set for a Hydra multirun: one parent per sweep
 ITERATION_ENV = "ASRLOOP_ITERATION"  # set by the loop: the iteration a step belongs to
+URI_ENV = "MLFLOW_TRACKING_URI"
+REGISTRY_ENV = "MLFLOW_REGISTRY_URI"
+MASK = "***"
+_URI_CREDENTIALS = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]*):[^@/\s]+@")
+_SECRET_KEY = re.compile(
+    r"(password|passwd|secret|credential|access_key|key_id|api_key|(auth|api|session|access)_token)",
+    re.I,
+)
+_AWS_KEY_ID = re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")
+
+
+def mask_secrets(value: Any, key: str = "") -> Any:
+    """``value`` with credentials blanked: ``user:password@`` in URIs, AWS key ids, and every
+    value under a secret-sounding key (password, secret, access_key, api_key, auth_token...)."""
+    if isinstance(value, Mapping):
+        return {k: mask_secrets(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_secrets(v, key) for v in value]
+    if key and _SECRET_KEY.search(key) and value not in (None, ""):
+        return MASK
+    if isinstance(value, str):
+        return _AWS_KEY_ID.sub(MASK, _URI_CREDENTIALS.sub(rf"\g<head>:{MASK}@", value))
+    return value
+
+
+def resolve_uri(explicit: str | None, default: str, root: Path) -> str:
+    """The tracking URI: ``explicit``, else ``$MLFLOW_TRACKING_URI``, else ``default``; a
+    relative SQLite path is taken from the project root (not the step's working folder)."""
+    uri = explicit or os.environ.get(URI_ENV) or default
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and not uri.removeprefix(prefix).startswith("/"):
+        uri = prefix + str(Path(root).resolve() / uri.removeprefix(prefix))
+    return uri
 
 
 @dataclass(frozen=True)
@@ -36,16 +73,18 @@ class TrackingSettings:
     champion_alias: str
     root: Path
     artifact_root: str | None = None
+    log_params: tuple[str, ...] = ()  # config sections logged as run params
 
     @classmethod
     def from_config(cls, tracking_cfg: DictConfig, root: str | Path) -> TrackingSettings:
         return cls(
-            uri=str(tracking_cfg.uri),
+            uri=resolve_uri(tracking_cfg.uri, str(tracking_cfg.default_uri), Path(root)),
             experiment=str(tracking_cfg.experiment),
             registered_model=str(tracking_cfg.registered_model),
             champion_alias=str(tracking_cfg.champion_alias),
             root=Path(root),
-            artifact_root=tracking_cfg.get("artifact_root"),
+            artifact_root=tracking_cfg.artifact_root,
+            log_params=tuple(tracking_cfg.log_params),
         )
 
 
@@ -75,12 +114,29 @@ def _sqlite_wal(uri: str) -> None:
             connection.execute("PRAGMA journal_mode=WAL")
 
 
+@contextmanager
+def environment_kept(*names: str) -> Iterator[None]:
+    """Undo what the block writes to these environment variables. ``mlflow.set_tracking_uri``
+    exports the URI, which would then read as the user's ``MLFLOW_TRACKING_URI`` in the next
+    project this process (or a child) opens."""
+    before = {name: os.environ.get(name) for name in names}
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def setup(settings: TrackingSettings):
     """Point MLflow at the project's backend and experiment; returns the mlflow module."""
     import mlflow
 
-    mlflow.set_tracking_uri(settings.uri)
-    mlflow.set_registry_uri(settings.uri)
+    with environment_kept(URI_ENV, REGISTRY_ENV):
+        mlflow.set_tracking_uri(settings.uri)
+        mlflow.set_registry_uri(settings.uri)
     retrying(lambda: _ensure_experiment(mlflow, settings))
     _sqlite_wal(settings.uri)
     mlflow.set_experiment(settings.experiment)
@@ -175,6 +231,21 @@ class SweepParent(Callback):
         ensure_sweep_parent(settings, str(config.hydra.job.name))
 
 
+def key_params(config: Mapping[str, Any], sections: Sequence[str]) -> dict[str, str]:
+    """The listed config sections (``train``, ``corpus.splits``...) flattened to MLflow params,
+    secrets masked, values cut to MLflow's 500 characters."""
+    params: dict[str, str] = {}
+    for section in sections:
+        node: Any = config
+        for part in section.split("."):
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if isinstance(node, Mapping):
+            params.update(flatten(mask_secrets(node, section), section + "."))
+        elif node is not None:
+            params[section] = mask_secrets(node, section)
+    return {k: str(v)[:500] for k, v in params.items()}
+
+
 @contextmanager
 def step_run(
     settings: TrackingSettings,
@@ -182,17 +253,18 @@ def step_run(
     config: Mapping[str, Any],
     run_name: str | None = None,
 ) -> Iterator:
-    """An MLflow run for one step: lineage tags, the config (``config_snapshot``) as params and
-    as ``config.yaml``."""
+    """An MLflow run for one step: lineage tags, the key hyperparameters (``tracking.log_params``
+    sections of ``config_snapshot``) as params and the whole resolved config as ``config.yaml``,
+    secrets masked in both."""
     mlflow = setup(settings)
     nested = mlflow.active_run() is not None  # e.g. the gate inside the loop's parent run
     tags = run_tags(settings, step)
     if nested:
         tags.pop("mlflow.parentRunId", None)
     with mlflow.start_run(run_name=run_name or step, tags=tags, nested=nested) as run:
-        params = {k: v for k, v in flatten(config).items() if not k.startswith("corpus.text")}
+        params = key_params(config, settings.log_params)
         for start in range(0, len(params), 100):
-            chunk = dict(list(params.items())[start : start + 100])
-            mlflow.log_params({k: str(v)[:500] for k, v in chunk.items()})
-        mlflow.log_text(OmegaConf.to_yaml(OmegaConf.create(dict(config))), "config.yaml")
+            mlflow.log_params(dict(list(params.items())[start : start + 100]))
+        masked = mask_secrets(dict(config))
+        mlflow.log_text(OmegaConf.to_yaml(OmegaConf.create(masked)), "config.yaml")
         yield run

@@ -38,11 +38,13 @@ from asrloop.errors import MissingInputError
 from asrloop.faults import fault_point
 from asrloop.fsutil import recover_dir, replace_dir
 from asrloop.hardware import Hardware
+from asrloop.jsonio import write_json
 from asrloop.metrics import cer, wer
 from asrloop.model.checkpoint import Processor, grow_head, load_checkpoint, new_head
 from asrloop.model.data import Example, LoadReport, bucket_batches, collate, load_examples
 from asrloop.model.factory import build_model, build_processor
 from asrloop.model.feature_cache import FeatureCache
+from asrloop.model.folder import save_model_folder
 from asrloop.model.inputs import ModelInputs, is_fbank_model
 from asrloop.model.registry import Registry
 from asrloop.model.schedule import layerwise_groups
@@ -55,7 +57,14 @@ CHECKPOINT = "checkpoint.pt"
 RESULT = "result.json"
 BEST = "best"
 # train.* keys that change neither the weights nor the batch order: a run resumes across them
-RESUME_INDEPENDENT = {"max_minutes", "max_steps", "register", "log_every", "checkpoint_every"}
+RESUME_INDEPENDENT = {
+    "max_minutes",
+    "max_steps",
+    "register",
+    "log_every",
+    "checkpoint_every",
+    "dev_curve",
+}
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,7 @@ class TrainingJob:
     train: DictConfig
     model: DictConfig
     features: DictConfig
+    decode: DictConfig  # registered with the model: how the served version decodes
     corpus_dir: Path
     vocab_dir: Path
     alphabet: str
@@ -91,6 +101,7 @@ class TrainingState:
     run_id: str | None = None
     audio_seconds: float = 0.0
     train_seconds: float = 0.0  # across resumes: ``max_minutes`` is a budget for the whole run
+    dev_curve: list[dict[str, float]] = field(default_factory=list)  # {step, dev_cer, dev_wer}
 
 
 @dataclass
@@ -334,7 +345,9 @@ class Trainer:
         if not self.dist.is_main:  # its own dropout masks
             torch.manual_seed(int(self.tc.seed) + 7919 * self.dist.rank + state.step)
         if self.dist.is_main:
-            OmegaConf.save(OmegaConf.create(self.job.config), self.out / "config.yaml")
+            masked = tracking.mask_secrets(self.job.config)
+            OmegaConf.save(OmegaConf.create(masked), self.out / "config.yaml")
+            write_json(Path(self.tc.dev_curve), state.dev_curve)  # DVC's plot, even with no dev
         with self.tracked_run(state) as (mlflow, run_id):
             state.run_id = run_id
             if state.step == 0:
@@ -504,6 +517,10 @@ class Trainer:
         )
         scores = greedy_scores([p for ranked in self.dist.gather(pairs) for p in ranked])
         mlflow.log_metrics({"dev_wer": scores["wer"], "dev_cer": scores["cer"]}, step=state.step)
+        point = {"step": state.step, "dev_cer": scores["cer"], "dev_wer": scores["wer"]}
+        state.dev_curve = [p for p in state.dev_curve if p["step"] != state.step] + [point]
+        if self.dist.is_main:
+            write_json(Path(self.tc.dev_curve), state.dev_curve)
         console.print(
             f"[cyan]dev[/] step {state.step}: CER {scores['cer']:.3f} WER {scores['wer']:.3f}"
         )
@@ -512,13 +529,12 @@ class Trainer:
             self.save_best(data.model, data.processor)
 
     def save_best(self, model, processor: Processor) -> None:
-        """The model folder: ``save_pretrained`` plus its processor's files (rank 0)."""
+        """The model folder (:func:`save_model_folder`: the model and its processor; rank 0)."""
         if not self.dist.is_main:
             return
         tmp = self.out / (BEST + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        model.save_pretrained(tmp)
-        processor.save(tmp)
+        save_model_folder(model, processor, tmp, self.job.features)
         replace_dir(tmp, self.out / BEST)
 
     def checkpoint(self, model, opt: Optimization, state: TrainingState, digest: str) -> None:
@@ -538,7 +554,7 @@ class Trainer:
         )
 
     def log_start(self, mlflow, data: TrainingData) -> None:
-        from asrloop.model.lineage import log_dataset_inputs
+        from asrloop.model.lineage import log_corpus_input
 
         n_params = sum(p.numel() for p in data.model.parameters())
         mlflow.log_params(
@@ -554,16 +570,23 @@ class Trainer:
         mlflow.log_metrics(metrics)
         if data.reports["train"].messages:
             mlflow.log_text("\n".join(data.reports["train"].messages), "skipped_rows.txt")
-        log_dataset_inputs(mlflow, self.job.tracking.root, self.job.corpus_dir)
+        log_corpus_input(mlflow, self.job.tracking.root, self.job.corpus_dir, "training")
 
     def finish(self, run_id: str, data: TrainingData) -> str | None:
         if not self.tc.register:
             return None
-        from asrloop.serve.pyfunc import Transcriber
+        from asrloop.serve.loading import DecodingSetup
+        from asrloop.serve.pyfunc import pyfunc_model
 
+        vocab = self.job.vocab_dir if (self.job.vocab_dir / "version.json").exists() else None
+        setup = DecodingSetup.from_config(self.job.decode, self.job.features, self.job.vocab_dir)
+        clips = [r.audio_path for r in iter_corpus(self.job.corpus_dir, ["dev"])] or [
+            r.audio_path for r in data.rows
+        ]
+        example = next((c for c in clips if c.exists()), None)
         fault_point("train.before_register")
         version = self.registry.register(
-            self.out / BEST, self.job.vocab_dir, Transcriber(), run_id, data.init_version
+            self.out / BEST, vocab, pyfunc_model(setup, vocab, example), run_id, data.init_version
         )
         console.print(f"registered [bold]{self.registry.name}[/] v{version}")
         return version
@@ -595,6 +618,7 @@ def run(cfg: DictConfig) -> float:
         train=cfg.train,
         model=cfg.model,
         features=cfg.features,
+        decode=cfg.decode,
         corpus_dir=Path(cfg.paths.corpus),
         vocab_dir=Path(cfg.paths.vocab),
         alphabet=str(cfg.corpus.alphabet),

@@ -16,21 +16,15 @@ from asrloop.corpus.manifest import MANIFEST_NAME
 from asrloop.model.registry import Registry
 from asrloop.records import TrainingResult
 from asrloop.tracking import TrackingSettings
-from tests.helpers import TINY_CORPUS, corpus_project, make_cfg
+from tests.helpers import (
+    FAST_TRAINING,
+    TINY_CORPUS,
+    corpus_project,
+    make_cfg,
+    tracking_uri,
+)
 
-FAST = [
-    *TINY_CORPUS,
-    "model.config.d_model=64",
-    "model.config.num_heads=2",
-    "model.config.ff_dim=128",
-    "model.config.num_layers=2",
-    "train.scheduler.warmup_steps=2",
-    "train.log_every=1",
-    "train.max_batch_frames=3000",
-    "train.eval_every=1000",
-    "train.spec_augment.time_masks=0",
-    "train.spec_augment.freq_masks=0",
-]
+FAST = [*TINY_CORPUS, *FAST_TRAINING]
 
 
 def plant_bad_rows(root: Path) -> None:
@@ -64,7 +58,7 @@ def trained(tiny_corpus, tmp_path_factory):
 
 
 def metric_history(cfg, run_id: str, key: str) -> list[tuple[int, float]]:
-    mlflow.set_tracking_uri(cfg.tracking.uri)
+    mlflow.set_tracking_uri(tracking_uri(cfg))
     history = mlflow.MlflowClient().get_metric_history(run_id, key)
     return sorted((m.step, m.value) for m in history)
 
@@ -78,7 +72,7 @@ def test_a_few_steps_decrease_the_loss(trained):
 
 def test_bad_rows_are_skipped_counted_and_named(trained):
     cfg, _, result = trained
-    mlflow.set_tracking_uri(cfg.tracking.uri)
+    mlflow.set_tracking_uri(tracking_uri(cfg))
     run_data = mlflow.get_run(result.run_id).data
     for reason in ("missing_file", "empty_text", "bad_symbols", "too_long"):
         assert run_data.metrics[f"train.skipped.{reason}"] == 1.0, reason
@@ -89,7 +83,7 @@ def test_bad_rows_are_skipped_counted_and_named(trained):
 
 def test_run_holds_params_metrics_inputs_and_tags(trained):
     cfg, _, result = trained
-    mlflow.set_tracking_uri(cfg.tracking.uri)
+    mlflow.set_tracking_uri(tracking_uri(cfg))
     run_info = mlflow.get_run(result.run_id)
     params, tags = run_info.data.params, run_info.data.tags
     assert params["model.config.d_model"] == "64" and params["train.max_steps"] == "8"
@@ -97,12 +91,11 @@ def test_run_holds_params_metrics_inputs_and_tags(trained):
         run_info.data.metrics
     )
     assert {"git_commit", "git_dirty", "corpus_version", "step"} <= set(tags)
-    inputs = run_info.inputs.dataset_inputs
-    names = {i.dataset.name for i in inputs}
-    assert "base/train-000" in names and len(inputs) == len(
-        list(Path(cfg.paths.corpus).rglob(MANIFEST_NAME))
-    )
-    assert all(i.dataset.digest for i in inputs)
+    assert not [k for k in params if k.startswith(("paths.", "tracking."))]  # key ones only
+    (corpus,) = run_info.inputs.dataset_inputs  # one input: the corpus version
+    tags = {t.key: t.value for t in corpus.tags}
+    assert corpus.dataset.name == "data/corpus" and len(corpus.dataset.digest) == 32
+    assert tags["shards"] == str(len(list(Path(cfg.paths.corpus).rglob(MANIFEST_NAME))))
     assert "config.yaml" in {a.path for a in mlflow.MlflowClient().list_artifacts(result.run_id)}
 
 
@@ -125,6 +118,8 @@ def test_interrupted_training_resumes_from_its_checkpoint(trained, tmp_path):
     train.run(again)
     result = TrainingResult.load(output / "result.json")
     assert result.steps == 12 and result.run_id == first.run_id
+    curve = json.loads(Path(cfg.train.dev_curve).read_text())  # kept across the resume
+    assert [p["step"] for p in curve] == [8, 12] and all(p["dev_cer"] >= 0 for p in curve)
     steps = [s for s, _ in metric_history(cfg, first.run_id, "loss")]
     assert steps == list(range(1, 13))
     shutil.rmtree(output / "best")

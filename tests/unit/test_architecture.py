@@ -99,3 +99,19 @@ def test_the_checks_can_fail():
     tree = ast.parse("def helper(cfg):\n    return cfg.paths.root\n")
     names = [a.arg for f in functions(tree) for a in f.args.args]
     assert ROOT_CONFIG in names
+
+
+def test_no_code_names_a_scenario_term():
+    """The emerging terms come from config: any scenario's terms, anywhere in src/, fail."""
+    import yaml
+
+    conf = SRC.parents[1] / "conf" / "scenario"
+    terms = {t for f in conf.glob("*.yaml") for t in yaml.safe_load(f.read_text())["terms"]}
+    assert terms
+    offenders = [
+        f"{path.relative_to(SRC)}: {term}"
+        for path in SRC.rglob("*.py")
+        for term in terms
+        if term in path.read_text().lower()
+    ]
+    assert not offenders, offenders

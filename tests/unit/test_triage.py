@@ -149,9 +149,9 @@ def test_error_rates_handle_empty_text():
     assert cer(["ab"], [""]) == 1.0
     items = [("v1", "a b", "a b"), ("v2", "a b", "a"), ("", "a", "")]
     assert group_wer(items) == {
-        "unknown": GroupScores(1.0, 1, 1),
-        "v1": GroupScores(0.0, 1, 2),
-        "v2": GroupScores(0.5, 1, 2),
+        "unknown": GroupScores(1.0, 1, 1, cer=1.0),
+        "v1": GroupScores(0.0, 1, 2, cer=0.0),
+        "v2": GroupScores(0.5, 1, 2, cer=pytest.approx(2 / 3)),  # "a b" -> "a": 2 of 3 chars
     }
 
 

@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 import torch
-import torchaudio
+
+from asrloop.audio.feature_extraction_asrloop import log_mel, mel_transform
 
 
 class FbankExtractor:
-    """80-bin log-mel features, 10 ms hop; returns [frames, n_mels] float32."""
+    """80-bin log-mel features, 10 ms hop; returns [frames, n_mels] float32.
+
+    The same computation as the model folder's transformers feature extractor
+    (:mod:`asrloop.audio.feature_extraction_asrloop`)."""
 
     def __init__(
         self, sample_rate: int = 16000, n_mels: int = 80, win_ms: float = 25, hop_ms: float = 10
     ):
-        self.sample_rate = sample_rate
-        self.hop = int(sample_rate * hop_ms / 1000)
-        win = int(sample_rate * win_ms / 1000)
-        self.mel = torchaudio.transforms.MelSpectrogram(
-            sample_rate=sample_rate,
-            n_fft=512,
-            win_length=win,
-            hop_length=self.hop,
-            n_mels=n_mels,
-            power=2.0,
-            center=True,
-        )
+        self.sample_rate, self.win_ms, self.hop_ms = sample_rate, win_ms, hop_ms
+        self.mel = mel_transform(sample_rate, n_mels, win_ms, hop_ms)
+        self.hop = self.mel.hop_length
 
     @classmethod
     def from_config(cls, features_cfg) -> FbankExtractor:
@@ -35,12 +30,17 @@ class FbankExtractor:
             float(features_cfg["hop_ms"]),
         )
 
-    @torch.no_grad()
     def __call__(self, audio) -> torch.Tensor:
-        wave = torch.as_tensor(audio, dtype=torch.float32)
-        if wave.numel() < self.hop:
-            return torch.zeros(0, self.mel.n_mels)
-        return torch.log(self.mel(wave) + 1e-6).T.contiguous()
+        return log_mel(self.mel, audio)
+
+    def settings(self) -> dict[str, float]:
+        """The settings as ``conf/features`` names them."""
+        return {
+            "sample_rate": self.sample_rate,
+            "n_mels": self.mel.n_mels,
+            "win_ms": self.win_ms,
+            "hop_ms": self.hop_ms,
+        }
 
     def num_frames(self, num_samples: int) -> int:
         return num_samples // self.hop + 1

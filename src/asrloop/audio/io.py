@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from math import gcd
 from pathlib import Path
@@ -62,11 +63,33 @@ def read_audio(
 ) -> tuple[np.ndarray, int]:
     """Float32 mono audio of the file or of ``segment`` (a row's ``Utterance.segment``);
     resampled to ``target_rate`` unless it is None."""
-    audio, rate = read_pcm(path, "float32", segment)
+    return _mono(*read_pcm(path, "float32", segment), target_rate)
+
+
+def decode_audio(
+    data: bytes, label: str, target_rate: int | None = SAMPLE_RATE
+) -> tuple[np.ndarray, int]:
+    """Like :func:`read_audio`, for the bytes of an audio file (WAV, FLAC, OGG); ``label``
+    names the clip in errors."""
+    try:
+        audio, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    except Exception as error:  # soundfile raises several types for broken files
+        raise AudioError(f"{label}: cannot decode audio ({error})") from error
+    return _mono(audio, rate, target_rate)
+
+
+def _mono(audio: np.ndarray, rate: int, target_rate: int | None) -> tuple[np.ndarray, int]:
     audio = audio.mean(axis=1)
     if target_rate is not None and rate != target_rate:
         audio, rate = resample(audio, rate, target_rate), target_rate
     return audio, rate
+
+
+def encode_wav(audio: np.ndarray, rate: int = SAMPLE_RATE) -> bytes:
+    """16-bit PCM WAV file bytes (a request body's audio, an input example)."""
+    buffer = io.BytesIO()
+    sf.write(buffer, np.clip(audio, -1.0, 1.0), rate, subtype="PCM_16", format="WAV")
+    return buffer.getvalue()
 
 
 def write_audio(path: str | Path, audio: np.ndarray, rate: int = SAMPLE_RATE) -> None:

@@ -30,14 +30,25 @@ from asrloop.serve.recognizer import Recognizer
 GREEDY = {"type": "greedy"}
 
 
-def suspect_labels(predictions: Sequence[Prediction], max_cer: float) -> list[tuple[str, str]]:
-    """``(clip id, why)`` of clips whose transcript the model misses by more than ``max_cer``."""
+def suspect_labels(
+    predictions: Sequence[Prediction], max_cer: float, max_share: float
+) -> list[tuple[str, str]]:
+    """``(clip id, why)`` of clips whose transcript the model misses by more than ``max_cer``.
+
+    A model that misses most clips cannot tell a wrong label from its own weakness: when more
+    than ``max_share`` of the clips look suspect, none is named (the check is inconclusive)."""
     suspects = []
     for p in predictions:
         score = cer([p.reference], [p.hypothesis])
         if score > max_cer:
             why = f"CER {score:.2f}, labelled {p.reference!r}, heard {p.hypothesis!r}"
             suspects.append((p.utterance.id, why))
+    if predictions and len(suspects) > max_share * len(predictions):
+        console.print(
+            f"[yellow]label check inconclusive[/]: the model misses {len(suspects)} of "
+            f"{len(predictions)} clips by more than CER {max_cer:g}; no clip is named"
+        )
+        return []
     return suspects
 
 
@@ -45,14 +56,14 @@ def check_labels(
     recognizer: Recognizer,
     rows: Sequence[Utterance],
     max_cer: float,
+    max_share: float,
     batch_seconds: float,
     model: str,
 ) -> CheckReport:
     predictions, _ = transcribe_utterances(recognizer, rows, batch_seconds, "label check")
     where = {p.utterance.id: p.utterance.where for p in predictions}
-    suspects = [
-        f"{where[clip]} {clip}: {why}" for clip, why in suspect_labels(predictions, max_cer)
-    ]
+    flagged = suspect_labels(predictions, max_cer, max_share)
+    suspects = [f"{where[clip]} {clip}: {why}" for clip, why in flagged]
     report = CheckReport("labels", summary={"model": model, "clips": len(predictions)})
     message = f"{{n}} clips the champion misses by more than CER {max_cer:g}: mislabelled?"
     report.add("labels.model_cer", findings_if("labels.model_cer", "error", message, suspects))
@@ -78,6 +89,7 @@ def run(cfg: DictConfig) -> CheckReport:
         recognizer,
         rows,
         float(cfg.checks.labels.max_cer),
+        float(cfg.checks.labels.max_share),
         float(cfg.evaluate.batch_seconds),
         f"v{champion}",
     )

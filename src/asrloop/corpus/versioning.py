@@ -86,7 +86,14 @@ def version_files(root: Path) -> list[str]:
     files += [p for p in (root / "pipelines").glob("dvc.lock")]
     files += [p for p in (root / "pipelines").glob("params.yaml")]  # dvc.yaml's templating
     files += [p for p in (root / "pipelines").glob(".gitignore")]
+    files += [root / f for f in metric_files(root)]
     return sorted(str(p.relative_to(root)) for p in files)
+
+
+def metric_files(root: Path) -> list[str]:
+    """The pipeline's DVC metrics and plots (``reports/metrics/``), committed beside the lock so
+    ``dvc metrics diff`` and ``dvc plots diff`` can compare revisions."""
+    return sorted(str(p.relative_to(root)) for p in (root / "reports" / "metrics").glob("*.json"))
 
 
 def _pointer_digests(text: str, key: str = "outs") -> list[tuple[str, str]]:

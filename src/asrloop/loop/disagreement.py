@@ -1,9 +1,9 @@
 """The second decoding path: where the acoustics alone disagree with the lexicon and LM.
 
-A new word that sounds like a known one ("vax" heard as "tax") makes no out-of-vocabulary
-spike: the lexicon decoder writes the known word, confidently. The greedy path has no word list,
-so it spells what it hears ("vax", "vaks"). Aligning the two per clip (splits and merges as one
-edit, :mod:`asrloop.loop.align`) and counting the phrases the lexicon path writes where the
+A new word that sounds like a known one (a new name heard as an everyday word) makes no
+out-of-vocabulary spike: the lexicon decoder writes the known word, confidently. The greedy path
+has no word list, so it spells what it hears. Aligning the two per clip (splits and merges as
+one edit, :mod:`asrloop.loop.align`) and counting the phrases the lexicon path writes where the
 greedy path heard something spelled differently finds such words: a phrase that is disagreed on
 in a good share of its occurrences is flagged.
 """

@@ -241,7 +241,11 @@ def synthesize_new_word_sentences(
 
 
 def champion_label_check(
-    registry: Registry, setup: DecodingSetup, max_cer: float, batch_seconds: float
+    registry: Registry,
+    setup: DecodingSetup,
+    max_cer: float,
+    max_share: float,
+    batch_seconds: float,
 ) -> Callable[[list[Utterance]], list[tuple[str, str]]] | None:
     """The label check with the current champion, or None before there is one."""
     champion = registry.alias_version(registry.settings.champion_alias)
@@ -251,7 +255,7 @@ def champion_label_check(
     def suspects(rows: list[Utterance]) -> list[tuple[str, str]]:
         recognizer, _ = load_recognizer(f"registry:{champion}", setup, registry)
         predictions, _ = transcribe_utterances(recognizer, rows, batch_seconds, "label check")
-        return suspect_labels(predictions, max_cer)
+        return suspect_labels(predictions, max_cer, max_share)
 
     return suspects
 
@@ -267,6 +271,7 @@ def run(cfg: DictConfig) -> GrowResult:
             Registry(TrackingSettings.from_config(cfg.tracking, cfg.paths.root)),
             DecodingSetup.from_config(GREEDY, cfg.features, cfg.paths.vocab, cfg.trainer),
             float(cfg.checks.labels.max_cer),
+            float(cfg.checks.labels.max_share),
             float(cfg.evaluate.batch_seconds),
         )
     job = GrowJob(

@@ -21,7 +21,7 @@ from omegaconf import DictConfig
 from asrloop import tracking
 from asrloop.cli import STEP_LOG_ENV
 from asrloop.config import drops_so_far, with_drop_index
-from asrloop.corpus.versioning import commit_version, git
+from asrloop.corpus.versioning import commit_version, git, metric_files
 from asrloop.jsonio import write_jsonl
 from asrloop.loop.gate import crown_first_decision, gate_version, record_path
 from asrloop.loop.summary import IterationRecord, ReportPaths, print_summary, write_summary
@@ -156,10 +156,10 @@ class LoopRunner:
 
     def commit_lock(self, message: str) -> None:
         if self.base.loop.commit:
-            lock = "pipelines/dvc.lock"
-            git(self.root, "add", lock)
-            if git(self.root, "diff", "--cached", "--name-only", "--", lock):
-                git(self.root, "commit", "--quiet", "-m", message, "--", lock)
+            files = ["pipelines/dvc.lock", *metric_files(self.root)]
+            git(self.root, "add", "--", *files)
+            if git(self.root, "diff", "--cached", "--name-only", "--", *files):
+                git(self.root, "commit", "--quiet", "-m", message, "--", *files)
 
     def final_transcription(self, cfg: DictConfig) -> dict:
         champion = self.registry.alias_version(self.alias)

@@ -2,7 +2,10 @@
 
 Conv1d subsampling (4x in time) -> sinusoidal positions -> Transformer or Conformer encoder ->
 linear CTC head.
-``save_pretrained`` / ``from_pretrained`` round-trip; registered with the Auto classes.
+``save_pretrained`` / ``from_pretrained`` round-trip; registered with the Auto classes, and for
+remote code: ``save_pretrained`` copies this file into the folder and writes an ``auto_map``, so
+``AutoModelForCTC.from_pretrained(folder, trust_remote_code=True)`` works without asrloop. That is
+why asrloop is imported only inside ``try``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ from torch import nn
 from transformers import AutoConfig, AutoModelForCTC, PretrainedConfig, PreTrainedModel
 from transformers.modeling_outputs import CausalLMOutput
 
-from asrloop.errors import ConfigError
+try:
+    from asrloop.errors import ConfigError
+except ImportError:  # loaded as remote code from a model folder, asrloop not installed
+    ConfigError = ValueError
 
 
 class CtcTransformerConfig(PretrainedConfig):
@@ -134,11 +140,21 @@ class CtcTransformerForCTC(PreTrainedModel):
         feature_lengths: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         label_lengths: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
         **_,
     ) -> CausalLMOutput:
+        """Logits [B, T/4, vocab]. Valid frames come from ``feature_lengths`` (asrloop's calls)
+        or from a feature extractor's ``attention_mask`` [B, T] (transformers' pipeline); with a
+        mask, padded output frames are set to a certain blank, so a batch argmax equals each
+        clip's own."""
         batch, frames, _ = input_features.shape
+        from_mask = feature_lengths is None and attention_mask is not None
+        if from_mask:
+            feature_lengths = attention_mask.sum(-1).long()
         if feature_lengths is None:
-            feature_lengths = torch.full((batch,), frames, dtype=torch.long)
+            feature_lengths = torch.full(
+                (batch,), frames, dtype=torch.long, device=input_features.device
+            )
         x = (input_features - self.feature_mean) / self.feature_std
         x = self.subsample(x)
         lengths = self.output_lengths(feature_lengths).clamp(max=x.shape[1])
@@ -150,6 +166,8 @@ class CtcTransformerForCTC(PreTrainedModel):
             pad_mask = torch.arange(x.shape[1], device=x.device)[None, :] >= lengths[:, None]
             x = self.encoder(x, src_key_padding_mask=pad_mask)
         logits = self.lm_head(self.norm(x))
+        if from_mask:
+            logits = self._blank_padding(logits, lengths)
         loss = None
         if labels is not None:
             log_probs = logits.log_softmax(-1).transpose(0, 1)
@@ -170,6 +188,12 @@ class CtcTransformerForCTC(PreTrainedModel):
         for parameter in self.subsample.parameters():
             parameter.requires_grad = False
 
+    def _blank_padding(self, logits: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        padded = torch.arange(logits.shape[1], device=logits.device)[None, :] >= lengths[:, None]
+        blank = torch.full_like(logits, -1e4)
+        blank[..., self.config.blank_id] = 0.0
+        return torch.where(padded[..., None], blank, logits)
+
     def resize_vocab(self, new_size: int) -> None:
         """Grow the CTC head for new symbols, keeping every trained row."""
         old = self.lm_head
@@ -187,5 +211,8 @@ class CtcTransformerForCTC(PreTrainedModel):
         self.config.vocab_size = new_size
 
 
-AutoConfig.register(CtcTransformerConfig.model_type, CtcTransformerConfig)
-AutoModelForCTC.register(CtcTransformerConfig, CtcTransformerForCTC)
+AutoConfig.register(CtcTransformerConfig.model_type, CtcTransformerConfig, exist_ok=True)
+AutoModelForCTC.register(CtcTransformerConfig, CtcTransformerForCTC, exist_ok=True)
+# save_pretrained then copies this file and writes config.json's auto_map (remote code)
+CtcTransformerConfig.register_for_auto_class()
+CtcTransformerForCTC.register_for_auto_class("AutoModelForCTC")

@@ -1,14 +1,20 @@
-"""Data lineage for MLflow: every corpus shard a run trained on, with its DVC digest."""
+"""Data lineage for MLflow: the corpus version a run read, as ONE dataset input.
+
+Its digest is derived from every shard's DVC digest, so a corpus version is one dataset row in
+the experiment (MLflow deduplicates by name and digest), linked from every run that used it;
+the input's tags hold the corpus version tag and the shard counts.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import warnings
+from collections import Counter
 from pathlib import Path
 
 import yaml
 
 from asrloop.corpus.manifest import MANIFEST_NAME, shard_manifests
+from asrloop.tracking import git_tags
 
 
 def dvc_digests(root: Path) -> dict[str, str]:
@@ -36,22 +42,38 @@ def shard_digest(shard: Path, digests: dict[str, str]) -> str:
     return "sha256:" + hashlib.sha256((shard / MANIFEST_NAME).read_bytes()).hexdigest()[:32]
 
 
-def log_dataset_inputs(mlflow, root: Path, corpus_dir: Path) -> list[dict]:
-    """``mlflow.log_input`` for each shard (context = its split), with DVC digests."""
-    from mlflow.data.dataset_source_registry import resolve_dataset_source
-    from mlflow.data.meta_dataset import MetaDataset
-
+def corpus_digest(root: Path, corpus_dir: Path) -> tuple[str, dict[str, int]]:
+    """(digest of the corpus version, shard count per split): an md5 over each shard's DVC
+    digest (32 hex characters; MLflow keeps 36)."""
     digests = dvc_digests(root)
-    logged = []
+    lines, shards = [], Counter()
     for manifest in shard_manifests(corpus_dir):
         shard = manifest.parent
-        digest = shard_digest(shard, digests)
-        split = shard.name.rsplit("-", 1)[0] if shard.parent.name == "base" else "train"
-        name = str(shard.relative_to(corpus_dir))
-        with warnings.catch_warnings():  # two equivalent local sources match: either is right
-            warnings.simplefilter("ignore", UserWarning)
-            source = resolve_dataset_source(str(shard))
-        dataset = MetaDataset(source, name=name, digest=digest[:36])
-        mlflow.log_input(dataset, context=split, tags={"dvc_md5": digest})
-        logged.append({"name": name, "digest": digest, "split": split})
-    return logged
+        lines.append(f"{shard.relative_to(corpus_dir)}={shard_digest(shard, digests)}")
+        shards[shard.name.rsplit("-", 1)[0] if shard.parent.name == "base" else "grown"] += 1
+    return hashlib.md5("\n".join(sorted(lines)).encode()).hexdigest(), dict(shards)
+
+
+def corpus_dataset(root: Path, corpus_dir: Path):
+    """The corpus as an MLflow dataset (no data loaded) and the tags of its input."""
+    from mlflow.data.meta_dataset import MetaDataset
+    from mlflow.data.sources import LocalArtifactDatasetSource
+
+    digest, shards = corpus_digest(root, corpus_dir)
+    root, corpus_dir = root.resolve(), corpus_dir.resolve()
+    inside = corpus_dir.is_relative_to(root)
+    name = str(corpus_dir.relative_to(root)) if inside else corpus_dir.name  # data/corpus
+    tags = {
+        "corpus_version": git_tags(root).get("corpus_version", "untracked"),
+        "shards": str(sum(shards.values())),
+        **{f"shards.{split}": str(n) for split, n in sorted(shards.items())},
+    }
+    return MetaDataset(LocalArtifactDatasetSource(str(corpus_dir)), name=name, digest=digest), tags
+
+
+def log_corpus_input(mlflow, root: Path, corpus_dir: Path, context: str):
+    """``mlflow.log_input`` of the corpus version (``context``: training, evaluation); returns
+    the dataset, for metrics logged against it."""
+    dataset, tags = corpus_dataset(root, corpus_dir)
+    mlflow.log_input(dataset, context=context, tags=tags)
+    return dataset

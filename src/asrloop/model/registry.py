@@ -1,7 +1,9 @@
 """The MLflow model registry: register a trained model, check out a version, move aliases.
 
-A registered version is an MLflow pyfunc whose artifacts are the ``save_pretrained`` folder
-(with ``vocab.json``) and the vocabulary folder it was decoded with. :meth:`Registry.checkout`
+A registered version is an MLflow pyfunc whose artifacts are the model folder (``save_pretrained``
++ ``vocab.json``, loadable by transformers alone), the vocabulary folder it decodes with and
+``serving.json`` (its decode and feature settings); the pyfunc itself, its signature, code and
+requirements come from :func:`asrloop.serve.pyfunc.pyfunc_model`. :meth:`Registry.checkout`
 downloads a version into a temporary folder that is removed when the ``with`` block ends;
 :meth:`Registry.load_model` gives the torch model and its processor for a warm start.
 """
@@ -15,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from asrloop import tracking
 from asrloop.errors import RegistryError
@@ -35,6 +38,21 @@ class CheckedOutVersion:
         if self.vocab_dir is None or not (self.vocab_dir / "version.json").exists():
             return None
         return json.loads((self.vocab_dir / "version.json").read_text())["vocab_version"]
+
+
+@dataclass(frozen=True)
+class PyfuncModel:
+    """How a version is served: the pyfunc object and what MLflow logs with it."""
+
+    python_model: Any
+    settings: dict[str, Any]  # logged as the artifact ``serving.json``
+    signature: Any = None
+    input_example: Any = None
+    code_paths: tuple[str, ...] = ()
+    pip_requirements: tuple[str, ...] = ()
+
+
+SERVING_FILE = "serving.json"
 
 
 def artifact_dirs(local: Path) -> tuple[Path, Path | None]:
@@ -60,11 +78,12 @@ class Registry:
         self,
         model_dir: Path,
         vocab_dir: Path | None,
-        python_model,
+        pyfunc: PyfuncModel,
         run_id: str,
         parent: str | None,
     ) -> str:
-        """Log ``model_dir`` (+ vocabulary) as a pyfunc in the active run and register it.
+        """Log ``model_dir`` (+ vocabulary, serving settings) as a pyfunc in the active run and
+        register it; returns the version.
 
         Idempotent per run: a version already registered from ``run_id`` (a rerun after a kill
         during registration) is completed and returned instead of registering a second one."""
@@ -73,16 +92,22 @@ class Registry:
         if existing is not None:
             self._tag_new_version(existing, run_id, parent, vocab_dir)
             return existing
-        artifacts = {"model_dir": str(model_dir)}
-        if vocab_dir is not None and (vocab_dir / "version.json").exists():
-            artifacts["vocab_dir"] = str(vocab_dir)
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=python_model,
-            artifacts=artifacts,
-            pip_requirements=["asrloop"],
-            registered_model_name=self.name,
-        )
+        with tempfile.TemporaryDirectory(prefix="asrloop-serving-") as tmp:
+            settings_file = Path(tmp) / SERVING_FILE
+            settings_file.write_text(json.dumps(pyfunc.settings, indent=1) + "\n")
+            artifacts = {"model_dir": str(model_dir), "serving": str(settings_file)}
+            if vocab_dir is not None and (vocab_dir / "version.json").exists():
+                artifacts["vocab_dir"] = str(vocab_dir)
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=pyfunc.python_model,
+                artifacts=artifacts,
+                code_paths=list(pyfunc.code_paths) or None,
+                pip_requirements=list(pyfunc.pip_requirements),
+                signature=pyfunc.signature,
+                input_example=pyfunc.input_example,
+                registered_model_name=self.name,
+            )
         version = str(info.registered_model_version)
         fault_point("registry.after_log_model")
         self._tag_new_version(version, run_id, parent, vocab_dir)
@@ -107,15 +132,22 @@ class Registry:
         found = self.client().search_model_versions(f"name='{self.name}' and run_id='{run_id}'")
         return str(min(int(v.version) for v in found)) if found else None
 
+    def model_id(self, ref: str) -> str:
+        """The MLflow LoggedModel id behind a version (number or alias): metrics logged with it
+        show on the model's page."""
+        mv = self._model_version(ref)
+        # the SQL registry leaves ModelVersion.model_id empty; its source is models:/<id>
+        return mv.model_id or str(mv.source).removeprefix("models:/")
+
+    def _model_version(self, ref: str):
+        client = self.client()
+        if ref.isdigit():
+            return client.get_model_version(self.name, ref)
+        return client.get_model_version_by_alias(self.name, ref)
+
     def resolve(self, ref: str) -> str:
         """The version number behind ``ref`` (a version number or an alias)."""
-        client = self.client()
-        mv = (
-            client.get_model_version(self.name, ref)
-            if ref.isdigit()
-            else client.get_model_version_by_alias(self.name, ref)
-        )
-        return str(mv.version)
+        return str(self._model_version(ref).version)
 
     @contextmanager
     def checkout(self, ref: str) -> Iterator[CheckedOutVersion]:

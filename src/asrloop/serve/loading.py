@@ -43,12 +43,13 @@ class DecodingSetup:
         decode_cfg: DictConfig,
         features_cfg: DictConfig,
         vocab_dir: str | Path,
-        trainer_cfg: DictConfig,
+        trainer_cfg: DictConfig | None = None,
     ) -> DecodingSetup:
-        """Also sets this process's threads (``trainer.threads``)."""
-        hardware = Hardware.from_config(trainer_cfg).apply()
+        """``trainer_cfg`` (``conf/trainer``) picks the device and sets this process's threads;
+        without it (registration, which decodes nothing) recognizers run on the CPU."""
         max_seconds = float(features_cfg.max_seconds)
-        return cls(decode_cfg, features_cfg, max_seconds, Path(vocab_dir), device=hardware.device)
+        device = Hardware.from_config(trainer_cfg).apply().device if trainer_cfg else None
+        return cls(decode_cfg, features_cfg, max_seconds, Path(vocab_dir), device=device)
 
     def decode_for(self, vocab_dir: Path | None) -> Mapping[str, Any]:
         return self.decode if vocab_dir or self.decode["type"] == "greedy" else GREEDY

@@ -17,8 +17,8 @@ function:
   symbol with no word, or a letter the alphabet cannot write, raises
   :class:`NormalizationError` (callers report it with the file and row and leave the row out).
 
->>> normalize_text("Brexit: 42 votes, the 3rd time -- café!")
-'brexit forty two votes the third time cafe'
+>>> normalize_text("Results: 42 votes, the 3rd time -- café!")
+'results forty two votes the third time cafe'
 """
 
 from __future__ import annotations

@@ -1,0 +1,120 @@
+"""The registered version as a service: ``mlflow models serve`` on the champion, in a Python
+environment where asrloop is not installed (the model ships its code), answers posted clips
+(WAV and FLAC bytes, or a path) with text, word timings and confidence, the same as asrloop's
+own recognizer decoding with the settings the version was registered with."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import subprocess
+
+import mlflow
+import pytest
+import soundfile as sf
+import yaml
+
+from asrloop import train
+from asrloop.audio.io import encode_wav, read_audio
+from asrloop.corpus.manifest import iter_corpus
+from asrloop.model.registry import Registry
+from asrloop.serve.model_server import ServerError, served_model, transcribe_over_http
+from asrloop.serve.recognizer import Recognizer
+from asrloop.text import vocabulary
+from asrloop.tracking import TrackingSettings
+from tests.helpers import (
+    FAST_TRAINING,
+    TINY_CORPUS,
+    copy_corpus,
+    free_port,
+    make_cfg,
+    python_without_asrloop,
+    tracking_uri,
+)
+
+
+@pytest.fixture(scope="module")
+def champion(tiny_corpus, tmp_path_factory):
+    """A model trained briefly on the tiny corpus, registered and aliased ``champion``."""
+    _, source = tiny_corpus
+    root = tmp_path_factory.mktemp("serving")
+    copy_corpus(source, root)
+    cfg = make_cfg(root, *TINY_CORPUS, *FAST_TRAINING, "train.max_steps=60")
+    vocabulary.run(cfg)
+    train.run(cfg)
+    registry = Registry(TrackingSettings.from_config(cfg.tracking, cfg.paths.root))
+    registry.set_alias(registry.resolve("1"), "champion")
+    return cfg, registry
+
+
+def model_uri(registry: Registry) -> str:
+    return f"models:/{registry.name}@champion"
+
+
+def flac(audio) -> bytes:
+    buffer = io.BytesIO()
+    sf.write(buffer, audio, 16000, format="FLAC", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+def test_version_carries_settings_signature_example_code_and_pins(champion, tmp_path):
+    cfg, registry = champion
+    mlflow.set_tracking_uri(tracking_uri(cfg))
+    local = mlflow.artifacts.download_artifacts(model_uri(registry), dst_path=str(tmp_path))
+    folder = next(p.parent for p in tmp_path.rglob("MLmodel"))
+    assert str(folder).startswith(local.rstrip("/"))
+    settings = json.loads(next(folder.rglob("serving.json")).read_text())
+    expected_decode = {k: v for k, v in cfg.decode.items() if k != "tune"}
+    assert settings["decode"] == pytest.approx(expected_decode)
+    assert settings["features"]["n_mels"] == cfg.features.n_mels
+    mlmodel = yaml.safe_load((folder / "MLmodel").read_text())
+    assert mlmodel["flavors"]["python_function"]["code"] == "code"
+    inputs = json.loads(mlmodel["signature"]["inputs"])
+    assert {(c["name"], c["type"]) for c in inputs} == {("audio", "binary"), ("path", "string")}
+    assert (folder / "code" / "asrloop" / "serve" / "pyfunc.py").is_file()
+    assert (folder / "serving_input_example.json").is_file()
+    requirements = (folder / "requirements.txt").read_text().split()
+    assert "torch==2.14.1" in requirements and "asrloop" not in " ".join(requirements)
+    assert all("==" in r for r in requirements if not r.startswith("-"))
+    assert any(p.name == "lexicon.txt" for p in folder.rglob("*"))  # the vocabulary ships
+
+
+def test_served_champion_transcribes_posted_clips(champion, tmp_path):
+    cfg, registry = champion
+    bin_dir = python_without_asrloop(tmp_path / "env")
+    probe = [
+        str(bin_dir / "python"),
+        "-c",
+        "import importlib.util as u; print(u.find_spec('asrloop'))",
+    ]
+    assert subprocess.run(probe, capture_output=True, text=True).stdout.strip() == "None"
+    assert importlib.util.find_spec("asrloop") is not None  # but it is here
+
+    rows = list(iter_corpus(cfg.paths.base_corpus, ["test"]))[:3]
+    audios = [read_audio(r.audio_path)[0] for r in rows]
+    with registry.checkout("champion") as checked:
+        expected = Recognizer.from_dirs(
+            checked.model_dir,
+            checked.vocab_dir,
+            {k: v for k, v in cfg.decode.items() if k != "tune"},
+            cfg.features,
+            float(cfg.features.max_seconds),
+        ).transcribe_batch(audios)
+    assert any(t.words for t in expected)
+
+    log = tmp_path / "server.log"
+    with served_model(model_uri(registry), tracking_uri(cfg), free_port(), log, bin_dir) as url:
+        got = transcribe_over_http(
+            url, [encode_wav(audios[0]), flac(audios[1])], paths=[str(rows[2].audio_path)]
+        )
+        brief = transcribe_over_http(url, [encode_wav(audios[0])], params={"return_words": False})
+        with pytest.raises(ServerError, match=r"'audio'.*'path'"):
+            transcribe_over_http(url, paths=[""])
+    for prediction, transcription in zip(got, expected, strict=True):
+        assert prediction["text"] == transcription.text
+        assert prediction["confidence"] == transcription.confidence
+        assert prediction["words"] == transcription.words_as_dicts()
+    assert brief == [{"text": expected[0].text, "confidence": expected[0].confidence}]
+    words = [w for p in got for w in p["words"]]
+    assert all(0 <= w["start"] < w["end"] and 0 <= w["confidence"] <= 1 for w in words)
