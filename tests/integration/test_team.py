@@ -13,9 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-import boto3
 import mlflow
-import psycopg
 import pytest
 
 from asrloop.config import compose
@@ -89,6 +87,8 @@ def team(tmp_path_factory):
 
 
 def s3_keys(stack: TeamStack, env: dict, prefix: str) -> list[str]:
+    import boto3  # the team extra; imported here so the quick suite collects without it
+
     client = boto3.client(
         "s3",
         endpoint_url=stack.s3_endpoint,
@@ -106,6 +106,8 @@ def s3_keys(stack: TeamStack, env: dict, prefix: str) -> list[str]:
 
 
 def test_runs_and_registry_live_in_postgresql(team):
+    import psycopg  # the team extra
+
     stack, _, _ = team
     with psycopg.connect(stack.state()["postgres_uri"]) as db:
         steps = {r[0] for r in db.execute("SELECT value FROM tags WHERE key = 'step'")}
