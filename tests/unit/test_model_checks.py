@@ -11,6 +11,7 @@ from asrloop.checks.model import (
     Evidence,
     RegressionComparison,
     check_model,
+    check_phrases,
     measure_regression,
     sample_rows,
     summary_metrics,
@@ -97,3 +98,10 @@ def test_report_structure_on_an_untrained_model(tmp_path):
     }
     assert report.summary["emerging_terms"]["clips"] == 0  # no drop synthesized
     assert "check_model.regression.wer" in summary_metrics(report.summary)
+
+    # against a champion that misses the same phrase, the miss is inherited: a warning only
+    findings, numbers = check_phrases(
+        recognizer, ["forty two votes"], str(cfg.checks.model.voice), reference=recognizer
+    )
+    assert [f.severity for f in findings] == ["warning"]
+    assert numbers["missed_by_champion_too"] == 1 and numbers["exact"] == 0

@@ -2,7 +2,7 @@
 
 - invariance: a gain change of +-6 dB or noise at a high SNR keeps test WER within a delta;
 - minimum functionality: short phrases from config, synthesized with a training voice, must come
-  out exactly;
+  out exactly (a phrase the champion misses as well is a warning: known, not new);
 - regression: WER on the frozen regression set within the gate's delta of the champion's;
 - emerging terms: recall on the held-out part of the production drop (numbers; a warning only).
 
@@ -99,22 +99,45 @@ def check_invariance(
 
 
 def check_phrases(
-    recognizer: Recognizer, phrases: Sequence[str], voice: str
+    recognizer: Recognizer,
+    phrases: Sequence[str],
+    voice: str,
+    reference: Recognizer | None = None,
 ) -> tuple[list[Finding], dict]:
-    """Each phrase, spoken by ``voice``, must be transcribed exactly."""
+    """Each phrase, spoken by ``voice``, must be transcribed exactly.
+
+    With a ``reference`` model (the champion), a phrase that it misses as well is a known
+    failure, reported as a warning: the check blocks what a challenger breaks, not what it
+    inherits.
+    """
     from asrloop.corpus.synthesis import VoiceSpec, synthesize
 
     expected = [normalize_text(p) for p in phrases]
     audios = [normalize_peak(synthesize(p, VoiceSpec(voice)), 0.7) for p in expected]
-    got = transcribe_audio(recognizer, audios, batch_seconds=60.0) if audios else []
-    bad = [
-        f"{want!r} came out as {out!r}"
-        for want, out in zip(expected, got, strict=True)
-        if normalize_text(out) != want
-    ]
-    numbers = {"phrases": len(expected), "exact": len(expected) - len(bad), "voice": voice}
+
+    def misses(model: Recognizer) -> dict[int, str]:
+        got = transcribe_audio(model, audios, batch_seconds=60.0) if audios else []
+        return {
+            i: f"{want!r} came out as {out!r}"
+            for i, (want, out) in enumerate(zip(expected, got, strict=True))
+            if normalize_text(out) != want
+        }
+
+    missed = misses(recognizer)
+    known = set(misses(reference)) if reference is not None and missed else set()
+    new = [text for i, text in missed.items() if i not in known]
+    inherited = [text for i, text in missed.items() if i in known]
+    numbers = {
+        "phrases": len(expected),
+        "exact": len(expected) - len(missed),
+        "missed_by_champion_too": len(inherited),
+        "voice": voice,
+    }
     message = f"{{n}} of {len(expected)} phrases are not transcribed exactly ({voice})"
-    return findings_if("minimum_functionality", "error", message, bad), numbers
+    known_message = f"{{n}} of {len(expected)} phrases are missed by the champion too ({voice})"
+    findings = findings_if("minimum_functionality", "error", message, new)
+    findings += findings_if("minimum_functionality", "warning", known_message, inherited)
+    return findings, numbers
 
 
 def measure_regression(
@@ -169,8 +192,10 @@ def check_model(
     evidence: Evidence,
     regression_limit: float,
     batch_seconds: float,
+    champion: Recognizer | None = None,
 ) -> CheckReport:
-    """Run the behavioural suite (``settings``: ``checks.model``) on one loaded model."""
+    """Run the behavioural suite (``settings``: ``checks.model``) on one loaded model; with the
+    ``champion`` loaded, phrases it misses too are warnings, not errors."""
     start = time.perf_counter()
     report = CheckReport("model", summary={"model": asdict(info)})
     voice = str(settings.voice)
@@ -178,7 +203,9 @@ def check_model(
         "invariance": lambda: check_invariance(
             recognizer, sample_rows(test_rows, int(settings.max_clips)), settings, batch_seconds
         ),
-        "minimum_functionality": lambda: check_phrases(recognizer, list(settings.phrases), voice),
+        "minimum_functionality": lambda: check_phrases(
+            recognizer, list(settings.phrases), voice, champion
+        ),
         "regression": lambda: check_regression(evidence.regression, regression_limit),
         "emerging_terms": lambda: check_term_recall(
             evidence.heldout, float(settings.min_term_recall)
@@ -223,12 +250,13 @@ def run(cfg: DictConfig) -> CheckReport:
     batch = float(cfg.evaluate.batch_seconds)
     recognizer, info = load_recognizer(str(settings.target), setup, registry)
     regression_rows = list(iter_corpus(cfg.paths.base_corpus, ["regression"]))
-    comparison = None
+    comparison, champion = None, None
+    if settings.champion:
+        champion, champion_info = load_recognizer(str(settings.champion), setup, registry)
     if regression_rows:
         model_wer = measure_regression(recognizer, regression_rows, batch, "regression set")
         comparison = RegressionComparison(len(regression_rows), model_wer)
-        if settings.champion:
-            champion, champion_info = load_recognizer(str(settings.champion), setup, registry)
+        if champion is not None:
             champion_wer = measure_regression(champion, regression_rows, batch, "champion")
             name = champion_info.model_version or champion_info.model
             comparison = RegressionComparison(len(regression_rows), model_wer, name, champion_wer)
@@ -246,6 +274,7 @@ def run(cfg: DictConfig) -> CheckReport:
         Evidence(comparison, heldout),
         float(cfg.gate.max_regression_wer_delta),
         batch,
+        champion,
     )
     report.print()
     path = report.write(Path(cfg.paths.reports) / "checks" / "model.json")

@@ -134,6 +134,7 @@ def evaluate_challenger(
             Evidence(comparison if sets.regression else None, heldout),
             rules.max_regression_wer_delta,
             sets.batch_seconds,
+            measured[champion.version].recognizer,
         )
         passed, report = checked.passed, checked.to_dict()
     verdict = decide(challenger.candidate, champion, baseline, sets.terms, rules, passed)
