@@ -1,6 +1,8 @@
-"""Log-mel filterbank features (torchaudio) and SpecAugment masks."""
+"""Log-mel filterbank features (torchaudio), SpecAugment masks and gain augmentation."""
 
 from __future__ import annotations
+
+import math
 
 import torch
 
@@ -44,6 +46,22 @@ class FbankExtractor:
 
     def num_frames(self, num_samples: int) -> int:
         return num_samples // self.hop + 1
+
+
+def gain_augment(
+    features: torch.Tensor, lengths: torch.Tensor, gain_db: float, generator: torch.Generator
+) -> torch.Tensor:
+    """Shift each clip's log-mel power by a random gain in [-gain_db, +gain_db] dB (in place).
+
+    A gain g scales mel power by g^2, which adds 2 ln g to every log-mel bin above the floor, so
+    this is the waveform augmentation done on cached features. Padding stays zero.
+    """
+    if gain_db <= 0:
+        return features
+    shifts = (torch.rand(features.shape[0], generator=generator) * 2 - 1) * gain_db
+    for b, shift_db in enumerate(shifts.tolist()):
+        features[b, : int(lengths[b])] += shift_db * math.log(10) / 10
+    return features
 
 
 def spec_augment(

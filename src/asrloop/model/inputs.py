@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from asrloop.audio.features import FbankExtractor, spec_augment
+from asrloop.audio.features import FbankExtractor, gain_augment, spec_augment
 from asrloop.audio.io import SAMPLE_RATE
 from asrloop.errors import ConfigError
 
@@ -75,6 +75,9 @@ class FbankInputs:
         }
 
     def augment(self, inputs: dict, sa: Mapping, generator) -> None:
+        gain_augment(
+            inputs["input_features"], inputs["feature_lengths"], sa.get("gain_db", 0.0), generator
+        )
         spec_augment(
             inputs["input_features"],
             inputs["feature_lengths"],
