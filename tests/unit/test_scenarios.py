@@ -3,6 +3,8 @@ terms, and the second decoding path that finds a word forced into a known one.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from omegaconf import OmegaConf
 
 from asrloop.config import compose
@@ -24,8 +26,28 @@ def says(text: str, term: str) -> bool:
     return f" {term} " in f" {text} "
 
 
+SCENARIOS = sorted(p.stem for p in (Path(__file__).parents[2] / "conf" / "scenario").glob("*.yaml"))
+
+
+def keys(tree, prefix: str = "") -> set[str]:
+    """Every key path in a config tree; lists and per-term mappings are leaves."""
+    if not isinstance(tree, dict):
+        return {prefix}
+    return {k for key, value in tree.items() for k in keys(value, f"{prefix}.{key}")}
+
+
+def test_every_scenario_has_the_keys_the_steps_read():
+    """A scenario missing a key (``drop.source``, say) would fail only when its loop runs."""
+    _, default = plain(compose())
+    for name in SCENARIOS:
+        _, scenario = plain(compose([f"scenario={name}"]))
+        assert keys(scenario["drop"]) == keys(default["drop"]), name
+        assert set(scenario) >= set(default) - {"pronunciations"}, name
+
+
 def test_every_scenario_plans_its_terms_in_their_shares():
-    for name in ("brexit", "pandemic", "westminster"):
+    assert {"brexit", "pandemic", "westminster"} <= set(SCENARIOS)
+    for name in SCENARIOS:
         cfg = compose([f"scenario={name}"])
         corpus, scenario = plain(cfg)
         for index in (1, 2):
