@@ -193,3 +193,20 @@ def test_small_regressions_cannot_add_up(step, iterations):
         if result.promote:
             champion = challenger
     assert champion.regression_wer - first.regression_wer <= RULES.max_total_regression_wer_delta
+
+
+def test_an_earlier_drops_term_is_judged_on_what_it_keeps():
+    """Drop 2 brings "beta gamma"; "alpha" came with drop 1 and was learned to 0.85, below
+    ``learned_recall``: it need not gain again, only keep its recall."""
+    champion = model("2", heldout=0.20, terms={"alpha": scores(0.85), "beta gamma": scores(0.0)})
+    kept = model("3", terms={"alpha": scores(0.85)})
+    result = decide(kept, champion, CHAMPION, TERMS, RULES, True, new_terms=["beta gamma"])
+    assert result.promote, result.reason
+    assert "beta gamma 0.00->1.00" in result.reason and "alpha" not in result.reason
+
+    lost = model("3", terms={"alpha": scores(0.85 - RULES.max_learned_recall_drop - 0.1)})
+    result = decide(lost, champion, CHAMPION, TERMS, RULES, True, new_terms=["beta gamma"])
+    assert not result.promote
+    assert {c.name for c in result.clauses if not c.passed} == {"term.alpha.recall"}
+    # read as a new term instead, the same numbers would have to gain 0.5
+    assert not decide(kept, champion, CHAMPION, TERMS, RULES, True).promote

@@ -44,7 +44,8 @@ class EvidenceSets:
 
     regression: list[Utterance]
     heldout: list[Utterance]
-    terms: list[str]
+    terms: list[str]  # every term the drops so far brought
+    new_terms: list[str]  # the terms the newest drop brought: these must be learned
     batch_seconds: float
     cache: PredictionCache | None = None  # predictions evaluation already made
 
@@ -137,7 +138,9 @@ def evaluate_challenger(
             measured[champion.version].recognizer,
         )
         passed, report = checked.passed, checked.to_dict()
-    verdict = decide(challenger.candidate, champion, baseline, sets.terms, rules, passed)
+    verdict = decide(
+        challenger.candidate, champion, baseline, sets.terms, rules, passed, sets.new_terms
+    )
     return GateDecision(
         verdict.promote,
         verdict.reason,
@@ -220,10 +223,14 @@ def run(cfg: DictConfig) -> GateDecision:
     registry = Registry(settings)
     version = str(TrainingResult.load(Path(cfg.train.output_dir) / "result.json").model_version)
     drops = drops_so_far(cfg)
+    scenario = OmegaConf.to_container(cfg.scenario, resolve=True)
+    terms = terms_so_far(scenario, len(drops))
+    earlier = terms_so_far(scenario, len(drops) - 1)
     sets = EvidenceSets(
         list(iter_corpus(cfg.paths.base_corpus, ["regression"])),
         [clip for drop in drops for clip in drop.clips("holdout")],
-        terms_so_far(OmegaConf.to_container(cfg.scenario, resolve=True), len(drops)),
+        terms,
+        [t for t in terms if t not in earlier],
         float(cfg.evaluate.batch_seconds),
         PredictionCache(Path(cfg.paths.cache) / "predictions"),
     )

@@ -9,9 +9,10 @@ The challenger is promoted only when every clause holds:
   ``max_total_regression_wer_delta`` worse than the first champion's (the baseline), so small
   losses cannot add up over iterations;
 - held-out drop WER: at most ``max_heldout_wer_delta`` worse than the champion's;
-- each term's recall: a term the champion has not learned (recall below ``learned_recall``)
-  must gain at least ``min_term_recall_gain``; a learned term may lose at most
-  ``max_learned_recall_drop``;
+- each term's recall: a term this drop brings that the champion has not learned (recall below
+  ``learned_recall``) must gain at least ``min_term_recall_gain``; a term the champion has
+  learned, and every term an earlier drop brought, may lose at most ``max_learned_recall_drop``
+  (earlier drops' terms are judged on what they keep, whatever their level);
 - each term's precision (false alarms on held-out drop and regression audio) at least
   ``min_term_precision``;
 - the model checks pass.
@@ -107,14 +108,18 @@ def regression_clauses(
 
 
 def term_clauses(
-    challenger: Candidate, champion: Candidate, terms: Sequence[str], rules: GateRules
+    challenger: Candidate,
+    champion: Candidate,
+    terms: Sequence[str],
+    new_terms: Sequence[str],
+    rules: GateRules,
 ) -> list[Clause]:
     clauses = []
     for term in terms:
         after = challenger.terms.get(term)
         before = champion.terms[term].recall if term in champion.terms else 0.0
         recall = after.recall if after else 0.0
-        if before < rules.learned_recall:
+        if term in new_terms and before < rules.learned_recall:
             gain = recall - before
             clauses.append(
                 Clause(
@@ -125,12 +130,13 @@ def term_clauses(
                 )
             )
         else:
+            kind = "a learned term" if term in new_terms else "an earlier drop's term"
             clauses.append(
                 Clause(
                     f"term.{term}.recall",
                     before - recall <= rules.max_learned_recall_drop,
                     f"'{term}' recall {before:.2f} -> {recall:.2f} "
-                    f"(a learned term may lose {rules.max_learned_recall_drop:.2f})",
+                    f"({kind} may lose {rules.max_learned_recall_drop:.2f})",
                 )
             )
         written = after.tp + after.fp if after else 0
@@ -153,15 +159,21 @@ def decide(
     terms: Sequence[str],
     rules: GateRules,
     checks_passed: bool,
+    new_terms: Sequence[str] | None = None,
 ) -> Verdict:
-    """Promote or not, with every clause and the reasons of the failed ones."""
+    """Promote or not, with every clause and the reasons of the failed ones.
+
+    ``terms`` are every term the drops so far brought; ``new_terms`` those the newest drop
+    brought (all of ``terms`` when not given).
+    """
+    new_terms = list(terms) if new_terms is None else list(new_terms)
     if champion is None:
         return Verdict(True, "first model: nothing to compare against", ())
     if challenger.version == champion.version:
         return Verdict(False, "challenger is already the champion", ())
     clauses = evidence_clauses(challenger, terms, rules)
     clauses += regression_clauses(challenger, champion, baseline or champion, rules)
-    clauses += term_clauses(challenger, champion, terms, rules)
+    clauses += term_clauses(challenger, champion, terms, new_terms, rules)
     if rules.require_model_checks:
         outcome = "passed" if checks_passed else "failed"
         clauses.append(Clause("model_checks", checks_passed, f"model checks {outcome}"))
@@ -177,7 +189,7 @@ def decide(
     gains = ", ".join(
         f"{t} {champion.terms[t].recall if t in champion.terms else 0:.2f}->"
         f"{challenger.terms[t].recall:.2f}"
-        for t in terms
+        for t in new_terms
         if t in challenger.terms
     )
     delta = challenger.regression_wer - champion.regression_wer
