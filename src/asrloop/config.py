@@ -55,13 +55,28 @@ def with_drop_index(cfg: DictConfig, index: int) -> DictConfig:
 
 
 def drops_so_far(cfg: DictConfig) -> list:
-    """Every drop of the scenario up to the current one (``scenario.drop.index``)."""
-    from asrloop.corpus.drop import Drop
+    """Every drop of the scenario up to the current one (``scenario.drop.index``).
 
-    return [
-        Drop.from_config(with_drop_index(cfg, k).scenario.drop, cfg.paths)
-        for k in range(1, int(cfg.scenario.drop.index) + 1)
-    ]
+    Composed by Hydra, a drop's name follows its index (``${scenario.name}-drop${.index}``); in
+    the pipeline's resolved params snapshot the names of the earlier drops are the ones
+    ``asrloop params`` recorded in ``scenario.drop.earlier``.
+    """
+    from asrloop.corpus.drop import Drop
+    from asrloop.errors import ConfigError
+
+    index = int(cfg.scenario.drop.index)
+    recorded = list(cfg.scenario.drop.earlier)
+    if recorded and len(recorded) != index - 1:
+        raise ConfigError(
+            f"scenario.drop.earlier names {len(recorded)} drops; drop {index} follows {index - 1}"
+        )
+    drops = []
+    for k in range(1, index + 1):
+        drop_cfg = with_drop_index(cfg, k).scenario.drop
+        if k < index and recorded:
+            drop_cfg.name = recorded[k - 1]
+        drops.append(Drop.from_config(drop_cfg, cfg.paths))
+    return drops
 
 
 def config_snapshot(cfg: DictConfig) -> dict:

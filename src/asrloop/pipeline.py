@@ -15,7 +15,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from asrloop.config import relative_to_root, resolved
+from asrloop.config import drops_so_far, relative_to_root, resolved
 from asrloop.errors import ConfigError, StepFailed
 from asrloop.jsonio import atomic_write_text
 from asrloop.tracking import mask_secrets
@@ -30,7 +30,9 @@ def params_path(cfg: DictConfig) -> Path:
 
 def write_params(cfg: DictConfig) -> Path:
     """Write the resolved config, paths relative to the project (``dvc.lock`` is then the same
-    in every clone). It is committed with each data version, so it must hold no secret."""
+    in every clone), with the earlier drops' names (``scenario.drop.earlier``: the resolved
+    snapshot cannot derive them from their index). It is committed with each data version, so it
+    must hold no secret."""
     path = params_path(cfg)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = OmegaConf.to_container(resolved(cfg))
@@ -40,6 +42,7 @@ def write_params(cfg: DictConfig) -> Path:
             f"{path.name} is committed to git: put them in the environment instead "
             "(MLFLOW_TRACKING_URI, MLFLOW_TRACKING_USERNAME/PASSWORD, AWS_* variables)"
         )
+    data["scenario"]["drop"]["earlier"] = [drop.name for drop in drops_so_far(cfg)[:-1]]
     relative = relative_to_root(data, str(cfg.paths.root))
     text = OmegaConf.to_yaml(OmegaConf.create(relative), sort_keys=False)
     if not path.exists() or path.read_text() != text:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from asrloop.config import compose
+from asrloop.config import compose, drops_so_far, load_params
 from asrloop.corpus.plan import plan_drop, plan_renditions, terms_so_far
 from asrloop.loop.disagreement import disagreements
+from asrloop.pipeline import write_params
 from asrloop.serve.transcript import Transcript
 from asrloop.serve.types import Transcription, WordTiming
 from asrloop.text.normalize import words
@@ -107,3 +108,14 @@ def test_the_second_path_finds_a_word_forced_into_a_known_one():
     assert [(d.phrase, d.heard, d.count, d.occurrences) for d in found] == [("tax", "vax", 6, 12)]
     # a misspelt but alike word ("ofice") is not a disagreement; neither is a rare one
     assert not disagreements(rows[:2], max_similarity=0.75, min_count=3, min_rate=0.2)
+
+
+def test_the_pipelines_params_name_every_drop_so_far(tmp_path):
+    """A DVC stage reads pipelines/params.yaml: at drop 2 it must still see drop 1 (evaluation
+    scored drop 2's held-out clips twice when the written name pinned every drop to the last)."""
+    cfg = compose([f"paths.root={tmp_path}", "scenario=westminster", "scenario.drop.index=2"])
+    loaded = load_params(write_params(cfg))
+    names = [drop.name for drop in drops_so_far(loaded)]
+    assert names == ["westminster-drop1", "westminster-drop2"]
+    assert names == [drop.name for drop in drops_so_far(cfg)]
+    assert loaded.scenario.drop.name == "westminster-drop2"
