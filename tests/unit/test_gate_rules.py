@@ -210,3 +210,9 @@ def test_an_earlier_drops_term_is_judged_on_what_it_keeps():
     assert {c.name for c in result.clauses if not c.passed} == {"term.alpha.recall"}
     # read as a new term instead, the same numbers would have to gain 0.5
     assert not decide(kept, champion, CHAMPION, TERMS, RULES, True).promote
+
+
+def test_a_drop_without_new_terms_says_so():
+    learned = model("2", heldout=0.20)
+    result = decide(model("3"), learned, CHAMPION, TERMS, RULES, True, new_terms=[])
+    assert result.promote and result.reason.startswith("every earlier term kept"), result.reason

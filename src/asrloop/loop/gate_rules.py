@@ -193,8 +193,5 @@ def decide(
         if t in challenger.terms
     )
     delta = challenger.regression_wer - champion.regression_wer
-    return Verdict(
-        True,
-        f"better on new terms ({gains}), regression WER {delta:+.4f}",
-        tuple(clauses),
-    )
+    better = f"better on new terms ({gains})" if gains else "every earlier term kept"
+    return Verdict(True, f"{better}, regression WER {delta:+.4f}", tuple(clauses))
