@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -83,6 +84,33 @@ def corpus_project(source_root: Path, root: Path) -> Path:
     run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"], root)
     copy_corpus(source_root, root)
     return root
+
+
+ASRLOOP = str(Path(sys.executable).parent / "asrloop")
+
+
+def asrloop_cli(
+    root: Path,
+    *args: str,
+    env: dict | None = None,
+    check: bool = True,
+    timeout: float | None = 1500,
+) -> subprocess.CompletedProcess:
+    """Run the ``asrloop`` CLI in project ``root`` (``ASRLOOP_ROOT`` set, on top of ``env`` or
+    this process's environment); with ``check``, a failure shows the tails of its output."""
+    full_env = {**(os.environ if env is None else env), "ASRLOOP_ROOT": str(root)}
+    result = subprocess.run(
+        [ASRLOOP, *args],
+        cwd=root,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+    if check:
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    return result
 
 
 def run(args: list[str], cwd: Path) -> str:

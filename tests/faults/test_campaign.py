@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -30,26 +29,23 @@ from asrloop.corpus.versioning import corpus_tags, restore_version
 from asrloop.faults import FAULT_ENV, MARK_ENV
 from asrloop.loop.review_queue import read_queue
 from asrloop.pipeline import repro
-from tests.helpers import init_project_repo
+from tests.helpers import asrloop_cli, init_project_repo
 
 pytestmark = pytest.mark.faults
 
 EXPERIMENT = "experiment=faults"
 PARAMS = ["--params", "pipelines/params.yaml"]
-ASRLOOP = str(Path(sys.executable).parent / "asrloop")
 LEFTOVERS = ("*.partial", "*.tmp", ".*.tmp", "*.old", "*.part")
 MODEL = "asrloop-news-ctc"
 DROP = "brexit-drop1"
 
 
 def asrloop(root: Path, *args: str, fault: str | None = None, mark: Path | None = None):
-    env = {**os.environ, "ASRLOOP_ROOT": str(root)}
+    env = dict(os.environ)
     env.pop(FAULT_ENV, None)
     if fault:
         env[FAULT_ENV], env[MARK_ENV] = fault, str(mark)
-    return subprocess.run(
-        [ASRLOOP, *args], cwd=root, env=env, capture_output=True, text=True, timeout=600
-    )
+    return asrloop_cli(root, *args, env=env, check=False, timeout=600)
 
 
 def ok(result: subprocess.CompletedProcess) -> None:

@@ -9,9 +9,7 @@ would have them, so the loop can learn from them in minutes.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import mlflow
@@ -24,21 +22,14 @@ from asrloop.corpus.plan import plan_corpus
 from asrloop.corpus.shards import render_shards
 from asrloop.corpus.versioning import corpus_tags
 from tests.corpus_formats import export_drop, export_librispeech
-from tests.helpers import init_project_repo, make_cfg
+from tests.helpers import asrloop_cli, init_project_repo, make_cfg
 from tests.unit.test_corpus_import import digests
 
 OVERRIDES = ["experiment=tiny", "train.optimizer.lr=0.0031"]
 
 
 def asrloop(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "ASRLOOP_ROOT": str(root)}
-    command = [str(Path(sys.executable).parent / "asrloop"), *args]
-    result = subprocess.run(
-        command, cwd=root, env=env, capture_output=True, text=True, check=False, timeout=1500
-    )
-    if check:
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-    return result
+    return asrloop_cli(root, *args, check=check)
 
 
 @pytest.fixture(scope="module")

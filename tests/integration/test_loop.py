@@ -9,9 +9,7 @@ and `make loop` measure that on the default config). Two whole loops: `make test
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import mlflow
@@ -20,7 +18,7 @@ import yaml
 
 from asrloop.corpus.versioning import corpus_tags
 from asrloop.records import GateDecision
-from tests.helpers import init_project_repo
+from tests.helpers import asrloop_cli, init_project_repo
 
 pytestmark = pytest.mark.slow
 
@@ -28,13 +26,7 @@ OVERRIDES = ["experiment=tiny", "train.optimizer.lr=0.0031"]
 
 
 def run_loop(root: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "ASRLOOP_ROOT": str(root)}
-    command = [str(Path(sys.executable).parent / "asrloop"), "loop", *OVERRIDES]
-    result = subprocess.run(
-        command, cwd=root, env=env, capture_output=True, text=True, check=False, timeout=1200
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-    return result
+    return asrloop_cli(root, "loop", *OVERRIDES, timeout=1200)
 
 
 @pytest.fixture(scope="module")
@@ -136,16 +128,16 @@ def test_the_label_check_flags_a_transcript_on_the_wrong_clip(loop, tmp_path):
     donor = max(range(len(rows)), key=lambda i: len(rows[i]["text"]))
     rows[planted]["text"] = rows[donor]["text"]
     shard.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    env = {**os.environ, "ASRLOOP_ROOT": str(copy)}
-    command = [
-        str(Path(sys.executable).parent / "asrloop"),
+    result = asrloop_cli(
+        copy,
         "check",
         "labels",
         *OVERRIDES,
         "checks.labels.max_cer=0.7",
         f"checks.labels.max_clips={len(rows)}",
-    ]
-    result = subprocess.run(command, cwd=copy, env=env, capture_output=True, text=True)
+        check=False,
+        timeout=None,
+    )
     report = json.loads((copy / "reports/checks/labels.json").read_text())
     flagged = [row for f in report["findings"] for row in f["rows"]]
     assert any(rows[planted]["id"] in row for row in flagged), flagged

@@ -8,15 +8,16 @@ trained: this asserts the path, not accuracy. Several minutes: `make test-all`.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import mlflow
 import pytest
 
-from tests.helpers import CHECKPOINT_VOCAB, init_project_repo, make_wav2vec2_checkpoint
+from tests.helpers import (
+    CHECKPOINT_VOCAB,
+    asrloop_cli,
+    init_project_repo,
+    make_wav2vec2_checkpoint,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -25,20 +26,16 @@ pytestmark = pytest.mark.slow
 def loop(tmp_path_factory):
     root = init_project_repo(tmp_path_factory.mktemp("loop-pretrained") / "project")
     checkpoint = make_wav2vec2_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny-wav2vec2")
-    command = [
-        str(Path(sys.executable).parent / "asrloop"),
+    asrloop_cli(
+        root,
         "loop",
         "experiment=tiny",
         "model=pretrained",
         f"model.path={checkpoint}",
         "train.max_batch_frames=3000",
         "grow.label_check=false",  # a barely trained model would call every label suspect
-    ]
-    env = {**os.environ, "ASRLOOP_ROOT": str(root)}
-    result = subprocess.run(
-        command, cwd=root, env=env, capture_output=True, text=True, check=False, timeout=1800
+        timeout=1800,
     )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     summary = json.loads((root / "reports" / "loop" / "summary.json").read_text())
     return root, summary
 

@@ -18,7 +18,7 @@ import pytest
 
 from asrloop.config import compose
 from asrloop.team import TeamStack
-from tests.helpers import free_port, init_project_repo, run
+from tests.helpers import asrloop_cli, free_port, init_project_repo, run
 
 pytestmark = [pytest.mark.team, pytest.mark.slow]
 # the loop must grow a second version: keep approved clips the weak tiny model misses
@@ -32,18 +32,7 @@ MODEL = "asrloop-news-ctc"
 
 
 def asrloop(args: list[str], root: Path, env: dict, timeout: float = 1500):
-    command = [str(Path(sys.executable).parent / "asrloop"), *args]
-    result = subprocess.run(
-        command,
-        cwd=root,
-        env={**env, "ASRLOOP_ROOT": str(root)},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=timeout,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-    return result
+    return asrloop_cli(root, *args, env=env, timeout=timeout)
 
 
 def dvc(args: list[str], root: Path, env: dict) -> str:

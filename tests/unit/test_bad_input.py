@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ from asrloop.errors import ConfigError
 from asrloop.loop.grow import approved_items
 from asrloop.loop.review_queue import ReviewItem, read_queue, write_queue
 from asrloop.pipeline import write_params
+from tests.helpers import asrloop_cli
 
 ALPHABET = compose().corpus.alphabet
 
@@ -97,9 +97,7 @@ def test_files_longer_than_the_limit_are_skipped_unread(tmp_path):
 
 
 def asrloop(root: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "ASRLOOP_ROOT": str(root)}
-    command = [str(Path(sys.executable).parent / "asrloop"), *args]
-    return subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    return asrloop_cli(root, *args, check=False, timeout=120)
 
 
 def test_a_step_failure_is_one_message_and_an_exit_code(tmp_path):
