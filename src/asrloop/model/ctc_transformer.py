@@ -17,6 +17,8 @@ from torch import nn
 from transformers import AutoConfig, AutoModelForCTC, PretrainedConfig, PreTrainedModel
 from transformers.modeling_outputs import CausalLMOutput
 
+from .conformer import Conformer, FastDropout
+
 try:
     from asrloop.errors import ConfigError
 except ImportError:  # loaded as remote code from a model folder, asrloop not installed
@@ -81,11 +83,10 @@ def sinusoids(length: int, dim: int) -> torch.Tensor:
 
 
 def build_encoder(config: CtcTransformerConfig) -> nn.Module:
-    """A pre-norm Transformer encoder, or a Conformer (torchaudio) with depthwise convolutions."""
+    """A pre-norm Transformer encoder, or a Conformer with depthwise convolutions (torchaudio's
+    parameters, laid out for speed: ``conformer.py``)."""
     if config.encoder == "conformer":
-        import torchaudio
-
-        return torchaudio.models.Conformer(
+        return Conformer(
             input_dim=config.d_model,
             num_heads=config.num_heads,
             ffn_dim=config.ff_dim,
@@ -121,7 +122,7 @@ class CtcTransformerForCTC(PreTrainedModel):
         self.input_norm = nn.LayerNorm(config.d_model)
         self.encoder = build_encoder(config)
         self.norm = nn.LayerNorm(config.d_model)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = FastDropout(config.dropout)
         self.lm_head = nn.Linear(config.d_model, config.vocab_size)
         self.post_init()
 
