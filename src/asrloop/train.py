@@ -308,10 +308,10 @@ class Trainer:
         grown = [i for i, e in enumerate(data.train) if e.grown]
         base = [i for i, e in enumerate(data.train) if not e.grown]
         random.Random(f"{self.tc.seed}-replay-{epoch}").shuffle(base)
-        budget = float(self.tc.replay) * sum(data.train[i].duration for i in grown)
+        replay_seconds = float(self.tc.replay) * sum(data.train[i].duration for i in grown)
         chosen, seconds = [], 0.0
         for index in base:
-            if seconds >= budget:
+            if seconds >= replay_seconds:
                 break
             chosen.append(index)
             seconds += data.train[index].duration
