@@ -95,8 +95,9 @@ def main() -> None:
         "greedy": GreedyDecoder(processor.tokenizer),
         "lexicon+LM": build_decoder(cfg.decode, processor.tokenizer, str(cfg.paths.vocab)),
     }
-    print(f"{model_dir}: {len(rows)} clips, {audio_seconds:.0f} s of {args.split}, {threads} threads")
-    print(f"{'format':>14} {'model s':>8} {'RTF':>8} {'WER greedy':>11} {'WER lex+LM':>11} {'CER':>7}")
+    print(f"{model_dir}: {len(rows)} clips, {audio_seconds:.0f} s {args.split}, {threads} threads")
+    header = ("format", "model s", "RTF", "WER greedy", "WER lex+LM", "CER")
+    print("{:>14} {:>8} {:>8} {:>11} {:>11} {:>7}".format(*header))
     for name, (variant, dtype) in variants(model).items():
         out, seconds = log_probs(variant, dtype, inputs, clips, groups, args.repeats)
         scores = {}
