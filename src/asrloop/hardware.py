@@ -69,6 +69,13 @@ def pick_threads(setting: int | str, processes: int = 1) -> int:
     return int(setting)
 
 
+def autocast(device: torch.device, precision: str) -> AbstractContextManager:
+    """``torch.autocast`` for ``precision`` on ``device``; a no-op in fp32."""
+    if precision == "fp32":
+        return nullcontext()
+    return torch.autocast(device.type, dtype=DTYPES[precision])
+
+
 @dataclass(frozen=True)
 class Hardware:
     """The resolved ``trainer`` settings: device, number format, threads."""
@@ -96,9 +103,7 @@ class Hardware:
 
     def autocast(self) -> AbstractContextManager:
         """Mixed precision for forward passes (a no-op in fp32)."""
-        if self.precision == "fp32":
-            return nullcontext()
-        return torch.autocast(self.device.type, dtype=DTYPES[self.precision])
+        return autocast(self.device, self.precision)
 
     def describe(self) -> str:
         return f"{self.device.type}, {self.precision}, {self.threads} threads"

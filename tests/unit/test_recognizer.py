@@ -97,3 +97,33 @@ def test_unreadable_clip_is_reported_and_skipped(recognizer, tiny_corpus, tmp_pa
     predictions, stats = transcribe_utterances(recognizer, [*rows, bad], batch_seconds=30)
     assert stats.skipped == 1
     assert [p.utterance.id for p in predictions] == [r.id for r in rows]
+
+
+def test_bf16_inference_is_autocast_close_to_fp32_and_keyed_apart(model_dirs):
+    features = compose().features
+    recognizers = {
+        precision: Recognizer.from_dirs(
+            model_dirs / "model", None, {"type": "greedy"}, features, 4.0, precision=precision
+        )
+        for precision in ("fp32", "bf16")
+    }
+    audio = [np.random.default_rng(0).normal(0, 0.1, 16000).astype(np.float32)]
+    fp32, _ = recognizers["fp32"].log_probs(audio)
+    bf16, _ = recognizers["bf16"].log_probs(audio)
+    assert not torch.equal(fp32, bf16)  # the model really ran in bf16
+    torch.testing.assert_close(bf16, fp32, atol=0.1, rtol=0.05)
+    # cached predictions of one format are never served for the other
+    assert recognizers["fp32"].signature != recognizers["bf16"].signature
+
+
+def test_inference_precision_comes_from_the_trainer_config(tmp_path):
+    from asrloop.hardware import cpu_has_fast_bf16
+    from asrloop.serve.loading import DecodingSetup
+
+    def setup(value: str) -> DecodingSetup:
+        cfg = compose([f"trainer.inference_precision={value}", "trainer.device=cpu"])
+        return DecodingSetup.from_config(cfg.decode, cfg.features, tmp_path, cfg.trainer)
+
+    assert setup("fp32").precision == "fp32"
+    assert setup("bf16").precision == "bf16"
+    assert setup("auto").precision == ("bf16" if cpu_has_fast_bf16() else "fp32")

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
-from asrloop.hardware import Hardware
+from asrloop.hardware import Hardware, pick_precision
 from asrloop.model.registry import Registry
 from asrloop.records import ModelInfo
 from asrloop.serve.recognizer import Recognizer
@@ -36,6 +36,7 @@ class DecodingSetup:
     vocab_dir: Path
     second_path: bool = False  # also decode greedily (transcripts for the monitor)
     device: torch.device | None = None  # None: the CPU
+    precision: str = "fp32"  # the acoustic model's number format (trainer.inference_precision)
 
     @classmethod
     def from_config(
@@ -48,8 +49,11 @@ class DecodingSetup:
         """``trainer_cfg`` (``conf/trainer``) picks the device and sets this process's threads;
         without it (registration, which decodes nothing) recognizers run on the CPU."""
         max_seconds = float(features_cfg.max_seconds)
-        device = Hardware.from_config(trainer_cfg).apply().device if trainer_cfg else None
-        return cls(decode_cfg, features_cfg, max_seconds, Path(vocab_dir), device=device)
+        if trainer_cfg is None:
+            return cls(decode_cfg, features_cfg, max_seconds, Path(vocab_dir))
+        device = Hardware.from_config(trainer_cfg).apply().device
+        precision = pick_precision(str(trainer_cfg.get("inference_precision", "fp32")), device)
+        return cls(decode_cfg, features_cfg, max_seconds, Path(vocab_dir), False, device, precision)
 
     def decode_for(self, vocab_dir: Path | None) -> Mapping[str, Any]:
         return self.decode if vocab_dir or self.decode["type"] == "greedy" else GREEDY
@@ -63,6 +67,7 @@ class DecodingSetup:
             self.max_seconds,
             self.second_path,
             self.device,
+            self.precision,
         )
 
 

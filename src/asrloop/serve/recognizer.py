@@ -4,7 +4,8 @@ confidence).
 Batches clips of similar length, chunks clips longer than ``max_seconds``, and never crashes on
 empty or silent audio (it returns an empty transcript). Any model folder serves: the project's
 fbank model or a transformers checkpoint, each with its own processor
-(:mod:`asrloop.model.checkpoint`), on the device ``conf/trainer`` picks (fp32).
+(:mod:`asrloop.model.checkpoint`), on the device ``conf/trainer`` picks, in fp32 or, with
+``trainer.inference_precision``, bf16 autocast.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import torch
 from asrloop.audio.io import SAMPLE_RATE, read_audio
 from asrloop.decode import GreedyDecoder, build_decoder
 from asrloop.errors import MissingInputError
+from asrloop.hardware import autocast
 from asrloop.model.checkpoint import load_checkpoint
 from asrloop.model.inputs import ModelInputs
 from asrloop.serve.types import Transcription, WordTiming
@@ -34,7 +36,9 @@ MODEL_FILES = (
 )
 
 
-def signature(model_dir, vocab_dir, decode_cfg, features_cfg, max_seconds, second_path) -> str:
+def signature(
+    model_dir, vocab_dir, decode_cfg, features_cfg, max_seconds, second_path, precision="fp32"
+) -> str:
     """A digest of everything that fixes a recognizer's output."""
     digest = hashlib.sha256()
     for name in MODEL_FILES:
@@ -49,6 +53,7 @@ def signature(model_dir, vocab_dir, decode_cfg, features_cfg, max_seconds, secon
         "features": {k: str(v) for k, v in dict(features_cfg).items()},
         "max_seconds": max_seconds,
         "second_path": second_path,
+        **({"precision": precision} if precision != "fp32" else {}),
     }
     digest.update(json.dumps(settings, sort_keys=True).encode())
     return digest.hexdigest()[:24]
@@ -65,8 +70,10 @@ class Recognizer:
         max_file_seconds: float = float("inf"),
         second_path: bool = False,
         device: torch.device | None = None,
+        precision: str = "fp32",
     ):
         self.device = device or torch.device("cpu")
+        self.precision = precision  # fp32, or bf16 / fp16 autocast around the acoustic model
         self.model = model.eval().to(self.device)
         self.tokenizer, self.decoder, self.inputs = tokenizer, decoder, inputs
         self.max_seconds = max_seconds  # chunk length
@@ -89,6 +96,7 @@ class Recognizer:
         max_seconds: float,
         second_path: bool = False,
         device: torch.device | None = None,
+        precision: str = "fp32",
     ) -> Recognizer:
         """A model folder (``save_pretrained`` + its processor's files) and, for lexicon
         decoding, the vocabulary folder it decodes with."""
@@ -106,9 +114,10 @@ class Recognizer:
             features_cfg["max_file_seconds"],
             second_path,
             device,
+            precision,
         )
         recognizer.signature = signature(
-            model_dir, vocab_dir, decode_cfg, features_cfg, max_seconds, second_path
+            model_dir, vocab_dir, decode_cfg, features_cfg, max_seconds, second_path, precision
         )
         return recognizer
 
@@ -116,7 +125,8 @@ class Recognizer:
     def log_probs(self, audios: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
         """[B, T, V] log-probabilities (on the CPU) and each clip's valid frames."""
         batch, out_lengths = self.inputs.batch([self.inputs(a) for a in audios])
-        logits = self.model(**{k: v.to(self.device) for k, v in batch.items()}).logits
+        with autocast(self.device, self.precision):
+            logits = self.model(**{k: v.to(self.device) for k, v in batch.items()}).logits
         return logits.float().log_softmax(-1).cpu(), out_lengths
 
     def _chunks(self, audio: np.ndarray) -> list[np.ndarray]:
