@@ -1,5 +1,8 @@
 """The project's Conformer computes torchaudio's function with torchaudio's parameters."""
 
+import subprocess
+import sys
+
 import pytest
 import torch
 import torchaudio
@@ -71,3 +74,23 @@ def test_attention_dropout_in_training_only():
     torch.manual_seed(1)
     dropped, _ = ours(x, lengths)
     assert not torch.allclose(dropped, first)
+
+
+def test_bf16_training_step_returns_for_a_shape_that_hung_onednn():
+    """oneDNN's bf16 channels-last depthwise kernel never returned for this shape; the module
+    runs that convolution in fp32. A subprocess, so a regression fails instead of hanging."""
+    script = (
+        "import torch\n"
+        "from asrloop.model.conformer import ConvolutionModule\n"
+        "module = ConvolutionModule(32, 15, 0.1).train()\n"
+        "x = torch.randn(23, 84, 32, requires_grad=True)\n"
+        "with torch.autocast('cpu', dtype=torch.bfloat16):\n"
+        "    y = module(x)\n"
+        "y.float().sum().backward()\n"
+        "print(tuple(y.shape))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "(23, 84, 32)"

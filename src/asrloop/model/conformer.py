@@ -6,8 +6,8 @@ the same function; tests hold the two to the same outputs. What differs is how i
 
 - batch-first ``[B, T, D]`` throughout, so no layer transposes its input;
 - the convolution module's pointwise convolutions run as matrix products over ``[B, T, D]``
-  and its depthwise convolution as a channels-last 2-D convolution over the same memory
-  (torchaudio's ``[B, D, T]`` Conv1d path is about 3x slower in bf16 on CPU);
+  and its depthwise convolution as a channels-last 2-D convolution over the same memory, in
+  fp32 (torchaudio's ``[B, D, T]`` Conv1d path is about 3x slower in bf16 on CPU);
 - dropout draws its mask 16 bits per random number (:class:`FastDropout`); attention with
   dropout is computed as explicit matrices (SDPA's dropout draws one number per weight), and
   without dropout (inference) by ``scaled_dot_product_attention``.
@@ -129,13 +129,16 @@ class ConvolutionModule(nn.Module):
         batch, frames, dim = x.shape
         x = F.glu(F.linear(self.layer_norm(x), expand.weight[..., 0], expand.bias), dim=-1)
         channels_last = x.transpose(1, 2).unsqueeze(2)  # [B, D, 1, T] over [B, T, D] memory
-        x = F.conv2d(
-            channels_last,
-            depthwise.weight.unsqueeze(2),
-            depthwise.bias,
-            padding=(0, depthwise.padding[0]),
-            groups=dim,
-        )
+        # fp32 even under autocast: oneDNN's bf16 channels-last depthwise kernel never returns
+        # for some shapes (B=23, T=84, D=32 on an AMX CPU); fp32 passed 20,640 shapes, as fast
+        with torch.autocast(x.device.type, enabled=False):
+            x = F.conv2d(
+                channels_last.float(),
+                depthwise.weight.unsqueeze(2),
+                depthwise.bias,
+                padding=(0, depthwise.padding[0]),
+                groups=dim,
+            )
         x = x.squeeze(2).transpose(1, 2)  # [B, T, D] again, still contiguous
         x = F.silu(norm(x.reshape(batch * frames, dim)).view(batch, frames, dim))
         return dropout(F.linear(x, project.weight[..., 0], project.bias))
