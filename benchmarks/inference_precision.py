@@ -4,8 +4,8 @@
 
 Loads a model folder (default: the project's champion export under ``models/current/best``),
 reads the split's clips once and computes their features once, then runs the acoustic model in
-each number format: fp32; bf16 autocast where this CPU or GPU does bf16 fast; int8 dynamic
-quantization of the linear layers (``torch.ao.quantization.quantize_dynamic``, CPU). Each
+each number format on the CPU: fp32; bf16 autocast where this CPU does bf16 fast; int8
+dynamic quantization of the linear layers (``torch.ao.quantization.quantize_dynamic``). Each
 format's log-probabilities are decoded greedily and with the lexicon + LM (the vocabulary
 folder), so the table shows what a format costs in WER, not just what it saves in time.
 """
@@ -33,27 +33,30 @@ def batches(examples: list, batch_seconds: float) -> list[list[int]]:
 
 
 def variants(model) -> dict:
+    """Name -> (model, the precision it runs under, as ``trainer.precision`` names it)."""
     from asrloop.hardware import cpu_has_fast_bf16
 
-    out = {"fp32": (model, torch.float32)}
+    out = {"fp32": (model, "fp32")}
     if cpu_has_fast_bf16():
-        out["bf16"] = (model, torch.bfloat16)
+        out["bf16"] = (model, "bf16")
     quantized = torch.ao.quantization.quantize_dynamic(
         copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8
     )
-    out["int8 (linear)"] = (quantized, torch.float32)
+    out["int8 (linear)"] = (quantized, "fp32")
     return out
 
 
 @torch.no_grad()
-def log_probs(model, dtype, inputs, clips, groups, repeats: int):
+def log_probs(model, precision: str, inputs, clips, groups, repeats: int):
     """Per-clip log-probabilities and the best of ``repeats`` timings of the whole set."""
+    from asrloop.hardware import autocast
+
     best, results = float("inf"), {}
     for _ in range(repeats):
         start = time.perf_counter()
         for group in groups:
             batch, lengths = inputs.batch([clips[i] for i in group])
-            with torch.autocast("cpu", dtype=dtype, enabled=dtype != torch.float32):
+            with autocast(torch.device("cpu"), precision):
                 logits = model(**batch).logits
             out = logits.float().log_softmax(-1)
             for k, i in enumerate(group):
@@ -98,8 +101,8 @@ def main() -> None:
     print(f"{model_dir}: {len(rows)} clips, {audio_seconds:.0f} s {args.split}, {threads} threads")
     header = ("format", "model s", "RTF", "WER greedy", "WER lex+LM", "CER")
     print("{:>14} {:>8} {:>8} {:>11} {:>11} {:>7}".format(*header))
-    for name, (variant, dtype) in variants(model).items():
-        out, seconds = log_probs(variant, dtype, inputs, clips, groups, args.repeats)
+    for name, (variant, precision) in variants(model).items():
+        out, seconds = log_probs(variant, precision, inputs, clips, groups, args.repeats)
         scores = {}
         for label, decoder in decoders.items():
             hyps = [decoder.decode(*out[i])[0].text for i in range(len(rows))]

@@ -53,7 +53,14 @@ class DecodingSetup:
             return cls(decode_cfg, features_cfg, max_seconds, Path(vocab_dir))
         device = Hardware.from_config(trainer_cfg).apply().device
         precision = pick_precision(str(trainer_cfg.get("inference_precision", "fp32")), device)
-        return cls(decode_cfg, features_cfg, max_seconds, Path(vocab_dir), False, device, precision)
+        return cls(
+            decode_cfg,
+            features_cfg,
+            max_seconds,
+            Path(vocab_dir),
+            device=device,
+            precision=precision,
+        )
 
     def decode_for(self, vocab_dir: Path | None) -> Mapping[str, Any]:
         return self.decode if vocab_dir or self.decode["type"] == "greedy" else GREEDY

@@ -53,6 +53,7 @@ def signature(
         "features": {k: str(v) for k, v in dict(features_cfg).items()},
         "max_seconds": max_seconds,
         "second_path": second_path,
+        # named only when not fp32: fp32 recognizers keep the digests their caches were made with
         **({"precision": precision} if precision != "fp32" else {}),
     }
     digest.update(json.dumps(settings, sort_keys=True).encode())
