@@ -22,8 +22,9 @@ import soundfile as sf
 
 from asrloop.audio.io import SAMPLE_RATE
 from asrloop.config import compose
-from asrloop.corpus.importer.build import ImportSettings, import_corpus
+from asrloop.corpus.importer.importing import ImportSettings, import_corpus
 from asrloop.corpus.synthesis import VoiceSpec, synthesize
+from asrloop.settings import typed
 from asrloop.text.normalize import normalize_text
 
 SENTENCES = [
@@ -78,8 +79,9 @@ def measure(source: Path, workers: int) -> tuple[float, float]:
                 "corpus.shard_size=300",
             ]
         )
+        settings = typed(cfg).corpus
         start = time.perf_counter()
-        report = import_corpus(ImportSettings.from_config(cfg.corpus), Path(cfg.paths.base_corpus))
+        report = import_corpus(ImportSettings.of(settings), Path(cfg.paths.base_corpus))
         return report.hours * 3600, time.perf_counter() - start
     finally:
         shutil.rmtree(root, ignore_errors=True)

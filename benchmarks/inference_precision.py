@@ -82,13 +82,15 @@ def main() -> None:
     from asrloop.hardware import Hardware
     from asrloop.metrics import cer, wer
     from asrloop.model.checkpoint import load_checkpoint
+    from asrloop.settings import typed
 
     cfg = compose([f"paths.root={args.root.resolve()}", *args.overrides])
-    threads = Hardware.from_config(cfg.trainer).apply().threads
+    settings = typed(cfg)
+    threads = Hardware.resolve(settings.trainer).apply().threads
     model_dir = args.model or Path(cfg.train.output_dir) / "best"
     model, processor = load_checkpoint(model_dir)
     model.eval()
-    inputs = processor.inputs(model, cfg.features)
+    inputs = processor.inputs(model, settings.features)
     rows = list(iter_corpus(cfg.paths.base_corpus, [args.split]))
     clips = [inputs(read_audio(r.audio_path, segment=r.segment)[0]) for r in rows]
     refs = [r.text or "" for r in rows]
@@ -96,7 +98,7 @@ def main() -> None:
     groups = batches(list(enumerate(clips)), args.batch_seconds)
     decoders = {
         "greedy": GreedyDecoder(processor.tokenizer),
-        "lexicon+LM": build_decoder(cfg.decode, processor.tokenizer, str(cfg.paths.vocab)),
+        "lexicon+LM": build_decoder(settings.decode, processor.tokenizer, str(cfg.paths.vocab)),
     }
     print(f"{model_dir}: {len(rows)} clips, {audio_seconds:.0f} s {args.split}, {threads} threads")
     header = ("format", "model s", "RTF", "WER greedy", "WER lex+LM", "CER")

@@ -55,7 +55,7 @@ def five_second_clips(corpus: Path, count: int) -> list[bytes]:
 
 
 def measure(url: str, clips: list[bytes], clients: int, requests: int) -> dict[str, float]:
-    from asrloop.serve.model_server import transcribe_over_http
+    from asrloop.inference.model_server import transcribe_over_http
 
     def one(i: int) -> float:
         start = time.perf_counter()
@@ -89,16 +89,18 @@ def main() -> None:
     root.mkdir(parents=True, exist_ok=True)
     os.environ["ASRLOOP_ROOT"] = str(root)
 
+    from asrloop.artifacts import ModelOutput
     from asrloop.config import compose
+    from asrloop.inference.model_server import served_model, transcribe_over_http
     from asrloop.model.registry import Registry
-    from asrloop.serve.model_server import served_model, transcribe_over_http
+    from asrloop.settings import typed
     from asrloop.tracking import TrackingSettings
 
     cfg = compose([f"paths.root={root}", *args.overrides])
-    settings = TrackingSettings.from_config(cfg.tracking, root)
+    settings = TrackingSettings.resolve(typed(cfg).tracking, root)
     registry = Registry(settings)
     if registry.alias_version(settings.champion_alias) is None:
-        if not (Path(cfg.train.output_dir) / "result.json").exists():
+        if not ModelOutput(Path(cfg.train.output_dir)).result.exists():
             prepare(root, args.overrides)
         registry.set_alias(registry.resolve("1"), settings.champion_alias)
     version = registry.alias_version(settings.champion_alias)

@@ -7,7 +7,6 @@ logged to MLflow (the median of its logging windows; under DDP the global batch'
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import subprocess
@@ -15,7 +14,9 @@ import sys
 import time
 from pathlib import Path
 
+from asrloop.artifacts import ModelOutput
 from asrloop.distributed import torchrun
+from asrloop.records import TrainingResult
 
 BIN = Path(sys.executable).parent
 CORPUS = [
@@ -68,8 +69,9 @@ def training_speed(
         ],
         processes,
     )
-    run_id = json.loads((out / "result.json").read_text())["run_id"]
-    (out / "checkpoint.pt").unlink(missing_ok=True)  # the next run of this label starts anew
+    output = ModelOutput(out)
+    run_id = TrainingResult.load(output.result).run_id
+    output.checkpoint.unlink(missing_ok=True)  # the next run of this label starts anew
     mlflow.set_tracking_uri(f"sqlite:///{root}/mlflow.db")
     history = mlflow.MlflowClient().get_metric_history(run_id, "audio_seconds_per_second")
     speeds = [m.value for m in sorted(history, key=lambda m: m.step)]

@@ -12,12 +12,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from omegaconf import OmegaConf
-
 from asrloop.config import compose
 from asrloop.corpus.manifest import iter_corpus
 from asrloop.corpus.plan import plan_corpus
 from asrloop.corpus.shards import render_shards
+from asrloop.settings import typed
 
 
 def measure(shards, workers: int) -> tuple[float, float]:
@@ -49,7 +48,7 @@ def main() -> None:
         ]
     )
     cfg = compose(overrides)
-    shards = plan_corpus(OmegaConf.to_container(cfg.corpus, resolve=True), cfg.scenario.terms)
+    shards = plan_corpus(typed(cfg).corpus, cfg.scenario.terms)
     clips = sum(len(s.clips) for s in shards)
     for workers in args.workers:
         audio, seconds = measure(shards, workers)

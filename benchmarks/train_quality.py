@@ -34,6 +34,9 @@ def train_run(root: Path, precision: str, minutes: float, eval_every: int, overr
     """Train with one precision; returns speed, the dev CER curve against wall time, test."""
     import mlflow
 
+    from asrloop.artifacts import ModelOutput
+    from asrloop.records import TrainingResult
+
     out = root / "models" / f"bench-{precision}"
     seconds = step(
         root,
@@ -45,10 +48,10 @@ def train_run(root: Path, precision: str, minutes: float, eval_every: int, overr
         f"train.output_dir={out}",
         *overrides,
     )
-    result = json.loads((out / "result.json").read_text())
+    result = TrainingResult.load(ModelOutput(out).result)
     mlflow.set_tracking_uri(f"sqlite:///{root}/mlflow.db")
     client = mlflow.MlflowClient()
-    run = client.get_run(result["run_id"])
+    run = client.get_run(result.run_id)
     speeds = sorted(
         m.value for m in client.get_metric_history(run.info.run_id, "audio_seconds_per_second")
     )
@@ -59,25 +62,24 @@ def train_run(root: Path, precision: str, minutes: float, eval_every: int, overr
     )
     scores = {}
     for decode in ("greedy", "lexicon_lm"):
-        folder = root / "reports" / f"bench-{precision}-{decode}"
         step(
             root,
             "evaluate",
             f"decode={decode}",
-            f"evaluate.model={out / 'best'}",
-            f"evaluate.output_dir={folder}",
+            f"evaluate.model={ModelOutput(out).best}",
             "evaluate.splits=[test]",
             *overrides,
         )
-        test = json.loads((folder / "metrics.json").read_text())["results"]["test"]
+        report = json.loads((root / "reports" / "eval" / "metrics.json").read_text())
+        test = report["results"]["test"]
         scores[decode] = (test["cer"], test["wer"])
     return {
         "precision": precision,
         "audio_per_second": speeds[len(speeds) // 2] if speeds else 0.0,
-        "steps": result["steps"],
+        "steps": result.steps,
         "wall_seconds": seconds,
         "curve": curve,
-        "best_dev_cer": result["best_dev_cer"],
+        "best_dev_cer": result.best_dev_cer,
         "test": scores,
     }
 
@@ -116,20 +118,22 @@ def profile_training(root: Path, overrides: list[str]) -> None:
     from asrloop.config import compose
     from asrloop.corpus.manifest import iter_corpus
     from asrloop.hardware import Hardware
-    from asrloop.model.data import bucket_batches, collate, load_examples
     from asrloop.model.factory import build_model, build_processor
+    from asrloop.model.training_data import bucket_batches, collate, load_examples
+    from asrloop.settings import typed
     from asrloop.text.tokenizer import CharTokenizer
 
     cfg = compose([f"paths.root={root}", *overrides])
-    hardware = Hardware.from_config(cfg.trainer).apply()
+    settings = typed(cfg)
+    hardware = Hardware.resolve(settings.trainer).apply()
     rows = list(iter_corpus(cfg.paths.corpus, ["train"]))[:600]
     tokenizer = CharTokenizer.from_texts([r.text for r in rows])
-    model = build_model(cfg.model, len(tokenizer))
-    inputs = build_processor(cfg.model, model, tokenizer).inputs(model, cfg.features)
+    model = build_model(settings.model, len(tokenizer))
+    inputs = build_processor(settings.model, model, tokenizer).inputs(model, settings.features)
     train, _ = load_examples(rows, tokenizer, inputs, 20.0, "profile data")
     inputs.prepare(model, train)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    batches = bucket_batches(train, cfg.train.max_batch_frames, random.Random(0))[:12]
+    batches = bucket_batches(train, settings.train.max_batch_frames, random.Random(0))[:12]
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
         for ids in batches:
             with hardware.autocast():

@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from omegaconf import OmegaConf
 
 from asrloop.corpus.plan import plan_corpus
 from asrloop.corpus.shards import render_shards
+from asrloop.settings import typed
 from asrloop.tracking import REGISTRY_ENV, URI_ENV, environment_kept
 from tests.helpers import TINY_CORPUS, init_project_repo, make_cfg
 
@@ -31,7 +31,7 @@ def tiny_corpus(tmp_path_factory):
     """(cfg, root) of a tiny synthesized corpus; treat it as read-only (copy to modify)."""
     root = tmp_path_factory.mktemp("tiny-corpus")
     cfg = make_cfg(root, *TINY_CORPUS)
-    shards = plan_corpus(OmegaConf.to_container(cfg.corpus, resolve=True), cfg.scenario.terms)
+    shards = plan_corpus(typed(cfg).corpus, cfg.scenario.terms)
     render_shards(shards, Path(cfg.paths.base_corpus), workers=1)
     return cfg, root
 

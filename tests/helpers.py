@@ -67,9 +67,10 @@ def make_cfg(root: Path, *overrides: str):
 
 def tracking_uri(cfg) -> str:
     """The tracking URI the steps of ``cfg`` use."""
+    from asrloop.settings import typed
     from asrloop.tracking import TrackingSettings
 
-    return TrackingSettings.from_config(cfg.tracking, cfg.paths.root).uri
+    return TrackingSettings.resolve(typed(cfg).tracking, cfg.paths.root).uri
 
 
 def copy_corpus(source_root: Path, target_root: Path) -> None:

@@ -4,50 +4,21 @@
     asrloop train -m train.optimizer.lr=1e-3,2e-3     # multirun sweeps work as usual
     asrloop train --params pipelines/params.yaml      # DVC stages: read the resolved snapshot
 
-Entry points stay thin: each command names a ``run(cfg)`` function in its module, the only kind
-of function that receives the whole config. Failures are :class:`asrloop.errors.AsrloopError`s;
-this module turns them into ``asrloop <command>: <message>`` on stderr and their exit code
-(1 for a failed step or bad data, 2 for a bad command line or config).
+Entry points stay thin: each command is a ``run(cfg)`` in its own module of ``asrloop.steps``
+(the only code that receives the whole config; see ``asrloop.steps.context``). Failures are
+:class:`asrloop.errors.AsrloopError`s; this module turns them into
+``asrloop <command>: <message>`` on stderr and their exit code (1 for a failed step or bad
+data, 2 for a bad command line or config).
 """
 
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 
-COMMANDS: dict[str, str] = {
-    "corpus synth": "asrloop.corpus.build:run",
-    "corpus import": "asrloop.corpus.importer.build:run",
-    "corpus build": "asrloop.corpus.source:run_corpus",
-    "corpus version": "asrloop.corpus.versioning:run",
-    "corpus restore": "asrloop.corpus.versioning:restore_cli",
-    "drop synth": "asrloop.corpus.drop:run",
-    "drop import": "asrloop.corpus.drop_import:run",
-    "drop build": "asrloop.corpus.source:run_drop",
-    "data validate": "asrloop.corpus.validate:run",
-    "vocab build": "asrloop.text.vocabulary:run",
-    "train": "asrloop.train:run",
-    "evaluate": "asrloop.evaluate:run",
-    "decode tune": "asrloop.decode_tune:run",
-    "transcribe": "asrloop.serve.transcribe:run",
-    "monitor": "asrloop.loop.monitor:run",
-    "triage": "asrloop.loop.triage:run",
-    "grow": "asrloop.loop.grow:run",
-    "gate": "asrloop.loop.gate:run",
-    "model export": "asrloop.model.export:run",
-    "check data": "asrloop.checks.data:run",
-    "check model": "asrloop.checks.model:run",
-    "check labels": "asrloop.checks.labels_model:run",
-    "bench peer": "asrloop.peer:run",
-    "params": "asrloop.pipeline:run",
-    "loop": "asrloop.loop.runner:run",
-    "review": "asrloop.review.server:run",
-    "review export": "asrloop.review.label_studio:export_run",
-    "review import": "asrloop.review.label_studio:import_run",
-    "team up": "asrloop.team:up",
-    "team down": "asrloop.team:down",
-}
+from asrloop.commands import COMMAND_NAMES, step_module
+
+COMMANDS: dict[str, str] = {name: f"{step_module(name)}:run" for name in COMMAND_NAMES}
 # Words a command takes besides overrides: (config key of a positional word, {--option: key}).
 ARGUMENTS: dict[str, tuple[str | None, dict[str, str]]] = {
     "review export": (
@@ -65,7 +36,7 @@ class UsageError(Exception):
 
 def _usage() -> str:
     lines = ["usage: asrloop COMMAND [--params FILE] [HYDRA OVERRIDES...]", "", "commands:"]
-    lines += [f"  {name:<16} {target.split(':')[0]}" for name, target in COMMANDS.items()]
+    lines += [f"  {name:<16} {step_module(name)}" for name in COMMAND_NAMES]
     return "\n".join(lines)
 
 
@@ -136,30 +107,15 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(USAGE_EXIT)
 
 
-STEP_LOG_ENV = "ASRLOOP_STEP_LOG"  # the loop asks each stage to record its wall time here
-
-
 def dispatch(name: str, rest: list[str]):
-    import time
-
-    start = time.perf_counter()
     function = load_target(name)
     if "--params" in rest:
         from asrloop.config import load_params
 
         at = rest.index("--params")
         path, overrides = rest[at + 1], rest[:at] + rest[at + 2 :]
-        result = function(load_params(path, overrides))
-    else:
-        result = run_hydra(function, name, rest)
-    log = os.environ.get(STEP_LOG_ENV)
-    if log:
-        import json
-
-        with open(log, "a", encoding="utf-8") as handle:
-            seconds = round(time.perf_counter() - start, 2)
-            handle.write(json.dumps({"command": name, "seconds": seconds}) + "\n")
-    return result
+        return function(load_params(path, overrides))
+    return run_hydra(function, name, rest)
 
 
 def run_hydra(function, name: str, overrides: list[str]):
@@ -179,11 +135,14 @@ def run_hydra(function, name: str, overrides: list[str]):
         from hydra.types import RunMode
 
         if HydraConfig.get().mode == RunMode.MULTIRUN:
-            from asrloop.tracking import TrackingSettings, ensure_sweep_parent
+            from asrloop.tracking import TrackingSettings, ensure_sweep_parent, unvalidated_tracking
 
-            ensure_sweep_parent(TrackingSettings.from_config(cfg.tracking, cfg.paths.root), job)
+            tracking = unvalidated_tracking(cfg.tracking)
+            ensure_sweep_parent(TrackingSettings.resolve(tracking, cfg.paths.root), job)
         try:
-            results.append(function(cfg))
+            from asrloop.config import COMPOSED, validated
+
+            results.append(function(validated(cfg, COMPOSED)))
         except AsrloopError as error:
             errors.append(error)
             return None

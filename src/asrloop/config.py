@@ -1,4 +1,6 @@
-"""Config plumbing: where conf/ lives, custom resolvers, composing outside ``@hydra.main``."""
+"""Config plumbing: where conf/ lives, custom resolvers, composing outside ``@hydra.main``, and
+validation against the schemas of :mod:`asrloop.settings` (every way in: Hydra, ``compose``,
+``--params``)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,10 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from asrloop.settings import Origin, register_configs, validate
+
 CONF_DIR = Path(os.environ.get("ASRLOOP_CONF", Path(__file__).resolve().parents[2] / "conf"))
+COMPOSED = "conf"  # the origin of a config Hydra composed (a params file names itself)
 
 
 def register_resolvers() -> None:
@@ -17,17 +22,56 @@ def register_resolvers() -> None:
 
 
 register_resolvers()
+register_configs()
 
 
 def compose(overrides: Sequence[str] = (), config_name: str = "config") -> DictConfig:
-    """The config a step would see, composed with Hydra's compose API (for tests and the loop)."""
+    """The config a step would see, composed with Hydra's compose API (for tests and the loop),
+    validated; Hydra's own node is dropped."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
-        return hydra_compose(config_name=config_name, overrides=list(overrides))
+        cfg = hydra_compose(
+            config_name=config_name, overrides=list(overrides), return_hydra_config=True
+        )
+    return validated(cfg, COMPOSED, consume=True)
+
+
+def _hydra_origin(cfg: DictConfig) -> Origin:
+    """Which option of each group Hydra chose, and the overrides: from the config's own
+    ``hydra`` node (``compose``) or the running app's (``@hydra.main`` removes the node)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if "hydra" in cfg:
+        runtime = cfg.hydra
+    else:
+        runtime = HydraConfig.get() if HydraConfig.initialized() else None
+    if runtime is None:
+        return Origin(COMPOSED, conf_dir=CONF_DIR)
+    choices = OmegaConf.to_container(runtime.runtime.choices)
+    overrides = list(runtime.overrides.task)
+    return Origin(COMPOSED, choices=choices, overrides=overrides, conf_dir=CONF_DIR)
+
+
+def validated(
+    cfg: DictConfig,
+    origin: str,
+    overrides: Sequence[str] = (),
+    partial: bool = False,
+    consume: bool = False,
+) -> DictConfig:
+    """``cfg`` checked against :class:`asrloop.settings.Settings` and merged into it: types
+    checked, unknown keys refused, optional keys filled in, interpolations kept, Hydra's own
+    node left out. ``origin`` is :data:`COMPOSED` for a config Hydra composed (the message then
+    names ``conf/<group>/<option>.yaml`` and the override at fault) or the file it was read from,
+    with ``overrides`` merged on top. ``partial``: absent keys are not errors (an older
+    snapshot). ``consume``: ``cfg`` is nobody else's and may be taken apart (faster). Any
+    failure is one :class:`~asrloop.errors.ConfigError`."""
+    where = _hydra_origin(cfg) if origin == COMPOSED else Origin(origin, overrides=overrides)
+    return validate(cfg, where, partial=partial, consume=consume)
 
 
 def _reroot(value, old: str, new: str):
@@ -61,9 +105,11 @@ def drops_so_far(cfg: DictConfig) -> list:
     the pipeline's resolved params snapshot the names of the earlier drops are the ones
     ``asrloop params`` recorded in ``scenario.drop.earlier``.
     """
+    from asrloop.artifacts import Layout
     from asrloop.corpus.drop import Drop
     from asrloop.errors import ConfigError
 
+    layout = Layout.from_paths(cfg.paths)
     index = int(cfg.scenario.drop.index)
     recorded = list(cfg.scenario.drop.earlier)
     if recorded and len(recorded) != index - 1:
@@ -72,10 +118,9 @@ def drops_so_far(cfg: DictConfig) -> list:
         )
     drops = []
     for k in range(1, index + 1):
-        drop_cfg = with_drop_index(cfg, k).scenario.drop
-        if k < index and recorded:
-            drop_cfg.name = recorded[k - 1]
-        drops.append(Drop.from_config(drop_cfg, cfg.paths))
+        drop = with_drop_index(cfg, k).scenario.drop
+        name = str(recorded[k - 1] if k < index and recorded else drop.name)
+        drops.append(Drop.at(layout, name, float(drop.holdout_share), int(drop.seed)))
     return drops
 
 
@@ -125,7 +170,8 @@ def load_params(path: str | Path, overrides: Sequence[str] = ()) -> DictConfig:
 
     Paths in the snapshot are relative to the project (``./data/...``); they are rooted at the
     project that holds ``path`` (its ``pipelines/``), wherever that clone lives. An older
-    snapshot with absolute paths is re-rooted the same way."""
+    snapshot with absolute paths is re-rooted the same way. The result is validated: a typo
+    in an override or in the file (``dvc exp run -S``) is a ``ConfigError``."""
     cfg = OmegaConf.load(path)
     written = str(cfg.paths.root)
     actual = str(Path(path).resolve().parent.parent)
@@ -136,12 +182,5 @@ def load_params(path: str | Path, overrides: Sequence[str] = ()) -> DictConfig:
         cfg = OmegaConf.create(_reroot(data, written, actual))
     if overrides:
         cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
-    from asrloop.config_keys import unknown_keys
-    from asrloop.errors import ConfigError
-
-    unknown = unknown_keys(OmegaConf.to_container(cfg), CONF_DIR)
-    if unknown:
-        raise ConfigError(
-            f"{path} (with overrides {list(overrides)}): unknown config keys: " + ", ".join(unknown)
-        )
-    return cfg
+    # a key the snapshot lacks (older than the schema) fails where it is read, with a hint
+    return validated(cfg, str(path), overrides, partial=True, consume=True)

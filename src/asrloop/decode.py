@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +30,7 @@ import torch
 
 from asrloop.errors import ConfigError, MissingInputError
 from asrloop.progress import console
+from asrloop.settings.decode import DecodeSettings
 from asrloop.text.arpa import UNK
 from asrloop.text.lexicon import read_lexicon, respell, write_lexicon
 from asrloop.text.tokenizer import CharTokenizer
@@ -167,16 +168,17 @@ class LexiconDecoder:
 
 
 def build_decoder(
-    decode_cfg: Mapping, tokenizer: CharTokenizer, vocab_dir: str | Path | None = None
+    decode: DecodeSettings, tokenizer: CharTokenizer, vocab_dir: str | Path | None = None
 ) -> Decoder:
-    """The decoder named by ``decode_cfg.type`` (``greedy`` or ``lexicon``)."""
-    kind = decode_cfg["type"]
+    """The decoder named by ``decode.type`` (``greedy``, or ``lexicon`` with the options of
+    :class:`~asrloop.settings.decode.LexiconDecodeSettings`)."""
+    kind = decode.type
     if kind == "greedy":
         return GreedyDecoder(tokenizer)
     if kind == "lexicon":
         if vocab_dir is None:
             raise MissingInputError("the lexicon decoder needs a vocabulary folder")
-        options = {key: decode_cfg[key] for key in LEXICON_OPTIONS}
+        options = {key: getattr(decode, key) for key in LEXICON_OPTIONS}
         return LexiconDecoder(tokenizer, vocab_dir, **options)
     raise ConfigError(f"decode.type: unknown decoder {kind!r}; choose greedy or lexicon")
 

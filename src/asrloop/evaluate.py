@@ -1,9 +1,9 @@
-"""``asrloop evaluate``: WER/CER overall, per split and voice, term recall/precision, RTF.
+"""Evaluation (``asrloop evaluate``): WER/CER per split and voice, term recall/precision, RTF.
 
 Writes a predictions manifest (``pred_text``, per-word confidence) per evaluation set,
 ``metrics.json`` (:class:`asrloop.records.EvaluationReport`) and the DVC metrics file
-(``evaluate.metrics_file``: WER/CER per set and voice, term recall and precision). Logs it all to
-MLflow, linked to the registered model it scored (its LoggedModel page shows the metrics) and
+(``reports/metrics/eval.json``: WER/CER per set and voice, term recall and precision). Logs it
+all to MLflow, linked to the registered model it scored (its LoggedModel page shows the metrics) and
 to the corpus version as the dataset.
 """
 
@@ -12,24 +12,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from omegaconf import DictConfig
-
-from asrloop import tracking
-from asrloop.config import config_snapshot, drops_so_far
-from asrloop.corpus.manifest import Utterance, iter_corpus
-from asrloop.faults import fault_point
-from asrloop.jsonio import write_json, write_jsonl
-from asrloop.model.lineage import log_corpus_input
+from asrloop.corpus.manifest import Utterance
+from asrloop.inference.batch import PredictionCache, transcribe_utterances
+from asrloop.inference.recognizer import Recognizer
+from asrloop.jsonio import write_jsonl
 from asrloop.model.registry import Registry
 from asrloop.progress import console
-from asrloop.records import EvaluationReport, ModelInfo, SetScores, TrainingResult
+from asrloop.records import ModelInfo, SetScores, TrainingResult
 from asrloop.scoring import score
-from asrloop.serve.batch import PredictionCache, transcribe_utterances
-from asrloop.serve.loading import DecodingSetup, load_recognizer
-from asrloop.serve.recognizer import Recognizer
-from asrloop.tracking import TrackingSettings
 
-METRICS_FILE = "metrics.json"
 HELD_OUT_SET = "drop_holdout"
 
 
@@ -39,14 +30,14 @@ def evaluate_set(
     rows: Sequence[Utterance],
     terms: Sequence[str],
     batch_seconds: float,
-    out_dir: Path,
+    predictions_file: Path,
     cache: PredictionCache | None = None,
 ) -> SetScores:
-    """Transcribe and score one set; its predictions go to ``<name>.predictions.jsonl``."""
+    """Transcribe and score one set; its predictions go to ``predictions_file``."""
     predictions, stats = transcribe_utterances(
         recognizer, rows, batch_seconds, f"evaluating {name}", cache
     )
-    write_jsonl(out_dir / f"{name}.predictions.jsonl", (p.to_dict() for p in predictions))
+    write_jsonl(predictions_file, (p.to_dict() for p in predictions))
     return score(predictions, terms, stats)
 
 
@@ -116,47 +107,3 @@ def print_results(results: dict[str, SetScores]) -> None:
     for name, r in results.items():
         table.add_row(name, str(r.n), f"{r.wer:.3f}", f"{r.cer:.3f}", f"{r.rtf:.4f}")
     console.print(table)
-
-
-def run(cfg: DictConfig) -> EvaluationReport:
-    settings = TrackingSettings.from_config(cfg.tracking, cfg.paths.root)
-    setup = DecodingSetup.from_config(cfg.decode, cfg.features, cfg.paths.vocab, cfg.trainer)
-    registry = Registry(settings)
-    recognizer, info = load_recognizer(str(cfg.evaluate.model), setup, registry)
-    out_dir = Path(cfg.evaluate.output_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    terms, batch = list(cfg.scenario.terms), float(cfg.evaluate.batch_seconds)
-    cache = PredictionCache(Path(cfg.paths.cache) / "predictions")
-    results = {}
-    for split in cfg.evaluate.splits:
-        rows = list(iter_corpus(cfg.paths.base_corpus, [split]))
-        results[split] = evaluate_set(recognizer, split, rows, terms, batch, out_dir, cache)
-    held_out = [clip for drop in drops_so_far(cfg) for clip in drop.clips("holdout")]
-    if held_out:
-        results[HELD_OUT_SET] = evaluate_set(
-            recognizer, HELD_OUT_SET, held_out, terms, batch, out_dir, cache
-        )
-    report = EvaluationReport(info, results)
-    fault_point("evaluate.before_metrics")
-    report.write(out_dir / METRICS_FILE)
-    write_json(cfg.evaluate.metrics_file, dvc_metrics(results))
-    print_results(results)
-    model_id = scored_model_id(
-        registry, info, Path(cfg.train.output_dir) / "result.json", str(cfg.evaluate.model)
-    )
-    with tracking.step_run(settings, "evaluate", config_snapshot(cfg)):
-        mlflow = tracking.setup(settings)
-        corpus = log_corpus_input(mlflow, settings.root, Path(cfg.paths.corpus), "evaluation")
-        mlflow.set_tags(
-            {
-                k: v
-                for k, v in (
-                    ("model_version", info.model_version),
-                    ("vocab_version", info.vocab_version),
-                )
-                if v
-            }
-        )
-        log_results(mlflow, results, model_id, corpus)
-        mlflow.log_artifacts(str(out_dir), "eval")
-    return report

@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from asrloop.errors import ConfigError
+from asrloop.settings.trainer import TrainerSettings
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -85,14 +86,16 @@ class Hardware:
     threads: int
 
     @classmethod
-    def from_config(cls, trainer_cfg, local_rank: int = 0, local_processes: int = 1) -> Hardware:
-        """``local_rank`` of ``local_processes`` on this machine (DDP): its own GPU, its share
-        of the cores."""
-        device = pick_device(str(trainer_cfg["device"]))
+    def resolve(
+        cls, trainer: TrainerSettings, local_rank: int = 0, local_processes: int = 1
+    ) -> Hardware:
+        """``trainer`` on this machine for ``local_rank`` of ``local_processes`` here (DDP): its
+        own GPU, its share of the cores."""
+        device = pick_device(str(trainer.device))
         if device.type == "cuda" and device.index is None and local_processes > 1:
             device = torch.device("cuda", local_rank)
-        precision = pick_precision(str(trainer_cfg["precision"]), device)
-        return cls(device, precision, pick_threads(trainer_cfg["threads"], local_processes))
+        precision = pick_precision(str(trainer.precision), device)
+        return cls(device, precision, pick_threads(trainer.threads, local_processes))
 
     def apply(self) -> Hardware:
         """Set torch's thread count (and the current GPU) for this process; returns self."""

@@ -13,9 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from asrloop.artifacts import PROJECT_LOCK as LOCK_NAME
 from asrloop.errors import AsrloopError
-
-LOCK_NAME = ".asrloop.lock"
 
 
 class ProjectBusy(AsrloopError):

@@ -1,33 +1,26 @@
-"""``asrloop bench peer``: an independent recognizer on the same audio, side by side.
+"""A peer baseline (``asrloop bench peer``): an independent recognizer on the same audio.
 
 pocketsphinx (CMU; its PyPI wheel ships an en-US acoustic model, a 134k-word dictionary and a
 general LM) against the project's model, on the test split and the held-out drop audio: WER,
 each emerging term's recall, real-time factor. pocketsphinx runs twice: as shipped, and with
 the emerging terms added to its dictionary (pronunciations from ``scenario.pronunciations``),
-so the comparison is fair on vocabulary.
+so the comparison is fair on vocabulary. The table is ``reports/peer/comparison.json``
+(:class:`asrloop.records.PeerComparison`).
 """
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
-from omegaconf import DictConfig
 
-from asrloop import tracking
 from asrloop.audio.io import read_audio
-from asrloop.config import config_snapshot
-from asrloop.corpus.drop import Drop
-from asrloop.corpus.manifest import Utterance, iter_corpus
-from asrloop.jsonio import write_json
-from asrloop.model.registry import Registry
+from asrloop.corpus.manifest import Utterance
+from asrloop.inference.batch import BatchStats, Prediction, transcribe_utterances
+from asrloop.inference.types import Transcription, WordTiming
 from asrloop.progress import console, progress_bar
-from asrloop.records import SetScores
+from asrloop.records import PeerComparison, PeerScores, SetScores
 from asrloop.scoring import score
-from asrloop.serve.batch import BatchStats, Prediction, transcribe_utterances
-from asrloop.serve.loading import DecodingSetup, load_recognizer
-from asrloop.serve.types import Transcription, WordTiming
 
 
 def pocketsphinx_decoder(pronunciations: dict[str, str] | None = None):
@@ -61,8 +54,8 @@ def pocketsphinx_transcribe(
     return predictions, BatchStats(audio_seconds, compute, 0)
 
 
-def _brief(result: SetScores) -> dict:
-    return {"wer": result.wer, "n": result.n, "recall": result.term_recall(), "rtf": result.rtf}
+def _brief(result: SetScores) -> PeerScores:
+    return PeerScores(result.wer, result.n, result.term_recall(), result.rtf)
 
 
 def compare(
@@ -72,12 +65,12 @@ def compare(
     terms: list[str],
     pronunciations: dict[str, str],
     batch_seconds: float,
-) -> dict:
+) -> PeerComparison:
     systems = {
         "pocketsphinx": pocketsphinx_decoder(),
         "pocketsphinx+terms": pocketsphinx_decoder(pronunciations),
     }
-    results: dict[str, dict] = {}
+    results: dict[str, dict[str, PeerScores]] = {}
     for set_name, rows in sets.items():
         if not rows:
             continue
@@ -90,43 +83,17 @@ def compare(
                 decoder, rows, f"{name} on {set_name}"
             )
             results.setdefault(name, {})[set_name] = _brief(score(predictions, terms, peer_stats))
-    return results
+    return PeerComparison(results)
 
 
-def print_comparison(results: dict) -> None:
+def print_comparison(comparison: PeerComparison) -> None:
     from rich.table import Table
 
     table = Table(title="independent baseline on the same audio")
     for column in ("system", "set", "clips", "WER", "term recall", "RTF"):
         table.add_column(column)
-    for system, sets in results.items():
+    for system, sets in comparison.systems.items():
         for set_name, r in sets.items():
-            recall = ", ".join(f"{t} {v:.2f}" for t, v in r["recall"].items()) or "-"
-            table.add_row(
-                system, set_name, str(r["n"]), f"{r['wer']:.3f}", recall, f"{r['rtf']:.3f}"
-            )
+            recall = ", ".join(f"{t} {v:.2f}" for t, v in r.recall.items()) or "-"
+            table.add_row(system, set_name, str(r.n), f"{r.wer:.3f}", recall, f"{r.rtf:.3f}")
     console.print(table)
-
-
-def run(cfg: DictConfig) -> dict:
-    limit = int(cfg.peer.max_clips)
-    sets = {
-        "test": list(iter_corpus(cfg.paths.base_corpus, ["test"]))[:limit],
-        "drop_holdout": Drop.from_config(cfg.scenario.drop, cfg.paths).clips("holdout")[:limit],
-    }
-    settings = tracking.TrackingSettings.from_config(cfg.tracking, cfg.paths.root)
-    setup = DecodingSetup.from_config(cfg.decode, cfg.features, cfg.paths.vocab, cfg.trainer)
-    recognizer, info = load_recognizer(str(cfg.evaluate.model), setup, Registry(settings))
-    results = compare(
-        recognizer,
-        f"asrloop ({info.model_version or 'local'})",
-        sets,
-        list(cfg.scenario.terms),
-        dict(cfg.scenario.pronunciations or {}),
-        float(cfg.evaluate.batch_seconds),
-    )
-    print_comparison(results)
-    out = write_json(Path(cfg.paths.reports) / "peer" / "comparison.json", results)
-    with tracking.step_run(settings, "bench_peer", config_snapshot(cfg)):
-        tracking.setup(settings).log_artifact(str(out), "peer")
-    return results

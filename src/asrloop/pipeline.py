@@ -15,17 +15,11 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from asrloop.artifacts import DVC_YAML, PIPELINE_DIR, Layout
 from asrloop.config import drops_so_far, relative_to_root, resolved
 from asrloop.errors import ConfigError, StepFailed
 from asrloop.jsonio import atomic_write_text
 from asrloop.tracking import mask_secrets
-
-PIPELINE_DIR = "pipelines"
-PARAMS_FILE = "params.yaml"
-
-
-def params_path(cfg: DictConfig) -> Path:
-    return Path(cfg.paths.root) / PIPELINE_DIR / PARAMS_FILE
 
 
 def write_params(cfg: DictConfig) -> Path:
@@ -33,7 +27,7 @@ def write_params(cfg: DictConfig) -> Path:
     in every clone), with the earlier drops' names (``scenario.drop.earlier``: the resolved
     snapshot cannot derive them from their index). It is committed with each data version, so it
     must hold no secret."""
-    path = params_path(cfg)
+    path = Layout.from_paths(cfg.paths).params_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     data = OmegaConf.to_container(resolved(cfg))
     if mask_secrets(data) != data:
@@ -50,14 +44,9 @@ def write_params(cfg: DictConfig) -> Path:
     return path
 
 
-def run(cfg: DictConfig) -> None:
-    """``asrloop params [overrides]``: write the resolved config for the pipeline."""
-    print(write_params(cfg))
-
-
 def repro(root: Path, targets: Sequence[str] = (), env: dict | None = None) -> None:
     """``dvc repro`` in the project (stages run as subprocesses; their output streams through)."""
-    dvc_yaml = f"{PIPELINE_DIR}/dvc.yaml"
+    dvc_yaml = f"{PIPELINE_DIR}/{DVC_YAML}"
     stage_args = [f"{dvc_yaml}:{t}" for t in targets] or [dvc_yaml]
     bin_dir = str(Path(sys.executable).parent)
     full_env = {**os.environ, **(env or {}), "PATH": bin_dir + os.pathsep + os.environ["PATH"]}
@@ -66,15 +55,3 @@ def repro(root: Path, targets: Sequence[str] = (), env: dict | None = None) -> N
     result = subprocess.run(command, cwd=root, env=full_env, check=False)
     if result.returncode != 0:
         raise StepFailed(f"dvc repro {' '.join(targets)} failed (exit {result.returncode})")
-
-
-def stage_status(root: Path) -> str:
-    """``dvc status`` of the pipeline (empty when everything is up to date)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "dvc", "status", f"{PIPELINE_DIR}/dvc.yaml"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return result.stdout.strip()

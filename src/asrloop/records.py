@@ -9,9 +9,14 @@ a field renamed in one place is renamed everywhere.
 |---|---|---|---|
 | :class:`TrainingResult` | ``models/current/result.json`` | train | loop, gate, summary |
 | :class:`EvaluationReport` | ``reports/eval/metrics.json`` | evaluate | loop summary |
+| :class:`DecodeTuning` | ``reports/decode/tune.json`` | decode tune | people (``decode.*``) |
+| :class:`PeerComparison` | ``reports/peer/comparison.json`` | bench peer | people |
 | :class:`ServingRecord` | ``data/serving/<drop>.json`` | loop (pin) | transcribe |
 | :class:`GateDecision` | ``reports/gate/v<N>.json`` | gate | loop summary |
 | :class:`SpikeReport` | ``reports/monitor/<drop>/spikes.json`` | monitor | triage |
+| :class:`LowConfidenceReport` | ``reports/monitor/<drop>/low_confidence.json`` | monitor | |
+| :class:`TriageResult` | ``reports/triage/<drop>/triage.json`` | triage | |
+| :class:`LoopSummary` | ``reports/loop/summary.json`` | loop | tests |
 """
 
 from __future__ import annotations
@@ -158,6 +163,73 @@ class EvaluationReport(JsonRecord):
         return cls(
             ModelInfo(**data["model"]),
             {k: SetScores.from_dict(v) for k, v in data["results"].items()},
+        )
+
+
+# ---------------------------------------------------------------------------- decoding
+
+
+@dataclass(frozen=True)
+class TuningPoint:
+    """One point of the decoding grid and its dev WER."""
+
+    lm_weight: float
+    word_score: float
+    wer: float
+
+
+@dataclass(frozen=True)
+class DecodeTuning(JsonRecord):
+    """The LM weight / word score grid on dev, its best point and the model it decoded (the
+    model's fields stay at the top level, as the file always had them)."""
+
+    KIND: ClassVar[str] = "decode_tuning"
+
+    best: TuningPoint
+    grid: tuple[TuningPoint, ...]
+    model: ModelInfo
+
+    def to_dict(self) -> dict[str, Any]:
+        grid = [asdict(point) for point in self.grid]
+        return {"best": asdict(self.best), "grid": grid, **asdict(self.model)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DecodeTuning:
+        return cls(
+            TuningPoint(**data["best"]),
+            tuple(TuningPoint(**point) for point in data["grid"]),
+            ModelInfo(data["model"], data.get("model_version"), data.get("vocab_version")),
+        )
+
+
+# ---------------------------------------------------------------------------- peer
+
+
+@dataclass(frozen=True)
+class PeerScores:
+    """One system on one set: WER, clips, each term's recall, real-time factor."""
+
+    wer: float
+    n: int
+    recall: dict[str, float]
+    rtf: float
+
+
+@dataclass(frozen=True)
+class PeerComparison(JsonRecord):
+    """``bench peer``: each system's scores per set (system -> set -> scores)."""
+
+    KIND: ClassVar[str] = "peer_comparison"
+
+    systems: dict[str, dict[str, PeerScores]]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PeerComparison:
+        return cls(
+            {
+                system: {name: PeerScores(**scores) for name, scores in sets.items()}
+                for system, sets in data["systems"].items()
+            }
         )
 
 
@@ -318,3 +390,135 @@ class SpikeReport(JsonRecord):
         disagreed = [d.phrase for d in self.disagreements[:top]]
         mixed = chain.from_iterable(zip_longest(spikes, disagreed))
         return list(dict.fromkeys(p for p in mixed if p is not None))
+
+
+@dataclass(frozen=True)
+class LowConfidenceSpan:
+    """A run of consecutive words below the confidence threshold in one clip."""
+
+    id: str
+    text: str
+    start: float
+    end: float
+    confidence: float  # mean over the span's words
+    n_words: int
+
+
+@dataclass(frozen=True)
+class LowConfidenceReport(JsonRecord):
+    """The monitor's runs of low-confidence words in a drop's transcripts, least confident
+    first (what a reviewer listens to when no phrase spikes)."""
+
+    KIND: ClassVar[str] = "low_confidence"
+
+    spans: tuple[LowConfidenceSpan, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"spans": [asdict(s) for s in self.spans]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LowConfidenceReport:
+        return cls(tuple(LowConfidenceSpan(**s) for s in data["spans"]))
+
+
+# ---------------------------------------------------------------------------- triage
+
+
+@dataclass(frozen=True)
+class TriageOverall:
+    """The approved review rows at a glance (``aligned_error_rate``: splits/merges as one)."""
+
+    clips: int
+    wer: float
+    cer: float
+    aligned_error_rate: float
+
+
+@dataclass(frozen=True)
+class SampledWer:
+    """WER of the approved random-sample rows with a bootstrap 95% interval (None: no rows)."""
+
+    wer: float | None
+    low: float | None
+    high: float | None
+    n: int
+
+
+@dataclass(frozen=True)
+class TriageResult(JsonRecord):
+    """The error analysis of a drop's approved review rows: queue counts, the overall numbers,
+    confusions, insertions and deletions (``{word, count, examples}`` rows from the alignment),
+    out-of-vocabulary words, WER per voice, each emerging term's scores with example clips."""
+
+    KIND: ClassVar[str] = "triage"
+
+    queue: dict[str, int]  # rows by status
+    overall: TriageOverall
+    confusions: list[dict[str, Any]]  # {ref, hyp, op, count, examples}
+    insertions: list[dict[str, Any]]
+    deletions: list[dict[str, Any]]
+    alignment: dict[str, Any]  # the alignment's counts
+    oov: list[dict[str, Any]]  # {word, count, examples}
+    per_voice: dict[str, GroupScores]
+    per_term: dict[str, dict[str, Any]]  # TermScores fields + examples
+    sampled_wer: SampledWer
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TriageResult:
+        return cls(
+            **{
+                **data,
+                "overall": TriageOverall(**data["overall"]),
+                "per_voice": {k: GroupScores(**v) for k, v in data["per_voice"].items()},
+                "sampled_wer": SampledWer(**data["sampled_wer"]),
+            }
+        )
+
+
+# ---------------------------------------------------------------------------- loop summary
+
+
+@dataclass
+class IterationRecord:
+    """One loop iteration's numbers (filled stage by stage, hence not frozen)."""
+
+    iteration: int
+    corpus_version: str = ""
+    vocab_version: str = ""
+    model_version: str = ""
+    run_id: str = ""
+    test_wer: float | None = None
+    test_cer: float | None = None
+    regression_wer: float | None = None
+    heldout_drop_wer: float | None = None
+    term_recall: dict[str, float] = field(default_factory=dict)
+    term_precision: dict[str, float] = field(default_factory=dict)  # held-out drops + regression
+    promoted: bool = False
+    gate_reason: str = ""
+    new_words: list[str] = field(default_factory=list)
+    data_checks: dict = field(default_factory=dict)
+    model_checks: dict = field(default_factory=dict)
+    step_seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LoopSummary(JsonRecord):
+    """The loop's before/after numbers: every iteration, and the final champion on the held-out
+    drop audio (``final``: champion_version, heldout_wer, term_recall, rtf, transcripts)."""
+
+    KIND: ClassVar[str] = "loop_summary"
+
+    scenario: str
+    terms: list[str]
+    loop_run_id: str
+    iterations: tuple[IterationRecord, ...]
+    final: dict[str, Any]
+    total_seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "iterations": [asdict(r) for r in self.iterations]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LoopSummary:
+        iterations = tuple(IterationRecord(**r) for r in data["iterations"])
+        return cls(**{**data, "iterations": iterations})

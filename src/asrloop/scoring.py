@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from asrloop.inference.batch import BatchStats, Prediction
 from asrloop.metrics import cer, group_wer, term_stats, wer
 from asrloop.records import SetScores
-from asrloop.serve.batch import BatchStats, Prediction
 
 
 def score(

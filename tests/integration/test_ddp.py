@@ -18,6 +18,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
+from asrloop.artifacts import ModelOutput
 from asrloop.distributed import torchrun
 from asrloop.records import TrainingResult
 from tests.helpers import TINY_CORPUS, corpus_project
@@ -74,7 +75,7 @@ def single(project):
             f"train.output_dir={project}/models/single",
         ],
     )
-    return TrainingResult.load(project / "models" / "single" / "result.json")
+    return TrainingResult.load(ModelOutput(project / "models" / "single").result)
 
 
 @pytest.fixture(scope="module")
@@ -83,9 +84,9 @@ def ddp(project, single):
     resumes from the checkpoint."""
     args = [*SAME_MATH, f"train.max_batch_frames={PER_PROCESS_FRAMES}", "trainer.threads=1"]
     first_log = asrloop(project, [*args, "train.max_steps=4"], processes=2)
-    first = TrainingResult.load(project / "models" / "current" / "result.json")
+    first = TrainingResult.load(ModelOutput(project / "models" / "current").result)
     resumed_log = asrloop(project, [*args, "train.max_steps=6"], processes=2)
-    resumed = TrainingResult.load(project / "models" / "current" / "result.json")
+    resumed = TrainingResult.load(ModelOutput(project / "models" / "current").result)
     return first, resumed, first_log, resumed_log
 
 

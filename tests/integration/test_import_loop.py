@@ -14,13 +14,14 @@ from pathlib import Path
 
 import mlflow
 import pytest
-from omegaconf import OmegaConf
 
+from asrloop.artifacts import Layout
 from asrloop.corpus.drop import Drop, synthesize_drop
 from asrloop.corpus.manifest import iter_corpus, read_manifest
 from asrloop.corpus.plan import plan_corpus
 from asrloop.corpus.shards import render_shards
 from asrloop.corpus.versioning import corpus_tags
+from asrloop.settings import typed
 from tests.corpus_formats import export_drop, export_librispeech
 from tests.helpers import asrloop_cli, init_project_repo, make_cfg
 from tests.unit.test_corpus_import import digests
@@ -37,11 +38,11 @@ def user_data(tmp_path_factory):
     """(LibriSpeech folder, drop folder) made from the tiny experiment's corpus and drop."""
     scratch = tmp_path_factory.mktemp("user-data")
     cfg = make_cfg(scratch / "synth", *OVERRIDES)
-    corpus = OmegaConf.to_container(cfg.corpus, resolve=True)
-    shards = plan_corpus(corpus, forbidden_words=list(cfg.scenario.terms))
+    settings = typed(cfg)
+    shards = plan_corpus(settings.corpus, forbidden_words=settings.scenario.terms)
     render_shards(shards, Path(cfg.paths.base_corpus), workers=2)
-    drop = Drop.from_config(cfg.scenario.drop, cfg.paths)
-    synthesize_drop(corpus, OmegaConf.to_container(cfg.scenario, resolve=True), drop)
+    drop = Drop.of(settings.scenario.drop, Layout.from_paths(cfg.paths))
+    synthesize_drop(settings.corpus, settings.scenario, drop)
     librispeech = export_librispeech(Path(cfg.paths.base_corpus), scratch / "corpora")
     production = export_drop(drop.manifest, drop.references, scratch / "incoming" / "week1")
     return librispeech, production

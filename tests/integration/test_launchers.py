@@ -15,6 +15,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
+from asrloop.artifacts import ModelOutput
 from asrloop.records import TrainingResult
 from tests.helpers import TINY_CORPUS, corpus_project
 
@@ -75,7 +76,7 @@ def assert_two_jobs_under_one_parent(root: Path, experiment: str) -> None:
     assert sorted(r.data.params["train.optimizer.lr"] for r in jobs) == ["0.001", "0.002"]
     for job in (0, 1):
         folder = root / f"models-{experiment}" / "multirun" / str(job)
-        result = TrainingResult.load(folder / "result.json")
+        result = TrainingResult.load(ModelOutput(folder).result)
         assert result.steps == 3 and result.run_id in {r.info.run_id for r in jobs}
 
 

@@ -16,12 +16,11 @@ import pandas as pd
 import pytest
 import torch
 
-from asrloop import evaluate, train
+from asrloop.artifacts import ModelOutput
 from asrloop.decode import LexiconDecoder
-from asrloop.model import export
+from asrloop.inference.pyfunc import Transcriber
 from asrloop.records import TrainingResult
-from asrloop.serve.pyfunc import Transcriber
-from asrloop.text import vocabulary
+from asrloop.steps import evaluate, model_export, train, vocab_build
 from tests.helpers import (
     CHECKPOINT_VOCAB,
     TINY_CORPUS,
@@ -51,7 +50,7 @@ FBANK = [
 def project(tiny_corpus, tmp_path_factory, name: str) -> Path:
     """A git repository holding a copy of the tiny corpus and its vocabulary folder."""
     root = corpus_project(tiny_corpus[1], tmp_path_factory.mktemp(name))
-    vocabulary.run(make_cfg(root, *TINY_CORPUS))
+    vocab_build.run(make_cfg(root, *TINY_CORPUS))
     return root
 
 
@@ -77,7 +76,7 @@ def wav2vec2(tiny_corpus, tmp_path_factory):
     ]
     cfg = make_cfg(root, *overrides)
     train.run(cfg)
-    result = TrainingResult.load(Path(cfg.train.output_dir) / "result.json")
+    result = TrainingResult.load(ModelOutput(Path(cfg.train.output_dir)).result)
     eval_cfg = make_cfg(root, *overrides, f"evaluate.model=registry:{result.model_version}")
     report = evaluate.run(eval_cfg)
     return cfg, root, checkpoint, result, report
@@ -156,8 +155,8 @@ def exported(tiny_corpus, tmp_path_factory):
     root = project(tiny_corpus, tmp_path_factory, "exported")
     first = make_cfg(root, *FAST, *FBANK, "train.max_steps=10")
     train.run(first)
-    scratch = TrainingResult.load(Path(first.train.output_dir) / "result.json")
-    folder = export.run(make_cfg(root, f"export.model={scratch.model_version}"))
+    scratch = TrainingResult.load(ModelOutput(Path(first.train.output_dir)).result)
+    folder = model_export.run(make_cfg(root, f"export.model={scratch.model_version}"))
     again = make_cfg(
         root,
         *FAST,
@@ -168,7 +167,7 @@ def exported(tiny_corpus, tmp_path_factory):
         f"train.output_dir={root}/models/finetuned",
     )
     train.run(again)
-    tuned = TrainingResult.load(Path(again.train.output_dir) / "result.json")
+    tuned = TrainingResult.load(ModelOutput(Path(again.train.output_dir)).result)
     return first, scratch, folder, tuned
 
 

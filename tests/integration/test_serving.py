@@ -15,13 +15,13 @@ import pytest
 import soundfile as sf
 import yaml
 
-from asrloop import train
 from asrloop.audio.io import encode_wav, read_audio
 from asrloop.corpus.manifest import iter_corpus
+from asrloop.inference.model_server import ServerError, served_model, transcribe_over_http
+from asrloop.inference.recognizer import Recognizer
 from asrloop.model.registry import Registry
-from asrloop.serve.model_server import ServerError, served_model, transcribe_over_http
-from asrloop.serve.recognizer import Recognizer
-from asrloop.text import vocabulary
+from asrloop.settings import typed
+from asrloop.steps import train, vocab_build
 from asrloop.tracking import TrackingSettings
 from tests.helpers import (
     FAST_TRAINING,
@@ -41,9 +41,9 @@ def champion(tiny_corpus, tmp_path_factory):
     root = tmp_path_factory.mktemp("serving")
     copy_corpus(source, root)
     cfg = make_cfg(root, *TINY_CORPUS, *FAST_TRAINING, "train.max_steps=60")
-    vocabulary.run(cfg)
+    vocab_build.run(cfg)
     train.run(cfg)
-    registry = Registry(TrackingSettings.from_config(cfg.tracking, cfg.paths.root))
+    registry = Registry(TrackingSettings.resolve(typed(cfg).tracking, cfg.paths.root))
     registry.set_alias(registry.resolve("1"), "champion")
     return cfg, registry
 
@@ -72,7 +72,7 @@ def test_version_carries_settings_signature_example_code_and_pins(champion, tmp_
     assert mlmodel["flavors"]["python_function"]["code"] == "code"
     inputs = json.loads(mlmodel["signature"]["inputs"])
     assert {(c["name"], c["type"]) for c in inputs} == {("audio", "binary"), ("path", "string")}
-    assert (folder / "code" / "asrloop" / "serve" / "pyfunc.py").is_file()
+    assert (folder / "code" / "asrloop" / "inference" / "pyfunc.py").is_file()
     assert (folder / "serving_input_example.json").is_file()
     requirements = (folder / "requirements.txt").read_text().split()
     assert "torch==2.14.1" in requirements and "asrloop" not in " ".join(requirements)
@@ -93,13 +93,14 @@ def test_served_champion_transcribes_posted_clips(champion, tmp_path):
 
     rows = list(iter_corpus(cfg.paths.base_corpus, ["test"]))[:3]
     audios = [read_audio(r.audio_path)[0] for r in rows]
+    settings = typed(cfg)
     with registry.checkout("champion") as checked:
         expected = Recognizer.from_dirs(
             checked.model_dir,
             checked.vocab_dir,
-            {k: v for k, v in cfg.decode.items() if k != "tune"},
-            cfg.features,
-            float(cfg.features.max_seconds),
+            settings.decode,
+            settings.features,
+            float(settings.features.max_seconds),
         ).transcribe_batch(audios)
     assert any(t.words for t in expected)
 

@@ -17,6 +17,7 @@ import mlflow
 import pytest
 
 from asrloop.config import compose
+from asrloop.settings import typed
 from asrloop.team import TeamStack
 from tests.helpers import asrloop_cli, free_port, init_project_repo, run
 
@@ -55,7 +56,7 @@ def team(tmp_path_factory):
     # PostgreSQL runs as another user under root: its folder must stay traversable, and pytest
     # resets its own temp root to mode 700 whenever a pytest session starts, so not in there
     stack_dir = Path(tempfile.mkdtemp(prefix="asrloop-team-")) / "stack"
-    team_cfg = compose(
+    cfg = compose(
         [
             f"paths.root={root}",
             f"team.dir={stack_dir}",
@@ -63,8 +64,8 @@ def team(tmp_path_factory):
             f"team.s3_port={free_port()}",
             "team.start_timeout=300",
         ]
-    ).team
-    stack = TeamStack.from_config(team_cfg, root)
+    )
+    stack = TeamStack.of(typed(cfg).team, root)
     stack.up()
     try:
         env = {**os.environ, **stack.env()}
@@ -120,7 +121,7 @@ def test_model_artifacts_are_in_the_bucket(team):
         mine = [k for k in keys if f"/{model_id}/" in k]
         assert any(k.endswith("MLmodel") for k in mine), model_id
         assert any(k.endswith("/model.safetensors") for k in mine), model_id
-        assert any(k.endswith("code/asrloop/serve/pyfunc.py") for k in mine), model_id
+        assert any(k.endswith("code/asrloop/inference/pyfunc.py") for k in mine), model_id
 
 
 def test_model_page_has_evaluation_metrics_and_run_has_one_corpus_input(team):

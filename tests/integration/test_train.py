@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from asrloop import train
+from asrloop.artifacts import Layout, ModelOutput
 from asrloop.corpus.manifest import MANIFEST_NAME
 from asrloop.model.registry import Registry
 from asrloop.records import TrainingResult
+from asrloop.settings import typed
+from asrloop.steps import train
 from asrloop.tracking import TrackingSettings
 from tests.helpers import (
     FAST_TRAINING,
@@ -54,7 +56,7 @@ def trained(tiny_corpus, tmp_path_factory):
     plant_bad_rows(root)
     cfg = make_cfg(root, *FAST, "train.max_steps=8", "train.checkpoint_every=4")
     train.run(cfg)
-    return cfg, root, TrainingResult.load(Path(cfg.train.output_dir) / "result.json")
+    return cfg, root, TrainingResult.load(ModelOutput(Path(cfg.train.output_dir)).result)
 
 
 def metric_history(cfg, run_id: str, key: str) -> list[tuple[int, float]]:
@@ -101,7 +103,7 @@ def test_run_holds_params_metrics_inputs_and_tags(trained):
 
 def test_registered_version_loads_back(trained):
     cfg, _, result = trained
-    registry = Registry(TrackingSettings.from_config(cfg.tracking, cfg.paths.root))
+    registry = Registry(TrackingSettings.resolve(typed(cfg).tracking, cfg.paths.root))
     model, processor, version = registry.load_model(result.model_version)
     assert version == result.model_version
     assert model.lm_head.out_features == len(processor.tokenizer)
@@ -109,17 +111,18 @@ def test_registered_version_loads_back(trained):
 
 def test_interrupted_training_resumes_from_its_checkpoint(trained, tmp_path):
     cfg, root, first = trained
-    output = Path(cfg.train.output_dir)
-    assert TrainingResult.load(output / "result.json").steps == 8
+    output = ModelOutput(Path(cfg.train.output_dir))
+    assert TrainingResult.load(output.result).steps == 8
     # same command, larger budget: the step count continues in the same MLflow run
     again = make_cfg(
         root, *FAST, "train.max_steps=12", "train.checkpoint_every=4", "train.register=false"
     )
     train.run(again)
-    result = TrainingResult.load(output / "result.json")
+    result = TrainingResult.load(output.result)
     assert result.steps == 12 and result.run_id == first.run_id
-    curve = json.loads(Path(cfg.train.dev_curve).read_text())  # kept across the resume
+    curve_file = Layout.from_paths(cfg.paths).dev_curve()
+    curve = json.loads(curve_file.read_text())  # kept across the resume
     assert [p["step"] for p in curve] == [8, 12] and all(p["dev_cer"] >= 0 for p in curve)
     steps = [s for s, _ in metric_history(cfg, first.run_id, "loss")]
     assert steps == list(range(1, 13))
-    shutil.rmtree(output / "best")
+    shutil.rmtree(output.best)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from asrloop.artifacts import Layout
 from asrloop.corpus.drop import Drop
 from asrloop.corpus.manifest import iter_corpus, read_manifest
 from asrloop.corpus.versioning import (
@@ -16,9 +17,10 @@ from asrloop.corpus.versioning import (
     restore_version,
 )
 from asrloop.loop import grow as grow_module
-from asrloop.loop.grow import run as grow
 from asrloop.loop.review_queue import ReviewItem, write_queue
 from asrloop.pipeline import repro, write_params
+from asrloop.settings import typed
+from asrloop.steps.grow import run as grow
 from asrloop.text.vocabulary import build_vocabulary
 from tests.helpers import TINY_CORPUS, init_project_repo, make_cfg
 
@@ -33,9 +35,9 @@ def versioned_template(tmp_path_factory):
     cfg = make_cfg(root, *TINY_CORPUS, *DROP, "loop.push=true")
     write_params(cfg)
     repro(root, ["corpus", "drop"])
-    assert commit_version(root, "corpus: base") == "corpus-v1"
+    assert commit_version(Layout.from_paths(cfg.paths), "corpus: base") == "corpus-v1"
     build_vocabulary([r.text for r in iter_corpus(cfg.paths.corpus, ["train"])], cfg.paths.vocab)
-    drop = Drop.from_config(cfg.scenario.drop, cfg.paths)
+    drop = Drop.of(typed(cfg).scenario.drop, Layout.from_paths(cfg.paths))
     review, held = drop.clips("review"), drop.clips("holdout")
     assert review and held
     queue = [
@@ -113,7 +115,7 @@ def test_interrupted_grow_leaves_the_old_version_intact_and_a_rerun_completes(
     with pytest.raises(KeyboardInterrupt):
         grow(cfg)
     assert corpus_tags(root) == ["corpus-v1"]
-    restore_version(root, "corpus-v1")
+    restore_version(Layout.from_paths(cfg.paths), "corpus-v1")
     assert not (Path(cfg.paths.grown_corpus) / cfg.scenario.drop.name).exists()
     git(root, "checkout", "--quiet", "main")
     monkeypatch.undo()
@@ -126,7 +128,7 @@ def test_restore_corpus_v1_after_v2_exists(versioned):
     grow(cfg)
     assert len(list(iter_corpus(cfg.paths.corpus))) > len(before)
     shutil.rmtree(Path(root) / ".dvc" / "cache")  # force the data to come from the remote
-    restore_version(root, "corpus-v1")
+    restore_version(Layout.from_paths(cfg.paths), "corpus-v1")
     assert sorted(r.id for r in iter_corpus(cfg.paths.corpus)) == before
-    restore_version(root, "corpus-v2")
+    restore_version(Layout.from_paths(cfg.paths), "corpus-v2")
     assert len(grown_rows(cfg)) > 0

@@ -20,6 +20,7 @@ from asrloop.errors import ConfigError
 from asrloop.loop.grow import approved_items
 from asrloop.loop.review_queue import ReviewItem, read_queue, write_queue
 from asrloop.pipeline import write_params
+from asrloop.settings import typed
 from tests.helpers import asrloop_cli
 
 ALPHABET = compose().corpus.alphabet
@@ -60,11 +61,12 @@ def test_reviewer_text_is_normalized_or_left_out_with_a_message(tmp_path, capsys
 def test_unknown_override_keys_are_errors(tmp_path):
     cfg = compose([f"paths.root={tmp_path}"])
     path = write_params(cfg)
-    load_params(path, ["train.optimizer.lr=0.001"])  # a known key is fine
+    load_params(path, ["train.spec_augment.freq_masks=2"])  # a known key is fine
     with pytest.raises(
-        ConfigError, match=r"train\.optimizer\.llr \(did you mean train\.optimizer\.lr\?\)"
+        ConfigError,
+        match=r"train\.spec_augment\.freq_maks \(did you mean train\.spec_augment\.freq_masks\?\)",
     ):
-        load_params(path, ["train.optimizer.llr=0.001"])
+        load_params(path, ["train.spec_augment.freq_maks=2"])
     # `dvc exp run -S` with a typo edits params.yaml itself
     data = OmegaConf.load(path)
     data.train.epochz = 3
@@ -74,9 +76,10 @@ def test_unknown_override_keys_are_errors(tmp_path):
 
 
 def test_files_longer_than_the_limit_are_skipped_unread(tmp_path):
+    from asrloop.inference.batch import transcribe_utterances
+    from asrloop.inference.loading import GREEDY
+    from asrloop.inference.recognizer import Recognizer
     from asrloop.model.ctc_transformer import CtcTransformerConfig, CtcTransformerForCTC
-    from asrloop.serve.batch import transcribe_utterances
-    from asrloop.serve.recognizer import Recognizer
     from asrloop.text.tokenizer import CharTokenizer
 
     tokenizer = CharTokenizer.from_texts(["abc"])
@@ -85,8 +88,8 @@ def test_files_longer_than_the_limit_are_skipped_unread(tmp_path):
     )
     model.save_pretrained(tmp_path / "model")
     tokenizer.save(tmp_path / "model")
-    features = OmegaConf.merge(compose().features, {"max_file_seconds": 2.0})
-    recognizer = Recognizer.from_dirs(tmp_path / "model", None, {"type": "greedy"}, features, 20.0)
+    features = dataclasses.replace(typed(compose()).features, max_file_seconds=2.0)
+    recognizer = Recognizer.from_dirs(tmp_path / "model", None, GREEDY, features, 20.0)
     rows = []
     for seconds in (1, 5):
         path = tmp_path / f"{seconds}s.wav"
@@ -121,7 +124,7 @@ def test_a_broken_registry_never_reads_as_no_champion(tmp_path):
     from asrloop.tracking import TrackingSettings
 
     cfg = compose([f"paths.root={tmp_path}"])
-    settings = TrackingSettings.from_config(cfg.tracking, tmp_path)
+    settings = TrackingSettings.resolve(typed(cfg).tracking, tmp_path)
     assert Registry(settings).alias_version("champion") is None  # empty registry: no champion
     broken = dataclasses.replace(settings, uri=f"sqlite:///{tmp_path}/broken.db")
     (tmp_path / "broken.db").write_bytes(b"this is not a database" * 100)

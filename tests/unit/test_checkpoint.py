@@ -13,13 +13,14 @@ import torch
 from asrloop.errors import ConfigError, MissingInputError
 from asrloop.model.checkpoint import grow_head, load_checkpoint, new_head
 from asrloop.model.ctc_transformer import CtcTransformerConfig, CtcTransformerForCTC
-from asrloop.model.data import Example, bucket_batches, collate
 from asrloop.model.inputs import CheckpointInputs, FbankInputs
 from asrloop.model.schedule import layer_stack, layerwise_groups
+from asrloop.model.training_data import Example, bucket_batches, collate
+from asrloop.settings.features import FeaturesSettings
 from asrloop.text.tokenizer import CharTokenizer
 from tests.helpers import CHECKPOINT_VOCAB, make_wav2vec2_checkpoint
 
-FEATURES = {"sample_rate": 16000, "n_mels": 80, "win_ms": 25, "hop_ms": 10}
+FEATURES = FeaturesSettings(16000, 80, 25, 10, max_seconds=20.0, max_file_seconds=1800.0)
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,10 @@ import soundfile as sf
 from asrloop.checks.corpus import CorpusRules
 from asrloop.checks.data import check_corpus
 from asrloop.corpus.importer import detect_format
-from asrloop.corpus.importer.build import ImportSettings, import_corpus
 from asrloop.corpus.importer.clip import CorpusImportError
+from asrloop.corpus.importer.importing import ImportSettings, import_corpus
 from asrloop.corpus.manifest import iter_corpus
+from asrloop.settings import typed
 from asrloop.text.normalize import normalize_text
 from tests.corpus_formats import SENTENCES, WRITERS, kaldi, nemo
 from tests.helpers import make_cfg
@@ -42,12 +43,13 @@ def settings(project: Path, source: Path, fmt: str, *overrides: str):
         "corpus.importer.workers=1",
         *overrides,
     )
-    return cfg, ImportSettings.from_config(cfg.corpus)
+    return cfg, ImportSettings.of(typed(cfg).corpus)
 
 
 def checked(cfg):
-    rules = CorpusRules.from_config(
-        cfg.checks.data, cfg.features, cfg.corpus, list(cfg.scenario.terms)
+    settings = typed(cfg)
+    rules = CorpusRules.of(
+        settings.checks.data, settings.features.sample_rate, settings.corpus, cfg.scenario.terms
     )
     return check_corpus(cfg.paths.corpus, rules)
 

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
-from omegaconf import OmegaConf
 
 from asrloop.corpus.manifest import MANIFEST_NAME, iter_corpus, read_manifest
 from asrloop.corpus.plan import plan_corpus
 from asrloop.corpus.shards import render_shards
 from asrloop.corpus.synthesis import VoiceError, validate_voice
+from asrloop.settings import typed
 from tests.helpers import TINY_CORPUS, make_cfg
 
 
@@ -36,7 +36,7 @@ def test_test_split_uses_only_heldout_voices(tiny_corpus):
 def test_same_seed_gives_byte_identical_manifests(tiny_corpus, tmp_path):
     cfg, _ = tiny_corpus
     again = make_cfg(tmp_path, *TINY_CORPUS)
-    shards = plan_corpus(OmegaConf.to_container(again.corpus, resolve=True), again.scenario.terms)
+    shards = plan_corpus(typed(again).corpus, again.scenario.terms)
     render_shards(shards, Path(again.paths.base_corpus), workers=1)
     first = sorted(Path(cfg.paths.base_corpus).rglob(MANIFEST_NAME))
     second = sorted(Path(again.paths.base_corpus).rglob(MANIFEST_NAME))
@@ -54,7 +54,7 @@ def test_interrupted_synthesis_resumes_without_redoing_finished_shards(tmp_path)
         "corpus.splits.regression=0",
         "corpus.shard_size=4",
     )
-    shards = plan_corpus(OmegaConf.to_container(cfg.corpus, resolve=True), cfg.scenario.terms)
+    shards = plan_corpus(typed(cfg).corpus, cfg.scenario.terms)
     root = Path(cfg.paths.base_corpus)
     render_shards(shards, root, workers=1)
     finished = {p: p.stat().st_mtime_ns for p in root.rglob("*.wav")}

@@ -13,11 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from omegaconf import OmegaConf
 
 from asrloop.checks.corpus import CorpusRules, all_audio_stats
 from asrloop.checks.data import check_corpus as check
-from asrloop.checks.data import run
 from asrloop.checks.report import CheckReport
 from asrloop.checks.scenario import REGRESSION_FILE, regression_hash
 from asrloop.config import compose
@@ -25,6 +23,8 @@ from asrloop.corpus.manifest import MANIFEST_NAME, iter_corpus
 from asrloop.corpus.plan import plan_corpus
 from asrloop.corpus.shards import render_shards
 from asrloop.errors import ChecksFailed
+from asrloop.settings import typed
+from asrloop.steps.check_data import run
 
 TINY = [
     "corpus.splits.train=12",
@@ -40,8 +40,7 @@ def tiny(tmp_path_factory):
     """(config, clean corpus folder) of a freshly synthesized tiny corpus."""
     root = tmp_path_factory.mktemp("asrloop")
     cfg = compose([f"paths.root={root}", *TINY])
-    corpus = OmegaConf.to_container(cfg.corpus, resolve=True)
-    shards = plan_corpus(corpus, forbidden_words=list(cfg.scenario.terms))
+    shards = plan_corpus(typed(cfg).corpus, forbidden_words=list(cfg.scenario.terms))
     render_shards(shards, Path(cfg.paths.base_corpus), workers=1)
     return cfg, Path(cfg.paths.corpus)
 
@@ -54,7 +53,10 @@ def corpus_copy(tiny, tmp_path):
 
 
 def check_corpus(root, cfg, only=None):
-    rules = CorpusRules.from_config(cfg.checks.data, cfg.features, cfg.corpus, cfg.scenario.terms)
+    settings = typed(cfg)
+    rules = CorpusRules.of(
+        settings.checks.data, settings.features.sample_rate, settings.corpus, cfg.scenario.terms
+    )
     return check(root, rules, only)
 
 
@@ -183,6 +185,22 @@ def test_silent_and_clipped_clips(tiny, corpus_copy):
     report = check_corpus(corpus_copy, cfg)
     assert rows[0]["id"] in findings(report, "audio.silent")[0]
     assert rows[1]["id"] in findings(report, "audio.clipped")[0]
+
+
+def test_corrupt_and_empty_clips_are_named_and_no_healthy_row(tiny, corpus_copy):
+    """A file that is not audio and a file without samples are each named by an error (the
+    retired ``data validate`` excluded them); no healthy row of the shard is named."""
+    cfg, _ = tiny
+    manifest, rows = shard_rows(corpus_copy, "train-000")
+    folder = manifest.parent
+    (folder / rows[0]["audio_filepath"]).write_bytes(b"RIFF this is not audio")
+    sf.write(folder / rows[1]["audio_filepath"], np.zeros(0, np.float32), 16000)
+    report = check_corpus(corpus_copy, cfg)
+    (corrupt,) = findings(report, "audio.decode")
+    assert rows[0]["id"] in corrupt and "cannot decode" in corrupt
+    named = " ".join(row for f in report.findings if f.severity == "error" for row in f.rows)
+    assert rows[1]["id"] in named
+    assert not any(row["id"] in named for row in rows[2:])
 
 
 def test_duration_mismatch_and_broken_rows(tiny, corpus_copy):

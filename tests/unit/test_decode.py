@@ -9,8 +9,9 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from asrloop.config import CONF_DIR
+from asrloop.config import CONF_DIR, compose
 from asrloop.decode import GreedyDecoder, LexiconDecoder, build_decoder
+from asrloop.settings import typed
 from asrloop.text.tokenizer import CharTokenizer
 from asrloop.text.vocabulary import add_words, build_vocabulary, load_vocabulary
 
@@ -113,9 +114,9 @@ def test_word_added_without_sentences_is_decodable(vocab_dir):
 
 @pytest.mark.parametrize("kind", ["greedy", "lexicon_lm"])
 def test_empty_input_gives_an_empty_hypothesis(vocab_dir, kind):
-    cfg = OmegaConf.load(CONF_DIR / "decode" / f"{kind}.yaml")
+    decode = typed(compose([f"decode={kind}"])).decode
     tokenizer = load_vocabulary(vocab_dir).tokenizer
-    decoder = build_decoder(cfg, tokenizer, vocab_dir)
+    decoder = build_decoder(decode, tokenizer, vocab_dir)
     assert [h.text for h in decoder.decode(torch.zeros(2, 0, len(tokenizer)))] == ["", ""]
     batch = torch.cat([frames("sit down", tokenizer)] * 2)
     hyps = decoder.decode(batch, torch.tensor([0, batch.shape[1]]))

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import soundfile as sf
 
+from asrloop.artifacts import Layout
 from asrloop.audio.io import SAMPLE_RATE
 from asrloop.corpus.drop import Drop
 from asrloop.corpus.drop_import import DropImportSettings, import_drop
 from asrloop.corpus.manifest import read_manifest
-from asrloop.serve.transcribe import input_rows
+from asrloop.inference.transcribe import input_rows
+from asrloop.settings import typed
 from tests.corpus_formats import at_rate, stereo
 from tests.helpers import make_cfg
 
@@ -41,8 +43,9 @@ def test_a_folder_of_audio_becomes_a_drop(tmp_path, spoken):
         f"scenario.drop.import_from={folder}",
         "corpus.importer.workers=1",
     )
-    drop = Drop.from_config(cfg.scenario.drop, cfg.paths)
-    import_drop(drop, DropImportSettings.from_config(cfg.scenario.drop, cfg.corpus))
+    settings = typed(cfg)
+    drop = Drop.of(settings.scenario.drop, Layout.from_paths(settings.paths))
+    import_drop(drop, DropImportSettings.of(settings.scenario.drop, settings.corpus))
 
     rows = read_manifest(drop.manifest, require_text=False)
     assert sorted(r.id for r in rows) == ["a", "e", "tuesday-b-c", "tuesday-d"]
@@ -59,5 +62,5 @@ def test_a_folder_of_audio_becomes_a_drop(tmp_path, spoken):
     assert [r.id for r in input_rows(drop.folder)] == [r.id for r in rows]  # what serving reads
 
     again = {p: p.stat().st_mtime_ns for p in drop.folder.iterdir()}
-    import_drop(drop, DropImportSettings.from_config(cfg.scenario.drop, cfg.corpus))
+    import_drop(drop, DropImportSettings.of(settings.scenario.drop, settings.corpus))
     assert {p: p.stat().st_mtime_ns for p in drop.folder.iterdir()} == again  # resumable

@@ -10,10 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from asrloop.config import compose
-from asrloop.loop.gate_rules import GateRules, decide
+from asrloop.loop.gate_rules import decide
 from asrloop.records import Candidate, TermScores
+from asrloop.settings import typed
 
-RULES = GateRules.from_config(compose().gate)
+RULES = typed(compose()).gate  # conf/gate as shipped: a GateSettings
 TERMS = ["alpha", "beta gamma"]
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from asrloop.checks.labels_model import suspect_labels
 from asrloop.corpus.manifest import Utterance
-from asrloop.serve.batch import Prediction
-from asrloop.serve.types import Transcription, WordTiming
+from asrloop.inference.batch import Prediction
+from asrloop.inference.types import Transcription, WordTiming
 
 SENTENCES = [
     "the council met on monday",

@@ -13,6 +13,7 @@ from asrloop.corpus.manifest import iter_corpus
 from asrloop.errors import MissingInputError
 from asrloop.model.ctc_transformer import CtcTransformerConfig, CtcTransformerForCTC
 from asrloop.model.factory import build_model, load_model
+from asrloop.settings import typed
 
 
 def features(batch: int = 2, frames: int = 120) -> torch.Tensor:
@@ -20,7 +21,7 @@ def features(batch: int = 2, frames: int = 120) -> torch.Tensor:
 
 
 def test_save_pretrained_round_trip_gives_identical_outputs(tmp_path):
-    model = build_model(compose().model, vocab_size=30).eval()
+    model = build_model(typed(compose()).model, vocab_size=30).eval()
     model.save_pretrained(tmp_path)
     again = load_model(tmp_path).eval()
     assert type(again) is CtcTransformerForCTC
@@ -30,8 +31,8 @@ def test_save_pretrained_round_trip_gives_identical_outputs(tmp_path):
 
 
 def test_override_reaches_the_model():
-    cfg = compose(["model.config.d_model=96", "model.config.num_layers=2"])
-    model = build_model(cfg.model, vocab_size=30)
+    settings = typed(compose(["model.config.d_model=96", "model.config.num_layers=2"]))
+    model = build_model(settings.model, vocab_size=30)
     assert model.config.d_model == 96 and len(model.encoder.conformer_layers) == 2
     assert model.lm_head.in_features == 96
 
@@ -53,8 +54,7 @@ def test_subsampled_lengths_match_the_encoder_output():
 
 def test_wav2vec2_override_builds_and_runs_on_real_audio(tiny_corpus):
     cfg, _ = tiny_corpus
-    model_cfg = compose(["model=wav2vec2_tiny"]).model
-    model = build_model(model_cfg, vocab_size=30).eval()
+    model = build_model(typed(compose(["model=wav2vec2_tiny"])).model, vocab_size=30).eval()
     row = next(iter(iter_corpus(cfg.paths.base_corpus, ["train"])))
     audio, _ = read_audio(row.audio_path)
     with torch.no_grad():
@@ -65,16 +65,16 @@ def test_wav2vec2_override_builds_and_runs_on_real_audio(tiny_corpus):
 def test_pretrained_override_loads_a_local_checkpoint(tmp_path):
     source = CtcTransformerForCTC(CtcTransformerConfig(vocab_size=25, d_model=64, num_heads=2))
     source.save_pretrained(tmp_path / "checkpoint")
-    cfg = compose(["model=pretrained", f"model.path={tmp_path / 'checkpoint'}"])
-    model = build_model(cfg.model, vocab_size=25)
+    settings = typed(compose(["model=pretrained", f"model.path={tmp_path / 'checkpoint'}"]))
+    model = build_model(settings.model, vocab_size=25)
     assert model.config.d_model == 64
-    missing = compose(["model=pretrained", f"model.path={tmp_path / 'none'}"])
+    missing = typed(compose(["model=pretrained", f"model.path={tmp_path / 'none'}"]))
     with pytest.raises(MissingInputError, match=r"model\.path"):
         build_model(missing.model, vocab_size=25)
 
 
 def test_features_are_80_bins_at_10_ms():
-    extractor = FbankExtractor.from_config(compose().features)
+    extractor = FbankExtractor.of(typed(compose()).features)
     out = extractor(np.zeros(16000, np.float32))
     assert out.shape == (101, 80)
     assert extractor(np.zeros(10, np.float32)).shape == (0, 80)

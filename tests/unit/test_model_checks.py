@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import re
 
-from omegaconf import OmegaConf
-
 from asrloop.checks.model import (
     Evidence,
     RegressionComparison,
@@ -21,9 +19,11 @@ from asrloop.corpus.manifest import Utterance, iter_corpus
 from asrloop.corpus.numbers import spell_number
 from asrloop.corpus.plan import plan_corpus
 from asrloop.corpus.shards import render_shards
+from asrloop.inference.loading import GREEDY
+from asrloop.inference.recognizer import Recognizer
 from asrloop.model.factory import build_model
 from asrloop.records import ModelInfo
-from asrloop.serve.recognizer import Recognizer
+from asrloop.settings import typed
 from asrloop.text.tokenizer import CharTokenizer
 
 
@@ -63,16 +63,16 @@ def test_report_structure_on_an_untrained_model(tmp_path):
         "checks.model.phrases=[forty two votes]",
     ]
     cfg = compose(overrides)
-    plan = plan_corpus(OmegaConf.to_container(cfg.corpus, resolve=True), list(cfg.scenario.terms))
+    settings = typed(cfg)
+    plan = plan_corpus(settings.corpus, list(cfg.scenario.terms))
     render_shards(plan, tmp_path / "data" / "corpus" / "base", workers=1)
     model_dir = tmp_path / "untrained"
     tokenizer = CharTokenizer.from_texts(["abcdefghijklmnopqrstuvwxyz'"])
-    build_model(cfg.model, len(tokenizer)).save_pretrained(model_dir)
+    build_model(settings.model, len(tokenizer)).save_pretrained(model_dir)
     tokenizer.save(model_dir)
 
-    recognizer = Recognizer.from_dirs(
-        model_dir, None, {"type": "greedy"}, cfg.features, float(cfg.features.max_seconds)
-    )
+    features = settings.features
+    recognizer = Recognizer.from_dirs(model_dir, None, GREEDY, features, features.max_seconds)
     regression = list(iter_corpus(cfg.paths.base_corpus, ["regression"]))
     model_wer = measure_regression(recognizer, regression, 60.0, "regression")
     comparison = RegressionComparison(len(regression), model_wer, "itself", model_wer)

@@ -20,6 +20,7 @@ from asrloop.corpus.manifest import iter_corpus
 from asrloop.model.checkpoint import Processor
 from asrloop.model.ctc_transformer import CtcTransformerConfig, CtcTransformerForCTC
 from asrloop.model.folder import save_model_folder
+from asrloop.settings import typed
 from asrloop.text.tokenizer import CharTokenizer
 from tests.helpers import PROJECT
 
@@ -37,15 +38,16 @@ def folder(tiny_corpus, tmp_path_factory):
         vocab_size=len(tokenizer), d_model=64, num_layers=2, num_heads=2, ff_dim=128
     )
     model = CtcTransformerForCTC(config).eval()
+    features = typed(cfg).features
     out = save_model_folder(
-        model, Processor(tokenizer), tmp_path_factory.mktemp("m") / "model", cfg.features
+        model, Processor(tokenizer), tmp_path_factory.mktemp("m") / "model", features
     )
-    return out, model, tokenizer, [rows[0].audio_path, rows[-1].audio_path], cfg.features
+    return out, model, tokenizer, [rows[0].audio_path, rows[-1].audio_path], features
 
 
-def greedy(model, tokenizer, features_cfg, path) -> tuple[str, torch.Tensor]:
+def greedy(model, tokenizer, features, path) -> tuple[str, torch.Tensor]:
     """asrloop's own greedy decoding of one clip (text, logits)."""
-    feats = FbankExtractor.from_config(features_cfg)(read_audio(path)[0])
+    feats = FbankExtractor.of(features)(read_audio(path)[0])
     with torch.no_grad():
         logits = model(feats[None], torch.tensor([feats.shape[0]])).logits[0]
     return tokenizer.decode(tokenizer.ctc_collapse(logits.argmax(-1).tolist())), logits
@@ -72,8 +74,8 @@ def test_folder_has_remote_code_features_and_tokenizer(folder):
 
 
 def test_attention_mask_batches_like_single_clips(folder):
-    _, model, _, paths, features_cfg = folder
-    extractor = FbankExtractor.from_config(features_cfg)
+    _, model, _, paths, features = folder
+    extractor = FbankExtractor.of(features)
     feats = [extractor(read_audio(p)[0]) for p in paths]
     lengths = torch.tensor([f.shape[0] for f in feats])
     batch = torch.zeros(2, int(lengths.max()), 80)
@@ -93,7 +95,7 @@ def test_attention_mask_batches_like_single_clips(folder):
 
 
 def test_transformers_alone_loads_and_transcribes_like_asrloop(folder, tmp_path):
-    out, model, tokenizer, paths, features_cfg = folder
+    out, model, tokenizer, paths, features = folder
     env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "hf_modules")}
     result_path = tmp_path / "result.json"
     command = [sys.executable, str(SCRIPT), str(out), str(result_path), *map(str, paths)]
@@ -101,7 +103,7 @@ def test_transformers_alone_loads_and_transcribes_like_asrloop(folder, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(result_path.read_text())
     assert result["model_class"].startswith("transformers_modules.")  # the folder's own code
-    expected = [greedy(model, tokenizer, features_cfg, p) for p in paths]
+    expected = [greedy(model, tokenizer, features, p) for p in paths]
     texts = [text for text, _ in expected]
     assert all(texts) and texts[0] != texts[1]
     assert result["single"] == texts
@@ -115,9 +117,9 @@ def test_transformers_alone_loads_and_transcribes_like_asrloop(folder, tmp_path)
 def test_features_match_the_training_features():
     from asrloop.model.folder import feature_extractor
 
-    features_cfg = compose().features
+    features = typed(compose()).features
     wave = np.random.default_rng(0).normal(0, 0.1, 16000).astype(np.float32)
-    hf = feature_extractor(features_cfg)(wave, sampling_rate=16000, return_tensors="pt")
-    ours = FbankExtractor.from_config(features_cfg)(wave)
+    hf = feature_extractor(features)(wave, sampling_rate=16000, return_tensors="pt")
+    ours = FbankExtractor.of(features)(wave)
     assert torch.equal(hf["input_features"][0], ours)
     assert hf["attention_mask"].sum() == ours.shape[0]

@@ -3,12 +3,13 @@
 import random
 
 from asrloop.config import compose
-from asrloop.loop.monitor import LowConfidenceSpan, MonitorSettings, low_confidence_spans
+from asrloop.inference.transcript import Transcript
+from asrloop.inference.types import Transcription, WordTiming
+from asrloop.loop.monitor import LowConfidenceSpan, low_confidence_spans
 from asrloop.loop.monitor import rank_spikes as rank
-from asrloop.serve.transcript import Transcript
-from asrloop.serve.types import Transcription, WordTiming
+from asrloop.settings import typed
 
-SETTINGS = MonitorSettings.from_config(compose().triage.monitor)
+SETTINGS = typed(compose()).triage.monitor
 
 
 def rank_spikes(production, training, **changes):

@@ -6,11 +6,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from omegaconf import OmegaConf
 
+from asrloop.artifacts import Layout
+from asrloop.config import compose
 from asrloop.corpus import ownership
-from asrloop.corpus.build import build_corpus
+from asrloop.corpus.synth_corpus import build_corpus
 from asrloop.corpus.versioning import remove_untracked_shards
+from asrloop.settings import typed
 from tests.helpers import run
 from tests.unit.test_corpus_import import digests
 
@@ -29,7 +31,7 @@ def test_a_user_shard_in_base_stops_synthesis_untouched(tiny_corpus, tmp_path):
     mine = user_shard(base / "my-shard")
     before = digests(mine)
     with pytest.raises(ownership.ForeignFolderError) as error:
-        build_corpus(OmegaConf.to_container(cfg.corpus, resolve=True), [], base)
+        build_corpus(typed(cfg).corpus, [], base)
     assert str(mine) in str(error.value) and "data/corpus/user" in str(error.value)
     assert digests(mine) == before
 
@@ -61,5 +63,6 @@ def test_restoring_a_version_keeps_user_folders_in_grown(project_repo):
     written.mkdir()
     (written / "content.sha256").write_text("x\n")
     run(["git", "status"], project_repo)
-    removed = remove_untracked_shards(project_repo)
+    layout = Layout.from_paths(compose([f"paths.root={project_repo}"]).paths)
+    removed = remove_untracked_shards(layout)
     assert removed == ["drop7"] and mine.exists() and not written.exists()

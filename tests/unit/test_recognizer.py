@@ -6,13 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from omegaconf import OmegaConf
 
 from asrloop.config import compose
 from asrloop.corpus.manifest import Utterance, iter_corpus
+from asrloop.inference.batch import transcribe_utterances
+from asrloop.inference.loading import GREEDY
+from asrloop.inference.recognizer import Recognizer
 from asrloop.model.ctc_transformer import CtcTransformerConfig, CtcTransformerForCTC
-from asrloop.serve.batch import transcribe_utterances
-from asrloop.serve.recognizer import Recognizer
+from asrloop.settings import typed
+from asrloop.settings.decode import DecodeSettings, LexiconDecodeSettings
 from asrloop.text.tokenizer import CharTokenizer
 from asrloop.text.vocabulary import build_vocabulary
 from tests.helpers import make_wav2vec2_checkpoint
@@ -20,16 +22,16 @@ from tests.helpers import make_wav2vec2_checkpoint
 SENTENCES = ["the minister met the press", "rain fell in the north", "the bridge is open"]
 
 
-LEXICON = {
-    "type": "lexicon",
-    "beam_size": 10,
-    "beam_threshold": 25,
-    "lm_weight": 0.5,
-    "word_score": 0.0,
-    "unk_score": float("-inf"),
-    "sil_score": 0.0,
-    "nbest": 1,
-}
+LEXICON = LexiconDecodeSettings(
+    type="lexicon",
+    beam_size=10,
+    beam_threshold=25,
+    lm_weight=0.5,
+    word_score=0.0,
+    unk_score=float("-inf"),
+    sil_score=0.0,
+    nbest=1,
+)
 
 
 @pytest.fixture(scope="module", params=["fbank", "wav2vec2"])
@@ -52,16 +54,16 @@ def model_dirs(request, tmp_path_factory):
     return folder
 
 
-def make_recognizer(folder, decode: dict) -> Recognizer:
-    features = compose().features
+def make_recognizer(folder, decode: DecodeSettings) -> Recognizer:
+    features = typed(compose()).features
     return Recognizer.from_dirs(
-        folder / "model", folder / "vocab", OmegaConf.create(decode), features, max_seconds=4.0
+        folder / "model", folder / "vocab", decode, features, max_seconds=4.0
     )
 
 
 @pytest.fixture(params=["greedy", "lexicon"])
 def recognizer(request, model_dirs):
-    return make_recognizer(model_dirs, {"type": "greedy"} if request.param == "greedy" else LEXICON)
+    return make_recognizer(model_dirs, GREEDY if request.param == "greedy" else LEXICON)
 
 
 def test_empty_and_silent_clips_give_a_transcript_not_a_crash(recognizer):
@@ -100,10 +102,10 @@ def test_unreadable_clip_is_reported_and_skipped(recognizer, tiny_corpus, tmp_pa
 
 
 def test_bf16_inference_is_autocast_close_to_fp32_and_keyed_apart(model_dirs):
-    features = compose().features
+    features = typed(compose()).features
     recognizers = {
         precision: Recognizer.from_dirs(
-            model_dirs / "model", None, {"type": "greedy"}, features, 4.0, precision=precision
+            model_dirs / "model", None, GREEDY, features, 4.0, precision=precision
         )
         for precision in ("fp32", "bf16")
     }
@@ -118,11 +120,11 @@ def test_bf16_inference_is_autocast_close_to_fp32_and_keyed_apart(model_dirs):
 
 def test_inference_precision_comes_from_the_trainer_config(tmp_path):
     from asrloop.hardware import cpu_has_fast_bf16
-    from asrloop.serve.loading import DecodingSetup
+    from asrloop.inference.loading import DecodingSetup
 
     def setup(value: str) -> DecodingSetup:
-        cfg = compose([f"trainer.inference_precision={value}", "trainer.device=cpu"])
-        return DecodingSetup.from_config(cfg.decode, cfg.features, tmp_path, cfg.trainer)
+        settings = typed(compose([f"trainer.inference_precision={value}", "trainer.device=cpu"]))
+        return DecodingSetup.resolve(settings.decode, settings.features, tmp_path, settings.trainer)
 
     assert setup("fp32").precision == "fp32"
     assert setup("bf16").precision == "bf16"

@@ -1,11 +1,13 @@
 """A replay fine-tune's epoch: every grown clip, base clips worth ``replay`` times their audio,
 in batches that keep ``train.max_batch_frames``."""
 
+from types import SimpleNamespace
+
 import torch
-from omegaconf import OmegaConf
 
 from asrloop.distributed import Distributed
-from asrloop.model.data import Example
+from asrloop.model.training_data import Example
+from asrloop.settings.train import TrainSettings
 from asrloop.train import Trainer, TrainingData
 
 
@@ -15,10 +17,9 @@ def example(index: int, seconds: float, grown: bool) -> Example:
 
 
 def epoch(replay: float, max_batch_frames: int = 2000) -> tuple[list[list[int]], list[Example]]:
-    trainer = object.__new__(Trainer)  # the batching needs only the settings and the world
-    trainer.tc = OmegaConf.create(
-        {"seed": 0, "max_batch_frames": max_batch_frames, "replay": replay}
-    )
+    trainer = object.__new__(Trainer)  # the batching needs only the train settings and the world
+    train = TrainSettings(seed=0, max_batch_frames=max_batch_frames, replay=replay)
+    trainer.job = SimpleNamespace(train=train)
     trainer.dist = Distributed()
     train = [example(i, 2.0 + (i % 7), grown=i < 10) for i in range(300)]
     data = TrainingData(None, None, None, None, train, [], [], {})

@@ -9,10 +9,11 @@ from omegaconf import OmegaConf
 
 from asrloop.config import compose, drops_so_far, load_params
 from asrloop.corpus.plan import plan_drop, plan_renditions, terms_so_far
+from asrloop.inference.transcript import Transcript
+from asrloop.inference.types import Transcription, WordTiming
 from asrloop.loop.disagreement import disagreements
 from asrloop.pipeline import write_params
-from asrloop.serve.transcript import Transcript
-from asrloop.serve.types import Transcription, WordTiming
+from asrloop.settings import typed
 from asrloop.text.normalize import words
 
 
@@ -49,45 +50,44 @@ def test_every_scenario_has_the_keys_the_steps_read():
 def test_every_scenario_plans_its_terms_in_their_shares():
     assert {"brexit", "pandemic", "westminster"} <= set(SCENARIOS)
     for name in SCENARIOS:
-        cfg = compose([f"scenario={name}"])
-        corpus, scenario = plain(cfg)
+        settings = typed(compose([f"scenario={name}"]))
+        corpus, scenario = settings.corpus, settings.scenario
         for index in (1, 2):
-            contents = scenario["drops"][min(index, len(scenario["drops"])) - 1]
+            contents = scenario.drops[min(index, len(scenario.drops)) - 1]
             plan = plan_drop(corpus, scenario, f"{name}-drop{index}", 7, index)
             texts = [c.text for c in plan.clips]
-            assert len(texts) == scenario["drop"]["size"] == len(set(texts))
-            for term in scenario["terms"]:
-                share = contents["terms"].get(term, 0.0)
+            assert len(texts) == scenario.drop.size == len(set(texts))
+            for term in scenario.terms:
+                share = contents.terms.get(term, 0.0)
                 count = sum(says(t, term) for t in texts)
                 assert count == round(len(texts) * share), (name, index, term, count)
 
 
 def test_near_miss_sentences_never_say_a_term():
-    cfg = compose(["scenario=pandemic"])
-    corpus, scenario = plain(cfg)
+    settings = typed(compose(["scenario=pandemic"]))
+    corpus, scenario = settings.corpus, settings.scenario
     texts = [c.text for c in plan_drop(corpus, scenario, "pandemic-drop1", 7, 1).clips]
     bait = [t for t in texts if says(t, "tax")]
-    assert len(bait) >= round(len(texts) * scenario["drops"][0]["near_miss"])
-    assert not any(says(t, term) for t in bait for term in scenario["terms"])
+    assert len(bait) >= round(len(texts) * scenario.drops[0].near_miss)
+    assert not any(says(t, term) for t in bait for term in scenario.terms)
 
 
 def test_later_drops_bring_new_terms():
-    _, scenario = plain(compose(["scenario=westminster"]))
+    scenario = typed(compose(["scenario=westminster"])).scenario
     assert terms_so_far(scenario, 1) == ["truss"]
     assert terms_so_far(scenario, 2) == ["truss", "sunak", "starmer"]
     assert terms_so_far(scenario, 3) == terms_so_far(scenario, 2)  # the last drop repeats
 
 
 def test_renditions_use_other_voices_and_are_reproducible():
-    cfg = compose()
-    settings = {**OmegaConf.to_container(cfg.grow.synthesize, resolve=True)}
+    settings = typed(compose()).grow.synthesize
     sentences = [("clip-1", "a new word here"), ("clip-2", "the new word again")]
     first = plan_renditions("d-tts", sentences, 4, settings, "drop/d")
     assert first == plan_renditions("d-tts", sentences, 4, settings, "drop/d")
     assert len(first.clips) == 8
     for clip in ("clip-1", "clip-2"):
         voices = [c.voice for c in first.clips if c.id.startswith(clip)]
-        assert len(set(voices)) == 4 and set(voices) <= set(settings["voices"])
+        assert len(set(voices)) == 4 and set(voices) <= set(settings.voices)
     assert all(c.split == "train" and c.source == "drop/d" for c in first.clips)
 
 

@@ -14,8 +14,9 @@ from asrloop.checks.corpus import CorpusRules
 from asrloop.checks.data import check_corpus
 from asrloop.corpus.manifest import Utterance, read_manifest, write_manifest
 from asrloop.model.ctc_transformer import CtcTransformerConfig, CtcTransformerForCTC
-from asrloop.model.data import load_examples
 from asrloop.model.inputs import FbankInputs
+from asrloop.model.training_data import load_examples
+from asrloop.settings import typed
 from asrloop.text.tokenizer import CharTokenizer
 from tests.corpus_formats import joined
 from tests.helpers import make_cfg
@@ -59,7 +60,8 @@ def test_offset_round_trips_and_reads_the_segment(tmp_path, spoken):
 def test_data_checks_and_training_data_read_segments(tmp_path, spoken):
     cfg = make_cfg(tmp_path, "corpus.source=import")
     rows = segment_shard(Path(cfg.paths.corpus) / "user" / "long-shard", spoken)
-    rules = CorpusRules.from_config(cfg.checks.data, cfg.features, cfg.corpus, [])
+    settings = typed(cfg)
+    rules = CorpusRules.of(settings.checks.data, settings.features.sample_rate, settings.corpus, [])
     report = check_corpus(cfg.paths.corpus, rules, only=("audio", "labels", "duplicates"))
     assert report.passed, [f"{f.check}: {f.rows[:2]}" for f in report.errors]
     assert report.summary["rows"] == 12

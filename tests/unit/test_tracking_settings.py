@@ -9,11 +9,12 @@ from omegaconf import OmegaConf
 from asrloop.config import compose, config_snapshot, load_params
 from asrloop.errors import ConfigError
 from asrloop.pipeline import write_params
+from asrloop.settings import typed
 from asrloop.tracking import TrackingSettings, key_params, mask_secrets
 
 
 def settings(*overrides: str, root="/srv/project") -> TrackingSettings:
-    return TrackingSettings.from_config(compose([*overrides]).tracking, root)
+    return TrackingSettings.resolve(typed(compose([*overrides])).tracking, root)
 
 
 def test_override_then_environment_then_sqlite_default(monkeypatch):

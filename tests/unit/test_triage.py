@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from asrloop.artifacts import Layout
 from asrloop.config import compose
 from asrloop.corpus.drop import Drop, is_holdout
+from asrloop.inference.transcript import Transcript
+from asrloop.inference.types import Transcription, WordTiming
 from asrloop.loop.review_queue import (
     ReviewItem,
     fill_from_references,
@@ -16,11 +19,11 @@ from asrloop.loop.review_queue import (
     read_queue,
     write_queue,
 )
-from asrloop.loop.triage import TriageSettings, analyze, analyze_queue, select_clips
+from asrloop.loop.triage import analyze, analyze_queue, select_clips
 from asrloop.metrics import cer, group_wer, term_stats, wer
-from asrloop.records import GroupScores, TermScores
-from asrloop.serve.transcript import Transcript
-from asrloop.serve.types import Transcription, WordTiming
+from asrloop.records import GroupScores, TermScores, TriageResult
+from asrloop.settings import typed
+from asrloop.settings.triage import TriageSettings
 
 SHARE, SEED = 0.5, 1234
 DROP = Drop("news-drop1", Path("drops/news-drop1"), Path("references.jsonl"), SHARE, SEED)
@@ -28,7 +31,7 @@ DROP = Drop("news-drop1", Path("drops/news-drop1"), Path("references.jsonl"), SH
 
 def settings(**changes) -> TriageSettings:
     """The real triage config with test sizes."""
-    base = TriageSettings.from_config(compose().triage)
+    base = typed(compose()).triage
     sizes = {"flagged": 8, "least_confident": 4, "random": 5, "top_phrases": 2, "seed": 7}
     return dataclasses.replace(base, **{**sizes, **changes})
 
@@ -121,12 +124,12 @@ def test_rejected_row_never_counts_as_approved():
         queue_item("c3", "brexit vote", "bread sit vote", status="pending"),
     ]
     result = analyze(queue, {"the", "deal", "talks", "vote"}, settings(bootstrap=50))
-    assert result["overall"]["clips"] == 1
-    assert result["confusions"] == [
+    assert result.overall.clips == 1
+    assert result.confusions == [
         {"ref": "brexit", "hyp": "bread sit", "op": "split", "count": 1, "examples": ["c1"]}
     ]
-    assert result["oov"] == [{"word": "brexit", "count": 1, "examples": ["c1"]}]
-    assert result["queue"] == {"approved": 1, "rejected": 1, "pending": 1}
+    assert result.oov == [{"word": "brexit", "count": 1, "examples": ["c1"]}]
+    assert result.queue == {"approved": 1, "rejected": 1, "pending": 1}
     # the demo reviewer never turns a rejection into an approval
     filled = fill_from_references(queue, {"c2": "brexit talks", "c3": "brexit vote"})
     assert [item.status for item in filled] == ["approved", "rejected", "approved"]
@@ -170,8 +173,9 @@ def test_triage_json_has_the_required_keys(tmp_path):
     result, files = analyze_queue(
         tmp_path, tmp_path, vocabulary, settings(bootstrap=200, seed=0), "Triage: test"
     )
+    assert TriageResult.load(tmp_path / "triage.json") == result
     saved = json.loads((tmp_path / "triage.json").read_text())
-    assert saved == json.loads(json.dumps(result))
+    assert saved == {"schema": TriageResult.schema(), **json.loads(json.dumps(result.to_dict()))}
     assert {"confusions", "oov", "per_voice", "sampled_wer"} <= set(saved)
     assert {"ref": "brexit", "hyp": "bread sit", "count": 2} in [
         {k: c[k] for k in ("ref", "hyp", "count")} for c in saved["confusions"]
@@ -188,9 +192,9 @@ def test_monitor_and_triage_steps_end_to_end(tmp_path):
     """`asrloop monitor` then `asrloop triage` on a tiny project: the real config, real files,
     a tmp SQLite MLflow. The planted split word ranks first and becomes one confusion."""
     from asrloop.corpus.manifest import Utterance, write_manifest
-    from asrloop.loop import monitor, triage
-    from asrloop.records import SpikeReport
-    from asrloop.serve.transcript import write_transcripts
+    from asrloop.inference.transcript import write_transcripts
+    from asrloop.records import LowConfidenceReport, SpikeReport
+    from asrloop.steps import monitor, triage
 
     cfg = compose([f"paths.root={tmp_path}", "triage.bootstrap=100", f"seed={SEED}"])
     train = [f"the council met on day {i} and the deal was signed" for i in range(200)]
@@ -198,7 +202,7 @@ def test_monitor_and_triage_steps_end_to_end(tmp_path):
         Path(cfg.paths.base_corpus) / "train-000/manifest.jsonl",
         [Utterance(f"t{i}", "a.wav", 1.0, t, split="train") for i, t in enumerate(train)],
     )
-    drop = Drop.from_config(cfg.scenario.drop, cfg.paths)
+    drop = Drop.of(typed(cfg).scenario.drop, Layout.from_paths(cfg.paths))
     rows = transcripts()
     write_transcripts(cfg.transcribe.output, rows)
     write_manifest(
@@ -206,12 +210,15 @@ def test_monitor_and_triage_steps_end_to_end(tmp_path):
         [Utterance(k, f"{k}.wav", 2.0, v, voice="v") for k, v in references(rows).items()],
     )
     monitor.run(cfg)
-    spikes = SpikeReport.load(Path(cfg.paths.reports) / "monitor" / drop.name / "spikes.json")
+    monitored = Path(cfg.paths.reports) / "monitor" / drop.name
+    spikes = SpikeReport.load(monitored / "spikes.json")
     assert spikes.spikes[0].ngram == "bread sit"
+    shaky = LowConfidenceReport.load(monitored / "low_confidence.json")
+    assert shaky.spans == tuple(sorted(shaky.spans, key=lambda s: (s.confidence, s.id, s.start)))
     triage.run(cfg)
     queue = read_queue(Path(cfg.paths.reviews) / drop.name)
     assert queue and all(item.status == "approved" for item in queue)
     assert not any(drop.is_holdout(item.id) for item in queue)
-    saved = json.loads((Path(cfg.paths.reports) / "triage" / drop.name / "triage.json").read_text())
-    assert saved["confusions"][0]["ref"] == "brexit"
-    assert saved["confusions"][0]["hyp"] == "bread sit"
+    saved = TriageResult.load(Path(cfg.paths.reports) / "triage" / drop.name / "triage.json")
+    assert saved.confusions[0]["ref"] == "brexit"
+    assert saved.confusions[0]["hyp"] == "bread sit"

@@ -7,6 +7,7 @@ import math
 import torch
 
 from asrloop.audio.feature_extraction_asrloop import log_mel, mel_transform
+from asrloop.settings.features import FeaturesSettings
 
 
 class FbankExtractor:
@@ -23,13 +24,13 @@ class FbankExtractor:
         self.hop = self.mel.hop_length
 
     @classmethod
-    def from_config(cls, features_cfg) -> FbankExtractor:
-        """From ``conf/features`` (a DictConfig or a plain mapping)."""
+    def of(cls, features: FeaturesSettings) -> FbankExtractor:
+        """The extractor for ``conf/features``."""
         return cls(
-            int(features_cfg["sample_rate"]),
-            int(features_cfg["n_mels"]),
-            float(features_cfg["win_ms"]),
-            float(features_cfg["hop_ms"]),
+            int(features.sample_rate),
+            int(features.n_mels),
+            float(features.win_ms),
+            float(features.hop_ms),
         )
 
     def __call__(self, audio) -> torch.Tensor:

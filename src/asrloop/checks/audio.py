@@ -24,7 +24,7 @@ def check_format(corpus: CorpusUnderTest) -> list[Finding]:
 
 
 def check_duration(corpus: CorpusUnderTest) -> list[Finding]:
-    tolerance = float(corpus.settings["duration_tolerance"])
+    tolerance = corpus.settings.duration_tolerance
     bad = [
         f"{c.ref}: manifest {c.row.duration:.3f} s, audio {c.audio.seconds:.3f} s"
         for c in corpus.decoded()
@@ -39,7 +39,7 @@ def check_duration(corpus: CorpusUnderTest) -> list[Finding]:
 
 
 def check_silent(corpus: CorpusUnderTest) -> list[Finding]:
-    floor = float(corpus.settings["min_rms_dbfs"])
+    floor = corpus.settings.min_rms_dbfs
     bad = [
         f"{c.ref}: {c.audio.rms_dbfs:.1f} dBFS"
         for c in corpus.decoded()
@@ -51,7 +51,7 @@ def check_silent(corpus: CorpusUnderTest) -> list[Finding]:
 
 
 def check_clipped(corpus: CorpusUnderTest) -> list[Finding]:
-    limit = float(corpus.settings["max_clipped_share"])
+    limit = corpus.settings.max_clipped_share
     bad = [
         f"{c.ref}: {c.audio.clipped_share:.2%} of samples at full scale"
         for c in corpus.decoded()

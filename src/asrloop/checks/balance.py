@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import asdict
 
 from asrloop.checks.corpus import Clip, CorpusUnderTest
 from asrloop.checks.report import Finding, findings_if
@@ -24,7 +25,7 @@ def _tally(clips: Iterable[Clip], key: str) -> dict[str, dict]:
 def check_split_balance(corpus: CorpusUnderTest) -> list[Finding]:
     splits = _tally(corpus.clips, "split")
     corpus.summary["splits"] = splits
-    minimum = dict(corpus.settings["min_split_rows"] or {})
+    minimum = asdict(corpus.settings.min_split_rows)
     bad = [
         f"{name}: {splits.get(name, {}).get('rows', 0)} rows (minimum {least})"
         for name, least in minimum.items()
@@ -39,7 +40,7 @@ def check_voice_balance(corpus: CorpusUnderTest) -> list[Finding]:
     corpus.summary["voices"] = _tally(corpus.clips, "voice")
     train = _tally(corpus.split("train"), "voice")
     corpus.summary["train_voices"] = train
-    ratio = float(corpus.settings["max_voice_ratio"])
+    ratio = corpus.settings.max_voice_ratio
     bad = [f"{voice}: no train rows" for voice in corpus.rules.train_voices if voice not in train]
     for unit in ("rows", "hours"):
         values = {voice: c[unit] for voice, c in train.items()}

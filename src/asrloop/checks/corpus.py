@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from omegaconf import DictConfig, OmegaConf
 
 from asrloop.audio.io import AudioError, read_pcm
 from asrloop.corpus.manifest import Utterance
+from asrloop.settings.checks import DataChecksSettings
+from asrloop.settings.corpus import CorpusSettings
 
 FULL_SCALE = 32766  # int16 magnitude above which a sample counts as clipped
 
@@ -76,7 +77,7 @@ def all_audio_stats(rows: list[Utterance], workers: int) -> list[AudioStats]:
 class CorpusRules:
     """What a corpus must look like: ``checks.data`` settings plus alphabet, voices, terms."""
 
-    settings: dict[str, Any]  # conf/checks: checks.data
+    settings: DataChecksSettings  # checks.data
     sample_rate: int
     alphabet: str
     language: str  # how transcripts are normalised (asrloop.text.normalize)
@@ -85,21 +86,21 @@ class CorpusRules:
     terms: tuple[str, ...]
 
     @classmethod
-    def from_config(
+    def of(
         cls,
-        data_checks: DictConfig,
-        features: DictConfig,
-        corpus: DictConfig,
-        terms: list[str],
+        checks: DataChecksSettings,
+        sample_rate: int,
+        corpus: CorpusSettings,
+        terms: Sequence[str],
     ) -> CorpusRules:
-        """From ``checks.data``, ``features``, ``corpus`` and ``scenario.terms``. An imported
-        corpus (``corpus.source: import``) has speakers, not the synthesizer's voices."""
-        synthesized = str(corpus.source) == "synth"
+        """From ``checks.data``, ``features.sample_rate``, ``corpus`` and ``scenario.terms``. An
+        imported corpus (``corpus.source: import``) has speakers, not the synthesizer's voices."""
+        synthesized = corpus.source == "synth"
         return cls(
-            OmegaConf.to_container(data_checks, resolve=True),
-            int(features.sample_rate),
-            str(corpus.alphabet),
-            str(corpus.language),
+            checks,
+            sample_rate,
+            corpus.alphabet,
+            corpus.language,
             tuple(corpus.voices.train) if synthesized else (),
             tuple(corpus.voices.heldout) if synthesized else (),
             tuple(terms),
@@ -123,7 +124,7 @@ class CorpusUnderTest:
     summary: dict = field(default_factory=dict)
 
     @property
-    def settings(self) -> dict[str, Any]:
+    def settings(self) -> DataChecksSettings:
         return self.rules.settings
 
     def decoded(self) -> list[Clip]:

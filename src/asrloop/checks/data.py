@@ -1,4 +1,4 @@
-"""``asrloop check data``: dataset-level tests over a corpus version (data tested like code).
+"""Dataset-level tests over a corpus version (data tested like code; ``asrloop check data``).
 
 Every clip is decoded once (:mod:`asrloop.checks.corpus`); the checks, grouped by concern, then
 work on the rows plus those stats:
@@ -15,7 +15,8 @@ work on the rows plus those stats:
   alphabet, no empty text;
 - balance (:mod:`~asrloop.checks.balance`): rows and hours per voice and per split.
 
-Errors block training and growth: :func:`run` raises :class:`asrloop.errors.ChecksFailed`.
+Errors block training and growth: :func:`fail_on_errors` raises
+:class:`asrloop.errors.ChecksFailed` (``asrloop check data``, ``asrloop.steps.check_data``).
 """
 
 from __future__ import annotations
@@ -24,16 +25,11 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from omegaconf import DictConfig
-
-from asrloop import tracking
 from asrloop.checks import audio, balance, labels, leakage, scenario
 from asrloop.checks.corpus import Clip, CorpusRules, CorpusUnderTest, all_audio_stats
 from asrloop.checks.report import CheckReport, Finding, findings_if
-from asrloop.config import config_snapshot
 from asrloop.corpus.manifest import scan_manifests
 from asrloop.errors import ChecksFailed
-from asrloop.progress import console
 
 ROW_FIELDS = ("split",)  # beyond the manifest contract, the checks need this (speaker: a warning)
 
@@ -66,7 +62,7 @@ def load_corpus(corpus_root: Path, rules: CorpusRules) -> tuple[CorpusUnderTest,
     message = "{n} malformed manifest rows (left out of the other checks)"
     findings = findings_if("schema", "error", message, scan.errors)
     findings += findings_if("schema", "warning", "{n} rows miss a recommended field", scan.warnings)
-    stats = all_audio_stats(scan.rows, int(rules.settings["workers"]))
+    stats = all_audio_stats(scan.rows, rules.settings.workers)
     clips = [
         Clip(row, stat, row.where_in(corpus_root))
         for row, stat in zip(scan.rows, stats, strict=True)
@@ -101,21 +97,10 @@ def check_corpus(
     return report
 
 
-def run(cfg: DictConfig) -> CheckReport:
-    """``asrloop check data``: check ``paths.corpus``, print, write JSON, log; fail on errors."""
-    rules = CorpusRules.from_config(
-        cfg.checks.data, cfg.features, cfg.corpus, list(cfg.scenario.terms)
-    )
-    report = check_corpus(cfg.paths.corpus, rules)
-    console.print(balance.balance_table(report.summary))
-    report.print(console)
-    path = report.write(Path(cfg.paths.reports) / "checks" / "data.json")
-    settings = tracking.TrackingSettings.from_config(cfg.tracking, cfg.paths.root)
-    with tracking.step_run(settings, "check_data", config_snapshot(cfg)):
-        report.log_mlflow(tracking.setup(settings))
+def fail_on_errors(report: CheckReport, path: Path) -> None:
+    """Raise :class:`ChecksFailed` when a check found an error (the report is at ``path``)."""
     if not report.passed:
         raise ChecksFailed(
             f"data checks failed ({', '.join(report.failed_checks())}): "
             f"see {path}; errors block training and growth"
         )
-    return report

@@ -25,7 +25,7 @@ def check_alphabet(corpus: CorpusUnderTest) -> list[Finding]:
 
 
 def check_chars_per_second(corpus: CorpusUnderTest) -> list[Finding]:
-    low, high = (float(v) for v in corpus.settings["chars_per_second"])
+    low, high = corpus.settings.chars_per_second
     bad = []
     for clip in corpus.clips:
         text = clip.row.text or ""

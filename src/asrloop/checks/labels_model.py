@@ -1,4 +1,4 @@
-"""``asrloop check labels``: a model-assisted label check (the ML Test Score idea).
+"""The model-assisted label check (``asrloop check labels``; the ML Test Score idea).
 
 The champion transcribes training clips (greedy, so the language model cannot paper over a
 wrong label); a clip whose transcript it misses by more than ``checks.labels.max_cer`` (CER) is
@@ -12,22 +12,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from omegaconf import DictConfig
-
-from asrloop import tracking
 from asrloop.checks.model import sample_rows
 from asrloop.checks.report import CheckReport, findings_if
-from asrloop.config import config_snapshot
 from asrloop.corpus.manifest import Utterance, iter_corpus
 from asrloop.errors import ChecksFailed, MissingInputError
+from asrloop.inference.batch import Prediction, transcribe_utterances
+from asrloop.inference.recognizer import Recognizer
 from asrloop.metrics import cer
 from asrloop.model.registry import Registry
 from asrloop.progress import console
-from asrloop.serve.batch import Prediction, transcribe_utterances
-from asrloop.serve.loading import DecodingSetup, load_recognizer
-from asrloop.serve.recognizer import Recognizer
-
-GREEDY = {"type": "greedy"}
 
 
 def suspect_labels(
@@ -76,27 +69,14 @@ def rows_to_check(corpus_dir: Path, limit: int) -> list[Utterance]:
     return grown + sample_rows([r for r in train if not r.is_grown], limit)
 
 
-def run(cfg: DictConfig) -> CheckReport:
-    settings = tracking.TrackingSettings.from_config(cfg.tracking, cfg.paths.root)
-    registry = Registry(settings)
-    champion = registry.alias_version(settings.champion_alias)
+def champion_version(registry: Registry, alias: str) -> str:
+    """The version the champion alias names: the check needs a trained model."""
+    champion = registry.alias_version(alias)
     if champion is None:
         raise MissingInputError("no champion registered yet: the label check needs a model")
-    setup = DecodingSetup.from_config(GREEDY, cfg.features, cfg.paths.vocab, cfg.trainer)
-    recognizer, _ = load_recognizer(f"registry:{champion}", setup, registry)
-    rows = rows_to_check(Path(cfg.paths.corpus), int(cfg.checks.labels.max_clips))
-    report = check_labels(
-        recognizer,
-        rows,
-        float(cfg.checks.labels.max_cer),
-        float(cfg.checks.labels.max_share),
-        float(cfg.evaluate.batch_seconds),
-        f"v{champion}",
-    )
-    report.print(console)
-    path = report.write(Path(cfg.paths.reports) / "checks" / "labels.json")
-    with tracking.step_run(settings, "check_labels", config_snapshot(cfg)):
-        report.log_mlflow(tracking.setup(settings))
+    return champion
+
+
+def raise_if_failed(report: CheckReport, path: Path) -> None:
     if not report.passed:
         raise ChecksFailed(f"label check failed: see {path}")
-    return report

@@ -1,4 +1,4 @@
-"""``asrloop check model``: behavioural tests for a model before it may be promoted.
+"""Model checks (``asrloop check model``): behavioural tests for a model before it may be promoted.
 
 - invariance: a gain change of +-6 dB or noise at a high SNR keeps test WER within a delta;
 - minimum functionality: short phrases from config, synthesized with a training voice, must come
@@ -16,26 +16,23 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
-from omegaconf import DictConfig
 
 from asrloop import tracking
+from asrloop.artifacts import MODEL_CHECKS_ARTIFACT
 from asrloop.audio.augment import add_noise, apply_gain, normalize_peak
 from asrloop.audio.io import read_audio
 from asrloop.checks.report import CheckReport, Finding, findings_if
-from asrloop.config import config_snapshot
-from asrloop.corpus.drop import Drop
-from asrloop.corpus.manifest import Utterance, iter_corpus
+from asrloop.corpus.manifest import Utterance
 from asrloop.errors import ChecksFailed
+from asrloop.inference.batch import transcribe_audio, transcribe_utterances
+from asrloop.inference.recognizer import Recognizer
 from asrloop.metrics import wer
 from asrloop.model.registry import Registry
 from asrloop.records import ModelInfo, SetScores
 from asrloop.scoring import score
-from asrloop.serve.batch import transcribe_audio, transcribe_utterances
-from asrloop.serve.loading import DecodingSetup, load_recognizer
-from asrloop.serve.recognizer import Recognizer
+from asrloop.settings.checks import ModelChecksSettings
 from asrloop.text.normalize import normalize_text
 
 
@@ -69,7 +66,10 @@ def sample_rows(rows: Sequence[Utterance], limit: int) -> list[Utterance]:
 
 
 def check_invariance(
-    recognizer: Recognizer, rows: Sequence[Utterance], settings: DictConfig, batch_seconds: float
+    recognizer: Recognizer,
+    rows: Sequence[Utterance],
+    settings: ModelChecksSettings,
+    batch_seconds: float,
 ) -> tuple[list[Finding], dict]:
     """Clean WER against WER after each gain and after added noise."""
     if not rows:
@@ -187,7 +187,7 @@ def check_term_recall(heldout: SetScores | None, floor: float) -> tuple[list[Fin
 def check_model(
     recognizer: Recognizer,
     info: ModelInfo,
-    settings: DictConfig,
+    settings: ModelChecksSettings,
     test_rows: Sequence[Utterance],
     evidence: Evidence,
     regression_limit: float,
@@ -238,54 +238,45 @@ def record_on_version(registry: Registry, report: CheckReport) -> None:
     registry.tag_version(version, "model_checks", outcome)
     run_id = registry.run_id(version)
     if run_id:
-        registry.client().log_dict(run_id, report.to_dict(), "checks/model.json")
+        registry.client().log_dict(run_id, report.to_dict(), MODEL_CHECKS_ARTIFACT)
 
 
-def run(cfg: DictConfig) -> CheckReport:
-    """``asrloop check model`` on ``checks.model.target`` (against ``checks.model.champion``)."""
-    settings = cfg.checks.model
-    tracking_settings = tracking.TrackingSettings.from_config(cfg.tracking, cfg.paths.root)
-    registry = Registry(tracking_settings)
-    setup = DecodingSetup.from_config(cfg.decode, cfg.features, cfg.paths.vocab, cfg.trainer)
-    batch = float(cfg.evaluate.batch_seconds)
-    recognizer, info = load_recognizer(str(settings.target), setup, registry)
-    regression_rows = list(iter_corpus(cfg.paths.base_corpus, ["regression"]))
-    comparison, champion = None, None
-    if settings.champion:
-        champion, champion_info = load_recognizer(str(settings.champion), setup, registry)
-    if regression_rows:
-        model_wer = measure_regression(recognizer, regression_rows, batch, "regression set")
-        comparison = RegressionComparison(len(regression_rows), model_wer)
-        if champion is not None:
-            champion_wer = measure_regression(champion, regression_rows, batch, "champion")
-            name = champion_info.model_version or champion_info.model
-            comparison = RegressionComparison(len(regression_rows), model_wer, name, champion_wer)
-    held = Drop.from_config(cfg.scenario.drop, cfg.paths).clips("holdout")
-    heldout = None
-    if held:
-        predictions, _ = transcribe_utterances(recognizer, held, batch, "held-out drop")
-        heldout = score(predictions, list(cfg.scenario.terms))
-    test_rows = list(iter_corpus(cfg.paths.base_corpus, ["test"]))
-    report = check_model(
-        recognizer,
-        info,
-        settings,
-        test_rows,
-        Evidence(comparison, heldout),
-        float(cfg.gate.max_regression_wer_delta),
-        batch,
-        champion,
-    )
-    report.print()
-    path = report.write(Path(cfg.paths.reports) / "checks" / "model.json")
-    with tracking.step_run(tracking_settings, "check_model", config_snapshot(cfg)):
-        mlflow = tracking.setup(tracking_settings)
-        report.log_mlflow(mlflow)
-        mlflow.log_metrics(summary_metrics(report.summary))
-    record_on_version(registry, report)
+def compare_regression(
+    recognizer: Recognizer,
+    rows: Sequence[Utterance],
+    batch_seconds: float,
+    champion: tuple[Recognizer, ModelInfo] | None = None,
+) -> RegressionComparison | None:
+    """Regression-set WER of the model (and of the champion, when given); None without rows."""
+    if not rows:
+        return None
+    model_wer = measure_regression(recognizer, rows, batch_seconds, "regression set")
+    if champion is None:
+        return RegressionComparison(len(rows), model_wer)
+    champion_wer = measure_regression(champion[0], rows, batch_seconds, "champion")
+    name = champion[1].model_version or champion[1].model
+    return RegressionComparison(len(rows), model_wer, name, champion_wer)
+
+
+def heldout_scores(
+    recognizer: Recognizer, rows: Sequence[Utterance], terms: Sequence[str], batch_seconds: float
+) -> SetScores | None:
+    """Scores on the held-out drop audio (None without it)."""
+    if not rows:
+        return None
+    predictions, _ = transcribe_utterances(recognizer, rows, batch_seconds, "held-out drop")
+    return score(predictions, list(terms))
+
+
+def log_report(mlflow, report: CheckReport) -> None:
+    report.log_mlflow(mlflow)
+    mlflow.log_metrics(summary_metrics(report.summary))
+
+
+def raise_if_failed(report: CheckReport, path) -> None:
+    """Errors block promotion: a failed suite fails the step."""
     if not report.passed:
         raise ChecksFailed(
             f"model checks failed ({', '.join(report.failed_checks())}): see {path}; "
             "errors block promotion"
         )
-    return report

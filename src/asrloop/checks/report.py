@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from asrloop.artifacts import checks_artifact
+
 Severity = Literal["error", "warning"]
 SEVERITIES = ("error", "warning")
 SHOWN_ROWS = 3  # rows named per finding in the terminal table (the JSON has them all)
@@ -145,7 +147,7 @@ class CheckReport:
             }
         )
         mlflow.set_tag(f"{prefix}_passed", str(self.passed).lower())
-        mlflow.log_dict(self.to_dict(), f"checks/{self.suite}.json")
+        mlflow.log_dict(self.to_dict(), checks_artifact(self.suite))
 
 
 def _shown(rows: list[str]) -> str:

@@ -32,7 +32,7 @@ def check_terms_absent(corpus: CorpusUnderTest) -> list[Finding]:
     """No base-corpus clip says an emerging term, plain or inflected (``checks.data.
     term_inflections``): the loop must learn the terms from production, not from the start."""
     terms = [t.split() for t in (normalize_text(t) for t in corpus.rules.terms) if t]
-    endings = tuple(corpus.settings["term_inflections"])
+    endings = tuple(corpus.settings.term_inflections)
     bad = []
     for clip in corpus.clips:
         words = normalize_text(clip.row.text or "").split()
@@ -84,7 +84,7 @@ def _write_record(path: Path, digests: Mapping[str, str]) -> None:
 
 def _regression_reference(corpus: CorpusUnderTest, digests: Mapping[str, str]):
     """(expected hash, known per-clip digests, its source), or None when recorded just now."""
-    configured = corpus.settings.get("regression_hash")
+    configured = corpus.settings.regression_hash
     if configured:
         return str(configured), {}, "checks.data.regression_hash"
     record = corpus.root.parent / REGRESSION_FILE

@@ -13,14 +13,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
-
+from asrloop.artifacts import MANIFEST, Layout
 from asrloop.corpus import ownership
-from asrloop.corpus.manifest import MANIFEST_NAME, Utterance, read_manifest, write_manifest
+from asrloop.corpus.manifest import Utterance, read_manifest, write_manifest
 from asrloop.corpus.plan import plan_drop
 from asrloop.corpus.shards import render_shards
 from asrloop.faults import fault_point
 from asrloop.progress import console, progress_bar
+from asrloop.settings.corpus import CorpusSettings
+from asrloop.settings.scenario import DropSettings, ScenarioSettings
 
 PARTS = ("holdout", "review", "all")
 
@@ -42,19 +43,18 @@ class Drop:
     seed: int
 
     @classmethod
-    def from_config(cls, drop_cfg: DictConfig, paths_cfg: DictConfig) -> Drop:
-        """From ``scenario.drop`` and ``paths``."""
-        return cls(
-            name=str(drop_cfg.name),
-            folder=Path(paths_cfg.drops) / str(drop_cfg.name),
-            references=Path(paths_cfg.references) / f"{drop_cfg.name}.jsonl",
-            holdout_share=float(drop_cfg.holdout_share),
-            seed=int(drop_cfg.seed),
-        )
+    def of(cls, drop: DropSettings, layout: Layout) -> Drop:
+        """The drop ``scenario.drop`` names, in the project ``layout``."""
+        return cls.at(layout, drop.name, drop.holdout_share, drop.seed)
+
+    @classmethod
+    def at(cls, layout: Layout, name: str, holdout_share: float, seed: int) -> Drop:
+        """Drop ``name`` in the project ``layout``: its folder and references from the layout."""
+        return cls(name, layout.drop_dir(name), layout.drop_references(name), holdout_share, seed)
 
     @property
     def manifest(self) -> Path:
-        return self.folder / MANIFEST_NAME
+        return self.folder / MANIFEST
 
     def is_holdout(self, clip_id: str) -> bool:
         return is_holdout(clip_id, self.holdout_share, self.seed)
@@ -80,12 +80,12 @@ class Drop:
         ]
 
 
-def synthesize_drop(corpus: dict, scenario: dict, drop: Drop) -> Path:
+def synthesize_drop(corpus: CorpusSettings, scenario: ScenarioSettings, drop: Drop) -> Path:
     """Render the scenario's drop ``drop.name`` (audio) and write its hidden references."""
-    settings = scenario["drop"]
+    settings = scenario.drop
     ownership.claim_folder(drop.folder, "drop synth")
-    index = int(settings["index"])
-    shard = plan_drop(corpus, scenario, drop.name, int(settings["seed"]) + index, index)
+    index = settings.index
+    shard = plan_drop(corpus, scenario, drop.name, settings.seed + index, index)
     with progress_bar(f"synthesizing drop {drop.name}", len(shard.clips)) as advance:
         render_shards([shard], drop.folder.parent, workers=1, with_text=False, on_progress=advance)
     texts = {c.id: c.text for c in shard.clips}
@@ -100,11 +100,3 @@ def synthesize_drop(corpus: dict, scenario: dict, drop: Drop) -> Path:
     write_manifest(drop.references, rows)
     console.print(f"drop {drop.name}: {len(shard.clips)} clips in {drop.folder}")
     return drop.folder
-
-
-def run(cfg: DictConfig) -> None:
-    synthesize_drop(
-        OmegaConf.to_container(cfg.corpus, resolve=True),
-        OmegaConf.to_container(cfg.scenario, resolve=True),
-        Drop.from_config(cfg.scenario.drop, cfg.paths),
-    )

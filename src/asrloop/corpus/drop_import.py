@@ -15,18 +15,18 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from omegaconf import DictConfig
-
 from asrloop.audio.io import AUDIO_SUFFIXES
 from asrloop.corpus import ownership
 from asrloop.corpus.drop import Drop
 from asrloop.corpus.importer.audiofolder import METADATA, transcripts
 from asrloop.corpus.importer.clip import SourceClip
-from asrloop.corpus.importer.plan import Excluded, ImportShard, PlannedClip, safe_id
-from asrloop.corpus.importer.shards import write_shards
+from asrloop.corpus.importer.import_plan import Excluded, ImportShard, PlannedClip, safe_id
+from asrloop.corpus.importer.shard_writer import write_shards
 from asrloop.corpus.manifest import read_manifest, write_manifest
 from asrloop.errors import ConfigError, DataError
 from asrloop.progress import console, progress_bar
+from asrloop.settings.corpus import CorpusSettings
+from asrloop.settings.scenario import DropSettings
 from asrloop.text.normalize import NormalizationError, normalize_transcript
 
 STEP = "drop import"
@@ -42,14 +42,14 @@ class DropImportSettings:
     workers: int
 
     @classmethod
-    def from_config(cls, drop: DictConfig, corpus: DictConfig) -> DropImportSettings:
-        """From ``scenario.drop`` and ``corpus``."""
+    def of(cls, drop: DropSettings, corpus: CorpusSettings) -> DropImportSettings:
+        """From ``scenario.drop`` and ``corpus``; the folder must exist."""
         if not drop.import_from:
             raise ConfigError("scenario.drop.import_from: name the folder of audio to import")
-        folder = Path(str(drop.import_from)).expanduser().resolve()
+        folder = Path(drop.import_from).expanduser().resolve()
         if not folder.is_dir():
             raise ConfigError(f"scenario.drop.import_from: {folder} is not a folder")
-        return cls(folder, str(corpus.alphabet), str(corpus.language), int(corpus.importer.workers))
+        return cls(folder, corpus.alphabet, corpus.language, corpus.importer.workers)
 
 
 def audio_files(folder: Path) -> list[Path]:
@@ -128,10 +128,3 @@ def import_drop(drop: Drop, settings: DropImportSettings) -> Path:
     for line in excluded:
         console.print(f"[yellow]reference left out[/] {line}")
     return drop.folder
-
-
-def run(cfg: DictConfig) -> Path:
-    return import_drop(
-        Drop.from_config(cfg.scenario.drop, cfg.paths),
-        DropImportSettings.from_config(cfg.scenario.drop, cfg.corpus),
-    )

@@ -20,12 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from asrloop.artifacts import MANIFEST
 from asrloop.errors import DataError
 from asrloop.jsonio import iter_jsonl, write_jsonl
 
 REQUIRED_FIELDS = ("audio_filepath", "duration", "text")
 RECOMMENDED_FIELDS = ("id", "speaker", "source")
-MANIFEST_NAME = "manifest.jsonl"
+MANIFEST_NAME = MANIFEST  # the name many modules import from here
 GROWN_SOURCE_PREFIX = "drop/"  # rows grown from a production drop: source "drop/<drop name>"
 SPLITS = ("train", "dev", "test", "regression")
 EVAL_SPLITS = ("test", "regression")  # never trained on

@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+from asrloop.artifacts import PLAN_DIGEST, SHARD_RECORD
 from asrloop.errors import DataError
 from asrloop.fsutil import OLD_SUFFIX
 from asrloop.records import JsonRecord
 
-RECORD_FILE = "asrloop-shards.json"
 # Digest files asrloop writes into each shard it makes (synthesis and import; grow): a folder
 # holding one was written by asrloop, even before the record existed.
-SIGNATURES = ("plan.sha256", "content.sha256")
+SIGNATURES = (PLAN_DIGEST, "content.sha256")
 PARTIAL = ".partial"  # a shard being written beside its place
 USER_CORPUS = "data/corpus/user"
 
@@ -46,7 +46,7 @@ def written_by_asrloop(folder: Path) -> bool:
 
 
 def recorded(root: Path) -> set[str]:
-    record = WrittenFolders.load_if_exists(root / RECORD_FILE)
+    record = WrittenFolders.load_if_exists(root / SHARD_RECORD)
     return set(record.folders) if record else set()
 
 
@@ -91,7 +91,7 @@ def claim_folder(folder: Path, step: str, advice: str = DROP_ADVICE) -> None:
 
 def record(root: Path, step: str, names: Iterable[str]) -> None:
     """Add ``names`` to the folders ``step`` wrote under ``root``."""
-    WrittenFolders(step, sorted(recorded(root) | set(names))).write(root / RECORD_FILE)
+    WrittenFolders(step, sorted(recorded(root) | set(names))).write(root / SHARD_RECORD)
 
 
 def prune(root: Path, step: str, keep: Iterable[str]) -> list[str]:
@@ -108,5 +108,5 @@ def prune(root: Path, step: str, keep: Iterable[str]) -> list[str]:
     if root.is_dir():
         WrittenFolders(
             step, sorted((mine - set(removed)) & {p.name for p in root.iterdir()})
-        ).write(root / RECORD_FILE)
+        ).write(root / SHARD_RECORD)
     return removed

@@ -17,15 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
+from asrloop.artifacts import MANIFEST, PLAN_DIGEST
 from asrloop.audio.augment import add_noise, normalize_peak, speed_perturb
 from asrloop.audio.io import SAMPLE_RATE, write_audio
-from asrloop.corpus.manifest import MANIFEST_NAME, Utterance, write_manifest
+from asrloop.corpus.manifest import Utterance, write_manifest
 from asrloop.corpus.plan import ClipPlan, ShardPlan
 from asrloop.corpus.synthesis import VoiceSpec, synthesize, validate_voice
 from asrloop.faults import fault_point
 from asrloop.fsutil import recover_dir, replace_dir
-
-DIGEST_FILE = "plan.sha256"
 
 
 def plan_digest(shard: ShardPlan) -> str:
@@ -35,10 +34,8 @@ def plan_digest(shard: ShardPlan) -> str:
 
 def folder_is_complete(folder: Path, digest: str) -> bool:
     """A shard folder with its manifest and the digest of the plan it was written from."""
-    file = folder / DIGEST_FILE
-    return (
-        (folder / MANIFEST_NAME).exists() and file.exists() and file.read_text().strip() == digest
-    )
+    file = folder / PLAN_DIGEST
+    return (folder / MANIFEST).exists() and file.exists() and file.read_text().strip() == digest
 
 
 def shard_is_complete(folder: Path, shard: ShardPlan) -> bool:
@@ -88,8 +85,8 @@ def render_shard(shard: ShardPlan, folder: str, with_text: bool = True) -> int:
         write_audio(tmp / f"{clip.id}.wav", audio)
         rows.append(manifest_row(clip, len(audio), with_text))
     fault_point("synth.before_manifest")
-    write_manifest(tmp / MANIFEST_NAME, rows)
-    (tmp / DIGEST_FILE).write_text(plan_digest(shard) + "\n")
+    write_manifest(tmp / MANIFEST, rows)
+    (tmp / PLAN_DIGEST).write_text(plan_digest(shard) + "\n")
     fault_point("synth.before_swap")
     replace_dir(tmp, out)
     return len(shard.clips)

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
-from omegaconf import DictConfig
 
-from asrloop.errors import ConfigError, StepFailed
+from asrloop.artifacts import Layout
+from asrloop.errors import StepFailed
 from asrloop.faults import fault_point
 from asrloop.progress import console
 
@@ -75,25 +75,25 @@ def track_shards(root: Path, shard_dirs: Sequence[Path]) -> list[Path]:
     return pointers
 
 
-def version_files(root: Path) -> list[str]:
-    """Pointer, lock and DVC-generated ignore files under data/ and pipelines/."""
-    files = [p for p in (root / "data").rglob("*.dvc")] if (root / "data").exists() else []
-    files += [p for p in (root / "data").rglob(".gitignore")] if (root / "data").exists() else []
-    files += list((root / "data").glob("*.sha256"))  # the frozen regression set's record
-    for small in ("reviews", "serving"):  # review decisions and serving records: plain git
-        folder = root / "data" / small
+def version_files(layout: Layout) -> list[str]:
+    """Pointer, lock and DVC-generated ignore files under the data folder and pipelines/."""
+    root, data = layout.root, layout.data
+    files = [p for p in data.rglob("*.dvc")] if data.exists() else []
+    files += [p for p in data.rglob(".gitignore")] if data.exists() else []
+    files += list(data.glob("*.sha256"))  # the frozen regression set's record
+    for folder in (layout.reviews, layout.serving):  # a person's decisions, serving records
         files += [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
-    files += [p for p in (root / "pipelines").glob("dvc.lock")]
-    files += [p for p in (root / "pipelines").glob("params.yaml")]  # dvc.yaml's templating
-    files += [p for p in (root / "pipelines").glob(".gitignore")]
-    files += [root / f for f in metric_files(root)]
+    # the lock, and the params snapshot (dvc.yaml's templating reads it)
+    files += [p for p in (layout.dvc_lock(), layout.params_file()) if p.exists()]
+    files += [p for p in layout.pipeline_dir().glob(".gitignore")]
+    files += [root / f for f in metric_files(layout)]
     return sorted(str(p.relative_to(root)) for p in files)
 
 
-def metric_files(root: Path) -> list[str]:
+def metric_files(layout: Layout) -> list[str]:
     """The pipeline's DVC metrics and plots (``reports/metrics/``), committed beside the lock so
     ``dvc metrics diff`` and ``dvc plots diff`` can compare revisions."""
-    return sorted(str(p.relative_to(root)) for p in (root / "reports" / "metrics").glob("*.json"))
+    return [str(p.relative_to(layout.root)) for p in layout.metric_files()]
 
 
 def _pointer_digests(text: str, key: str = "outs") -> list[tuple[str, str]]:
@@ -101,10 +101,12 @@ def _pointer_digests(text: str, key: str = "outs") -> list[tuple[str, str]]:
     return [(o["path"], o.get("md5", "")) for o in data.get(key, [])]
 
 
-def data_fingerprint(root: Path, rev: str | None = None) -> str:
+def data_fingerprint(layout: Layout, rev: str | None = None) -> str:
     """What identifies a data version: the corpus stage's outputs and every ``.dvc`` pointer,
     in the working tree (``rev`` None) or at a git revision. Lock entries of other stages
     (models, reports) do not count."""
+
+    root, data = layout.root, layout.data
 
     def read(path: str) -> str:
         if rev is None:
@@ -114,32 +116,33 @@ def data_fingerprint(root: Path, rev: str | None = None) -> str:
 
     if rev is None:
         pointers = (
-            [str(p.relative_to(root)) for p in (root / "data").rglob("*.dvc") if p.is_file()]
-            if (root / "data").exists()
+            [str(p.relative_to(root)) for p in data.rglob("*.dvc") if p.is_file()]
+            if data.exists()
             else []
         )
     else:
-        listed = git(root, "ls-tree", "-r", "--name-only", rev, "--", "data", check=False)
+        data_dir = str(data.relative_to(root))
+        listed = git(root, "ls-tree", "-r", "--name-only", rev, "--", data_dir, check=False)
         pointers = [p for p in listed.splitlines() if p.endswith(".dvc")]
     entries = []
     for pointer in sorted(pointers):
         entries += [(pointer, *d) for d in _pointer_digests(read(pointer))]
-    lock = yaml.safe_load(read("pipelines/dvc.lock") or "{}") or {}
+    lock = yaml.safe_load(read(str(layout.dvc_lock().relative_to(root))) or "{}") or {}
     corpus_stage = lock.get("stages", {}).get("corpus", {})
     entries += [("corpus", o["path"], o.get("md5", "")) for o in corpus_stage.get("outs", [])]
     return hashlib.sha256(repr(sorted(entries)).encode()).hexdigest()
 
 
-def commit_version(root: Path, message: str, push: bool = True) -> str:
+def commit_version(layout: Layout, message: str, push: bool = True) -> str:
     """Commit pointer/lock files, tag the next ``corpus-vN`` and push data; returns the tag.
 
     When the data is the same as at the latest tag, that tag is returned and no new one made.
     """
-    root = Path(root)
+    root = layout.root
     if push:
         dvc(root, "push", "--quiet")
         fault_point("versioning.after_push")
-    files = version_files(root)
+    files = version_files(layout)
     if files:
         git(root, "add", "--", *files)
     staged = git(root, "diff", "--cached", "--name-only", "--", *files) if files else ""
@@ -147,7 +150,7 @@ def commit_version(root: Path, message: str, push: bool = True) -> str:
         fault_point("versioning.before_commit")
         git(root, "commit", "--quiet", "-m", message, "--", *files)
     tags = corpus_tags(root)
-    if tags and data_fingerprint(root, tags[-1]) == data_fingerprint(root):
+    if tags and data_fingerprint(layout, tags[-1]) == data_fingerprint(layout):
         return tags[-1]
     tag = next_tag(root)
     fault_point("versioning.before_tag")
@@ -156,14 +159,14 @@ def commit_version(root: Path, message: str, push: bool = True) -> str:
     return tag
 
 
-def remove_untracked_shards(root: Path) -> list[str]:
+def remove_untracked_shards(layout: Layout) -> list[str]:
     """Remove grown shards whose pointer this revision does not track in git (an uncommitted
     pointer from an interrupted step goes too); their data stays in the DVC cache. A folder
     that ``asrloop grow`` did not write is left alone."""
     from asrloop.corpus.ownership import written_by_asrloop
 
-    grown = root / "data" / "corpus" / "grown"
-    tracked = set(git(root, "ls-files", "--", "data/corpus/grown").splitlines())
+    root, grown = layout.root, layout.grown_corpus
+    tracked = set(git(root, "ls-files", "--", str(grown.relative_to(root))).splitlines())
     removed = []
     for folder in sorted(grown.iterdir()) if grown.exists() else []:
         pointer = folder.with_name(folder.name + ".dvc")
@@ -176,24 +179,25 @@ def remove_untracked_shards(root: Path) -> list[str]:
     return removed
 
 
-def data_targets(root: Path) -> list[str]:
+def data_targets(layout: Layout) -> list[str]:
     """What a data version holds: the corpus stage's outputs and every ``.dvc`` pointer (models,
     vocabularies and reports are rebuilt by the pipeline, not restored)."""
-    targets = [str(p.relative_to(root)) for p in sorted((root / "data").rglob("*.dvc"))]
-    lock = root / "pipelines" / "dvc.lock"
+    root = layout.root
+    targets = [str(p.relative_to(root)) for p in sorted(layout.data.rglob("*.dvc"))]
+    lock = layout.dvc_lock()
     stages = (yaml.safe_load(lock.read_text()) or {}).get("stages", {}) if lock.exists() else {}
     if "corpus" in stages:
-        targets.insert(0, "pipelines/dvc.yaml:corpus")
+        targets.insert(0, f"{layout.dvc_yaml().relative_to(root)}:corpus")
     return targets
 
 
-def restore_version(root: Path, tag: str) -> None:
+def restore_version(layout: Layout, tag: str) -> None:
     """``git checkout <tag>``, drop shards that version did not have, check out its data
     (from the DVC cache, or pulled from the remote)."""
-    root = Path(root)
+    root = layout.root
     git(root, "checkout", "--quiet", tag)
-    remove_untracked_shards(root)
-    targets = data_targets(root)
+    remove_untracked_shards(layout)
+    targets = data_targets(layout)
     try:
         dvc(root, "checkout", "--quiet", "--force", *targets)  # from the local cache
     except VersioningError as cached:
@@ -206,29 +210,12 @@ def restore_version(root: Path, tag: str) -> None:
             ) from pulled
 
 
-def restore_cli(cfg: DictConfig) -> None:
-    """``asrloop corpus restore +version=corpus-v1``: restore a data version by name."""
-    tag = cfg.get("version")
-    if not tag:
-        raise ConfigError("name the version: asrloop corpus restore +version=corpus-v1")
-    restore_version(Path(cfg.paths.root), str(tag))
-    console.print(
-        f"restored {tag} (git checkout main && asrloop corpus restore +version=... to move again)"
-    )
-
-
-def run(cfg: DictConfig) -> None:
-    """``asrloop corpus version``: commit the current data state as the next corpus version."""
-    root = Path(cfg.paths.root)
-    grown = Path(cfg.paths.grown_corpus)
-    untracked = (
-        [
-            d
-            for d in sorted(grown.iterdir())
-            if d.is_dir() and not d.with_name(d.name + ".dvc").exists()
-        ]
-        if grown.exists()
-        else []
-    )
-    track_shards(root, untracked)
-    console.print(commit_version(root, "corpus: manual version", push=bool(cfg.loop.push)))
+def untracked_shards(grown: Path) -> list[Path]:
+    """Grown shard folders without a ``.dvc`` pointer yet (``corpus version`` tracks them)."""
+    if not grown.exists():
+        return []
+    return [
+        d
+        for d in sorted(grown.iterdir())
+        if d.is_dir() and not d.with_name(d.name + ".dvc").exists()
+    ]

@@ -15,9 +15,9 @@ from collections.abc import Iterable
 
 from rapidfuzz.distance import Levenshtein
 
+from asrloop.inference.transcript import Transcript
 from asrloop.loop.align import align
 from asrloop.records import Disagreement
-from asrloop.serve.transcript import Transcript
 from asrloop.text.normalize import words
 
 

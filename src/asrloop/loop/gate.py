@@ -1,4 +1,4 @@
-"""``asrloop gate``: promote the challenger only when it is safely better than the champion.
+"""The gate (``asrloop gate``): promote the challenger only when it is safely better.
 
 The challenger, the champion and the first champion (alias ``baseline``) are measured once, each
 with the vocabulary it shipped with, on the frozen regression set and the held-out part of every
@@ -16,23 +16,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
-
-from asrloop import tracking
 from asrloop.checks.model import Evidence, RegressionComparison, check_model
-from asrloop.config import config_snapshot, drops_so_far
-from asrloop.corpus.manifest import Utterance, iter_corpus
-from asrloop.corpus.plan import terms_so_far
+from asrloop.corpus.manifest import Utterance
 from asrloop.faults import fault_point
-from asrloop.loop.gate_rules import GateRules, decide
+from asrloop.inference.batch import Prediction, PredictionCache, transcribe_utterances
+from asrloop.inference.loading import DecodingSetup, load_recognizer
+from asrloop.inference.recognizer import Recognizer
+from asrloop.loop.gate_rules import decide
 from asrloop.metrics import term_stats, wer
 from asrloop.model.registry import Registry
 from asrloop.progress import console
-from asrloop.records import Candidate, GateDecision, ModelInfo, TrainingResult
+from asrloop.records import Candidate, GateDecision, ModelInfo
 from asrloop.scoring import score
-from asrloop.serve.batch import Prediction, PredictionCache, transcribe_utterances
-from asrloop.serve.loading import DecodingSetup, load_recognizer
-from asrloop.serve.recognizer import Recognizer
+from asrloop.settings.checks import ModelChecksSettings
+from asrloop.settings.gate import GateSettings
 
 CHALLENGER_ALIAS = "challenger"
 BASELINE_ALIAS = "baseline"
@@ -92,7 +89,7 @@ def measure(
 class ModelCheckSetup:
     """What the model checks need beyond the gate's own measurements."""
 
-    settings: DictConfig  # checks.model
+    settings: ModelChecksSettings  # checks.model
     test_rows: Sequence[Utterance]
 
 
@@ -101,7 +98,7 @@ def evaluate_challenger(
     registry: Registry,
     decoding: DecodingSetup,
     sets: EvidenceSets,
-    rules: GateRules,
+    rules: GateSettings,
     checks: ModelCheckSetup,
 ) -> GateDecision:
     """Measure the challenger, champion and baseline once, run the model checks, decide."""
@@ -212,48 +209,3 @@ def log_decision(decision: GateDecision, champion_before: str | None, out: Path,
         metrics[f"challenger_precision_{term}"] = scores.precision
     mlflow.log_metrics(metrics)
     mlflow.log_artifact(str(out), "gate")
-
-
-def record_path(reports: Path, version: str) -> Path:
-    return reports / "gate" / f"v{version}.json"
-
-
-def run(cfg: DictConfig) -> GateDecision:
-    settings = tracking.TrackingSettings.from_config(cfg.tracking, cfg.paths.root)
-    registry = Registry(settings)
-    version = str(TrainingResult.load(Path(cfg.train.output_dir) / "result.json").model_version)
-    drops = drops_so_far(cfg)
-    scenario = OmegaConf.to_container(cfg.scenario, resolve=True)
-    terms = terms_so_far(scenario, len(drops))
-    earlier = terms_so_far(scenario, len(drops) - 1)
-    sets = EvidenceSets(
-        list(iter_corpus(cfg.paths.base_corpus, ["regression"])),
-        [clip for drop in drops for clip in drop.clips("holdout")],
-        terms,
-        [t for t in terms if t not in earlier],
-        float(cfg.evaluate.batch_seconds),
-        PredictionCache(Path(cfg.paths.cache) / "predictions"),
-    )
-    checks = ModelCheckSetup(cfg.checks.model, list(iter_corpus(cfg.paths.base_corpus, ["test"])))
-    champion_before = registry.alias_version(settings.champion_alias)
-    out = record_path(Path(cfg.paths.reports), version)
-    decision = gate_version(
-        version,
-        registry,
-        out,
-        lambda: evaluate_challenger(
-            version,
-            registry,
-            DecodingSetup.from_config(cfg.decode, cfg.features, cfg.paths.vocab, cfg.trainer),
-            sets,
-            GateRules.from_config(cfg.gate),
-            checks,
-        ),
-    )
-    with tracking.step_run(settings, "gate", config_snapshot(cfg)):
-        log_decision(decision, champion_before, out, tracking.setup(settings))
-    verdict = "[green]promoted" if decision.promote else "[red]rejected"
-    console.print(f"gate: v{version} {verdict}[/]: {decision.reason}")
-    for clause in decision.failed:
-        console.print(f"  [red]✗[/] {clause.name}: {clause.detail}")
-    return decision

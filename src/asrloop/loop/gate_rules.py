@@ -16,6 +16,8 @@ The challenger is promoted only when every clause holds:
 - each term's precision (false alarms on held-out drop and regression audio) at least
   ``min_term_precision``;
 - the model checks pass.
+
+The rules are ``conf/gate`` as it stands: :class:`~asrloop.settings.gate.GateSettings`.
 """
 
 from __future__ import annotations
@@ -23,30 +25,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from omegaconf import DictConfig
-
 from asrloop.records import Candidate, Clause
-
-
-@dataclass(frozen=True)
-class GateRules:
-    """``conf/gate``: what "safely better" means."""
-
-    min_regression_clips: int
-    min_heldout_clips_per_term: int
-    max_regression_wer_delta: float
-    max_total_regression_wer_delta: float
-    max_heldout_wer_delta: float
-    learned_recall: float
-    min_term_recall_gain: float
-    max_learned_recall_drop: float
-    min_term_precision: float
-    require_model_checks: bool
-
-    @classmethod
-    def from_config(cls, gate_cfg: DictConfig) -> GateRules:
-        names = list(cls.__dataclass_fields__)
-        return cls(**{name: gate_cfg[name] for name in names})
+from asrloop.settings.gate import GateSettings
 
 
 @dataclass(frozen=True)
@@ -56,7 +36,9 @@ class Verdict:
     clauses: tuple[Clause, ...]
 
 
-def evidence_clauses(challenger: Candidate, terms: Sequence[str], rules: GateRules) -> list[Clause]:
+def evidence_clauses(
+    challenger: Candidate, terms: Sequence[str], rules: GateSettings
+) -> list[Clause]:
     clauses = [
         Clause(
             "evidence.regression",
@@ -78,7 +60,7 @@ def evidence_clauses(challenger: Candidate, terms: Sequence[str], rules: GateRul
 
 
 def regression_clauses(
-    challenger: Candidate, champion: Candidate, baseline: Candidate, rules: GateRules
+    challenger: Candidate, champion: Candidate, baseline: Candidate, rules: GateSettings
 ) -> list[Clause]:
     delta = challenger.regression_wer - champion.regression_wer
     total = challenger.regression_wer - baseline.regression_wer
@@ -112,7 +94,7 @@ def term_clauses(
     champion: Candidate,
     terms: Sequence[str],
     new_terms: Sequence[str],
-    rules: GateRules,
+    rules: GateSettings,
 ) -> list[Clause]:
     clauses = []
     for term in terms:
@@ -157,7 +139,7 @@ def decide(
     champion: Candidate | None,
     baseline: Candidate | None,
     terms: Sequence[str],
-    rules: GateRules,
+    rules: GateSettings,
     checks_passed: bool,
     new_terms: Sequence[str] | None = None,
 ) -> Verdict:

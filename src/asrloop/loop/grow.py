@@ -1,4 +1,4 @@
-"""``asrloop grow``: approved corrections become a new corpus shard and a new data version.
+"""Growing the corpus (``asrloop grow``): approved corrections become a new shard and version.
 
 The shard ``data/corpus/grown/<drop>/`` holds the approved clips' audio with the corrected text
 and provenance (drop, clip, triage decision); ``new_words.txt`` lists reference words the
@@ -13,21 +13,19 @@ from __future__ import annotations
 import hashlib
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
-
+from asrloop.artifacts import MANIFEST, NEW_WORDS, WORDS, Layout
 from asrloop.audio.io import SAMPLE_RATE, read_audio, write_audio
 from asrloop.checks.corpus import CorpusRules
 from asrloop.checks.data import check_corpus
-from asrloop.checks.labels_model import GREEDY, suspect_labels
+from asrloop.checks.labels_model import suspect_labels
 from asrloop.corpus import ownership
 from asrloop.corpus.drop import Drop
 from asrloop.corpus.manifest import (
     EVAL_SPLITS,
     GROWN_SOURCE_PREFIX,
-    MANIFEST_NAME,
     Utterance,
     iter_corpus,
     read_manifest,
@@ -39,15 +37,13 @@ from asrloop.corpus.versioning import commit_version, track_shards
 from asrloop.errors import ChecksFailed
 from asrloop.faults import fault_point
 from asrloop.fsutil import recover_dir, replace_dir
+from asrloop.inference.batch import transcribe_utterances
+from asrloop.inference.recognizer import Recognizer
 from asrloop.loop.review_queue import ReviewItem, read_queue
-from asrloop.model.registry import Registry
 from asrloop.progress import console, progress_bar
-from asrloop.serve.batch import transcribe_utterances
-from asrloop.serve.loading import DecodingSetup, load_recognizer
+from asrloop.settings.grow import GrowSynthesisSettings
 from asrloop.text.normalize import NormalizationError, normalize_text, normalize_transcript
-from asrloop.tracking import TrackingSettings
 
-NEW_WORDS = "new_words.txt"
 DIGEST_FILE = "content.sha256"
 
 
@@ -96,7 +92,7 @@ def without_eval_sentences(items: list[ReviewItem], eval_texts: set[str]) -> lis
 
 
 def known_words(vocab_dir: Path) -> set[str]:
-    words_file = vocab_dir / "words.txt"
+    words_file = vocab_dir / WORDS
     if not words_file.exists():
         return set()
     return {line.split("\t")[0] for line in words_file.read_text().splitlines() if line}
@@ -159,7 +155,7 @@ def write_shard(
         write_audio(tmp / row.audio_filepath, audio)
         written.append(row.replace(duration=round(len(audio) / SAMPLE_RATE, 4)))
     fault_point("grow.before_manifest")
-    write_manifest(tmp / MANIFEST_NAME, written)
+    write_manifest(tmp / MANIFEST, written)
     (tmp / NEW_WORDS).write_text("".join(f"{w}\n" for w in new_words))
     (tmp / DIGEST_FILE).write_text(digest + "\n")
     fault_point("grow.before_swap")
@@ -169,7 +165,7 @@ def write_shard(
 
 @dataclass(frozen=True)
 class GrowJob:
-    """Everything ``asrloop grow`` reads, unpacked from the config by :func:`run`."""
+    """Everything ``asrloop grow`` reads, unpacked from the config by the grow step."""
 
     drop: Drop
     queue: Path  # the drop's review queue folder
@@ -178,7 +174,7 @@ class GrowJob:
     grown_dir: Path
     vocab_dir: Path
     rules: CorpusRules
-    synthesize: dict  # conf/grow: synthesize
+    synthesize: GrowSynthesisSettings  # grow.synthesize
     suspects: Callable[[list[Utterance]], list[tuple[str, str]]] | None = None
 
 
@@ -228,73 +224,38 @@ def synthesize_new_word_sentences(
     sentences = [
         (item.id, item.reference) for item in items if new_words & set(item.reference.split())
     ]
-    if int(settings["copies"]) <= 0 or not sentences:
+    if settings.copies <= 0 or not sentences:
         return []
     name = f"{job.drop.name}-tts"
     plan = plan_renditions(
-        name, sentences, int(settings["copies"]), settings, f"{GROWN_SOURCE_PREFIX}{job.drop.name}"
+        name, sentences, settings.copies, settings, f"{GROWN_SOURCE_PREFIX}{job.drop.name}"
     )
     with progress_bar(f"synthesizing {len(plan.clips)} renditions", len(plan.clips)) as advance:
-        render_shards([plan], job.grown_dir, int(settings["workers"]), on_progress=advance)
+        render_shards([plan], job.grown_dir, settings.workers, on_progress=advance)
     console.print(f"synthesized shard {name}: {len(plan.clips)} renditions of new-word sentences")
     return [job.grown_dir / name]
 
 
-def champion_label_check(
-    registry: Registry,
-    setup: DecodingSetup,
-    max_cer: float,
-    max_share: float,
-    batch_seconds: float,
-) -> Callable[[list[Utterance]], list[tuple[str, str]]] | None:
-    """The label check with the current champion, or None before there is one."""
-    champion = registry.alias_version(registry.settings.champion_alias)
-    if champion is None:
-        return None
+def label_suspects(
+    load: Callable[[], Recognizer], max_cer: float, max_share: float, batch_seconds: float
+) -> Callable[[list[Utterance]], list[tuple[str, str]]]:
+    """The label check: ``load`` gives the champion's (greedy) recognizer, loaded only when
+    there are rows to check; rows it hears too differently are ``(clip id, why)``."""
 
     def suspects(rows: list[Utterance]) -> list[tuple[str, str]]:
-        recognizer, _ = load_recognizer(f"registry:{champion}", setup, registry)
-        predictions, _ = transcribe_utterances(recognizer, rows, batch_seconds, "label check")
+        predictions, _ = transcribe_utterances(load(), rows, batch_seconds, "label check")
         return suspect_labels(predictions, max_cer, max_share)
 
     return suspects
 
 
-def run(cfg: DictConfig) -> GrowResult:
-    drop = Drop.from_config(cfg.scenario.drop, cfg.paths)
-    rules = CorpusRules.from_config(
-        cfg.checks.data, cfg.features, cfg.corpus, list(cfg.scenario.terms)
+def commit_grown(layout: Layout, result: GrowResult, shards: list[Path], push: bool) -> GrowResult:
+    """Track the grown shards with DVC and commit (and tag) the new corpus version."""
+    track_shards(layout.root, shards)
+    tag = commit_version(
+        layout,
+        f"corpus: grow from {result.drop} ({result.approved} clips, "
+        f"new words: {', '.join(result.new_words) or 'none'})",
+        push=push,
     )
-    suspects = None
-    if cfg.grow.label_check:
-        suspects = champion_label_check(
-            Registry(TrackingSettings.from_config(cfg.tracking, cfg.paths.root)),
-            DecodingSetup.from_config(GREEDY, cfg.features, cfg.paths.vocab, cfg.trainer),
-            float(cfg.checks.labels.max_cer),
-            float(cfg.checks.labels.max_share),
-            float(cfg.evaluate.batch_seconds),
-        )
-    job = GrowJob(
-        drop,
-        Path(cfg.paths.reviews) / drop.name,
-        Path(cfg.paths.corpus),
-        Path(cfg.paths.base_corpus),
-        Path(cfg.paths.grown_corpus),
-        Path(cfg.paths.vocab),
-        rules,
-        OmegaConf.to_container(cfg.grow.synthesize, resolve=True),
-        suspects,
-    )
-    result, shards = grow_corpus(job)
-    if shards and cfg.loop.commit:
-        root = Path(cfg.paths.root)
-        track_shards(root, shards)
-        tag = commit_version(
-            root,
-            f"corpus: grow from {drop.name} ({result.approved} clips, "
-            f"new words: {', '.join(result.new_words) or 'none'})",
-            push=bool(cfg.loop.push),
-        )
-        result = GrowResult(**{**vars(result), "tag": tag})
-    console.print(result)
-    return result
+    return replace(result, tag=tag)

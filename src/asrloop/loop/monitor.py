@@ -20,52 +20,16 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from omegaconf import DictConfig
-
+from asrloop.artifacts import TOP_SPIKES_ARTIFACT
 from asrloop.corpus.manifest import iter_corpus
-from asrloop.jsonio import write_json
+from asrloop.inference.transcript import Transcript
 from asrloop.loop.disagreement import disagreements
-from asrloop.records import Spike, SpikeReport
+from asrloop.records import LowConfidenceReport, LowConfidenceSpan, Spike, SpikeReport
 from asrloop.report_render import Report, Section, write_report
-from asrloop.serve.transcript import Transcript, read_transcripts
+from asrloop.settings.triage import MonitorSettings
 from asrloop.text.normalize import words
-
-
-@dataclass(frozen=True)
-class MonitorSettings:
-    """``triage.monitor`` (see conf/triage/default.yaml)."""
-
-    max_n: int
-    min_count: int
-    smoothing: float
-    min_ratio: float
-    overlap: float
-    common_rate: float
-    top_k: int
-    confidence_threshold: float
-    disagreement_similarity: float
-    disagreement_min_count: int
-    disagreement_min_rate: float
-
-    @classmethod
-    def from_config(cls, monitor_cfg: DictConfig) -> MonitorSettings:
-        names = list(cls.__dataclass_fields__)
-        return cls(**{name: monitor_cfg[name] for name in names})
-
-
-@dataclass(frozen=True)
-class LowConfidenceSpan:
-    """A run of consecutive words below the confidence threshold in one clip."""
-
-    id: str
-    text: str
-    start: float
-    end: float
-    confidence: float  # mean over the span's words
-    n_words: int
 
 
 def _grams(tokens: Sequence[str], n: int) -> list[tuple[str, ...]]:
@@ -184,7 +148,7 @@ def low_confidence_spans(
     return sorted(spans, key=lambda s: (s.confidence, s.id, s.start))
 
 
-# ---- the `asrloop monitor` step ------------------------------------------------------------
+# ---- reports ---------------------------------------------------------------------------------
 
 
 def _span_counts(spans: list[LowConfidenceSpan], top: int) -> list[tuple[str, int]]:
@@ -227,7 +191,7 @@ def monitor_report(report: SpikeReport, spans: list[LowConfidenceSpan], top_k: i
     )
 
 
-def _print_table(drop: str, spikes: list[Spike], top_k: int) -> None:
+def print_table(drop: str, spikes: list[Spike], top_k: int) -> None:
     from rich.table import Table
 
     from asrloop.progress import console
@@ -241,25 +205,31 @@ def _print_table(drop: str, spikes: list[Spike], top_k: int) -> None:
 
 
 def write_outputs(
-    out_dir: Path, report: SpikeReport, spans: list[LowConfidenceSpan], top_k: int
+    spikes_file: Path,
+    low_confidence_file: Path,
+    report: SpikeReport,
+    spans: list[LowConfidenceSpan],
+    top_k: int,
 ) -> list[Path]:
-    """spikes.json (spikes and disagreements, ranked), low_confidence.json, spikes.md/.html."""
+    """The spikes (and disagreements, ranked), the low-confidence spans, and the report beside
+    the spikes (``spikes.md``/``.html``)."""
+    out_dir = spikes_file.parent
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = [
-        report.write(out_dir / "spikes.json"),
-        write_json(out_dir / "low_confidence.json", [asdict(s) for s in spans]),
-    ]
-    return files + write_report(monitor_report(report, spans, top_k), out_dir, "spikes")
+    low_confidence = LowConfidenceReport(tuple(spans)).write(low_confidence_file)
+    files = [report.write(spikes_file), low_confidence]
+    return files + write_report(monitor_report(report, spans, top_k), out_dir, spikes_file.stem)
 
 
-def _log(
+def log_monitor(
     mlflow,
-    spikes: list[Spike],
+    report: SpikeReport,
     spans: list[LowConfidenceSpan],
     transcripts: list[Transcript],
     top_k: int,
     files: list[Path],
 ) -> None:
+    """The step's metrics, its top spikes as a table, and its files (under ``monitor/``)."""
+    spikes = report.spikes
     confidences = [t.confidence for t in transcripts]
     mlflow.log_metrics(
         {
@@ -272,11 +242,10 @@ def _log(
     )
     top = [dict(rank=i, **s.to_dict()) for i, s in enumerate(spikes[:top_k], start=1)]
     if top:
-        mlflow.log_table(
-            {key: [row[key] for row in top] for key in top[0]}, "monitor/top_spikes.json"
-        )
+        mlflow.log_table({key: [row[key] for row in top] for key in top[0]}, TOP_SPIKES_ARTIFACT)
     for path in files:
         mlflow.log_artifact(str(path), "monitor")
+    mlflow.log_metric("disagreements", len(report.disagreements))
 
 
 def training_texts(corpus_dir: Path) -> list[str]:
@@ -284,17 +253,11 @@ def training_texts(corpus_dir: Path) -> list[str]:
     return [row.text or "" for row in iter_corpus(corpus_dir, ["train"])]
 
 
-def run(cfg: DictConfig) -> None:
-    """``asrloop monitor``: rank spiking phrases of a drop's transcripts against training text."""
-    from asrloop import tracking
-    from asrloop.config import config_snapshot
-
-    drop = cfg.scenario.drop.name
-    settings = MonitorSettings.from_config(cfg.triage.monitor)
-    transcripts = read_transcripts(cfg.transcribe.output)
-    spikes = rank_spikes(
-        [t.text for t in transcripts], training_texts(Path(cfg.paths.corpus)), settings
-    )
+def monitor_drop(
+    drop: str, transcripts: list[Transcript], training: list[str], settings: MonitorSettings
+) -> tuple[SpikeReport, list[LowConfidenceSpan]]:
+    """A drop's spiking phrases and two-path disagreements, and its low-confidence spans."""
+    spikes = rank_spikes([t.text for t in transcripts], training, settings)
     spans = low_confidence_spans(transcripts, settings.confidence_threshold)
     disagreed = disagreements(
         transcripts,
@@ -302,13 +265,4 @@ def run(cfg: DictConfig) -> None:
         settings.disagreement_min_count,
         settings.disagreement_min_rate,
     )
-    report = SpikeReport(drop, tuple(spikes), tuple(disagreed))
-    out_dir = Path(cfg.paths.reports) / "monitor" / drop
-    files = write_outputs(out_dir, report, spans, settings.top_k)
-    tracking_settings = tracking.TrackingSettings.from_config(cfg.tracking, cfg.paths.root)
-    with tracking.step_run(tracking_settings, "monitor", config_snapshot(cfg)):
-        import mlflow
-
-        _log(mlflow, spikes, spans, transcripts, settings.top_k, files)
-        mlflow.log_metric("disagreements", len(disagreed))
-    _print_table(drop, spikes, settings.top_k)
+    return SpikeReport(drop, tuple(spikes), tuple(disagreed)), spans

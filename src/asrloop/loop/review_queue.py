@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from asrloop.artifacts import QUEUE_CSV, QUEUE_JSONL
 from asrloop.errors import DataError
 from asrloop.jsonio import iter_jsonl, write_jsonl
 
@@ -26,7 +27,6 @@ STATUSES = ("pending", "approved", "rejected")
 DECIDED = ("approved", "rejected")
 RANDOM = "random"  # the reason of the uniform sample (the unbiased error estimate)
 DEMO_REVIEWER = "demo:references"
-JSONL_NAME, CSV_NAME = "queue.jsonl", "queue.csv"
 DECISION_FIELDS = ("id", "status", "reference", "reviewer", "revision", "reviewed_at")
 
 
@@ -107,7 +107,7 @@ class ReviewItem:
 
 def queue_paths(folder: str | Path) -> tuple[Path, Path]:
     folder = Path(folder)
-    return folder / JSONL_NAME, folder / CSV_NAME
+    return folder / QUEUE_JSONL, folder / QUEUE_CSV
 
 
 def write_queue(folder: str | Path, items: Iterable[ReviewItem]) -> tuple[Path, Path]:

@@ -24,51 +24,29 @@ from __future__ import annotations
 import random
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from omegaconf import DictConfig
 
+from asrloop.artifacts import CONFUSIONS_ARTIFACT, TRIAGE_RESULT
 from asrloop.corpus.drop import Drop
 from asrloop.faults import fault_point
+from asrloop.inference.transcript import Transcript
 from asrloop.loop import align
+from asrloop.loop.monitor import rank_spikes
 from asrloop.loop.review_queue import (
     RANDOM,
     ReviewItem,
     fill_from_references,
     merge_queue,
-    queue_paths,
     read_queue,
     write_queue,
 )
 from asrloop.metrics import cer, error_counts, group_wer, term_stats, wer
-from asrloop.records import SpikeReport
+from asrloop.records import SampledWer, SpikeReport, TriageOverall, TriageResult
 from asrloop.report_render import Clip, ClipIds, Report, Section, bar_chart, write_report
-from asrloop.serve.transcript import Transcript
+from asrloop.settings.triage import MonitorSettings, TriageSettings
 from asrloop.text.normalize import normalize_text, words
-
-
-@dataclass(frozen=True)
-class TriageSettings:
-    """``conf/triage``: review-sample sizes and analysis settings."""
-
-    flagged: int
-    least_confident: int
-    random: int
-    top_phrases: int
-    seed: int
-    auto_approve: bool
-    bootstrap: int
-    split_merge_similarity: float
-    max_examples: int
-    report_top: int
-
-    @classmethod
-    def from_config(cls, triage_cfg: DictConfig) -> TriageSettings:
-        names = [f for f in cls.__dataclass_fields__]
-        return cls(**{name: triage_cfg[name] for name in names})
-
 
 # ---- 1. selection --------------------------------------------------------------------------
 
@@ -141,20 +119,20 @@ def _selection(transcript: Transcript, reason: str) -> ReviewItem:
 # ---- 2. analysis ---------------------------------------------------------------------------
 
 
-def bootstrap_wer(refs: Sequence[str], hyps: Sequence[str], n_boot: int, seed: int) -> dict:
-    """Corpus WER with a 95% percentile interval from resampling clips: ``{wer, low, high, n}``."""
+def bootstrap_wer(refs: Sequence[str], hyps: Sequence[str], n_boot: int, seed: int) -> SampledWer:
+    """Corpus WER with a 95% percentile interval from resampling clips."""
     if not refs:
-        return {"wer": None, "low": None, "high": None, "n": 0}
+        return SampledWer(None, None, None, 0)
     counts = [error_counts(r, h) for r, h in zip(refs, hyps, strict=True)]
     errors = np.array([c["errors"] for c in counts], dtype=float)
     lengths = np.array([c["ref_words"] for c in counts], dtype=float)
     point = wer(refs, hyps)
     if n_boot <= 0:
-        return {"wer": point, "low": point, "high": point, "n": len(refs)}
+        return SampledWer(point, point, point, len(refs))
     idx = np.random.default_rng(seed).integers(0, len(refs), size=(n_boot, len(refs)))
     samples = errors[idx].sum(axis=1) / np.maximum(lengths[idx].sum(axis=1), 1.0)
     low, high = np.percentile(samples, [2.5, 97.5])
-    return {"wer": point, "low": float(low), "high": float(high), "n": len(refs)}
+    return SampledWer(point, float(low), float(high), len(refs))
 
 
 def oov_words(items: Iterable[ReviewItem], vocabulary: set[str], max_examples: int) -> list[dict]:
@@ -183,7 +161,7 @@ def analyze(
     vocabulary: set[str],
     settings: TriageSettings,
     terms: Sequence[str] = (),
-) -> dict:
+) -> TriageResult:
     """The error analysis of the approved rows of a queue (rejected and pending rows ignored);
     ``terms`` (the scenario's emerging terms) get recall and precision."""
     approved = [item for item in queue if item.approved]
@@ -200,51 +178,55 @@ def analyze(
         term: {**vars(scores), "examples": term_examples(approved, term, settings.max_examples)}
         for term, scores in term_stats(refs, hyps, terms).items()
     }
-    return {
-        "queue": dict(Counter(item.status for item in queue)),
-        "overall": {
-            "clips": len(approved),
-            "wer": wer(refs, hyps),
-            "cer": cer(refs, hyps),
-            "aligned_error_rate": aligned["counts"]["error_rate"],
-        },
-        "confusions": aligned["confusions"],
-        "insertions": aligned["insertions"],
-        "deletions": aligned["deletions"],
-        "alignment": aligned["counts"],
-        "oov": oov_words(approved, vocabulary, settings.max_examples),
-        "per_voice": {k: vars(v) for k, v in per_voice.items()},
-        "per_term": per_term,
-        "sampled_wer": bootstrap_wer(
+    return TriageResult(
+        queue=dict(Counter(item.status for item in queue)),
+        overall=TriageOverall(
+            clips=len(approved),
+            wer=wer(refs, hyps),
+            cer=cer(refs, hyps),
+            aligned_error_rate=aligned["counts"]["error_rate"],
+        ),
+        confusions=aligned["confusions"],
+        insertions=aligned["insertions"],
+        deletions=aligned["deletions"],
+        alignment=aligned["counts"],
+        oov=oov_words(approved, vocabulary, settings.max_examples),
+        per_voice=dict(per_voice),
+        per_term=per_term,
+        sampled_wer=bootstrap_wer(
             [item.reference for item in sample],
             [item.hypothesis for item in sample],
             settings.bootstrap,
             settings.seed,
         ),
-    }
+    )
 
 
 # ---- 3. reports ----------------------------------------------------------------------------
 
 
-def _interval(sampled: Mapping) -> str:
-    if sampled["wer"] is None:
+def _interval(sampled: SampledWer) -> str:
+    if sampled.wer is None:
         return "n/a (no approved random-sample clips)"
-    return f"{sampled['wer']:.3f} [{sampled['low']:.3f}, {sampled['high']:.3f}], n={sampled['n']}"
+    return f"{sampled.wer:.3f} [{sampled.low:.3f}, {sampled.high:.3f}], n={sampled.n}"
 
 
 def triage_report(
-    result: Mapping, title: str, top: int, images: Sequence[str], clips: Sequence[Clip] = ()
+    result: TriageResult,
+    title: str,
+    top: int,
+    images: Sequence[str],
+    clips: Sequence[Clip] = (),
 ) -> Report:
     """The report's sections, rendered to both Markdown and HTML; ``clips`` can be heard."""
-    overall = result["overall"]
+    overall = result.overall
     summary = [
-        ["queue rows", ", ".join(f"{k}: {v}" for k, v in sorted(result["queue"].items()))],
-        ["approved clips", overall["clips"]],
-        ["WER (approved)", overall["wer"]],
-        ["CER (approved)", overall["cer"]],
-        ["error rate, splits/merges as one error", overall["aligned_error_rate"]],
-        ["sampled WER [95% CI] (random sample)", _interval(result["sampled_wer"])],
+        ["queue rows", ", ".join(f"{k}: {v}" for k, v in sorted(result.queue.items()))],
+        ["approved clips", overall.clips],
+        ["WER (approved)", overall.wer],
+        ["CER (approved)", overall.cer],
+        ["error rate, splits/merges as one error", overall.aligned_error_rate],
+        ["sampled WER [95% CI] (random sample)", _interval(result.sampled_wer)],
     ]
     words_header = ["word", "count", "example clips"]
 
@@ -268,7 +250,7 @@ def triage_report(
                         s["recall"],
                         ClipIds(s["examples"]),
                     ]
-                    for t, s in result["per_term"].items()
+                    for t, s in result.per_term.items()
                 ],
                 note="How often the approved clips say each term, and how often the model wrote "
                 "it.",
@@ -278,16 +260,16 @@ def triage_report(
                 ["reference", "hypothesis", "kind", "count", "example clips"],
                 [
                     [c["ref"], c["hyp"], c["op"], c["count"], ClipIds(c["examples"])]
-                    for c in result["confusions"][:top]
+                    for c in result.confusions[:top]
                 ],
             ),
-            Section("Out-of-vocabulary words", words_header, listed(result["oov"])),
-            Section("Insertions", words_header, listed(result["insertions"])),
-            Section("Deletions", words_header, listed(result["deletions"])),
+            Section("Out-of-vocabulary words", words_header, listed(result.oov)),
+            Section("Insertions", words_header, listed(result.insertions)),
+            Section("Deletions", words_header, listed(result.deletions)),
             Section(
                 "WER by voice",
                 ["voice", "WER", "clips", "words"],
-                [[v, s["wer"], s["clips"], s["words"]] for v, s in result["per_voice"].items()],
+                [[v, s.wer, s.clips, s.words] for v, s in result.per_voice.items()],
             ),
         ],
         images,
@@ -295,13 +277,13 @@ def triage_report(
     )
 
 
-def example_clips(result: Mapping, items: Iterable[ReviewItem], top: int) -> list[Clip]:
+def example_clips(result: TriageResult, items: Iterable[ReviewItem], top: int) -> list[Clip]:
     """The clips the report's tables name, with audio to hear (missing files are left out)."""
     named: dict[str, None] = {}
-    for key in ("confusions", "oov", "insertions", "deletions"):
-        for entry in result[key][:top]:
+    for entries in (result.confusions, result.oov, result.insertions, result.deletions):
+        for entry in entries[:top]:
             named.update(dict.fromkeys(entry["examples"]))
-    for scores in result["per_term"].values():
+    for scores in result.per_term.values():
         named.update(dict.fromkeys(scores["examples"]))
     by_id = {item.id: item for item in items}
     return [
@@ -311,10 +293,10 @@ def example_clips(result: Mapping, items: Iterable[ReviewItem], top: int) -> lis
     ]
 
 
-def _plots(result: Mapping, out_dir: Path, top: int) -> list[Path]:
-    top_confusions = result["confusions"][:top]
-    voices = result["per_voice"]
-    terms = result["per_term"]
+def _plots(result: TriageResult, out_dir: Path, top: int) -> list[Path]:
+    top_confusions = result.confusions[:top]
+    voices = result.per_voice
+    terms = result.per_term
     return [
         bar_chart(
             [f"{c['ref']} → {c['hyp']}" for c in top_confusions],
@@ -332,7 +314,7 @@ def _plots(result: Mapping, out_dir: Path, top: int) -> list[Path]:
         ),
         bar_chart(
             list(voices),
-            [v["wer"] for v in voices.values()],
+            [v.wer for v in voices.values()],
             "WER by voice",
             "WER",
             out_dir / "wer_by_voice.png",
@@ -341,15 +323,13 @@ def _plots(result: Mapping, out_dir: Path, top: int) -> list[Path]:
 
 
 def write_analysis(
-    result: Mapping, out_dir: str | Path, title: str, top: int, clips: Sequence[Clip] = ()
+    result: TriageResult, out_dir: str | Path, title: str, top: int, clips: Sequence[Clip] = ()
 ) -> list[Path]:
     """triage.json, report.md, report.html (plots and ``clips`` embedded) and the PNG plots;
     returns their paths."""
-    from asrloop.jsonio import write_json
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    data = write_json(out_dir / "triage.json", result)
+    data = result.write(out_dir / TRIAGE_RESULT)
     images = _plots(result, out_dir, top)
     report = triage_report(result, title, top, [image.name for image in images], clips)
     return [data, *write_report(report, out_dir), *images]
@@ -362,7 +342,7 @@ def analyze_queue(
     settings: TriageSettings,
     title: str,
     terms: Sequence[str] = (),
-) -> tuple[dict, list[Path]]:
+) -> tuple[TriageResult, list[Path]]:
     """Read the queue in folder ``queue``, analyse it, write the reports to ``out_dir``."""
     items = read_queue(queue)
     result = analyze(items, vocabulary, settings, terms)
@@ -370,37 +350,38 @@ def analyze_queue(
     return result, write_analysis(result, out_dir, title, settings.report_top, clips)
 
 
-# ---- the `asrloop triage` step -------------------------------------------------------------
+# ---- logging ----------------------------------------------------------------------------------
 
 
-def _log(mlflow, result: Mapping, files: Iterable[Path]) -> None:
-    sampled = result["sampled_wer"]
+def log_triage(mlflow, result: TriageResult, files: Iterable[Path]) -> None:
+    """The analysis's metrics, its confusions as a table, and its files (under ``triage/``)."""
+    sampled = result.sampled_wer
     metrics = {
-        "approved": result["overall"]["clips"],
-        "wer_approved": result["overall"]["wer"],
-        "aligned_error_rate": result["overall"]["aligned_error_rate"],
-        "confusion_pairs": len(result["confusions"]),
-        "oov_words": len(result["oov"]),
+        "approved": result.overall.clips,
+        "wer_approved": result.overall.wer,
+        "aligned_error_rate": result.overall.aligned_error_rate,
+        "confusion_pairs": len(result.confusions),
+        "oov_words": len(result.oov),
     }
-    if sampled["wer"] is not None:
+    if sampled.wer is not None:
         metrics.update(
-            sampled_wer=sampled["wer"],
-            sampled_wer_low=sampled["low"],
-            sampled_wer_high=sampled["high"],
-            sampled_n=sampled["n"],
+            sampled_wer=sampled.wer,
+            sampled_wer_low=sampled.low,
+            sampled_wer_high=sampled.high,
+            sampled_n=sampled.n,
         )
     mlflow.log_metrics(metrics)
-    confusions = result["confusions"]
+    confusions = result.confusions
     if confusions:
         mlflow.log_table(
             {k: [c[k] for c in confusions] for k in ("ref", "hyp", "op", "count")},
-            "triage/confusions.json",
+            CONFUSIONS_ARTIFACT,
         )
     for path in files:
         mlflow.log_artifact(str(path), "triage")
 
 
-def _print_summary(result: Mapping, top: int = 10) -> None:
+def print_summary(result: TriageResult, top: int = 10) -> None:
     from rich.table import Table
 
     from asrloop.progress import console
@@ -408,10 +389,10 @@ def _print_summary(result: Mapping, top: int = 10) -> None:
     table = Table(title="Top confusions (approved clips)")
     for column in ("reference", "hypothesis", "kind", "count"):
         table.add_column(column, justify="right" if column == "count" else "left")
-    for c in result["confusions"][:top]:
+    for c in result.confusions[:top]:
         table.add_row(c["ref"], c["hyp"], c["op"], str(c["count"]))
     console.print(table)
-    console.print(f"sampled WER [95% CI]: {_interval(result['sampled_wer'])}")
+    console.print(f"sampled WER [95% CI]: {_interval(result.sampled_wer)}")
 
 
 def outside_holdout(items: list[ReviewItem], drop: Drop) -> list[ReviewItem]:
@@ -443,34 +424,20 @@ def triage_drop(
     return read_queue(folder)
 
 
-def run(cfg: DictConfig) -> None:
-    """``asrloop triage``: select clips → queue → (demo) fill from references → analysis."""
-    from asrloop import tracking
-    from asrloop.config import config_snapshot
-    from asrloop.loop.monitor import MonitorSettings, rank_spikes, training_texts
-    from asrloop.serve.transcript import read_transcripts
-
-    drop = Drop.from_config(cfg.scenario.drop, cfg.paths)
-    settings = TriageSettings.from_config(cfg.triage)
-    transcripts = read_transcripts(cfg.transcribe.output)
-    train_texts = training_texts(Path(cfg.paths.corpus))
-    spikes_file = Path(cfg.paths.reports) / "monitor" / drop.name / "spikes.json"
+def review_phrases(
+    spikes_file: Path,
+    transcripts: Sequence[Transcript],
+    training: Sequence[str],
+    monitor: MonitorSettings,
+    top: int,
+) -> list[str]:
+    """The monitor's ``top`` flagged phrases; ranked here when the monitor has not run."""
     if spikes_file.exists():
-        phrases = SpikeReport.load(spikes_file).phrases(settings.top_phrases)
-    else:  # the monitor has not run: rank here
-        monitor = MonitorSettings.from_config(cfg.triage.monitor)
-        spikes = rank_spikes([t.text for t in transcripts], train_texts, monitor)
-        phrases = [s.ngram for s in spikes[: settings.top_phrases]]
-    queue = Path(cfg.paths.reviews) / drop.name
-    triage_drop(transcripts, phrases, drop, settings, queue)
-    vocabulary = {word for text in train_texts for word in words(text)}
-    tracking_settings = tracking.TrackingSettings.from_config(cfg.tracking, cfg.paths.root)
-    out = Path(cfg.paths.reports) / "triage" / drop.name
-    with tracking.step_run(tracking_settings, "triage", config_snapshot(cfg)):
-        import mlflow
+        return SpikeReport.load(spikes_file).phrases(top)
+    spikes = rank_spikes([t.text for t in transcripts], training, monitor)
+    return [s.ngram for s in spikes[:top]]
 
-        result, files = analyze_queue(
-            queue, out, vocabulary, settings, f"Triage: {drop.name}", list(cfg.scenario.terms)
-        )
-        _log(mlflow, result, [*files, *queue_paths(queue)])
-    _print_summary(result)
+
+def vocabulary_of(texts: Iterable[str]) -> set[str]:
+    """The words of the training text (a reference word outside it is out of vocabulary)."""
+    return {word for text in texts for word in words(text)}

@@ -22,6 +22,7 @@ from torch import nn
 from asrloop.errors import ConfigError, MissingInputError
 from asrloop.model.ctc_transformer import CtcTransformerForCTC  # registers the Auto classes
 from asrloop.model.inputs import ModelInputs, is_fbank_model, model_inputs
+from asrloop.settings.features import FeaturesSettings
 from asrloop.text.tokenizer import CharTokenizer
 
 
@@ -33,8 +34,8 @@ class Processor:
     tokenizer: CharTokenizer
     feature_extractor: Any | None = None
 
-    def inputs(self, model, features_cfg: Mapping) -> ModelInputs:
-        return model_inputs(model, self.feature_extractor, features_cfg)
+    def inputs(self, model, features: FeaturesSettings) -> ModelInputs:
+        return model_inputs(model, self.feature_extractor, features)
 
     def save(self, folder: str | Path) -> None:
         """Write the tokenizer and feature-extractor files beside ``save_pretrained``'s."""

@@ -1,4 +1,4 @@
-"""``asrloop model export``: a registered version as a checkpoint folder, loaded like any other.
+"""Export (``asrloop model export``): a registered version as a loadable checkpoint folder.
 
 The folder is exactly what the registry holds under the version's ``model_dir`` artifact:
 ``save_pretrained`` output plus the processor's files (tokenizer, feature extractor). It can be
@@ -11,12 +11,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from omegaconf import DictConfig
-
 from asrloop.fsutil import replace_dir
 from asrloop.model.registry import Registry
 from asrloop.progress import console
-from asrloop.tracking import TrackingSettings
 
 
 def export_version(registry: Registry, ref: str, folder: Path) -> Path:
@@ -29,8 +26,3 @@ def export_version(registry: Registry, ref: str, folder: Path) -> Path:
     replace_dir(tmp, folder)
     console.print(f"{registry.name} v{checked.version} ({ref}) -> {folder}")
     return folder
-
-
-def run(cfg: DictConfig) -> Path:
-    registry = Registry(TrackingSettings.from_config(cfg.tracking, cfg.paths.root))
-    return export_version(registry, str(cfg.export.model), Path(cfg.export.output_dir))

@@ -1,41 +1,53 @@
-"""Build or load the acoustic model named by ``cfg.model`` (Hydra ``_target_`` for its config).
+"""Build or load the acoustic model named by ``conf/model`` (Hydra ``_target_`` for its config).
 
-A model entry with a ``path`` is a local checkpoint (:mod:`asrloop.model.checkpoint`); any other
-is built from its config, randomly initialised, with the processor that goes with it.
+A model entry with a ``path`` (:class:`~asrloop.settings.model.PretrainedModelSettings`) is a
+local checkpoint (:mod:`asrloop.model.checkpoint`); any other is built from its config, randomly
+initialised, with the processor that goes with it.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict, is_dataclass
 from pathlib import Path
+from typing import Any
 
 import hydra
 from hydra.utils import get_class
-from omegaconf import DictConfig
 
 from asrloop.model.checkpoint import Processor, load_ctc_model
 from asrloop.model.inputs import is_fbank_model
+from asrloop.settings.model import (
+    ModelSettings,
+    PretrainedModelSettings,
+    TransformersModelSettings,
+)
 from asrloop.text.tokenizer import CharTokenizer
 
 
-def build_model(model_cfg: DictConfig, vocab_size: int, feature_stats=None):
+def build_model(settings: ModelSettings, vocab_size: int, feature_stats=None):
     """A randomly initialised model, or a local pretrained checkpoint when ``path`` is set."""
-    if "path" in model_cfg:
-        return load_ctc_model(model_cfg.path, model_cfg.config_overrides)
-    model_class = get_class(model_cfg.model_class)
+    if isinstance(settings, PretrainedModelSettings):
+        return load_ctc_model(settings.path, settings.config_overrides)
+    model_class = get_class(settings.model_class)
     extra = {"vocab_size": vocab_size}
-    config = hydra.utils.instantiate(model_cfg.config, _convert_="all", **extra)
+    config = hydra.utils.instantiate(_node(settings.config), _convert_="all", **extra)
     if feature_stats is not None and hasattr(config, "feature_mean"):
         config.feature_mean, config.feature_std = feature_stats
     return model_class(config)
 
 
-def build_processor(model_cfg: DictConfig, model, tokenizer: CharTokenizer) -> Processor:
+def build_processor(settings: ModelSettings, model, tokenizer: CharTokenizer) -> Processor:
     """The processor of a model built from config: a raw-audio model's feature extractor comes
     from ``model.feature_extractor`` (a ``_target_``); the project's model needs none."""
     if is_fbank_model(model):
         return Processor(tokenizer)
-    extractor = hydra.utils.instantiate(model_cfg.feature_extractor, _convert_="all")
-    return Processor(tokenizer, extractor)
+    node = settings.feature_extractor if isinstance(settings, TransformersModelSettings) else None
+    return Processor(tokenizer, hydra.utils.instantiate(node, _convert_="all"))
+
+
+def _node(config: Any) -> Any:
+    """A ``_target_`` node as Hydra takes it: a typed one (the project's encoder) as a dict."""
+    return asdict(config) if is_dataclass(config) else config
 
 
 def load_model(path: str | Path):

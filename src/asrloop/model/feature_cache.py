@@ -11,27 +11,29 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 
+from asrloop.artifacts import FEATURES_SUFFIX
 from asrloop.model.lineage import dvc_digests, shard_digest
+from asrloop.settings.features import FeaturesSettings
 
 Featurized = tuple[torch.Tensor, float, bool]  # features [frames, n_mels], seconds, resampled
 
 
 class FeatureCache:
-    def __init__(self, folder: Path, features_cfg: Mapping, project_root: Path):
+    def __init__(self, folder: Path, features: FeaturesSettings, project_root: Path):
         self.folder = folder
-        settings = {k: features_cfg[k] for k in ("sample_rate", "n_mels", "win_ms", "hop_ms")}
+        # the values as written (an int window stays an int): the file names hash them
+        settings = {k: getattr(features, k) for k in ("sample_rate", "n_mels", "win_ms", "hop_ms")}
         self.settings = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
         self.digests = dvc_digests(project_root)
 
     def _path(self, shard: Path) -> Path:
         digest = shard_digest(shard, self.digests)
         key = hashlib.sha256(f"{digest}|{self.settings}".encode()).hexdigest()[:20]
-        return self.folder / f"{shard.name}-{key}.pt"
+        return self.folder / f"{shard.name}-{key}{FEATURES_SUFFIX}"
 
     def load(self, shard: Path) -> dict[str, Featurized]:
         path = self._path(shard)
@@ -45,7 +47,7 @@ class FeatureCache:
     def store(self, shard: Path, features: dict[str, Featurized]) -> None:
         path = self._path(shard)
         self.folder.mkdir(parents=True, exist_ok=True)
-        for stale in self.folder.glob(f"{shard.name}-*.pt"):
+        for stale in self.folder.glob(f"{shard.name}-*{FEATURES_SUFFIX}"):
             if stale != path:
                 stale.unlink(missing_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

@@ -13,29 +13,28 @@ So both of these work without asrloop:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from asrloop.audio.feature_extraction_asrloop import AsrloopFbankFeatureExtractor
 from asrloop.model.checkpoint import Processor
 from asrloop.model.inputs import is_fbank_model
+from asrloop.settings.features import FeaturesSettings
 
 AsrloopFbankFeatureExtractor.register_for_auto_class()  # preprocessor_config.json's auto_map
 
 
-def feature_extractor(features: Mapping[str, Any]) -> AsrloopFbankFeatureExtractor:
+def feature_extractor(features: FeaturesSettings) -> AsrloopFbankFeatureExtractor:
     """The transformers feature extractor for ``conf/features`` settings."""
     return AsrloopFbankFeatureExtractor(
-        feature_size=int(features["n_mels"]),
-        sampling_rate=int(features["sample_rate"]),
-        win_ms=float(features["win_ms"]),
-        hop_ms=float(features["hop_ms"]),
+        feature_size=int(features.n_mels),
+        sampling_rate=int(features.sample_rate),
+        win_ms=float(features.win_ms),
+        hop_ms=float(features.hop_ms),
     )
 
 
 def save_model_folder(
-    model, processor: Processor, folder: str | Path, features: Mapping[str, Any]
+    model, processor: Processor, folder: str | Path, features: FeaturesSettings
 ) -> Path:
     """Write the complete folder (training writes a temporary one and moves it into place)."""
     folder = Path(folder)

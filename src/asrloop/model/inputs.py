@@ -12,7 +12,6 @@ into a padded batch with the model's output lengths, and labels into the model's
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, Protocol
 
 import numpy as np
@@ -21,6 +20,8 @@ import torch
 from asrloop.audio.features import FbankExtractor, gain_augment, spec_augment
 from asrloop.audio.io import SAMPLE_RATE
 from asrloop.errors import ConfigError
+from asrloop.settings.features import FeaturesSettings
+from asrloop.settings.train import SpecAugmentSettings
 
 FRAME_SECONDS = 0.01  # the unit of train.max_batch_frames: 100 frames = 1 s of audio
 IGNORED_LABEL = -100  # transformers' CTC heads skip label positions padded with it
@@ -35,7 +36,7 @@ class ModelInputs(Protocol):
     def output_frames(self, clip: torch.Tensor) -> int: ...
     def batch(self, clips: list[torch.Tensor]) -> tuple[dict[str, torch.Tensor], torch.Tensor]: ...
     def labels(self, labels: list[list[int]]) -> dict[str, torch.Tensor]: ...
-    def augment(self, inputs: dict, spec_augment_cfg: Mapping, generator) -> None: ...
+    def augment(self, inputs: dict, settings: SpecAugmentSettings, generator) -> None: ...
     def prepare(self, model, examples: list) -> None: ...
 
 
@@ -74,30 +75,33 @@ class FbankInputs:
             "label_lengths": torch.tensor([len(x) for x in labels]),
         }
 
-    def augment(self, inputs: dict, sa: Mapping, generator) -> None:
-        gain_augment(
-            inputs["input_features"], inputs["feature_lengths"], sa.get("gain_db", 0.0), generator
-        )
+    def augment(self, inputs: dict, sa: SpecAugmentSettings, generator) -> None:
+        gain_augment(inputs["input_features"], inputs["feature_lengths"], sa.gain_db, generator)
         spec_augment(
             inputs["input_features"],
             inputs["feature_lengths"],
-            sa["freq_masks"],
-            sa["freq_width"],
-            sa["time_masks"],
-            sa["time_width"],
+            sa.freq_masks,
+            sa.freq_width,
+            sa.time_masks,
+            sa.time_width,
             generator,
         )
 
     def prepare(self, model, examples: list) -> None:
         """A fresh model normalises with the training set's per-bin mean and std."""
-        from asrloop.model.data import feature_stats
-
         if model.config.feature_mean is not None:
             return
         mean, std = feature_stats(examples)
         model.config.feature_mean, model.config.feature_std = mean, std
         model.feature_mean.copy_(torch.tensor(mean))
         model.feature_std.copy_(torch.tensor(std))
+
+
+def feature_stats(examples: list) -> tuple[list[float], list[float]]:
+    """Per-bin mean and std over the log-mel frames of training examples (anything with
+    ``features``), stored in the model config."""
+    frames = torch.cat([u.features for u in examples[:2000]])
+    return frames.mean(0).tolist(), frames.std(0).clamp(min=1e-3).tolist()
 
 
 class CheckpointInputs:
@@ -196,7 +200,7 @@ class CheckpointInputs:
             padded[i, : len(x)] = torch.tensor(x)
         return {"labels": padded}
 
-    def augment(self, inputs: dict, sa: Mapping, generator) -> None:
+    def augment(self, inputs: dict, sa: SpecAugmentSettings, generator) -> None:
         return None
 
     def prepare(self, model, examples: list) -> None:
@@ -210,11 +214,11 @@ def is_fbank_model(model) -> bool:
     return model.config.model_type == CtcTransformerConfig.model_type
 
 
-def model_inputs(model, feature_extractor: Any | None, features_cfg: Mapping) -> ModelInputs:
-    """The input adapter for ``model``: fbank from ``features_cfg`` for the project's model,
+def model_inputs(model, feature_extractor: Any | None, features: FeaturesSettings) -> ModelInputs:
+    """The input adapter for ``model``: fbank from ``features`` for the project's model,
     ``feature_extractor`` (the checkpoint's own) for any other."""
     if is_fbank_model(model):
-        return FbankInputs(FbankExtractor.from_config(features_cfg), model)
+        return FbankInputs(FbankExtractor.of(features), model)
     if feature_extractor is None:
         raise ConfigError(
             f"{type(model).__name__} reads {model.main_input_name!r}: it needs its checkpoint's "

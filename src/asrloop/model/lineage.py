@@ -13,7 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from asrloop.corpus.manifest import MANIFEST_NAME, shard_manifests
+from asrloop.artifacts import DVC_LOCK, MANIFEST, PIPELINE_DIR
+from asrloop.corpus.manifest import shard_manifests
 from asrloop.tracking import git_tags
 
 
@@ -26,7 +27,7 @@ def dvc_digests(root: Path) -> dict[str, str]:
             continue
         for out in (yaml.safe_load(pointer.read_text()) or {}).get("outs", []):
             digests[str((pointer.parent / out["path"]).resolve())] = out.get("md5", "")
-    for lock in (root / "pipelines").glob("dvc.lock"):
+    for lock in (root / PIPELINE_DIR).glob(DVC_LOCK):
         for stage in (yaml.safe_load(lock.read_text()) or {}).get("stages", {}).values():
             for out in stage.get("outs", []):
                 digests[str((lock.parent / out["path"]).resolve())] = out.get("md5", "")
@@ -39,7 +40,7 @@ def shard_digest(shard: Path, digests: dict[str, str]) -> str:
         if str(candidate.resolve()) in digests:
             key = digests[str(candidate.resolve())]
             return key if candidate == shard else f"{key}:{shard.name}"
-    return "sha256:" + hashlib.sha256((shard / MANIFEST_NAME).read_bytes()).hexdigest()[:32]
+    return "sha256:" + hashlib.sha256((shard / MANIFEST).read_bytes()).hexdigest()[:32]
 
 
 def corpus_digest(root: Path, corpus_dir: Path) -> tuple[str, dict[str, int]]:

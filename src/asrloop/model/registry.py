@@ -3,7 +3,7 @@
 A registered version is an MLflow pyfunc whose artifacts are the model folder (``save_pretrained``
 + ``vocab.json``, loadable by transformers alone), the vocabulary folder it decodes with and
 ``serving.json`` (its decode and feature settings); the pyfunc itself, its signature, code and
-requirements come from :func:`asrloop.serve.pyfunc.pyfunc_model`. :meth:`Registry.checkout`
+requirements come from :func:`asrloop.inference.pyfunc.pyfunc_model`. :meth:`Registry.checkout`
 downloads a version into a temporary folder that is removed when the ``with`` block ends;
 :meth:`Registry.load_model` gives the torch model and its processor for a warm start.
 """
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from asrloop import tracking
+from asrloop.artifacts import LEXICON, VOCAB_VERSION, vocab_version
 from asrloop.errors import RegistryError
 from asrloop.faults import fault_point
 from asrloop.tracking import TrackingSettings
@@ -35,9 +36,7 @@ class CheckedOutVersion:
 
     @property
     def vocab_version(self) -> str | None:
-        if self.vocab_dir is None or not (self.vocab_dir / "version.json").exists():
-            return None
-        return json.loads((self.vocab_dir / "version.json").read_text())["vocab_version"]
+        return vocab_version(self.vocab_dir)
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ def artifact_dirs(local: Path) -> tuple[Path, Path | None]:
     model_dir = next(
         p.parent for p in local.rglob("vocab.json") if (p.parent / "config.json").exists()
     )
-    vocab = [p.parent for p in local.rglob("lexicon.txt")]
+    vocab = [p.parent for p in local.rglob(LEXICON)]
     return model_dir, (vocab[0] if vocab else None)
 
 
@@ -96,7 +95,7 @@ class Registry:
             settings_file = Path(tmp) / SERVING_FILE
             settings_file.write_text(json.dumps(pyfunc.settings, indent=1) + "\n")
             artifacts = {"model_dir": str(model_dir), "serving": str(settings_file)}
-            if vocab_dir is not None and (vocab_dir / "version.json").exists():
+            if vocab_dir is not None and (vocab_dir / VOCAB_VERSION).exists():
                 artifacts["vocab_dir"] = str(vocab_dir)
             info = mlflow.pyfunc.log_model(
                 name="model",
@@ -117,9 +116,9 @@ class Registry:
         self, version: str, run_id: str, parent: str | None, vocab_dir: Path | None
     ) -> None:
         tags = tracking.run_tags(self.settings, "train")
-        if vocab_dir is not None and (vocab_dir / "version.json").exists():
-            version_file = json.loads((vocab_dir / "version.json").read_text())
-            tags["vocab_version"] = version_file["vocab_version"]
+        vocab = vocab_version(vocab_dir)
+        if vocab is not None:
+            tags["vocab_version"] = vocab
         client = self.client()
         for key in ("corpus_version", "vocab_version", "git_commit", "loop_iteration"):
             if key in tags:

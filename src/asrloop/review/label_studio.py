@@ -25,12 +25,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from omegaconf import DictConfig
-
 from asrloop.errors import ConfigError, DataError
 from asrloop.jsonio import atomic_write_text, read_json, write_json
 from asrloop.loop.review_queue import ReviewItem
 from asrloop.review.store import Decision, ReviewStore
+from asrloop.settings.review import ReviewExportSettings
 
 FORMAT = "label-studio"
 AUDIO, TEXT, DECISION = "audio", "transcription", "decision"  # the labeling config's names
@@ -59,16 +58,17 @@ class ExportSettings:
     audio_root: Path
 
     @classmethod
-    def from_config(cls, export_cfg: DictConfig) -> ExportSettings:
-        if export_cfg.format != FORMAT:
-            raise ConfigError(f"review.export.format: {export_cfg.format!r} (known: {FORMAT!r})")
-        if export_cfg.rows not in ("pending", "all"):
-            raise ConfigError(f"review.export.rows: {export_cfg.rows!r} is not pending or all")
+    def of(cls, export: ReviewExportSettings) -> ExportSettings:
+        """From ``review.export``, its format and rows checked, its paths as paths."""
+        if export.format != FORMAT:
+            raise ConfigError(f"review.export.format: {export.format!r} (known: {FORMAT!r})")
+        if export.rows not in ("pending", "all"):
+            raise ConfigError(f"review.export.rows: {export.rows!r} is not pending or all")
         return cls(
-            rows=str(export_cfg.rows),
-            output=Path(export_cfg.output),
-            audio_url=str(export_cfg.audio_url),
-            audio_root=Path(export_cfg.audio_root),
+            rows=export.rows,
+            output=Path(export.output),
+            audio_url=export.audio_url,
+            audio_root=Path(export.audio_root),
         )
 
 
@@ -207,38 +207,10 @@ def import_decisions(store: ReviewStore, annotated: Sequence[Annotated]) -> list
     return store.decide_all(decisions)
 
 
-# ---- the `asrloop review export` and `asrloop review import` steps ----------------------------
+def decision_counts(saved: Sequence[ReviewItem]) -> dict[str, int]:
+    """Imported rows by decision (approved, rejected)."""
+    return {status: sum(item.status == status for item in saved) for status in CHOICES}
 
 
-def _store(drop: str, paths_cfg: DictConfig, alphabet: str) -> ReviewStore:
-    from asrloop.review.server import ReviewPaths
-
-    paths = ReviewPaths.from_config(drop, paths_cfg)
-    return ReviewStore(paths.queue, alphabet, paths.root)
-
-
-def export_run(cfg: DictConfig) -> tuple[Path, Path]:
-    """``asrloop review export --format label-studio [--output FILE]``."""
-    from asrloop.progress import console
-
-    settings = ExportSettings.from_config(cfg.review.export)
-    items = _store(str(cfg.review.drop), cfg.paths, str(cfg.corpus.alphabet)).items()
-    tasks, config = write_tasks(items, settings, f"asrloop:{cfg.review.drop}")
-    count = len(json.loads(tasks.read_text()))
-    console.print(f"{count} Label Studio tasks: {tasks}\nlabeling config: {config}")
-    return tasks, config
-
-
-def import_run(cfg: DictConfig) -> list[ReviewItem]:
-    """``asrloop review import FILE``: a Label Studio JSON export into the drop's queue."""
-    from asrloop.progress import console
-
-    if not cfg.review["import"].file:
-        raise ConfigError("review import: name the Label Studio export: asrloop review import FILE")
-    annotated = read_export(cfg.review["import"].file)
-    saved = import_decisions(
-        _store(str(cfg.review.drop), cfg.paths, str(cfg.corpus.alphabet)), annotated
-    )
-    counts = {status: sum(item.status == status for item in saved) for status in CHOICES}
-    console.print(f"imported {len(saved)} decisions into {cfg.review.drop}: {counts}")
-    return saved
+def task_count(tasks_file: Path) -> int:
+    return len(json.loads(tasks_file.read_text()))

@@ -1,4 +1,4 @@
-"""``asrloop review``: serve the review page of a drop's queue on 127.0.0.1 (uvicorn).
+"""The review page's server (``asrloop review``): a drop's queue served on 127.0.0.1 (uvicorn).
 
     asrloop review                                  # conf/review: host, port, drop, reviewer
     asrloop review review.reviewer=ann review.port=8800
@@ -13,11 +13,11 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from omegaconf import DictConfig
-
+from asrloop.artifacts import Layout
 from asrloop.errors import StepFailed
 from asrloop.review.page import PageSettings, spike_phrases
 from asrloop.review.store import ReviewStore
+from asrloop.settings.review import ReviewSettings
 
 
 @dataclass(frozen=True)
@@ -29,28 +29,29 @@ class ReviewPaths:
     root: Path  # the project root: relative audio paths start here
 
     @classmethod
-    def from_config(cls, drop: str, paths_cfg: DictConfig) -> ReviewPaths:
-        return cls(
-            queue=Path(paths_cfg.reviews) / drop,
-            spikes=Path(paths_cfg.reports) / "monitor" / drop / "spikes.json",
-            root=Path(paths_cfg.root),
-        )
+    def of(cls, drop: str, layout: Layout) -> ReviewPaths:
+        return cls(layout.review_queue(drop), layout.spikes(drop), layout.root)
 
 
-def page_settings(review_cfg: DictConfig, spikes: Path) -> PageSettings:
+def page_settings(review: ReviewSettings, spikes: Path) -> PageSettings:
+    """``review`` as the page needs it, with the monitor's top phrases from ``spikes``."""
     return PageSettings(
-        drop=str(review_cfg.drop),
-        reviewer=str(review_cfg.reviewer),
-        low_confidence=float(review_cfg.low_confidence),
-        phrases=spike_phrases(spikes, int(review_cfg.phrases)),
+        drop=review.drop,
+        reviewer=review.reviewer,
+        low_confidence=review.low_confidence,
+        phrases=spike_phrases(spikes, review.phrases),
     )
 
 
-def build_app(review_cfg: DictConfig, paths: ReviewPaths, alphabet: str):
+def review_store(paths: ReviewPaths, alphabet: str) -> ReviewStore:
+    """The drop's queue, its text checked against ``alphabet``, audio found from the root."""
+    return ReviewStore(paths.queue, alphabet, paths.root)
+
+
+def build_app(settings: PageSettings, paths: ReviewPaths, alphabet: str):
     from asrloop.review.app import create_app
 
-    store = ReviewStore(paths.queue, alphabet, paths.root)
-    return create_app(store, page_settings(review_cfg, paths.spikes))
+    return create_app(review_store(paths, alphabet), settings)
 
 
 class ReviewServer:
@@ -89,16 +90,3 @@ class ReviewServer:
         self.server.should_exit = True
         self.thread.join(timeout=10)
         self.socket.close()
-
-
-def run(cfg: DictConfig) -> None:
-    """Serve the review page until interrupted (Ctrl+C)."""
-    import uvicorn
-
-    from asrloop.progress import console
-
-    paths = ReviewPaths.from_config(str(cfg.review.drop), cfg.paths)
-    app = build_app(cfg.review, paths, str(cfg.corpus.alphabet))
-    url = f"http://{cfg.review.host}:{cfg.review.port}/"
-    console.print(f"review page for [bold]{cfg.review.drop}[/]: {url}  (queue {paths.queue})")
-    uvicorn.run(app, host=str(cfg.review.host), port=int(cfg.review.port), log_level="warning")

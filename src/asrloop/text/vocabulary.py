@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from asrloop.artifacts import HOTWORDS, LEXICON, LM, LM_TEXT, VOCAB_VERSION, WORDS
 from asrloop.errors import MissingInputError
 from asrloop.faults import fault_point
 from asrloop.fsutil import recover_dir, replace_dir
@@ -30,12 +31,7 @@ from asrloop.text.lexicon import build_lexicon, read_lexicon, spell, write_lexic
 from asrloop.text.normalize import normalize_text
 from asrloop.text.tokenizer import CharTokenizer
 
-WORDS_FILE = "words.txt"
-LEXICON_FILE = "lexicon.txt"
-LM_FILE = "lm.arpa"
-HOTWORDS_FILE = "hotwords.txt"
-LM_TEXT_FILE = "lm_text.txt"
-VERSION_FILE = "version.json"
+LEXICON_FILE, LM_FILE = LEXICON, LM  # the names decode.py imports from here
 
 
 @dataclass
@@ -51,11 +47,11 @@ class Vocabulary:
 
     @property
     def lm_path(self) -> Path:
-        return self.folder / LM_FILE
+        return self.folder / LM
 
     @property
     def lexicon_path(self) -> Path:
-        return self.folder / LEXICON_FILE
+        return self.folder / LEXICON
 
     def language_model(self) -> NGramModel:
         return read_arpa(self.lm_path)
@@ -91,7 +87,7 @@ def add_words(
     new = _words_of(words)
     for word in new:
         spell(word, vocab.tokenizer)
-    lm_text = [*_read_lines(vocab.folder / LM_TEXT_FILE), *_sentences(sentences)]
+    lm_text = [*_read_lines(vocab.folder / LM_TEXT), *_sentences(sentences)]
     extra = [*(w for w, count in vocab.words.items() if count == 0), *new]
     hotwords = vocab.hotwords + [w for w in new if hot and w not in vocab.hotwords]
     settings = {key: vocab.version[key] for key in ("order", "method", "hotword_boost")}
@@ -101,20 +97,20 @@ def add_words(
 def load_vocabulary(folder: str | Path) -> Vocabulary:
     folder = Path(folder)
     recover_dir(folder)
-    if not (folder / VERSION_FILE).exists():
+    if not (folder / VOCAB_VERSION).exists():
         raise MissingInputError(f"{folder} is not a vocabulary folder (run `asrloop vocab build`)")
     tokenizer = CharTokenizer.load(folder)
     words = {}
-    for line in _read_lines(folder / WORDS_FILE):
+    for line in _read_lines(folder / WORDS):
         word, count = line.split("\t")
         words[word] = int(count)
     return Vocabulary(
         folder=folder,
         words=words,
-        lexicon=read_lexicon(folder / LEXICON_FILE, tokenizer),
-        hotwords=_read_lines(folder / HOTWORDS_FILE),
+        lexicon=read_lexicon(folder / LEXICON, tokenizer),
+        hotwords=_read_lines(folder / HOTWORDS),
         tokenizer=tokenizer,
-        version=json.loads((folder / VERSION_FILE).read_text()),
+        version=json.loads((folder / VOCAB_VERSION).read_text()),
     )
 
 
@@ -136,11 +132,11 @@ def _write(
     tmp = folder.with_name(folder.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    _write_lines(tmp / WORDS_FILE, [f"{word}\t{count}" for word, count in ranked])
-    _write_lines(tmp / LM_TEXT_FILE, sentences)
-    _write_lines(tmp / HOTWORDS_FILE, hotwords)
-    write_lexicon(tmp / LEXICON_FILE, lexicon)
-    model.write_arpa(tmp / LM_FILE)
+    _write_lines(tmp / WORDS, [f"{word}\t{count}" for word, count in ranked])
+    _write_lines(tmp / LM_TEXT, sentences)
+    _write_lines(tmp / HOTWORDS, hotwords)
+    write_lexicon(tmp / LEXICON, lexicon)
+    model.write_arpa(tmp / LM)
     tokenizer.save(tmp)
     version = {
         "vocab_version": _content_hash(tmp, settings),
@@ -150,7 +146,7 @@ def _write(
         "symbols": len(tokenizer),
         **settings,
     }
-    (tmp / VERSION_FILE).write_text(json.dumps(version, indent=1, sort_keys=True) + "\n")
+    (tmp / VOCAB_VERSION).write_text(json.dumps(version, indent=1, sort_keys=True) + "\n")
     fault_point("vocab.before_swap")
     replace_dir(tmp, folder)
     return version
@@ -159,7 +155,7 @@ def _write(
 def _content_hash(folder: Path, settings: dict) -> str:
     """Hash of the word list, LM text, hot words and LM settings: equal inputs, equal version."""
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
-    for name in (WORDS_FILE, LM_TEXT_FILE, HOTWORDS_FILE):
+    for name in (WORDS, LM_TEXT, HOTWORDS):
         digest.update((folder / name).read_bytes())
     return digest.hexdigest()[:12]
 
@@ -181,39 +177,3 @@ def _read_lines(path: Path) -> list[str]:
 
 def _write_lines(path: Path, lines: Iterable[str]) -> None:
     path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
-
-
-def grown_new_words(corpus_root) -> list[str]:
-    """Words that ``asrloop grow`` found missing from the vocabulary (they become hot words)."""
-    words: list[str] = []
-    for path in sorted(Path(corpus_root).rglob("new_words.txt")):
-        words += _read_lines(path)
-    return list(dict.fromkeys(words))
-
-
-def run(cfg) -> dict:
-    """``asrloop vocab build``: the vocabulary of the train split of every corpus shard."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from asrloop.corpus.manifest import iter_corpus
-
-    texts = [row.text or "" for row in iter_corpus(cfg.paths.corpus, ["train"])]
-    if not texts:
-        raise MissingInputError(
-            f"no train rows under {cfg.paths.corpus}: synthesize the corpus first"
-        )
-    version = build_vocabulary(
-        texts,
-        cfg.paths.vocab,
-        order=int(cfg.vocab.order),
-        method=str(cfg.vocab.method),
-        hotwords=list(cfg.vocab.hotwords) + grown_new_words(cfg.paths.corpus),
-        hotword_boost=float(cfg.vocab.hotword_boost),
-        extra_words=list(cfg.vocab.extra_words),
-    )
-    table = Table(title=f"vocabulary → {cfg.paths.vocab}", show_header=False)
-    for key, value in version.items():
-        table.add_row(key, str(value))
-    Console().print(table)
-    return version

@@ -3,9 +3,10 @@
 One small module per format (as lhotse/recipes has), each with ``detect(path)`` and
 ``read(path, options) -> list[SourceClip]``: LibriSpeech, Common Voice, LJ Speech, Kaldi data
 dir, NeMo manifest, Hugging Face audiofolder, lhotse manifests. Then one path for all of them:
-:mod:`~asrloop.corpus.importer.plan` normalises the text (reporting what it cannot write) and
-assigns splits, :mod:`~asrloop.corpus.importer.shards` decodes, down-mixes and resamples once to
-16 kHz mono WAV in worker processes, :mod:`~asrloop.corpus.importer.build` runs it all.
+:mod:`~asrloop.corpus.importer.import_plan` normalises the text (reporting what it cannot write)
+and assigns splits, :mod:`~asrloop.corpus.importer.shard_writer` decodes, down-mixes and resamples
+(:mod:`~asrloop.corpus.importer.conversion`) once to 16 kHz mono WAV in worker processes,
+:mod:`~asrloop.corpus.importer.importing` runs it all.
 """
 
 from __future__ import annotations

@@ -15,11 +15,10 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-
-from omegaconf import DictConfig, OmegaConf
+from dataclasses import asdict, dataclass
 
 from asrloop.corpus.importer.clip import SourceClip
+from asrloop.settings.corpus import ImporterSettings
 
 
 @dataclass(frozen=True)
@@ -34,16 +33,17 @@ class SplitRules:
     seed: int
 
     @classmethod
-    def from_config(cls, importer: DictConfig) -> SplitRules:
-        names = OmegaConf.to_container(importer.split_names, resolve=True)
+    def of(cls, importer: ImporterSettings) -> SplitRules:
+        """From ``corpus.importer``: split names lowered once, for matching word by word."""
+        names = asdict(importer.split_names)
         by_speaker = importer.speaker_split
         return cls(
             {split: tuple(str(n).lower() for n in values) for split, values in names.items()},
-            float(by_speaker.dev),
-            float(by_speaker.test),
-            int(by_speaker.min_speakers),
-            float(importer.regression_share),
-            int(importer.seed),
+            by_speaker.dev,
+            by_speaker.test,
+            by_speaker.min_speakers,
+            importer.regression_share,
+            importer.seed,
         )
 
     def own_split(self, name: str) -> str | None:

@@ -1,0 +1,184 @@
+"""The recognizer the running system uses: audio -> :class:`Transcription` (text, word times,
+confidence).
+
+Batches clips of similar length, chunks clips longer than ``max_seconds``, and never crashes on
+empty or silent audio (it returns an empty transcript). Any model folder serves: the project's
+fbank model or a transformers checkpoint, each with its own processor
+(:mod:`asrloop.model.checkpoint`), on the device ``conf/trainer`` picks, in fp32 or, with
+``trainer.inference_precision``, bf16 autocast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from asrloop.audio.io import SAMPLE_RATE, read_audio
+from asrloop.decode import GreedyDecoder, build_decoder
+from asrloop.errors import MissingInputError
+from asrloop.hardware import autocast
+from asrloop.inference.types import Transcription, WordTiming
+from asrloop.model.checkpoint import load_checkpoint
+from asrloop.model.inputs import ModelInputs
+from asrloop.settings.decode import DecodeSettings
+from asrloop.settings.features import FeaturesSettings
+from asrloop.text.tokenizer import CharTokenizer
+
+MODEL_FILES = (
+    "model.safetensors",
+    "config.json",
+    "vocab.json",
+    "tokenizer_config.json",
+    "preprocessor_config.json",
+)
+
+
+def signature(
+    model_dir,
+    vocab_dir,
+    decode: DecodeSettings,
+    features: FeaturesSettings,
+    max_seconds,
+    second_path,
+    precision="fp32",
+) -> str:
+    """A digest of everything that fixes a recognizer's output (settings as strings, key by
+    key: the digests prediction caches were made with)."""
+    digest = hashlib.sha256()
+    for name in MODEL_FILES:
+        file = Path(model_dir) / name
+        digest.update(file.read_bytes() if file.exists() else name.encode())
+    if vocab_dir is not None:
+        for name in ("lexicon.txt", "lm.arpa"):
+            file = Path(vocab_dir) / name
+            digest.update(file.read_bytes() if file.exists() else b"")
+    settings = {
+        "decode": {k: str(v) for k, v in asdict(decode).items()},
+        "features": {k: str(v) for k, v in asdict(features).items()},
+        "max_seconds": max_seconds,
+        "second_path": second_path,
+        # named only when not fp32: fp32 recognizers keep the digests their caches were made with
+        **({"precision": precision} if precision != "fp32" else {}),
+    }
+    digest.update(json.dumps(settings, sort_keys=True).encode())
+    return digest.hexdigest()[:24]
+
+
+class Recognizer:
+    def __init__(
+        self,
+        model,
+        tokenizer: CharTokenizer,
+        decoder,
+        inputs: ModelInputs,
+        max_seconds: float,
+        max_file_seconds: float = float("inf"),
+        second_path: bool = False,
+        device: torch.device | None = None,
+        precision: str = "fp32",
+    ):
+        self.device = device or torch.device("cpu")
+        self.precision = precision  # fp32, or bf16 / fp16 autocast around the acoustic model
+        self.model = model.eval().to(self.device)
+        self.tokenizer, self.decoder, self.inputs = tokenizer, decoder, inputs
+        self.max_seconds = max_seconds  # chunk length
+        self.max_file_seconds = max_file_seconds  # longer files are refused
+        # also decode greedily (acoustics alone): where it disagrees with the lexicon + LM
+        # path, the model may be forcing a new word into a known one
+        self.greedy = GreedyDecoder(tokenizer) if second_path else None
+        # what makes its output what it is (weights, vocabulary, settings): predictions keyed by
+        # it can be reused (asrloop.inference.batch.PredictionCache); None when unknown
+        self.signature: str | None = None
+        self.frame_seconds = inputs.frame_seconds
+
+    @classmethod
+    def from_dirs(
+        cls,
+        model_dir: str | Path,
+        vocab_dir: str | Path | None,
+        decode: DecodeSettings,
+        features: FeaturesSettings,
+        max_seconds: float,
+        second_path: bool = False,
+        device: torch.device | None = None,
+        precision: str = "fp32",
+    ) -> Recognizer:
+        """A model folder (``save_pretrained`` + its processor's files) and, for lexicon
+        decoding, the vocabulary folder it decodes with."""
+        if decode.type == "lexicon" and not vocab_dir:
+            raise MissingInputError("lexicon decoding needs a vocabulary folder (vocab build)")
+        model, processor = load_checkpoint(model_dir)
+        tokenizer = processor.tokenizer
+        decoder = build_decoder(decode, tokenizer, str(vocab_dir) if vocab_dir else None)
+        recognizer = cls(
+            model,
+            tokenizer,
+            decoder,
+            processor.inputs(model, features),
+            max_seconds,
+            features.max_file_seconds,
+            second_path,
+            device,
+            precision,
+        )
+        recognizer.signature = signature(
+            model_dir, vocab_dir, decode, features, max_seconds, second_path, precision
+        )
+        return recognizer
+
+    @torch.no_grad()
+    def log_probs(self, audios: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+        """[B, T, V] log-probabilities (on the CPU) and each clip's valid frames."""
+        batch, out_lengths = self.inputs.batch([self.inputs(a) for a in audios])
+        with autocast(self.device, self.precision):
+            logits = self.model(**{k: v.to(self.device) for k, v in batch.items()}).logits
+        return logits.float().log_softmax(-1).cpu(), out_lengths
+
+    def _chunks(self, audio: np.ndarray) -> list[np.ndarray]:
+        size = int(self.max_seconds * SAMPLE_RATE)
+        if len(audio) <= size:
+            return [audio]
+        return [audio[i : i + size] for i in range(0, len(audio), size)]
+
+    def transcribe_batch(self, audios: list[np.ndarray]) -> list[Transcription]:
+        """One :class:`Transcription` per clip, in order."""
+        pieces, owners = [], []
+        for index, audio in enumerate(audios):
+            for k, chunk in enumerate(self._chunks(audio)):
+                pieces.append(chunk)
+                owners.append((index, k * self.max_seconds))
+        words: list[list[WordTiming]] = [[] for _ in audios]
+        greedy: list[list[str]] = [[] for _ in audios]
+        if pieces:
+            log_probs, lengths = self.log_probs(pieces)
+            hypotheses = self.decoder.decode(log_probs, lengths)
+            if self.greedy is not None:
+                for (index, _), hyp in zip(
+                    owners, self.greedy.decode(log_probs, lengths), strict=True
+                ):
+                    greedy[index].append(hyp.text)
+            for (index, offset), hyp in zip(owners, hypotheses, strict=True):
+                words[index] += [
+                    WordTiming(
+                        w.word,
+                        round(offset + w.start_frame * self.frame_seconds, 3),
+                        round(offset + (w.end_frame + 1) * self.frame_seconds, 3),
+                        round(float(w.confidence), 4),
+                    )
+                    for w in hyp.words
+                ]
+        if self.greedy is None:
+            return [Transcription(tuple(w)) for w in words]
+        return [
+            Transcription(tuple(w), " ".join(t for t in g if t))
+            for w, g in zip(words, greedy, strict=True)
+        ]
+
+    def transcribe_file(self, path: str | Path) -> Transcription:
+        audio, _ = read_audio(path)
+        return self.transcribe_batch([audio])[0]

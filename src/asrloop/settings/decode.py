@@ -1,0 +1,56 @@
+"""``conf/decode``: greedy CTC or lexicon + LM beam search; the two differ in shape.
+
+:func:`decode_schema` picks the schema from ``type`` (what ``asrloop.decode`` reads), so a greedy
+entry gains no beam-search keys (the recognizer's signature hashes every key it has).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from omegaconf import MISSING
+
+from asrloop.settings.common import Number
+
+
+@dataclass
+class DecodeSettings:
+    """Greedy decoding: best token per frame (``type: greedy``); every decoder has a type."""
+
+    type: str = MISSING
+
+
+@dataclass
+class DecodeTuneSettings:
+    """Grids for ``asrloop decode tune``."""
+
+    lm_weights: list[float] = MISSING
+    word_scores: list[float] = MISSING
+
+
+@dataclass
+class LexiconDecodeSettings(DecodeSettings):
+    """Lexicon-constrained beam search with the vocabulary's n-gram LM (``type: lexicon``)."""
+
+    beam_size: int = MISSING
+    beam_threshold: Number = MISSING
+    lm_weight: float = MISSING
+    word_score: float = MISSING
+    unk_score: float = MISSING
+    sil_score: float = MISSING
+    nbest: int = MISSING
+    tune: DecodeTuneSettings = field(default_factory=DecodeTuneSettings)
+
+
+DECODERS: dict[str, type[DecodeSettings]] = {
+    "greedy": DecodeSettings,
+    "lexicon": LexiconDecodeSettings,
+}
+CHOICES = {"decode.type": tuple(DECODERS)}  # checked before the schema is picked
+
+
+def decode_schema(decode: Mapping | None) -> type[DecodeSettings]:
+    """The schema for ``decode.type``."""
+    kind = decode.get("type") if isinstance(decode, Mapping) else None
+    return DECODERS.get(str(kind), DecodeSettings)

@@ -1,0 +1,16 @@
+"""``conf/evaluate``: which model and splits ``asrloop evaluate`` scores, and where."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from omegaconf import MISSING
+
+from asrloop.settings.common import Number
+
+
+@dataclass
+class EvaluateSettings:
+    model: str = MISSING  # a model folder, or registry:<alias|version>
+    splits: list[str] = MISSING
+    batch_seconds: Number = MISSING

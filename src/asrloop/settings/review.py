@@ -1,0 +1,45 @@
+"""``conf/review``: the review page and the Label Studio round trip.
+
+The config key ``review.import`` is a Python keyword: the field is declared by name
+(:func:`~asrloop.settings.common.keyword_field`) and read with ``getattr(review, "import")``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from omegaconf import MISSING
+
+from asrloop.settings.common import keyword_field
+
+
+@dataclass
+class ReviewExportSettings:
+    """``asrloop review export``: tasks for Label Studio and how it fetches each clip."""
+
+    format: str = MISSING  # label-studio
+    rows: str = MISSING  # pending | all
+    output: str = MISSING
+    audio_url: str = MISSING
+    audio_root: str = MISSING
+
+
+@dataclass
+class ReviewImportSettings:
+    """``asrloop review import FILE``: a Label Studio JSON export."""
+
+    file: str | None = None
+
+
+class ReviewSettings:
+    drop: str = MISSING
+    host: str = MISSING
+    port: int = MISSING
+    reviewer: str = ""
+    low_confidence: float = MISSING
+    phrases: int = MISSING
+    export: ReviewExportSettings = field(default_factory=ReviewExportSettings)
+
+
+keyword_field(ReviewSettings, "import", ReviewImportSettings, ReviewImportSettings)
+ReviewSettings = dataclass(ReviewSettings)

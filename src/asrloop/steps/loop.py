@@ -1,0 +1,190 @@
+"""``asrloop loop`` (``make loop``): the whole learning loop, stage by stage, with a summary.
+
+Iteration 0: corpus v1, data checks, vocabulary, model v1 (crowned champion by the gate), the
+drop transcribed, monitored and triaged. Then per iteration k: grow (corpus v(k+1)), retrain and
+gate through ``dvc repro`` (the data changed, the params did not), and, if more iterations
+follow, the next drop. Finally the champion transcribes the drops' held-out part. Every stage
+reads one params.yaml; the loop is the step that runs the other steps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from omegaconf import DictConfig
+
+from asrloop import tracking
+from asrloop.config import with_drop_index
+from asrloop.corpus.versioning import commit_version, git, metric_files
+from asrloop.inference.batch import transcribe_utterances
+from asrloop.inference.transcribe import pin_serving_model
+from asrloop.jsonio import write_jsonl
+from asrloop.loop.summary import fill_from_reports, print_summary, write_summary
+from asrloop.pipeline import repro, write_params
+from asrloop.progress import console
+from asrloop.records import GateDecision, IterationRecord, LoopSummary, TrainingResult
+from asrloop.scoring import score
+from asrloop.stages import declared_stages, stage_of_command
+from asrloop.steps import grow
+from asrloop.steps.context import STEP_LOG_ENV, step
+from asrloop.steps.inference import InferenceContext
+
+RETRAIN_STAGES = ("check_data", "vocab", "train", "evaluate", "gate")
+DROP_STAGES = ("drop", "transcribe", "monitor", "triage")
+
+
+class LoopRunner:
+    def __init__(self, ctx: InferenceContext):
+        self.ctx = ctx
+        self.base = ctx.cfg
+        self.settings = ctx.settings
+        self.layout = ctx.layout
+        self.registry = ctx.registry
+        self.alias = ctx.tracking.champion_alias
+        stages = declared_stages(self.layout, ctx.model_output.folder)
+        self.stage_of = stage_of_command(stages)
+        self.records: list[IterationRecord] = []
+        self.started = time.perf_counter()
+
+    def cfg_for_drop(self, index: int) -> DictConfig:
+        return with_drop_index(self.base, index)
+
+    def stages(self, cfg: DictConfig, names, record: IterationRecord) -> None:
+        """Run pipeline stages in one ``dvc repro`` (one DVC start for the group); each stage
+        that runs records its own wall time, DVC's share is booked as ``dvc``."""
+        write_params(cfg)
+        log = self.layout.step_log()
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("")
+        console.rule(f"[bold]iteration {record.iteration}: {', '.join(names)}")
+        start = time.perf_counter()
+        env = {tracking.ITERATION_ENV: str(record.iteration), STEP_LOG_ENV: str(log)}
+        repro(self.layout.root, list(names), env=env)
+        ran = 0.0
+        for line in log.read_text().splitlines():
+            entry = json.loads(line)
+            stage = self.stage_of.get(entry["command"], entry["command"])
+            record.step_seconds[stage] = entry["seconds"]
+            ran += entry["seconds"]
+        dvc_share = round(time.perf_counter() - start - ran, 2)
+        record.step_seconds["dvc"] = round(record.step_seconds.get("dvc", 0.0) + dvc_share, 2)
+
+    def commit(self, message: str) -> str | None:
+        if not self.settings.loop.commit:
+            return None
+        return commit_version(self.layout, message, push=self.settings.loop.push)
+
+    def serve_drop(self, drop: str) -> None:
+        """Pin the champion of the moment as the drop's server (once)."""
+        record = self.layout.serving_record(drop)
+        pin_serving_model(record, self.registry, str(self.settings.transcribe.model))
+
+    def trained_version(self) -> str:
+        return str(TrainingResult.load(self.ctx.model_output.result).model_version)
+
+    def gate_outcome(self, record: IterationRecord, version: str) -> None:
+        """What the gate stage decided for ``version`` (its record), or, where it had nothing
+        to decide, whether the version is the champion."""
+        decision = GateDecision.load_if_exists(self.layout.gate_record(version))
+        if decision is not None:
+            record.promoted, record.gate_reason = decision.promote, decision.reason
+            return
+        record.promoted = self.registry.alias_version(self.alias) == version
+        record.gate_reason = "already champion" if record.promoted else "not promoted"
+
+    def finish_iteration(self, record: IterationRecord) -> None:
+        version = self.trained_version()
+        self.gate_outcome(record, version)
+        fill_from_reports(record, self.layout, self.ctx.model_output, version)
+
+    def iteration_zero(self, cfg: DictConfig) -> IterationRecord:
+        record = IterationRecord(iteration=0)
+        self.stages(cfg, ("corpus",), record)
+        record.corpus_version = self.commit("corpus: base corpus") or "uncommitted"
+        self.stages(cfg, ("drop", *RETRAIN_STAGES), record)
+        self.finish_iteration(record)
+        self.serve_drop(str(cfg.scenario.drop.name))
+        self.stages(cfg, DROP_STAGES[1:], record)  # the champion serves the drop
+        return record
+
+    def iteration(self, k: int) -> IterationRecord:
+        cfg = self.cfg_for_drop(k)
+        record = IterationRecord(iteration=k)
+        start = time.perf_counter()
+        grown = grow.run(cfg)
+        record.step_seconds["grow"] = round(time.perf_counter() - start, 2)
+        record.corpus_version = grown.tag or "uncommitted"
+        record.new_words = grown.new_words
+        self.stages(cfg, RETRAIN_STAGES, record)
+        self.finish_iteration(record)
+        if k < self.settings.loop.iterations:
+            following = self.cfg_for_drop(k + 1)
+            self.stages(following, DROP_STAGES[:1], record)
+            self.serve_drop(str(following.scenario.drop.name))
+            self.stages(following, DROP_STAGES[1:], record)
+        self.commit_lock(f"pipeline: lock after iteration {k}")
+        return record
+
+    def commit_lock(self, message: str) -> None:
+        if self.settings.loop.commit:
+            root = self.layout.root
+            files = [str(self.layout.dvc_lock().relative_to(root)), *metric_files(self.layout)]
+            git(root, "add", "--", *files)
+            if git(root, "diff", "--cached", "--name-only", "--", *files):
+                git(root, "commit", "--quiet", "-m", message, "--", *files)
+
+    def final_transcription(self, cfg: DictConfig) -> dict:
+        champion = self.registry.alias_version(self.alias)
+        ctx = InferenceContext(cfg, self.ctx.name)
+        recognizer, _ = ctx.recognizer(f"registry:{champion}")
+        predictions, stats = transcribe_utterances(
+            recognizer,
+            [clip for drop in ctx.drops_so_far() for clip in drop.clips("holdout")],
+            float(self.settings.evaluate.batch_seconds),
+            f"champion v{champion} on held-out drop",
+            ctx.prediction_cache(),
+        )
+        out = self.layout.final_transcripts()
+        write_jsonl(out, (p.to_dict() for p in predictions))
+        result = score(predictions, ctx.terms())
+        return {
+            "champion_version": champion,
+            "heldout_wer": result.wer,
+            "term_recall": {t: s.recall for t, s in result.terms.items()},
+            "rtf": stats.rtf,
+            "transcripts": str(out),
+        }
+
+    def run(self) -> LoopSummary:
+        mlflow = tracking.setup(self.ctx.tracking)
+        root = self.layout.root
+        with mlflow.start_run(
+            run_name="loop", tags={**tracking.git_tags(root), "step": "loop"}
+        ) as parent:
+            os.environ[tracking.LOOP_RUN_ENV] = parent.info.run_id
+            self.records.append(self.iteration_zero(self.cfg_for_drop(1)))
+            self.commit_lock("pipeline: lock after iteration 0")
+            iterations = self.settings.loop.iterations
+            for k in range(1, iterations + 1):
+                self.records.append(self.iteration(k))
+            final = self.final_transcription(self.cfg_for_drop(iterations))
+            summary = write_summary(
+                self.layout.loop_summary(),
+                self.settings.scenario.name,
+                list(self.settings.scenario.terms),
+                self.records,
+                final,
+                time.perf_counter() - self.started,
+                parent.info.run_id,
+            )
+            mlflow.log_artifact(str(self.layout.loop_summary()))
+            mlflow.log_metric("total_seconds", summary.total_seconds)
+        print_summary(summary)
+        return summary
+
+
+@step("loop", lock=True, context=InferenceContext)
+def run(ctx: InferenceContext) -> LoopSummary:
+    return LoopRunner(ctx).run()

@@ -1,0 +1,59 @@
+"""``asrloop train``: train (or fine-tune) the CTC model on the corpus and register the best."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from asrloop.config import config_snapshot
+from asrloop.distributed import Distributed
+from asrloop.hardware import Hardware
+from asrloop.model.registry import PyfuncModel
+from asrloop.progress import console
+from asrloop.steps.context import StepContext, step
+from asrloop.train import ServingPackage, Trainer, TrainingJob
+
+
+def serving_package(ctx: StepContext) -> ServingPackage:
+    """How the registered version is served: ``decode`` and ``features`` with the vocabulary it
+    ships with. Registering decodes nothing, so no trainer settings: no device is picked and
+    this process's threads stay as training set them."""
+
+    def package(vocab: Path | None, example: Path | None) -> PyfuncModel:
+        from asrloop.inference.loading import DecodingSetup
+        from asrloop.inference.pyfunc import pyfunc_model
+
+        settings = ctx.settings
+        setup = DecodingSetup.resolve(settings.decode, settings.features, ctx.layout.vocab)
+        return pyfunc_model(setup, vocab, example)
+
+    return package
+
+
+@step("train")
+def run(ctx: StepContext) -> float:
+    """The best dev CER (the objective of ``hparams_search`` sweeps). Under ``torchrun`` (or a
+    SLURM job with several tasks) each process runs this as one DDP rank."""
+    settings, layout = ctx.settings, ctx.layout
+    distributed = Distributed.from_env()
+    hardware = Hardware.resolve(
+        settings.trainer, distributed.local_rank, distributed.local_world_size
+    )
+    job = TrainingJob(
+        train=settings.train,
+        model=settings.model,
+        features=settings.features,
+        corpus_dir=layout.corpus,
+        vocab_dir=layout.vocab,
+        alphabet=settings.corpus.alphabet,
+        hardware=hardware,
+        feature_cache=layout.feature_cache(),
+        dev_curve=layout.dev_curve(),
+        tracking=ctx.tracking,
+        config=config_snapshot(ctx.cfg),
+        serving=serving_package(ctx),
+        distributed=distributed,
+        find_unused_parameters=settings.trainer.ddp_find_unused_parameters,
+    )
+    result = Trainer(job).fit()
+    console.print(result)
+    return float(result.best_dev_cer)
