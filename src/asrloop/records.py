@@ -282,9 +282,6 @@ class Clause:
     detail: str
 
 
-GATE_STATES = ("decided", "applied")
-
-
 @dataclass(frozen=True)
 class GateDecision(JsonRecord):
     """The gate's verdict on one challenger, written before any alias moves (``decided``) and
