@@ -15,7 +15,7 @@ work on the rows plus those stats:
   alphabet, no empty text;
 - balance (:mod:`~asrloop.checks.balance`): rows and hours per voice and per split.
 
-Errors block training and growth: :func:`fail_on_errors` raises
+Errors block training and growth: :meth:`CheckReport.raise_if_failed` raises
 :class:`asrloop.errors.ChecksFailed` (``asrloop check data``, ``asrloop.steps.check_data``).
 """
 
@@ -29,7 +29,6 @@ from asrloop.checks import audio, balance, labels, leakage, scenario
 from asrloop.checks.corpus import Clip, CorpusRules, CorpusUnderTest, all_audio_stats
 from asrloop.checks.report import CheckReport, Finding, findings_if
 from asrloop.corpus.manifest import scan_manifests
-from asrloop.errors import ChecksFailed
 
 ROW_FIELDS = ("split",)  # beyond the manifest contract, the checks need this (speaker: a warning)
 
@@ -95,12 +94,3 @@ def check_corpus(
     }
     report.seconds = time.perf_counter() - start
     return report
-
-
-def fail_on_errors(report: CheckReport, path: Path) -> None:
-    """Raise :class:`ChecksFailed` when a check found an error (the report is at ``path``)."""
-    if not report.passed:
-        raise ChecksFailed(
-            f"data checks failed ({', '.join(report.failed_checks())}): "
-            f"see {path}; errors block training and growth"
-        )

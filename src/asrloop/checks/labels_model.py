@@ -15,7 +15,7 @@ from pathlib import Path
 from asrloop.checks.model import sample_rows
 from asrloop.checks.report import CheckReport, findings_if
 from asrloop.corpus.manifest import Utterance, iter_corpus
-from asrloop.errors import ChecksFailed, MissingInputError
+from asrloop.errors import MissingInputError
 from asrloop.inference.batch import Prediction, transcribe_utterances
 from asrloop.inference.recognizer import Recognizer
 from asrloop.metrics import cer
@@ -75,8 +75,3 @@ def champion_version(registry: Registry, alias: str) -> str:
     if champion is None:
         raise MissingInputError("no champion registered yet: the label check needs a model")
     return champion
-
-
-def raise_if_failed(report: CheckReport, path: Path) -> None:
-    if not report.passed:
-        raise ChecksFailed(f"label check failed: see {path}")

@@ -25,7 +25,6 @@ from asrloop.audio.augment import add_noise, apply_gain, normalize_peak
 from asrloop.audio.io import read_audio
 from asrloop.checks.report import CheckReport, Finding, findings_if
 from asrloop.corpus.manifest import Utterance
-from asrloop.errors import ChecksFailed
 from asrloop.inference.batch import transcribe_audio, transcribe_utterances
 from asrloop.inference.recognizer import Recognizer
 from asrloop.metrics import wer
@@ -271,12 +270,3 @@ def heldout_scores(
 def log_report(mlflow, report: CheckReport) -> None:
     report.log_mlflow(mlflow)
     mlflow.log_metrics(summary_metrics(report.summary))
-
-
-def raise_if_failed(report: CheckReport, path) -> None:
-    """Errors block promotion: a failed suite fails the step."""
-    if not report.passed:
-        raise ChecksFailed(
-            f"model checks failed ({', '.join(report.failed_checks())}): see {path}; "
-            "errors block promotion"
-        )

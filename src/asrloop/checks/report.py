@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from asrloop.artifacts import checks_artifact
+from asrloop.errors import ChecksFailed
 
 Severity = Literal["error", "warning"]
 SEVERITIES = ("error", "warning")
@@ -69,6 +70,12 @@ class CheckReport:
 
     def failed_checks(self, severity: Severity = "error") -> list[str]:
         return sorted({f.check for f in self.findings if f.severity == severity})
+
+    def raise_if_failed(self, path: Path, what: str, consequence: str = "") -> None:
+        """Raise ``ChecksFailed`` naming the failed checks and the report at ``path``."""
+        if not self.passed:
+            message = f"{what} failed ({', '.join(self.failed_checks())}): see {path}"
+            raise ChecksFailed(message + (f"; {consequence}" if consequence else ""))
 
     def headline(self) -> str:
         """One line for logs and the loop summary."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from asrloop.checks.balance import balance_table
 from asrloop.checks.corpus import CorpusRules
-from asrloop.checks.data import check_corpus, fail_on_errors
+from asrloop.checks.data import check_corpus
 from asrloop.checks.report import CheckReport
 from asrloop.progress import console
 from asrloop.steps.context import StepContext, step
@@ -23,5 +23,5 @@ def run(ctx: StepContext) -> CheckReport:
     path = report.write(ctx.layout.checks_report("data"))
     with ctx.mlflow_run() as mlflow:
         report.log_mlflow(mlflow)
-    fail_on_errors(report, path)
+    report.raise_if_failed(path, "data checks", "errors block training and growth")
     return report

@@ -5,7 +5,6 @@ from __future__ import annotations
 from asrloop.checks.labels_model import (
     champion_version,
     check_labels,
-    raise_if_failed,
     rows_to_check,
 )
 from asrloop.checks.report import CheckReport
@@ -32,5 +31,5 @@ def run(ctx: InferenceContext) -> CheckReport:
     path = report.write(ctx.layout.checks_report("labels"))
     with ctx.mlflow_run() as mlflow:
         report.log_mlflow(mlflow)
-    raise_if_failed(report, path)
+    report.raise_if_failed(path, "label check")
     return report

@@ -8,7 +8,6 @@ from asrloop.checks.model import (
     compare_regression,
     heldout_scores,
     log_report,
-    raise_if_failed,
     record_on_version,
 )
 from asrloop.checks.report import CheckReport
@@ -42,5 +41,5 @@ def run(ctx: InferenceContext) -> CheckReport:
     with ctx.mlflow_run() as mlflow:
         log_report(mlflow, report)
     record_on_version(ctx.registry, report)
-    raise_if_failed(report, path)
+    report.raise_if_failed(path, "model checks", "errors block promotion")
     return report
