@@ -91,6 +91,7 @@ class Layout:
     cache: Path
     models: Path
     reports: Path
+    replaced: Path  # drops replaced on purpose, kept whole (corpus/served.py)
 
     @classmethod
     def from_paths(cls, paths: Mapping[str, Any] | Any) -> Layout:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 from asrloop.faults import fault_point
@@ -43,3 +44,29 @@ def replace_dir(tmp: Path, final: Path) -> None:
     os.replace(tmp, final)
     if old.exists():
         shutil.rmtree(old)
+
+
+def inside(path: str | Path, root: str | Path) -> Path | None:
+    """``path`` (relative paths start at ``root``) resolved, symlinks followed, when it lies
+    inside ``root``; None when it leaves it (``..``, an absolute path elsewhere, a link out)."""
+    if not str(path) or "\x00" in str(path):
+        return None
+    root = Path(root).resolve()
+    candidate = Path(path) if Path(path).is_absolute() else root / path
+    try:
+        resolved = candidate.resolve()
+    except (OSError, RuntimeError):  # a symlink loop, a name too long
+        return None
+    return resolved if resolved.is_relative_to(root) else None
+
+
+def inside_any(path: str | Path, base: str | Path, roots: Iterable[str | Path]) -> Path | None:
+    """``path`` (relative paths start at ``base``) resolved inside one of ``roots``, else None."""
+    if not str(path) or "\x00" in str(path):
+        return None
+    candidate = Path(path) if Path(path).is_absolute() else Path(base) / path
+    for root in roots:
+        found = inside(candidate, root)
+        if found is not None:
+            return found
+    return None

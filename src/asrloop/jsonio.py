@@ -29,12 +29,30 @@ def write_json(path: str | Path, data: Any) -> Path:
     return atomic_write_text(path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
 
 
+class NonFiniteNumber(ValueError):
+    """``NaN`` or ``Infinity`` in a JSON file (not JSON, though Python writes it)."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise NonFiniteNumber(f"{name} is not a number JSON allows")
+
+
+def parse_json(text: str, where: str) -> Any:
+    """``text`` as JSON; NaN, Infinity and bad syntax raise :class:`DataError` naming ``where``."""
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except (json.JSONDecodeError, NonFiniteNumber, RecursionError) as error:
+        reason = "nested too deep" if isinstance(error, RecursionError) else str(error)
+        raise DataError(f"{where}: not valid JSON ({reason})") from error
+
+
 def read_json(path: str | Path) -> Any:
     path = Path(path)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise DataError(f"{path}: not valid JSON ({error})") from error
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path}: not UTF-8 text ({error})") from error
+    return parse_json(text, str(path))
 
 
 def write_jsonl(path: str | Path, rows: Iterable[Mapping[str, Any]]) -> Path:
@@ -47,13 +65,18 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(line number, object)`` for every non-blank line; a bad line raises :class:`DataError`."""
     path = Path(path)
     with path.open(encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, start=1):
+        number = 0
+        while True:
+            try:
+                line = handle.readline()
+            except UnicodeDecodeError as error:
+                raise DataError(f"{path}:{number + 1}: not UTF-8 text ({error})") from error
+            if not line:
+                return
+            number += 1
             if not line.strip():
                 continue
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise DataError(f"{path}:{number}: not valid JSON ({error})") from error
+            data = parse_json(line, f"{path}:{number}")
             if not isinstance(data, dict):
                 raise DataError(f"{path}:{number}: not a JSON object")
             yield number, data

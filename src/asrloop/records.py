@@ -28,6 +28,7 @@ from typing import Any, ClassVar, Self
 
 from asrloop.errors import DataError, MissingInputError
 from asrloop.jsonio import read_json, write_json
+from asrloop.strict import FieldTypeError, check_types
 
 
 class RecordError(DataError):
@@ -63,10 +64,15 @@ class JsonRecord:
         found = data.pop("schema", None) if isinstance(data, dict) else None
         if found != cls.schema():
             raise RecordError(f"{path}: schema {found!r}, expected {cls.schema()!r}")
+        if not isinstance(data, dict):
+            raise RecordError(f"{path}: not a JSON object")
         try:
-            return cls.from_dict(data)
-        except (KeyError, TypeError) as error:
+            record = cls.from_dict(data)
+        except FieldTypeError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise RecordError(f"{path}: not a valid {cls.KIND} record ({error})") from error
+        return check_types(record, str(path))
 
     @classmethod
     def load_if_exists(cls, path: str | Path) -> Self | None:
@@ -86,7 +92,7 @@ class TrainingResult(JsonRecord):
     model_dir: str
     steps: int
     train_seconds: float
-    best_dev_cer: float
+    best_dev_cer: float | None  # None: no dev evaluation ran
     model_version: str | None = None
 
 
@@ -282,6 +288,9 @@ class Clause:
     detail: str
 
 
+GATE_STATES = ("decided", "applied")
+
+
 @dataclass(frozen=True)
 class GateDecision(JsonRecord):
     """The gate's verdict on one challenger, written before any alias moves (``decided``) and
@@ -305,18 +314,21 @@ class GateDecision(JsonRecord):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GateDecision:
+        if data.get("state") not in GATE_STATES:
+            raise ValueError(f"field 'state': {data.get('state')!r} not in {GATE_STATES}")
+
         def candidate(value):
             return Candidate.from_dict(value) if value else None
 
         return cls(
-            bool(data["promote"]),
-            str(data["reason"]),
+            data["promote"],
+            data["reason"],
             Candidate.from_dict(data["challenger"]),
             candidate(data.get("champion")),
             candidate(data.get("baseline")),
             tuple(Clause(**c) for c in data.get("clauses", [])),
-            dict(data.get("model_checks") or {}),
-            str(data["state"]),
+            data.get("model_checks") or {},
+            data["state"],
         )
 
     @property

@@ -37,7 +37,8 @@ REGISTRY_ENV = "MLFLOW_REGISTRY_URI"
 MASK = "***"
 _URI_CREDENTIALS = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]*):[^@/\s]+@")
 _SECRET_KEY = re.compile(
-    r"(password|passwd|secret|credential|access_key|key_id|api_key|(auth|api|session|access)_token)",
+    r"(password|passwd|secret|credential|access_key|key_id|api_key"
+    r"|(auth|api|session|access)_token|^token$)",
     re.I,
 )
 _AWS_KEY_ID = re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")

@@ -388,7 +388,7 @@ class Trainer:
             model_dir=str(self.output.best),
             steps=state.step,
             train_seconds=seconds,
-            best_dev_cer=state.best_cer,
+            best_dev_cer=state.best_cer if math.isfinite(state.best_cer) else None,
             model_version=version,
         )
         if self.dist.is_main:

@@ -41,8 +41,9 @@ def user_data(tmp_path_factory):
     settings = typed(cfg)
     shards = plan_corpus(settings.corpus, forbidden_words=settings.scenario.terms)
     render_shards(shards, Path(cfg.paths.base_corpus), workers=2)
-    drop = Drop.of(settings.scenario.drop, Layout.from_paths(cfg.paths))
-    synthesize_drop(settings.corpus, settings.scenario, drop)
+    layout = Layout.from_paths(cfg.paths)
+    drop = Drop.of(settings.scenario.drop, layout)
+    synthesize_drop(settings.corpus, settings.scenario, drop, layout)
     librispeech = export_librispeech(Path(cfg.paths.base_corpus), scratch / "corpora")
     production = export_drop(drop.manifest, drop.references, scratch / "incoming" / "week1")
     return librispeech, production

@@ -44,8 +44,9 @@ def test_a_folder_of_audio_becomes_a_drop(tmp_path, spoken):
         "corpus.importer.workers=1",
     )
     settings = typed(cfg)
-    drop = Drop.of(settings.scenario.drop, Layout.from_paths(settings.paths))
-    import_drop(drop, DropImportSettings.of(settings.scenario.drop, settings.corpus))
+    layout = Layout.from_paths(settings.paths)
+    drop = Drop.of(settings.scenario.drop, layout)
+    import_drop(drop, DropImportSettings.of(settings.scenario.drop, settings.corpus), layout)
 
     rows = read_manifest(drop.manifest, require_text=False)
     assert sorted(r.id for r in rows) == ["a", "e", "tuesday-b-c", "tuesday-d"]
@@ -62,5 +63,5 @@ def test_a_folder_of_audio_becomes_a_drop(tmp_path, spoken):
     assert [r.id for r in input_rows(drop.folder)] == [r.id for r in rows]  # what serving reads
 
     again = {p: p.stat().st_mtime_ns for p in drop.folder.iterdir()}
-    import_drop(drop, DropImportSettings.of(settings.scenario.drop, settings.corpus))
+    import_drop(drop, DropImportSettings.of(settings.scenario.drop, settings.corpus), layout)
     assert {p: p.stat().st_mtime_ns for p in drop.folder.iterdir()} == again  # resumable

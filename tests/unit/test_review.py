@@ -12,6 +12,7 @@ import pytest
 from asrloop.cli import as_overrides
 from asrloop.errors import DataError
 from asrloop.loop.review_queue import ReviewItem, merge_queue, read_queue, write_queue
+from asrloop.review.access import Access
 from asrloop.review.app import create_app
 from asrloop.review.page import (
     PageSettings,
@@ -39,8 +40,8 @@ def queue(tmp_path, clips) -> Path:
     return folder
 
 
-def store(folder: Path) -> ReviewStore:
-    return ReviewStore(folder, ALPHABET, folder)
+def store(folder: Path, audio: Path | None = None) -> ReviewStore:
+    return ReviewStore(folder, ALPHABET, folder, (audio,) if audio else ())
 
 
 def test_old_queue_files_still_read(tmp_path):
@@ -156,9 +157,10 @@ def test_review_command_words_become_overrides():
     ]
 
 
-def call(url: str, body: dict | None = None) -> tuple[int, dict | bytes]:
+def call(url: str, body: dict | None = None, csrf: str = "") -> tuple[int, dict | bytes]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, headers={"content-type": "application/json"})
+    headers = {"content-type": "application/json", "x-csrf-token": csrf}
+    request = urllib.request.Request(url, data=data, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             status, raw = response.status, response.read()
@@ -167,9 +169,10 @@ def call(url: str, body: dict | None = None) -> tuple[int, dict | bytes]:
     return status, json.loads(raw) if raw[:1] == b"{" else raw
 
 
-def test_the_http_api(queue):
+def test_the_http_api(queue, clips):
     settings = PageSettings("drop", "ann", 0.6, ("deal was",))
-    with ReviewServer(create_app(store(queue), settings)) as server:
+    access = Access.for_binding("127.0.0.1")
+    with ReviewServer(create_app(store(queue, clips), settings, access)) as server:
         status, page = call(server.url + "/?reason=flagged")
         html = page.decode()
         assert status == 200 and html.count('<article class="row') == 2
@@ -181,10 +184,12 @@ def test_the_http_api(queue):
         assert call(server.url + "/audio/nope")[0] == 404
         tag = call(server.url + "/api/rows/drop-00002")[1]["tag"]
         save = {"status": "approved", "reference": "Brexit talks", "reviewer": "ann", "seen": tag}
-        status, saved = call(server.url + "/api/rows/drop-00002", save)
+        assert call(server.url + "/api/rows/drop-00002", save)[0] == 403  # no CSRF token
+        status, saved = call(server.url + "/api/rows/drop-00002", save, access.csrf)
         assert status == 200 and saved["row"]["reference"] == "brexit talks"
         assert saved["progress"]["approved"] == 1
-        status, stale = call(server.url + "/api/rows/drop-00002", {**save, "reference": "other"})
+        other = {**save, "reference": "other"}
+        status, stale = call(server.url + "/api/rows/drop-00002", other, access.csrf)
         assert status == 409 and "changed after you loaded it" in stale["error"]
         status, refused = call(
             server.url + "/api/rows/drop-00003",
@@ -193,6 +198,7 @@ def test_the_http_api(queue):
                 "reference": "Ωmega",
                 "seen": call(server.url + "/api/rows/drop-00003")[1]["tag"],
             },
+            access.csrf,
         )
         assert status == 422 and "cannot write" in refused["error"]
     assert read_queue(queue)[1].reference == "brexit talks"

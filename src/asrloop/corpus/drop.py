@@ -17,7 +17,8 @@ from asrloop.artifacts import MANIFEST, Layout
 from asrloop.corpus import ownership
 from asrloop.corpus.manifest import Utterance, read_manifest, write_manifest
 from asrloop.corpus.plan import plan_drop
-from asrloop.corpus.shards import render_shards
+from asrloop.corpus.served import guard_drop
+from asrloop.corpus.shards import plan_digest, render_shards
 from asrloop.faults import fault_point
 from asrloop.progress import console, progress_bar
 from asrloop.settings.corpus import CorpusSettings
@@ -80,12 +81,18 @@ class Drop:
         ]
 
 
-def synthesize_drop(corpus: CorpusSettings, scenario: ScenarioSettings, drop: Drop) -> Path:
-    """Render the scenario's drop ``drop.name`` (audio) and write its hidden references."""
+def synthesize_drop(
+    corpus: CorpusSettings, scenario: ScenarioSettings, drop: Drop, layout: Layout
+) -> Path:
+    """Render the scenario's drop ``drop.name`` (audio) and write its hidden references; a drop
+    already in use is rewritten only from the same plan (see :mod:`asrloop.corpus.served`)."""
     settings = scenario.drop
     ownership.claim_folder(drop.folder, "drop synth")
     index = settings.index
     shard = plan_drop(corpus, scenario, drop.name, settings.seed + index, index)
+    kept = guard_drop(layout, drop.name, "drop synth", settings.replace, plan_digest(shard))
+    if kept is not None:
+        console.print(f"[yellow]replacing drop {drop.name}[/]: the old one is kept in {kept}")
     with progress_bar(f"synthesizing drop {drop.name}", len(shard.clips)) as advance:
         render_shards([shard], drop.folder.parent, workers=1, with_text=False, on_progress=advance)
     texts = {c.id: c.text for c in shard.clips}

@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from asrloop.artifacts import Layout
 from asrloop.audio.io import AUDIO_SUFFIXES
 from asrloop.corpus import ownership
 from asrloop.corpus.drop import Drop
@@ -23,6 +24,7 @@ from asrloop.corpus.importer.clip import SourceClip
 from asrloop.corpus.importer.import_plan import Excluded, ImportShard, PlannedClip, safe_id
 from asrloop.corpus.importer.shard_writer import write_shards
 from asrloop.corpus.manifest import read_manifest, write_manifest
+from asrloop.corpus.served import guard_drop
 from asrloop.errors import ConfigError, DataError
 from asrloop.progress import console, progress_bar
 from asrloop.settings.corpus import CorpusSettings
@@ -40,6 +42,7 @@ class DropImportSettings:
     alphabet: str
     language: str
     workers: int
+    replace: bool = False  # scenario.drop.replace: rewrite a drop already in use
 
     @classmethod
     def of(cls, drop: DropSettings, corpus: CorpusSettings) -> DropImportSettings:
@@ -49,7 +52,8 @@ class DropImportSettings:
         folder = Path(drop.import_from).expanduser().resolve()
         if not folder.is_dir():
             raise ConfigError(f"scenario.drop.import_from: {folder} is not a folder")
-        return cls(folder, corpus.alphabet, corpus.language, corpus.importer.workers)
+        workers = corpus.importer.workers
+        return cls(folder, corpus.alphabet, corpus.language, workers, drop.replace)
 
 
 def audio_files(folder: Path) -> list[Path]:
@@ -86,6 +90,9 @@ def write_references(
     """The drop's references (normalised text, raw text in provenance); returns the rows left
     out because their text cannot be normalised."""
     texts = reference_texts(settings.folder)
+    if not texts:  # none given: no references (an empty file would claim every clip has none)
+        drop.references.unlink(missing_ok=True)
+        return []
     rows, excluded = [], []
     for row in read_manifest(drop.manifest, require_text=False):
         raw, where = texts.get(row.extra["provenance"]["path"], (None, ""))
@@ -108,12 +115,17 @@ def write_references(
     return excluded
 
 
-def import_drop(drop: Drop, settings: DropImportSettings) -> Path:
+def import_drop(drop: Drop, settings: DropImportSettings, layout: Layout) -> Path:
+    """Import ``settings.folder`` as ``drop``; a drop already in use is refused (or, with
+    ``settings.replace``, moved aside first: :func:`asrloop.corpus.served.guard_drop`)."""
     ownership.claim_folder(drop.folder, STEP)
     clips = planned_clips(settings.folder)
     if not clips:
         raise DataError(f"{settings.folder}: no audio files ({', '.join(AUDIO_SUFFIXES)})")
     shard = ImportShard(drop.name, tuple(clips))
+    kept = guard_drop(layout, drop.name, STEP, settings.replace, shard.digest())
+    if kept is not None:
+        console.print(f"[yellow]replacing drop {drop.name}[/]: the old one is kept in {kept}")
     with progress_bar(f"importing drop {drop.name}", len(clips)) as advance:
         write_shards([shard], drop.folder.parent, settings.workers, STEP, advance)
     rows = read_manifest(drop.manifest, require_text=False)

@@ -7,11 +7,15 @@ drop so far; the model checks reuse those numbers. :mod:`asrloop.loop.gate_rules
 Write-ahead: the decision (``reports/gate/v<N>.json``, :class:`asrloop.records.GateDecision`)
 and the version's tags are recorded *before* the champion alias moves, and the record is marked
 ``applied`` after. A rerun reads the record and completes a half-done gate instead of measuring
-again. The latest candidate always carries the ``challenger`` alias.
+again, but only when the record's digest matches the one tagged on the version in the registry
+(written before the record): an edited or forged record is measured again, never obeyed. The
+latest candidate always carries the ``challenger`` alias.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -149,9 +153,21 @@ def evaluate_challenger(
     )
 
 
+DIGEST_TAG = "gate_record_digest"
+
+
+def decision_digest(decision: GateDecision) -> str:
+    """A digest of what the decision says (its state aside)."""
+    content = {k: v for k, v in decision.to_dict().items() if k != "state"}
+    text = json.dumps(content, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def apply(decision: GateDecision, registry: Registry, record: Path) -> GateDecision:
-    """Record first, then move aliases, then mark the record applied (see module docstring)."""
+    """Tag the digest, record, then move aliases, then mark the record applied (see module
+    docstring)."""
     version = decision.challenger.version
+    registry.tag_version(version, DIGEST_TAG, decision_digest(decision))
     decision.write(record)
     fault_point("gate.after_record")
     registry.tag_version(version, "gate", "promoted" if decision.promote else "rejected")
@@ -180,13 +196,20 @@ def gate_version(
     record: Path,
     evaluate,
 ) -> GateDecision:
-    """Decide on ``version`` once: a recorded decision is completed, not taken again."""
+    """Decide on ``version`` once: a recorded decision whose digest the registry confirms is
+    completed (or, applied, returned), not taken again."""
     existing = GateDecision.load_if_exists(record)
     if existing is not None and existing.challenger.version == version:
-        if existing.state != "applied":
+        tagged = registry.version_tags(version).get(DIGEST_TAG)
+        if tagged == decision_digest(existing):
+            if existing.state == "applied":
+                return existing
             console.print(f"gate: completing the recorded decision for v{version}")
             return apply(existing, registry, record)
-        return existing
+        console.print(
+            f"[yellow]gate: {record} does not match the digest the gate tagged on v{version}: "
+            "measuring again instead of obeying it[/]"
+        )
     fault_point("gate.before_record")
     return apply(evaluate(), registry, record)
 

@@ -22,12 +22,18 @@ from typing import Any
 from asrloop.artifacts import QUEUE_CSV, QUEUE_JSONL
 from asrloop.errors import DataError
 from asrloop.jsonio import iter_jsonl, write_jsonl
+from asrloop.strict import clean_text
 
 STATUSES = ("pending", "approved", "rejected")
+MAX_ROWS = 100_000  # a queue is read whole: more rows than any review is refused
+MAX_FIELD_CHARS = 10_000  # any text field of a row
+MAX_TEXT_CHARS = 2_000  # a reference a reviewer saves
+MAX_NAME_CHARS = 100  # a reviewer's name
 DECIDED = ("approved", "rejected")
 RANDOM = "random"  # the reason of the uniform sample (the unbiased error estimate)
 DEMO_REVIEWER = "demo:references"
 DECISION_FIELDS = ("id", "status", "reference", "reviewer", "revision", "reviewed_at")
+SPREADSHEET_FIELDS = ("id", "reviewer", "reference")  # typed by people: never a formula
 
 
 @dataclass(frozen=True)
@@ -100,8 +106,15 @@ class ReviewItem:
             revision = int(revision) if revision not in ("", None) else 0
         except ValueError as error:
             raise DataError(f"{where}: field 'revision': {revision!r} is not a number") from error
+        if confidence is not None and not 0.0 <= confidence <= 1.0:  # NaN fails this too
+            raise DataError(f"{where}: field 'confidence': {confidence!r} is not in [0, 1]")
+        if revision < 0:
+            raise DataError(f"{where}: field 'revision': {revision} is negative")
         numbers = ("status", "confidence", "revision")
         text = {n: str(values[n]) for n in names if n not in numbers}
+        for name, value in text.items():
+            limit = MAX_NAME_CHARS if name == "reviewer" else MAX_FIELD_CHARS
+            clean_text(value, where, name, limit, spreadsheet=name in SPREADSHEET_FIELDS)
         return cls(**{**text, "status": status, "confidence": confidence, "revision": revision})
 
 
@@ -128,21 +141,49 @@ def write_queue(folder: str | Path, items: Iterable[ReviewItem]) -> tuple[Path, 
 
 
 def read_queue(folder: str | Path) -> list[ReviewItem]:
-    """The queue as a person left it: the CSV if it was edited after the JSON lines, else those."""
+    """The queue as a person left it: the CSV if it was edited after the JSON lines, else those.
+    Every row is checked (:meth:`ReviewItem.from_dict`); a repeated id or more than
+    :data:`MAX_ROWS` rows is refused, naming the file and rows."""
     jsonl, csv_path = queue_paths(folder)
     if csv_path.exists() and (
         not jsonl.exists() or csv_path.stat().st_mtime_ns > jsonl.stat().st_mtime_ns
     ):
-        # utf-8-sig: a spreadsheet's byte-order mark is not part of the first column's name;
-        # newline="": the csv module handles CRLF line ends itself
-        with csv_path.open(encoding="utf-8-sig", newline="") as handle:
-            return [
-                ReviewItem.from_dict(data, f"{csv_path}:{number}")
-                for number, data in enumerate(csv.DictReader(handle), start=2)
-            ]
+        return _unique(_csv_rows(csv_path), csv_path)
     if not jsonl.exists():
         return []
-    return [ReviewItem.from_dict(data, f"{jsonl}:{n}") for n, data in iter_jsonl(jsonl)]
+    rows = ((f"{jsonl}:{n}", data) for n, data in iter_jsonl(jsonl))
+    return _unique(rows, jsonl)
+
+
+def _csv_rows(path: Path) -> Iterable[tuple[str, dict[str, Any]]]:
+    # utf-8-sig: a spreadsheet's byte-order mark is not part of the first column's name;
+    # newline="": the csv module handles CRLF line ends itself
+    number = 1
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            for number, data in enumerate(csv.DictReader(handle), start=2):
+                if None in data:  # more cells than the header names
+                    raise DataError(f"{path}:{number}: more cells than columns")
+                yield f"{path}:{number}", data
+    except (csv.Error, UnicodeDecodeError) as error:
+        raise DataError(f"{path}:{number + 1}: not a readable CSV row ({error})") from error
+
+
+def _unique(rows: Iterable[tuple[str, dict[str, Any]]], path: Path) -> list[ReviewItem]:
+    items: list[ReviewItem] = []
+    where_of: dict[str, str] = {}
+    for where, data in rows:
+        if len(items) >= MAX_ROWS:
+            raise DataError(f"{path}: more than {MAX_ROWS} rows; split the drop")
+        item = ReviewItem.from_dict(data, where)
+        if item.id in where_of:
+            raise DataError(
+                f"{where}: clip {item.id!r} is also at {where_of[item.id]}: one row per clip "
+                "(which decision counts?); remove one"
+            )
+        where_of[item.id] = where
+        items.append(item)
+    return items
 
 
 def merge_queue(

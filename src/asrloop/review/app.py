@@ -7,6 +7,9 @@ Routes:
 * ``GET /api/rows/{clip}``: a row as saved now (the page reloads a row after a conflict);
 * ``POST /api/rows/{clip}``: save a decision ``{status, reference, reviewer, seen}``; answers
   409 when the row changed since ``seen`` (its tag), 422 for text the normaliser refuses.
+
+Every request passes :mod:`asrloop.review.access` first (Host allow-list, token, CSRF). Answers
+carry a message, never a stack trace or a server path.
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from asrloop.errors import AsrloopError, DataError, MissingInputError
-from asrloop.loop.review_queue import ReviewItem
+from asrloop.loop.review_queue import MAX_NAME_CHARS, MAX_TEXT_CHARS, ReviewItem
+from asrloop.review.access import Access, install
 from asrloop.review.page import (
     FILTERS,
     PageSettings,
@@ -39,10 +43,10 @@ HERE = Path(__file__).resolve().parent
 class Save(BaseModel):
     """A reviewer's save: the decision, the corrected text, who, and the row tag they saw."""
 
-    status: str
-    reference: str = ""
-    reviewer: str
-    seen: str
+    status: str = Field(max_length=16)
+    reference: str = Field("", max_length=MAX_TEXT_CHARS)
+    reviewer: str = Field(max_length=MAX_NAME_CHARS)
+    seen: str = Field(max_length=64)
 
 
 def row_json(item: ReviewItem) -> dict[str, Any]:
@@ -59,15 +63,23 @@ def error_status(error: AsrloopError) -> int:
     return 500
 
 
-def create_app(store: ReviewStore, settings: PageSettings) -> FastAPI:
-    """The review app over ``store``'s queue."""
-    app = FastAPI(title=f"asrloop review: {settings.drop}", docs_url=None, redoc_url=None)
+def create_app(store: ReviewStore, settings: PageSettings, access: Access | None = None) -> FastAPI:
+    """The review app over ``store``'s queue (``access``: loopback only, when not given)."""
+    access = access or Access.for_binding("127.0.0.1")
+    app = FastAPI(
+        title=f"asrloop review: {settings.drop}", docs_url=None, redoc_url=None, openapi_url=None
+    )
     templates = Jinja2Templates(directory=HERE / "templates")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    install(app, access)
 
     @app.exception_handler(AsrloopError)
     def project_error(request: Request, error: AsrloopError) -> JSONResponse:
-        return JSONResponse({"error": str(error)}, status_code=error_status(error))
+        return JSONResponse({"error": store.public(str(error))}, status_code=error_status(error))
+
+    @app.exception_handler(Exception)
+    def unexpected(request: Request, error: Exception) -> JSONResponse:
+        return JSONResponse({"error": "internal error (see the server's log)"}, status_code=500)
 
     @app.get("/", response_class=HTMLResponse)
     def page(request: Request) -> HTMLResponse:
@@ -90,6 +102,7 @@ def create_app(store: ReviewStore, settings: PageSettings) -> FastAPI:
             "filters": filters,
             "options": filter_options(items),
             "progress": progress(items),
+            "csrf": access.csrf,
         }
         return templates.TemplateResponse(request, "review.html", context)
 

@@ -27,10 +27,13 @@ class ReviewPaths:
     queue: Path  # data/reviews/<drop>/
     spikes: Path  # reports/monitor/<drop>/spikes.json (optional)
     root: Path  # the project root: relative audio paths start here
+    audio: Path  # data/drops/<drop>/: the only audio the page serves
 
     @classmethod
     def of(cls, drop: str, layout: Layout) -> ReviewPaths:
-        return cls(layout.review_queue(drop), layout.spikes(drop), layout.root)
+        return cls(
+            layout.review_queue(drop), layout.spikes(drop), layout.root, layout.drop_dir(drop)
+        )
 
 
 def page_settings(review: ReviewSettings, spikes: Path) -> PageSettings:
@@ -44,14 +47,21 @@ def page_settings(review: ReviewSettings, spikes: Path) -> PageSettings:
 
 
 def review_store(paths: ReviewPaths, alphabet: str) -> ReviewStore:
-    """The drop's queue, its text checked against ``alphabet``, audio found from the root."""
-    return ReviewStore(paths.queue, alphabet, paths.root)
+    """The drop's queue, its text checked against ``alphabet``, audio served from the drop."""
+    return ReviewStore(paths.queue, alphabet, paths.root, (paths.audio,))
 
 
-def build_app(settings: PageSettings, paths: ReviewPaths, alphabet: str):
+def page_access(review: ReviewSettings):
+    """The page's access rules for ``review.host`` (a token is required off loopback)."""
+    from asrloop.review.access import Access
+
+    return Access.for_binding(review.host, review.allowed_hosts, review.token)
+
+
+def build_app(settings: PageSettings, paths: ReviewPaths, alphabet: str, access=None):
     from asrloop.review.app import create_app
 
-    return create_app(review_store(paths, alphabet), settings)
+    return create_app(review_store(paths, alphabet), settings, access)
 
 
 class ReviewServer:

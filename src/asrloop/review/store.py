@@ -17,7 +17,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from asrloop.errors import AsrloopError, DataError, MissingInputError
-from asrloop.loop.review_queue import STATUSES, ReviewItem, queue_paths, read_queue, write_queue
+from asrloop.fsutil import inside_any
+from asrloop.loop.review_queue import (
+    MAX_NAME_CHARS,
+    MAX_TEXT_CHARS,
+    STATUSES,
+    ReviewItem,
+    queue_paths,
+    read_queue,
+    write_queue,
+)
+from asrloop.strict import clean_text
 from asrloop.text.normalize import normalize_transcript
 
 
@@ -43,14 +53,30 @@ class Decision:
 
 class ReviewStore:
     """The queue in ``folder`` (``queue.jsonl`` + ``queue.csv``); corrections must be writable in
-    ``alphabet``. Relative audio paths are resolved against ``root``."""
+    ``alphabet``. Relative audio paths are resolved against ``root``; only audio inside
+    ``audio_roots`` (default: ``root``) is ever served, symlinks resolved."""
 
-    def __init__(self, folder: str | Path, alphabet: str, root: str | Path):
+    def __init__(
+        self,
+        folder: str | Path,
+        alphabet: str,
+        root: str | Path,
+        audio_roots: Sequence[str | Path] = (),
+    ):
         self.folder, self.alphabet, self.root = Path(folder), alphabet, Path(root)
+        self.audio_roots = tuple(Path(r) for r in audio_roots) or (self.root,)
         if not any(path.exists() for path in queue_paths(self.folder)):
             raise MissingInputError(
                 f"{self.folder}: no review queue here (`asrloop triage` writes it)"
             )
+
+    def public(self, message: str) -> str:
+        """``message`` without this server's folders (answers name rows, not paths)."""
+        folders = {self.folder, self.root, *self.audio_roots}
+        names = {str(p) for p in folders} | {str(p.resolve()) for p in folders}
+        for name in sorted(names, key=len, reverse=True):
+            message = message.replace(name, "<project>")
+        return message
 
     def items(self) -> list[ReviewItem]:
         return read_queue(self.folder)
@@ -59,15 +85,15 @@ class ReviewStore:
         for item in self.items():
             if item.id == clip_id:
                 return item
-        raise UnknownClipError(f"{self.folder}: no clip {clip_id!r} in the review queue")
+        raise UnknownClipError(f"no clip {clip_id[:80]!r} in the review queue")
 
     def audio_path(self, clip_id: str) -> Path:
-        """The audio file of a queue row (never any other path)."""
+        """The audio file of a queue row, inside the audio roots (never any other path); a
+        path outside them and a missing file get the same answer."""
         item = self.item(clip_id)
-        path = Path(item.audio_filepath)
-        path = path if path.is_absolute() else self.root / path
-        if not item.audio_filepath or not path.is_file():
-            raise MissingInputError(f"clip {clip_id}: audio file {path} is missing")
+        path = inside_any(item.audio_filepath, self.root, self.audio_roots)
+        if path is None or not path.is_file():
+            raise MissingInputError(f"clip {clip_id}: no audio to serve")
         return path
 
     def decide(self, decision: Decision) -> ReviewItem:
@@ -102,11 +128,13 @@ class ReviewStore:
             )
         if decision.status not in STATUSES:
             raise DataError(f"clip {item.id}: status {decision.status!r} not in {STATUSES}")
-        reviewer = decision.reviewer.strip()
+        where = f"clip {item.id}"
+        reviewer = clean_text(decision.reviewer.strip(), where, "reviewer", MAX_NAME_CHARS, True)
         if not reviewer:
             raise DataError(f"clip {item.id}: no reviewer name: say who decides")
         reference = item.reference
         if decision.status == "approved":
+            clean_text(decision.reference, where, "reference", MAX_TEXT_CHARS)
             reference = normalize_transcript(decision.reference, self.alphabet)
         changed = (decision.status, reference, reviewer) != (
             item.status,

@@ -22,3 +22,4 @@ class PathsSettings:
     cache: str = MISSING
     models: str = MISSING
     reports: str = MISSING
+    replaced: str = MISSING

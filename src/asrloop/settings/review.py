@@ -35,6 +35,8 @@ class ReviewSettings:
     drop: str = MISSING
     host: str = MISSING
     port: int = MISSING
+    allowed_hosts: list[str] = field(default_factory=list)  # Host names beyond loopback
+    token: str | None = None  # required when host is not loopback
     reviewer: str = ""
     low_confidence: float = MISSING
     phrases: int = MISSING

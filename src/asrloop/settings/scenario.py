@@ -35,6 +35,7 @@ class DropSettings:
     holdout_share: float = MISSING
     source: str = "synth"
     import_from: str | None = None
+    replace: bool = False  # rewrite a drop already served/triaged/grown from (old one kept)
     voices: list[str] = MISSING
     rate_wpm: list[int] = "${corpus.rate_wpm}"  # the corpus's rates unless the drop has its own
     noise: NoiseSettings = field(default_factory=NoiseSettings)

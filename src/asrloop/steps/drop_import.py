@@ -11,4 +11,4 @@ from asrloop.steps.context import StepContext, step
 @step("drop import")
 def run(ctx: StepContext) -> Path:
     settings = DropImportSettings.of(ctx.settings.scenario.drop, ctx.settings.corpus)
-    return import_drop(ctx.drop, settings)
+    return import_drop(ctx.drop, settings, ctx.layout)

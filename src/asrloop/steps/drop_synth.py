@@ -9,4 +9,4 @@ from asrloop.steps.context import StepContext, step
 
 @step("drop synth")
 def run(ctx: StepContext) -> None:
-    synthesize_drop(ctx.settings.corpus, ctx.settings.scenario, ctx.drop)
+    synthesize_drop(ctx.settings.corpus, ctx.settings.scenario, ctx.drop, ctx.layout)

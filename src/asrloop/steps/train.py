@@ -56,4 +56,4 @@ def run(ctx: StepContext) -> float:
     )
     result = Trainer(job).fit()
     console.print(result)
-    return float(result.best_dev_cer)
+    return float("inf") if result.best_dev_cer is None else result.best_dev_cer  # sweeps

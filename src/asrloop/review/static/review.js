@@ -1,6 +1,8 @@
 // The review page's keyboard and saves. One row is current; every action applies to it.
 "use strict";
 
+const CSRF = document.querySelector('meta[name="csrf-token"]').content;  // sent with every save
+
 const rows = Array.from(document.querySelectorAll("article.row"));
 const reviewer = document.getElementById("reviewer");
 const progressLine = document.getElementById("progress");
@@ -57,7 +59,8 @@ function showProgress(p) {
 async function request(row, options) {
   const response = await fetch(`/api/rows/${encodeURIComponent(row.dataset.id)}`, options);
   const data = await response.json();
-  if (!response.ok) throw Object.assign(new Error(data.error || response.statusText), { status: response.status });
+  const message = data.error || (Array.isArray(data.detail) ? data.detail.map((d) => d.msg).join("; ") : response.statusText);
+  if (!response.ok) throw Object.assign(new Error(message), { status: response.status });
   return data;
 }
 
@@ -72,7 +75,9 @@ async function decide(row, status) {
   const body = { status, reference: row.querySelector(".ref").value, reviewer: name, seen: row.dataset.tag };
   try {
     const data = await request(row, {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+      method: "POST",
+      headers: { "content-type": "application/json", "x-csrf-token": CSRF },
+      body: JSON.stringify(body),
     });
     update(row, data.row);
     showProgress(data.progress);
