@@ -9,6 +9,7 @@ import importlib.util
 import io
 import json
 import subprocess
+from pathlib import Path
 
 import mlflow
 import pytest
@@ -17,7 +18,8 @@ import yaml
 
 from asrloop.audio.io import encode_wav, read_audio
 from asrloop.corpus.manifest import iter_corpus
-from asrloop.inference.model_server import ServerError, served_model, transcribe_over_http
+from asrloop.inference.model_server import served_model, transcribe_over_http
+from asrloop.inference.pyfunc import PATH_ROOTS_ENV
 from asrloop.inference.recognizer import Recognizer
 from asrloop.model.registry import Registry
 from asrloop.settings import typed
@@ -105,13 +107,20 @@ def test_served_champion_transcribes_posted_clips(champion, tmp_path):
     assert any(t.words for t in expected)
 
     log = tmp_path / "server.log"
-    with served_model(model_uri(registry), tracking_uri(cfg), free_port(), log, bin_dir) as url:
+    corpus = str(Path(cfg.paths.base_corpus).resolve())
+    env = {PATH_ROOTS_ENV: corpus}  # the one folder whose files requests may name
+    uri, tracking = model_uri(registry), tracking_uri(cfg)
+    with served_model(uri, tracking, free_port(), log, bin_dir, env=env) as url:
         got = transcribe_over_http(
             url, [encode_wav(audios[0]), flac(audios[1])], paths=[str(rows[2].audio_path)]
         )
         brief = transcribe_over_http(url, [encode_wav(audios[0])], params={"return_words": False})
-        with pytest.raises(ServerError, match=r"'audio'.*'path'"):
-            transcribe_over_http(url, paths=[""])
+        empty, outside, missing = transcribe_over_http(
+            url, paths=["", "/etc/passwd", "/etc/no-such-file"]
+        )
+    assert "'audio'" in empty["error"] and empty["text"] == ""
+    assert outside["error"] == missing["error"].replace("row 2", "row 1")  # exists or not: same
+    assert "not allowed" in outside["error"] and "/etc" not in outside["error"]
     for prediction, transcription in zip(got, expected, strict=True):
         assert prediction["text"] == transcription.text
         assert prediction["confidence"] == transcription.confidence

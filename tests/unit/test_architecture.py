@@ -33,6 +33,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "asrloop.artifacts",
             "asrloop.commands",
             "asrloop.jsonio",
+            "asrloop.strict",
             "asrloop.fsutil",
             "asrloop.faults",
             "asrloop.progress",

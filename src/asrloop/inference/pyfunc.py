@@ -8,17 +8,25 @@ server can read)::
     {"dataframe_records": [{"path": "/data/clip.flac"}], "params": {"return_words": false}}
 
 and each prediction is ``{"text", "confidence", "words": [{"word", "start", "end",
-"confidence"}]}`` (times in seconds). The version carries everything it decodes with: the model
-folder (weights, vocabulary, feature settings), the vocabulary folder (lexicon, LM, hot words),
+"confidence"}]}`` (times in seconds). A row the server refuses (undecodable, too long or too big,
+a ``path`` outside the allowed roots) gets empty text and an ``error`` saying why; the other rows
+are transcribed. ``path`` is refused unless the version's ``transcribe.serving.path_roots`` (or
+``ASRLOOP_SERVING_PATH_ROOTS`` where the server runs) allows the folder, with the same answer
+whether the file exists or not. No answer carries a stack trace or a server path.
+
+The version carries everything it decodes with: the model folder (weights, vocabulary, feature
+settings), the vocabulary folder (lexicon, LM, hot words),
 ``serving.json`` (the decode and feature config it was registered with), asrloop's own source
 (``code_paths``, so the server needs no asrloop install) and pinned requirements.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import os
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -29,13 +37,16 @@ import pandas as pd
 
 from asrloop.audio.io import decode_audio, encode_wav, read_audio
 from asrloop.errors import DataError
+from asrloop.fsutil import inside_any
 from asrloop.inference.loading import DecodingSetup
 from asrloop.model.registry import PyfuncModel
 from asrloop.settings.decode import DECODERS, DecodeSettings
-from asrloop.settings.features import FeaturesSettings
+from asrloop.settings.features import FeaturesSettings, SpeechGateSettings
+from asrloop.settings.transcribe import ServingLimits
 
 AUDIO, PATH = "audio", "path"
 RETURN_WORDS = "return_words"
+PATH_ROOTS_ENV = "ASRLOOP_SERVING_PATH_ROOTS"
 EXAMPLE_SECONDS = 3.0
 # what the code shipped with the model imports (audio, model, decoders, config) and the server
 REQUIREMENTS = (
@@ -63,6 +74,7 @@ class Transcriber(mlflow.pyfunc.PythonModel):
 
         settings = json.loads(Path(context.artifacts["serving"]).read_text())
         decode, features = served_settings(settings)
+        self.limits = RequestLimits.of(settings, features)
         self.recognizer = Recognizer.from_dirs(
             context.artifacts["model_dir"],
             context.artifacts.get("vocab_dir"),
@@ -75,38 +87,122 @@ class Transcriber(mlflow.pyfunc.PythonModel):
     # annotated as a DataFrame, so MLflow serves the explicit signature (a binary column)
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None):
         requests = model_input.to_dict("records")
-        audios = [clip_audio(request, i) for i, request in enumerate(requests)]
+        limits = getattr(self, "limits", RequestLimits())
+        if len(requests) > limits.max_rows:
+            raise refused(f"{len(requests)} rows; a request takes at most {limits.max_rows}")
         words = (params or {}).get(RETURN_WORDS, True)
+        audios, errors = {}, {}
+        for index, request in enumerate(requests):
+            try:
+                audios[index] = clip_audio(request, index, limits)
+            except DataError as error:
+                errors[index] = str(error)
+            except Exception:  # never a trace to the client
+                errors[index] = f"request row {index}: the audio could not be read"
+        heard = self.recognizer.transcribe_batch(list(audios.values()))
+        done = dict(zip(audios, heard, strict=True))
+        empty = {"text": "", "confidence": 0.0, **({"words": []} if words else {})}
         return [
-            {
-                "text": t.text,
-                "confidence": t.confidence,
-                **({"words": t.words_as_dicts()} if words else {}),
+            {**empty, "error": errors[i]}
+            if i in errors
+            else {
+                "text": done[i].text,
+                "confidence": done[i].confidence,
+                **({"words": done[i].words_as_dicts()} if words else {}),
             }
-            for t in self.recognizer.transcribe_batch(audios)
+            for i in range(len(requests))
         ]
 
 
 def served_settings(serving: Mapping[str, Any]) -> tuple[DecodeSettings, FeaturesSettings]:
     """The decode and feature settings a version was registered with, from its ``serving.json``
-    (written by :func:`pyfunc_model`)."""
+    (written by :func:`pyfunc_model`); a version registered before the speech gate keeps the
+    default gate."""
     decode = serving["decode"]
-    return DECODERS[decode["type"]](**decode), FeaturesSettings(**serving["features"])
+    features = dict(serving["features"])
+    features["speech_gate"] = SpeechGateSettings(**features.get("speech_gate", {}))
+    return DECODERS[decode["type"]](**decode), FeaturesSettings(**features)
 
 
-def clip_audio(request: Mapping[str, Any], index: int) -> np.ndarray:
-    """A request row's audio at 16 kHz: its ``audio`` bytes, else the file at its ``path``."""
+def refused(message: str):
+    """A request-level refusal: HTTP 400 with ``message`` and no stack trace."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import BAD_REQUEST
+
+    return MlflowException(message, error_code=BAD_REQUEST)
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    """What one request may ask of the server (``transcribe.serving`` and ``features``)."""
+
+    max_rows: int = 64
+    max_clip_bytes: int = 25 * 2**20
+    max_file_seconds: float = 1800.0
+    path_roots: tuple[Path, ...] = ()
+
+    @classmethod
+    def of(cls, serving: Mapping[str, Any], features: FeaturesSettings) -> RequestLimits:
+        """From a version's ``serving.json``; ``ASRLOOP_SERVING_PATH_ROOTS`` overrides roots."""
+        limits = serving.get("limits", {})
+        roots = limits.get("path_roots", [])
+        if os.environ.get(PATH_ROOTS_ENV):
+            roots = [r for r in os.environ[PATH_ROOTS_ENV].split(os.pathsep) if r]
+        return cls(
+            int(limits.get("max_rows", cls.max_rows)),
+            int(float(limits.get("max_clip_mb", cls.max_clip_bytes / 2**20)) * 2**20),
+            float(features.max_file_seconds),
+            tuple(Path(r) for r in roots),
+        )
+
+
+def clip_audio(
+    request: Mapping[str, Any], index: int, limits: RequestLimits = RequestLimits()
+) -> np.ndarray:
+    """A request row's audio at 16 kHz: its ``audio`` bytes, else the file at its ``path``
+    (inside ``limits.path_roots`` only); too big or too long is refused from the header."""
     data, path = request.get(AUDIO), request.get(PATH)
+    where = f"request row {index}"
     if isinstance(data, bytes | bytearray) and data:
-        return decode_audio(bytes(data), f"request row {index} ({AUDIO})")[0]
+        if len(data) > limits.max_clip_bytes:
+            raise DataError(f"{where}: {len(data)} bytes; at most {limits.max_clip_bytes}")
+        _refuse_long(sf_info(io.BytesIO(data), where), limits, where)
+        return decode_audio(bytes(data), f"{where} ({AUDIO})")[0]
     if isinstance(path, str) and path:
-        return read_audio(path)[0]
-    raise DataError(f"request row {index}: give '{AUDIO}' (file bytes, base64) or '{PATH}'")
+        file = inside_any(path, "/", limits.path_roots)
+        if file is None:
+            raise DataError(f"{where}: '{PATH}' is not allowed here (send the audio bytes)")
+        if not file.is_file():
+            raise DataError(f"{where}: no audio file at that '{PATH}'")
+        if file.stat().st_size > limits.max_clip_bytes:
+            raise DataError(f"{where}: the file is larger than {limits.max_clip_bytes} bytes")
+        _refuse_long(sf_info(file, where), limits, where)
+        return read_audio(file)[0]
+    raise DataError(f"{where}: give '{AUDIO}' (file bytes, base64) or '{PATH}'")
+
+
+def sf_info(source, where: str):
+    """The audio header (rate, frames) without decoding; unreadable is a clear refusal."""
+    import soundfile as sf
+
+    try:
+        return sf.info(source)
+    except Exception as error:  # soundfile raises several types for broken files
+        raise DataError(f"{where}: not an audio file soundfile can read") from error
+
+
+def _refuse_long(info, limits: RequestLimits, where: str) -> None:
+    seconds = info.frames / info.samplerate if info.samplerate else float("inf")
+    if not seconds <= limits.max_file_seconds:
+        raise DataError(
+            f"{where}: {seconds:.0f} s of audio; the server takes at most "
+            f"{limits.max_file_seconds:.0f} s per clip"
+        )
 
 
 def signature():
     """Input: ``audio`` (binary) or ``path`` (string) per row; param ``return_words``; output:
-    text, confidence, words."""
+    text, confidence, words (and ``error`` on a refused row)."""
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
     from mlflow.types.schema import Array, Object, Property
@@ -128,6 +224,7 @@ def signature():
                 ColSpec("string", "text"),
                 ColSpec("double", "confidence"),
                 ColSpec(Array(word), "words", required=False),
+                ColSpec("string", "error", required=False),  # a refused row: why
             ]
         ),
         params=ParamSchema([ParamSpec(RETURN_WORDS, "boolean", True)]),
@@ -140,11 +237,16 @@ def pinned_requirements() -> list[str]:
 
 
 def pyfunc_model(
-    setup: DecodingSetup, vocab_dir: Path | None, example_clip: Path | None
+    setup: DecodingSetup,
+    vocab_dir: Path | None,
+    example_clip: Path | None,
+    limits: ServingLimits | None = None,
 ) -> PyfuncModel:
     """What :meth:`asrloop.model.registry.Registry.register` logs: the pyfunc, its settings
-    (``setup``'s decoding, greedy when no vocabulary ships), signature, an input example (the
-    first seconds of ``example_clip``), asrloop's source and pinned requirements."""
+    (``setup``'s decoding, greedy when no vocabulary ships; the request ``limits``), signature,
+    an input example (the first seconds of ``example_clip``), asrloop's source and pinned
+    requirements."""
+    limits = limits or ServingLimits()
     import asrloop
 
     example = None
@@ -159,6 +261,7 @@ def pyfunc_model(
         "decode": {k: v for k, v in decode.items() if k != "tune"},
         "features": asdict(setup.features),
         "max_seconds": setup.max_seconds,
+        "limits": asdict(limits),
     }
     return PyfuncModel(
         python_model=Transcriber(),

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from asrloop.audio.activity import speech_check
 from asrloop.audio.io import SAMPLE_RATE, read_audio
 from asrloop.decode import GreedyDecoder, build_decoder
 from asrloop.errors import MissingInputError
@@ -26,7 +27,7 @@ from asrloop.inference.types import Transcription, WordTiming
 from asrloop.model.checkpoint import load_checkpoint
 from asrloop.model.inputs import ModelInputs
 from asrloop.settings.decode import DecodeSettings
-from asrloop.settings.features import FeaturesSettings
+from asrloop.settings.features import FeaturesSettings, SpeechGateSettings
 from asrloop.text.tokenizer import CharTokenizer
 
 MODEL_FILES = (
@@ -81,8 +82,11 @@ class Recognizer:
         second_path: bool = False,
         device: torch.device | None = None,
         precision: str = "fp32",
+        speech_gate: SpeechGateSettings | None = None,
     ):
         self.device = device or torch.device("cpu")
+        # clips without speech get no words (None or disabled: every clip is decoded)
+        self.speech_gate = speech_gate if speech_gate is not None and speech_gate.enabled else None
         self.precision = precision  # fp32, or bf16 / fp16 autocast around the acoustic model
         self.model = model.eval().to(self.device)
         self.tokenizer, self.decoder, self.inputs = tokenizer, decoder, inputs
@@ -125,6 +129,7 @@ class Recognizer:
             second_path,
             device,
             precision,
+            features.speech_gate,
         )
         recognizer.signature = signature(
             model_dir, vocab_dir, decode, features, max_seconds, second_path, precision
@@ -145,10 +150,19 @@ class Recognizer:
             return [audio]
         return [audio[i : i + size] for i in range(0, len(audio), size)]
 
+    def has_speech(self, audio: np.ndarray) -> bool:
+        """Whether the speech gate lets ``audio`` through (always, without a gate)."""
+        if self.speech_gate is None:
+            return True
+        return speech_check(audio, SAMPLE_RATE, self.speech_gate).speech
+
     def transcribe_batch(self, audios: list[np.ndarray]) -> list[Transcription]:
-        """One :class:`Transcription` per clip, in order."""
+        """One :class:`Transcription` per clip, in order; a clip without speech (the speech
+        gate) gets no words."""
         pieces, owners = [], []
         for index, audio in enumerate(audios):
+            if not self.has_speech(audio):
+                continue
             for k, chunk in enumerate(self._chunks(audio)):
                 pieces.append(chunk)
                 owners.append((index, k * self.max_seconds))

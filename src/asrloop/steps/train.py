@@ -24,7 +24,7 @@ def serving_package(ctx: StepContext) -> ServingPackage:
 
         settings = ctx.settings
         setup = DecodingSetup.resolve(settings.decode, settings.features, ctx.layout.vocab)
-        return pyfunc_model(setup, vocab, example)
+        return pyfunc_model(setup, vocab, example, settings.transcribe.serving)
 
     return package
 
