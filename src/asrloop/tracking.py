@@ -26,6 +26,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from asrloop.artifacts import RUN_CONFIG_ARTIFACT
+from asrloop.errors import ConfigError
 from asrloop.settings.tracking import TrackingSettings as TrackingConfig
 
 T = TypeVar("T")
@@ -157,13 +158,38 @@ def setup(settings: TrackingSettings):
 
 
 def _ensure_experiment(mlflow, settings: TrackingSettings) -> None:
-    if mlflow.get_experiment_by_name(settings.experiment) is None:
-        local = settings.uri.startswith(("sqlite:", "file:"))
-        location = None
-        if local and settings.artifact_root:  # a server keeps its own artifact store
+    local = settings.uri.startswith(("sqlite:", "file:"))
+    location, same = None, set()
+    if local and settings.artifact_root:  # a server keeps its own artifact store
+        location = Path(settings.artifact_root).absolute().as_uri()
+        same = {location, Path(settings.artifact_root).resolve().as_uri()}
+    experiment = mlflow.get_experiment_by_name(settings.experiment)
+    if experiment is None:
+        if location is not None:
             Path(settings.artifact_root).mkdir(parents=True, exist_ok=True)
-            location = Path(settings.artifact_root).as_uri()
         mlflow.create_experiment(settings.experiment, artifact_location=location)
+        return
+    stored = experiment.artifact_location
+    if location is not None and stored.startswith("file:") and stored.rstrip("/") not in same:
+        raise ConfigError(
+            f"{settings.uri}: experiment {settings.experiment!r} keeps its artifacts in {stored}, "
+            f"not in this project's {location}: a tracking database copied from another tree "
+            "would write into that tree. Start a fresh one here (move mlflow.db aside) or point "
+            "tracking.artifact_root at that folder on purpose"
+        )
+
+
+def portable(value: Any, root: str | Path) -> Any:
+    """``value`` (a config, nested) with the project root left out of every path in it: paths
+    inside the project are logged relative to it, so a copied tree's runs name its own files."""
+    prefix = str(Path(root).resolve()).rstrip("/") + "/"
+    if isinstance(value, Mapping):
+        return {k: portable(v, root) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [portable(v, root) for v in value]
+    if isinstance(value, str):
+        return "." if value == prefix[:-1] else value.replace(prefix, "")
+    return value
 
 
 def flatten(data: Mapping, prefix: str = "") -> dict[str, object]:
@@ -276,6 +302,7 @@ def step_run(
     if nested:
         tags.pop("mlflow.parentRunId", None)
     with mlflow.start_run(run_name=run_name or step, tags=tags, nested=nested) as run:
+        config = portable(config, settings.root)
         params = key_params(config, settings.log_params)
         for start in range(0, len(params), 100):
             mlflow.log_params(dict(list(params.items())[start : start + 100]))

@@ -38,14 +38,14 @@ from asrloop import tracking
 from asrloop.artifacts import SKIPPED_ROWS_ARTIFACT, VOCAB_VERSION, ModelOutput
 from asrloop.corpus.manifest import Utterance, iter_corpus
 from asrloop.distributed import Distributed, NoTracking
-from asrloop.errors import MissingInputError
+from asrloop.errors import ConfigError, MissingInputError
 from asrloop.faults import fault_point
 from asrloop.fsutil import recover_dir, replace_dir
 from asrloop.hardware import Hardware
-from asrloop.jsonio import write_json
+from asrloop.jsonio import atomic_write_text, write_json
 from asrloop.metrics import cer, wer
 from asrloop.model.checkpoint import Processor, grow_head, load_checkpoint, new_head
-from asrloop.model.factory import build_model, build_processor
+from asrloop.model.factory import architecture_mismatches, build_model, build_processor
 from asrloop.model.feature_cache import FeatureCache
 from asrloop.model.folder import save_model_folder
 from asrloop.model.inputs import ModelInputs, is_fbank_model
@@ -234,6 +234,13 @@ class Trainer:
         torch.manual_seed(int(self.tc.seed))
 
     @property
+    def config_text(self) -> str:
+        """The run's config (secrets masked) as ``config.yaml`` holds it: written only with the
+        weights it describes (the checkpoint, which embeds it, or ``best/``)."""
+        config = tracking.portable(self.job.config, self.job.tracking.root)
+        return OmegaConf.to_yaml(OmegaConf.create(tracking.mask_secrets(config)))
+
+    @property
     def tc(self) -> TrainSettings:
         """The run's train settings (``job.train``, the fine-tune policy applied)."""
         return self.job.train
@@ -274,6 +281,14 @@ class Trainer:
         settings, init, version = self.job.model, self.tc.init_from, None
         if init is not None:
             model, processor, version = self.registry.load_model(str(init))
+            mismatches = architecture_mismatches(settings, model)
+            if mismatches:
+                raise ConfigError(
+                    f"train.init_from={init} (v{version}) warm-starts that model as it is, so "
+                    f"these model settings cannot apply: {'; '.join(mismatches)}. Drop the "
+                    "overrides to fine-tune it, or train the new architecture from scratch "
+                    "(train.finetune_when_grown=null, and train.init_from=null)"
+                )
         elif isinstance(settings, PretrainedModelSettings):
             model, processor = load_checkpoint(settings.path, settings.config_overrides)
             console.print(f"fine-tuning the checkpoint [bold]{settings.path}[/]")
@@ -353,8 +368,12 @@ class Trainer:
         if not path.exists():
             return None
         saved = torch.load(path, weights_only=True)
+        if self.dist.is_main and "config" in saved:  # a kill between checkpoint and config
+            atomic_write_text(self.output.config, saved["config"])
         if saved["digest"] != digest:
             console.print("[yellow]checkpoint is from another config or data: starting over")
+            if self.dist.is_main:  # one unit: no weights of another config beside the new ones
+                path.unlink()
             return None
         model.load_state_dict(saved["model"])
         torch.set_rng_state(saved["torch_rng"])
@@ -374,8 +393,6 @@ class Trainer:
         if not self.dist.is_main:  # its own dropout masks
             torch.manual_seed(int(self.tc.seed) + 7919 * self.dist.rank + state.step)
         if self.dist.is_main:
-            masked = tracking.mask_secrets(self.job.config)
-            OmegaConf.save(OmegaConf.create(masked), self.output.config)
             write_json(self.job.dev_curve, state.dev_curve)  # DVC's plot, even with no dev
         with self.tracked_run(state) as (mlflow, run_id):
             state.run_id = run_id
@@ -566,6 +583,7 @@ class Trainer:
         shutil.rmtree(tmp, ignore_errors=True)
         save_model_folder(model, processor, tmp, self.job.features)
         replace_dir(tmp, best)
+        atomic_write_text(self.output.config, self.config_text)  # it describes best/ now
 
     def checkpoint(self, model, opt: Optimization, state: TrainingState, digest: str) -> None:
         if not self.dist.is_main:
@@ -579,9 +597,11 @@ class Trainer:
                 "rng": opt.rng.getstate(),
                 "torch_rng": torch.get_rng_state(),
                 "digest": digest,
+                "config": self.config_text,
                 **({"scaler": opt.scaler.state_dict()} if opt.scaler else {}),
             },
         )
+        atomic_write_text(self.output.config, self.config_text)  # never ahead of the weights
 
     def log_start(self, mlflow, data: TrainingData) -> None:
         from asrloop.model.lineage import log_corpus_input

@@ -68,10 +68,25 @@ def model_ref(model: str) -> str:
     return model
 
 
+def portable(path: Path, root: Path | None) -> str:
+    """``path`` relative to the project ``root`` when inside it (a copied tree reads its own
+    audio), else absolute (production audio elsewhere)."""
+    resolved = Path(path).resolve()
+    if root is not None and resolved.is_relative_to(Path(root).resolve()):
+        return str(resolved.relative_to(Path(root).resolve()))
+    return str(resolved)
+
+
 def transcribe(
-    recognizer: Recognizer, info: ModelInfo, source: Path, out: Path, batch: float
+    recognizer: Recognizer,
+    info: ModelInfo,
+    source: Path,
+    out: Path,
+    batch: float,
+    root: Path | None = None,
 ) -> Path:
-    """Transcribe every clip of ``source`` into ``out`` (transcripts.jsonl rows)."""
+    """Transcribe every clip of ``source`` into ``out`` (transcripts.jsonl rows; audio paths
+    relative to the project ``root`` when inside it)."""
     rows = input_rows(source)
     predictions, stats = transcribe_utterances(
         recognizer, rows, batch, f"transcribing {source.name}"
@@ -79,7 +94,7 @@ def transcribe(
     transcripts = [
         Transcript(
             id=p.utterance.id,
-            audio_filepath=str(p.utterance.audio_path),
+            audio_filepath=portable(p.utterance.audio_path, root),
             duration=p.utterance.duration,
             voice=p.utterance.voice,
             transcription=p.transcription,

@@ -19,7 +19,7 @@ from asrloop.jsonio import iter_jsonl, write_jsonl
 @dataclass(frozen=True)
 class Transcript:
     id: str
-    audio_filepath: str  # absolute: production audio lives outside the project
+    audio_filepath: str  # relative to the project root inside it, else absolute
     duration: float
     voice: str
     transcription: Transcription

@@ -277,8 +277,11 @@ def triage_report(
     )
 
 
-def example_clips(result: TriageResult, items: Iterable[ReviewItem], top: int) -> list[Clip]:
-    """The clips the report's tables name, with audio to hear (missing files are left out)."""
+def example_clips(
+    result: TriageResult, items: Iterable[ReviewItem], top: int, root: Path = Path(".")
+) -> list[Clip]:
+    """The clips the report's tables name, with audio to hear (relative paths start at the
+    project ``root``; missing files are left out)."""
     named: dict[str, None] = {}
     for entries in (result.confusions, result.oov, result.insertions, result.deletions):
         for entry in entries[:top]:
@@ -287,9 +290,11 @@ def example_clips(result: TriageResult, items: Iterable[ReviewItem], top: int) -
         named.update(dict.fromkeys(scores["examples"]))
     by_id = {item.id: item for item in items}
     return [
-        Clip(clip, Path(item.audio_filepath), item.reference, item.hypothesis, item.voice)
+        Clip(clip, root / item.audio_filepath, item.reference, item.hypothesis, item.voice)
         for clip in named
-        if (item := by_id.get(clip)) and item.audio_filepath and Path(item.audio_filepath).is_file()
+        if (item := by_id.get(clip))
+        and item.audio_filepath
+        and (root / item.audio_filepath).is_file()
     ]
 
 
@@ -342,11 +347,13 @@ def analyze_queue(
     settings: TriageSettings,
     title: str,
     terms: Sequence[str] = (),
+    root: Path = Path("."),
 ) -> tuple[TriageResult, list[Path]]:
-    """Read the queue in folder ``queue``, analyse it, write the reports to ``out_dir``."""
+    """Read the queue in folder ``queue``, analyse it, write the reports to ``out_dir``
+    (relative audio paths start at ``root``)."""
     items = read_queue(queue)
     result = analyze(items, vocabulary, settings, terms)
-    clips = example_clips(result, items, settings.report_top)
+    clips = example_clips(result, items, settings.report_top, Path(root))
     return result, write_analysis(result, out_dir, title, settings.report_top, clips)
 
 

@@ -45,6 +45,29 @@ def build_processor(settings: ModelSettings, model, tokenizer: CharTokenizer) ->
     return Processor(tokenizer, hydra.utils.instantiate(node, _convert_="all"))
 
 
+def architecture_mismatches(settings: ModelSettings, model) -> list[str]:
+    """The ``model.*`` settings a loaded ``model`` does not have (a warm start keeps the loaded
+    architecture, so these would be silently ignored): ``key=wanted (the model has ...)``."""
+    if isinstance(settings, PretrainedModelSettings):
+        return []
+    found = []
+    wanted_class = settings.model_class.rsplit(".", 1)[-1]
+    if type(model).__name__ != wanted_class:
+        found.append(f"model.model_class={wanted_class} (the model is {type(model).__name__})")
+    config = _node(settings.config)
+    for key, wanted in config.items() if isinstance(config, dict) else ():
+        if key.startswith("_") or not hasattr(model.config, key):
+            continue
+        actual = getattr(model.config, key)
+        if _plain(actual) != _plain(wanted):
+            found.append(f"model.config.{key}={wanted!r} (the model has {actual!r})")
+    return found
+
+
+def _plain(value: Any) -> Any:
+    return [_plain(v) for v in value] if isinstance(value, list | tuple) else value
+
+
 def _node(config: Any) -> Any:
     """A ``_target_`` node as Hydra takes it: a typed one (the project's encoder) as a dict."""
     return asdict(config) if is_dataclass(config) else config

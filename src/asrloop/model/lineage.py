@@ -69,7 +69,8 @@ def corpus_dataset(root: Path, corpus_dir: Path):
         "shards": str(sum(shards.values())),
         **{f"shards.{split}": str(n) for split, n in sorted(shards.items())},
     }
-    return MetaDataset(LocalArtifactDatasetSource(str(corpus_dir)), name=name, digest=digest), tags
+    source = LocalArtifactDatasetSource(name if inside else str(corpus_dir))  # root-relative
+    return MetaDataset(source, name=name, digest=digest), tags
 
 
 def log_corpus_input(mlflow, root: Path, corpus_dir: Path, context: str):

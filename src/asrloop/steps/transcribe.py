@@ -18,6 +18,5 @@ def run(ctx: InferenceContext) -> Path:
         model = pin_serving_model(record, ctx.registry, model).version
     ref = model_ref(serving_model(record, model))
     recognizer, info = ctx.recognizer(ref, second_path=bool(tc.second_path))
-    return transcribe(
-        recognizer, info, Path(tc.input), Path(tc.output), float(settings.evaluate.batch_seconds)
-    )
+    batch = float(settings.evaluate.batch_seconds)
+    return transcribe(recognizer, info, Path(tc.input), Path(tc.output), batch, ctx.layout.root)

@@ -36,6 +36,7 @@ def run(ctx: StepContext) -> None:
             settings,
             f"Triage: {drop.name}",
             ctx.terms(),
+            layout.root,
         )
         log_triage(mlflow, result, [*files, *queue_paths(queue)])
     print_summary(result)
