@@ -8,7 +8,7 @@ TEAM_STAMP := $(VENV)/.team-stamp
 ITERATIONS ?= 1
 ARGS ?=
 
-.PHONY: setup setup-team team-up team-down loop test test-faults test-team test-ddp test-browser test-all lint format ui review screenshots bench clean
+.PHONY: setup setup-team team-up team-down loop test test-faults test-team test-ddp test-browser test-security test-all lint format ui review screenshots bench clean
 
 ## setup: create .venv with pinned dependencies (uv when available, pip otherwise)
 setup: $(STAMP)
@@ -35,7 +35,7 @@ team-down: $(TEAM_STAMP)
 loop: $(STAMP)
 	$(BIN)/asrloop loop loop.iterations=$(ITERATIONS) $(ARGS)
 
-FAST := not slow and not faults and not browser and not team and not ddp
+FAST := not slow and not faults and not browser and not team and not ddp and not security
 
 ## test: the fast suite (under 10 minutes on 2 cores; CI runs it)
 test: $(STAMP)
@@ -52,6 +52,11 @@ test-team: $(TEAM_STAMP)
 ## test-ddp: torchrun DDP on CPU (gloo, 2 processes) and Hydra's launchers (about 5 minutes)
 test-ddp: $(STAMP)
 	$(BIN)/python -m pytest -m ddp -q
+
+## test-security: one test per attack on a surface (nothing on disk changes) and property-based
+## fuzzing of every reader of user-editable or client-sent input (1,000 cases each)
+test-security: $(STAMP)
+	$(BIN)/python -m pytest -m security -q -s
 
 ## test-browser: the review page and the triage report in real Chromium (Debian's chromium,
 ## installed by the tests when missing; they skip, saying why, only when it cannot be)

@@ -96,8 +96,11 @@ class Layout:
     @classmethod
     def from_paths(cls, paths: Mapping[str, Any] | Any) -> Layout:
         """The layout of ``conf/paths`` (a config node or any object with those attributes)."""
-        get = paths.get if isinstance(paths, Mapping) else lambda key: getattr(paths, key)
-        return cls(**{name: Path(str(get(name))) for name in cls.__dataclass_fields__})
+        get = paths.get if isinstance(paths, Mapping) else lambda key: getattr(paths, key, None)
+        found = {name: get(name) for name in cls.__dataclass_fields__}
+        if found["replaced"] is None:  # a params snapshot older than the key
+            found["replaced"] = Path(str(found["root"])) / "replaced"
+        return cls(**{name: Path(str(value)) for name, value in found.items()})
 
     # ------------------------------------------------------------------ data
     def drop_dir(self, drop: str) -> Path:

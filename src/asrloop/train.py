@@ -162,6 +162,16 @@ def config_digest(job: TrainingJob, rows: list[Utterance]) -> str:
     return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def config_from_checkpoint(saved: dict, output: ModelOutput) -> None:
+    """Make the folder's ``config.yaml`` the one its checkpoint embeds (a kill can fall between
+    the checkpoint's write and the config's)."""
+    text = saved.get("config")
+    if isinstance(text, str) and (
+        not output.config.exists() or output.config.read_text(encoding="utf-8") != text
+    ):
+        atomic_write_text(output.config, text)
+
+
 def save_checkpoint(path: Path, state: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
     torch.save(state, tmp)
@@ -368,8 +378,8 @@ class Trainer:
         if not path.exists():
             return None
         saved = torch.load(path, weights_only=True)
-        if self.dist.is_main and "config" in saved:  # a kill between checkpoint and config
-            atomic_write_text(self.output.config, saved["config"])
+        if self.dist.is_main:
+            config_from_checkpoint(saved, self.output)
         if saved["digest"] != digest:
             console.print("[yellow]checkpoint is from another config or data: starting over")
             if self.dist.is_main:  # one unit: no weights of another config beside the new ones

@@ -26,11 +26,12 @@ import pytest
 
 from asrloop.artifacts import Layout
 from asrloop.config import compose
-from asrloop.corpus.manifest import iter_corpus
+from asrloop.corpus.manifest import iter_corpus, read_manifest
 from asrloop.corpus.versioning import corpus_tags, restore_version
 from asrloop.faults import FAULT_ENV, MARK_ENV
 from asrloop.loop.review_queue import read_queue
 from asrloop.pipeline import repro
+from asrloop.review.label_studio import DECISION, TAG_KEY
 from tests.helpers import asrloop_cli, init_project_repo
 
 pytestmark = pytest.mark.faults
@@ -140,6 +141,10 @@ def registry_problems(root: Path) -> list[str]:
     return problems
 
 
+def before_refs(root: Path) -> list:
+    return read_manifest(root / f"data/references/{DROP}.jsonl")
+
+
 def decided(root: Path) -> dict[str, tuple]:
     queue = read_queue(root / "data" / "reviews" / DROP)
     return {i.id: (i.status, i.reference) for i in queue if i.decided}
@@ -170,6 +175,7 @@ class Point:
     command: tuple[str, ...]
     prepare: Callable[[Path], None] | None = None
     versions: bool = False  # the step makes data versions: restore every tag afterwards
+    rejects: bool = False  # the step is a reviewer rejecting every row (decisions change)
 
 
 def drop_shard(root: Path) -> None:
@@ -188,6 +194,43 @@ def unserved(root: Path) -> None:
     (root / f"data/serving/{DROP}.json").unlink()
 
 
+INCOMING = "incoming"  # a folder of "production audio" for `drop import`, beside data/
+IMPORTED = "brexit-import"
+
+
+def incoming_audio(root: Path) -> None:
+    """The drop's audio and references as a user's folder (WAVs + metadata.csv)."""
+    folder = root / INCOMING
+    folder.mkdir()
+    lines = ["file_name,transcription"]
+    for row in read_manifest(root / f"data/references/{DROP}.jsonl"):
+        shutil.copy(row.audio_path, folder / Path(row.audio_filepath).name)
+        lines.append(f"{Path(row.audio_filepath).name},{row.text}")
+    (folder / "metadata.csv").write_text("\n".join(lines) + "\n")
+
+
+EXPORT = "label-studio-export.json"
+
+
+def reviewer_flips(root: Path) -> None:
+    """A Label Studio export that rejects every row (as a reviewer would, row by row)."""
+    tasks = [
+        {
+            "id": number,
+            "data": {"clip_id": item.id, TAG_KEY: item.tag},
+            "annotations": [
+                {
+                    "id": number,
+                    "completed_by": 7,
+                    "result": [{"from_name": DECISION, "value": {"choices": ["rejected"]}}],
+                }
+            ],
+        }
+        for number, item in enumerate(read_queue(root / "data" / "reviews" / DROP), start=1)
+    ]
+    (root / EXPORT).write_text(json.dumps(tasks))
+
+
 STEP = {
     "synth": ("corpus", "synth", *PARAMS),
     "drop": ("drop", "synth", *PARAMS),
@@ -198,7 +241,13 @@ STEP = {
     "triage": ("triage", *PARAMS),
     "grow": ("grow", *PARAMS),
     "gate": ("gate", *PARAMS),
-}
+    "review import": ("review", "import", EXPORT, *PARAMS),
+    "drop import": (
+        "drop", "import", *PARAMS, f"scenario.drop.name={IMPORTED}",
+        f"scenario.drop.import_from={INCOMING}",
+    ),
+    "grow with renditions": ("grow", *PARAMS, "grow.synthesize.copies=1"),
+}  # fmt: skip
 
 POINTS = [
     Point("synth.before_manifest", "iteration0", STEP["synth"], drop_shard),
@@ -225,11 +274,18 @@ POINTS = [
     Point("gate.after_record", "grown", STEP["gate"]),
     Point("gate.before_alias", "grown", STEP["gate"]),
     Point("gate.after_alias", "grown", STEP["gate"]),
+    Point("queue.between_files", "iteration0", STEP["triage"]),
+    Point("review.before_save", "iteration0", STEP["review import"], reviewer_flips, rejects=True),
+    Point("queue.between_files", "iteration0", STEP["review import"], reviewer_flips, rejects=True),
+    Point("import.before_swap", "iteration0", STEP["drop import"], incoming_audio),
+    Point("drop_import.before_references", "iteration0", STEP["drop import"], incoming_audio),
+    Point("synth.before_manifest", "iteration0", STEP["grow with renditions"], versions=True),
+    Point("synth.before_swap", "iteration0", STEP["grow with renditions"], versions=True),
 ]
 
 
 def test_every_fault_point_is_survived(snapshots, tmp_path, capsys):
-    assert len(POINTS) >= 20
+    assert len(POINTS) >= 30
     survived, lost, report = 0, [], []
     for point in POINTS:
         start = time.perf_counter()
@@ -249,7 +305,25 @@ def test_every_fault_point_is_survived(snapshots, tmp_path, capsys):
         problems += unparsable_json(root)
         problems += registry_problems(root)
         after = decided(root)
-        problems += [f"review decision of {c} changed" for c in before if before[c] != after.get(c)]
+        if point.rejects:  # every decision saved once, none lost or half written
+            problems += [
+                f"{c}: {after.get(c)} after the import"
+                for c in before
+                if after.get(c, ("",))[0] != "rejected"
+            ]
+        else:
+            problems += [
+                f"review decision of {c} changed" for c in before if before[c] != after.get(c)
+            ]
+        if point.prepare is incoming_audio:
+            imported = root / f"data/drops/{IMPORTED}/manifest.jsonl"
+            references = root / f"data/references/{IMPORTED}.jsonl"
+            if not imported.exists() or len(read_manifest(imported, require_text=False)) != len(
+                read_manifest(root / f"data/drops/{DROP}/manifest.jsonl", require_text=False)
+            ):
+                problems.append("the imported drop is incomplete")
+            if not references.exists() or len(read_manifest(references)) != len(before_refs(root)):
+                problems.append("the imported drop's references are incomplete")
         if point.versions:
             problems += version_problems(snapshots, root)
         if point.prepare is drop_shard:

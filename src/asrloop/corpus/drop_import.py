@@ -26,6 +26,7 @@ from asrloop.corpus.importer.shard_writer import write_shards
 from asrloop.corpus.manifest import read_manifest, write_manifest
 from asrloop.corpus.served import guard_drop
 from asrloop.errors import ConfigError, DataError
+from asrloop.faults import fault_point
 from asrloop.progress import console, progress_bar
 from asrloop.settings.corpus import CorpusSettings
 from asrloop.settings.scenario import DropSettings
@@ -111,6 +112,7 @@ def write_references(
                 extra={"provenance": provenance},
             )
         )
+    fault_point("drop_import.before_references")
     write_manifest(drop.references, rows)
     return excluded
 

@@ -22,7 +22,20 @@ from typing import Any
 
 from asrloop.artifacts import MANIFEST
 from asrloop.errors import DataError
+from asrloop.fsutil import inside
 from asrloop.jsonio import iter_jsonl, write_jsonl
+
+DVC_CACHE = "/.dvc/cache/"  # a DVC checkout with cache.type=symlink links audio there
+
+
+def within_shard(path: str, shard: Path) -> bool:
+    """Whether ``path`` (relative to ``shard``) stays inside it once links are followed; a link
+    into a DVC cache (``cache.type=symlink``) counts as inside."""
+    if inside(path, shard) is not None:
+        return True
+    target = shard / path
+    return target.is_symlink() and DVC_CACHE in str(target.resolve())
+
 
 REQUIRED_FIELDS = ("audio_filepath", "duration", "text")
 RECOMMENDED_FIELDS = ("id", "speaker", "source")
@@ -82,6 +95,10 @@ class Utterance:
         if errors:
             raise ManifestError(f"{where}: {errors[0]}")
         path = str(data["audio_filepath"])
+        if contained and manifest is not None and not within_shard(path, Path(manifest).parent):
+            raise ManifestError(
+                f"{where}: field 'audio_filepath': {path!r} leads out of the shard (a link?)"
+            )
         return cls(
             id=str(data.get("id") or Path(path).stem),
             audio_filepath=path,

@@ -21,6 +21,7 @@ from typing import Any
 
 from asrloop.artifacts import QUEUE_CSV, QUEUE_JSONL
 from asrloop.errors import DataError
+from asrloop.faults import fault_point
 from asrloop.jsonio import iter_jsonl, write_jsonl
 from asrloop.strict import clean_text
 
@@ -128,6 +129,7 @@ def write_queue(folder: str | Path, items: Iterable[ReviewItem]) -> tuple[Path, 
     jsonl, csv_path = queue_paths(folder)
     rows = [item.to_dict() for item in items]
     write_jsonl(jsonl, rows)
+    fault_point("queue.between_files")  # the newer JSON lines win until the CSV follows
     tmp = csv_path.with_suffix(".csv.tmp")
     fields = [f.name for f in dataclasses.fields(ReviewItem)]
     with tmp.open("w", encoding="utf-8", newline="") as handle:

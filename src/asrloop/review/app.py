@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -76,6 +77,16 @@ def create_app(store: ReviewStore, settings: PageSettings, access: Access | None
     @app.exception_handler(AsrloopError)
     def project_error(request: Request, error: AsrloopError) -> JSONResponse:
         return JSONResponse({"error": store.public(str(error))}, status_code=error_status(error))
+
+    @app.exception_handler(RequestValidationError)
+    def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = sorted(
+            {
+                f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}"
+                for e in error.errors()
+            }
+        )  # the fields and rules only: a 10 MB field is not echoed back
+        return JSONResponse({"error": "; ".join(problems)[:500]}, status_code=422)
 
     @app.exception_handler(Exception)
     def unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from asrloop.errors import AsrloopError, DataError, MissingInputError
+from asrloop.faults import fault_point
 from asrloop.fsutil import inside_any
 from asrloop.loop.review_queue import (
     MAX_NAME_CHARS,
@@ -117,6 +118,7 @@ class ReviewStore:
                 raise (StaleRowError if stale else DataError)("; ".join(map(str, problems)))
             if any(item is not queue[item.id] for item in saved):
                 queue.update({item.id: item for item in saved})
+                fault_point("review.before_save")
                 write_queue(self.folder, queue.values())
             return saved
 

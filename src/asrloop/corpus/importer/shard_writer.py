@@ -23,6 +23,7 @@ from asrloop.corpus.importer.conversion import convert
 from asrloop.corpus.importer.import_plan import Excluded, ImportShard, PlannedClip
 from asrloop.corpus.manifest import Utterance, write_manifest
 from asrloop.corpus.shards import folder_is_complete
+from asrloop.faults import fault_point
 from asrloop.fsutil import recover_dir, replace_dir
 from asrloop.jsonio import iter_jsonl, write_jsonl
 
@@ -96,6 +97,7 @@ def finish_shard(
     write_manifest(tmp / MANIFEST, rows)
     write_jsonl(tmp / IMPORT_EXCLUDED, failed)
     (tmp / PLAN_DIGEST).write_text(shard.digest() + "\n")
+    fault_point("import.before_swap")
     replace_dir(tmp, final)  # replaces an incomplete shard asrloop wrote (ownership was checked)
 
 
