@@ -16,8 +16,16 @@ import pytest
 from asrloop.artifacts import PLAN_DIGEST, Layout
 from asrloop.config import compose
 from asrloop.corpus.manifest import Utterance, write_manifest
+from asrloop.decode import GreedyDecoder
+from asrloop.inference.pyfunc import RequestLimits, Transcriber
+from asrloop.inference.recognizer import Recognizer
 from asrloop.loop.review_queue import write_queue
+from asrloop.model.checkpoint import Processor
+from asrloop.model.factory import build_model
 from asrloop.records import ServingRecord
+from asrloop.settings import typed
+from asrloop.settings.features import SpeechGateSettings
+from asrloop.text.tokenizer import CharTokenizer
 from tests.review_data import CLIPS, make_queue
 
 DROP = "news-drop1"
@@ -77,3 +85,23 @@ def project(used_project_template, tmp_path) -> Project:
     root = tmp_path / "project"
     shutil.copytree(used_project_template, root, symlinks=True)
     return Project(root, Layout.from_paths(compose([f"paths.root={root}"]).paths))
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> Recognizer:
+    """The project's model, untrained (what is refused does not depend on what it learned)."""
+    tokenizer = CharTokenizer.from_texts(["the quick brown fox jumps over a lazy dog"])
+    settings = typed(compose([]))
+    model = build_model(settings.model, len(tokenizer))
+    inputs = Processor(tokenizer).inputs(model, settings.features)
+    return Recognizer(
+        model, tokenizer, GreedyDecoder(tokenizer), inputs, 20.0, 1800.0,
+        speech_gate=SpeechGateSettings(),
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def transcriber(recognizer) -> Transcriber:
+    served = Transcriber()
+    served.recognizer, served.limits = recognizer, RequestLimits()
+    return served

@@ -27,14 +27,10 @@ from asrloop.corpus.drop_import import DropImportSettings, import_drop
 from asrloop.corpus.manifest import ManifestError, read_manifest
 from asrloop.corpus.served import ServedDropError
 from asrloop.corpus.synthesis import VoiceSpec, synthesize
-from asrloop.decode import GreedyDecoder
 from asrloop.errors import ConfigError, DataError
-from asrloop.inference.pyfunc import RequestLimits, Transcriber
-from asrloop.inference.recognizer import Recognizer
 from asrloop.inference.transcribe import portable
 from asrloop.loop.gate import DIGEST_TAG, decision_digest, gate_version
 from asrloop.loop.review_queue import QUEUE_CSV, read_queue
-from asrloop.model.checkpoint import Processor
 from asrloop.model.factory import architecture_mismatches, build_model
 from asrloop.model.registry import Registry
 from asrloop.records import Candidate, GateDecision, RecordError
@@ -46,7 +42,6 @@ from asrloop.review.store import ReviewStore
 from asrloop.settings import typed
 from asrloop.settings.features import SpeechGateSettings
 from asrloop.strict import FieldTypeError
-from asrloop.text.tokenizer import CharTokenizer
 from asrloop.tracking import TrackingSettings, setup
 from asrloop.tracking import portable as portable_config
 from asrloop.train import config_from_checkpoint
@@ -320,26 +315,6 @@ def test_a_manifest_link_out_of_its_shard_is_refused(tmp_path):
 
 
 # ------------------------------------------------------------------ serving
-
-
-@pytest.fixture(scope="module")
-def recognizer() -> Recognizer:
-    """The project's model, untrained (what is refused does not depend on what it learned)."""
-    tokenizer = CharTokenizer.from_texts(["the quick brown fox jumps over a lazy dog"])
-    settings = typed(compose([]))
-    model = build_model(settings.model, len(tokenizer))
-    inputs = Processor(tokenizer).inputs(model, settings.features)
-    return Recognizer(
-        model, tokenizer, GreedyDecoder(tokenizer), inputs, 20.0, 1800.0,
-        speech_gate=SpeechGateSettings(),
-    )  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def transcriber(recognizer) -> Transcriber:
-    served = Transcriber()
-    served.recognizer, served.limits = recognizer, RequestLimits()
-    return served
 
 
 def test_serving_reads_no_file_and_answers_the_same_whether_it_exists(transcriber):

@@ -86,37 +86,55 @@ class ReviewItem:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str) -> ReviewItem:
-        """A row as read from either file; a bad status or number names file and row. Fields
-        that older queue files lack take their defaults."""
+        """A row as read from either file (CSV cells are text; JSON values must have their
+        field's type); a bad value names file, row and field. Fields that older queue files
+        lack take their defaults."""
         names = [f.name for f in dataclasses.fields(cls)]
         values = {n: "" if data.get(n) is None else data.get(n) for n in names}
-        if not str(values["id"]).strip():
+        numbers = ("confidence", "revision")
+        for name in names:
+            if name not in numbers and not isinstance(values[name], str):
+                raise DataError(f"{where}: field '{name}': {_shown(values[name])} is not text")
+        if not values["id"].strip():
             raise DataError(f"{where}: missing field 'id'")
-        status = str(values["status"]).strip().lower() or "pending"
+        status = values["status"].strip().lower() or "pending"
         if status not in STATUSES:
-            raise DataError(f"{where}: clip {values['id']}: status {status!r} not in {STATUSES}")
-        confidence = values["confidence"]
-        try:
-            confidence = float(confidence) if confidence not in ("", None) else None
-        except ValueError as error:
             raise DataError(
-                f"{where}: field 'confidence': {confidence!r} is not a number"
-            ) from error
-        revision = values["revision"]
-        try:
-            revision = int(revision) if revision not in ("", None) else 0
-        except ValueError as error:
-            raise DataError(f"{where}: field 'revision': {revision!r} is not a number") from error
+                f"{where}: clip {values['id'][:80]}: status {status[:40]!r} not in {STATUSES}"
+            )
+        confidence = _number(values["confidence"], float, where, "confidence")
+        revision = _number(values["revision"], int, where, "revision")
         if confidence is not None and not 0.0 <= confidence <= 1.0:  # NaN fails this too
             raise DataError(f"{where}: field 'confidence': {confidence!r} is not in [0, 1]")
-        if revision < 0:
+        if revision is not None and revision < 0:
             raise DataError(f"{where}: field 'revision': {revision} is negative")
-        numbers = ("status", "confidence", "revision")
-        text = {n: str(values[n]) for n in names if n not in numbers}
+        text = {n: values[n] for n in names if n not in (*numbers, "status")}
         for name, value in text.items():
             limit = MAX_NAME_CHARS if name == "reviewer" else MAX_FIELD_CHARS
             clean_text(value, where, name, limit, spreadsheet=name in SPREADSHEET_FIELDS)
-        return cls(**{**text, "status": status, "confidence": confidence, "revision": revision})
+        return cls(**text, status=status, confidence=confidence, revision=revision or 0)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text[:60] + ("..." if len(text) > 60 else "")
+
+
+def _number(value: Any, kind: type, where: str, name: str) -> Any:
+    """``value`` (a JSON number or a CSV cell's text) as ``kind``; "" is None."""
+    if value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise DataError(f"{where}: field '{name}': {_shown(value)} is not a number")
+    if kind is int and isinstance(value, float) and not value.is_integer():
+        raise DataError(f"{where}: field '{name}': {value!r} is not a whole number")
+    try:
+        number = kind(value.strip() if isinstance(value, str) else value)
+    except (ValueError, OverflowError) as error:
+        raise DataError(f"{where}: field '{name}': {_shown(value)} is not a number") from error
+    if kind is int and abs(number) > 2**31:
+        raise DataError(f"{where}: field '{name}': {number} is out of range")
+    return number
 
 
 def queue_paths(folder: str | Path) -> tuple[Path, Path]:

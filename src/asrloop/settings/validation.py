@@ -11,7 +11,9 @@ overlay, a command-line override or the pipeline's params file).
 from __future__ import annotations
 
 import dataclasses
+import pickle
 from collections.abc import Mapping
+from functools import cache
 
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict, read_write
 from omegaconf.errors import OmegaConfBaseException
@@ -22,9 +24,20 @@ from asrloop.settings.decode import CHOICES
 from asrloop.settings.keys import FREE_FORM_CHECKS, field_type, optional_inner, raw
 from asrloop.settings.messages import ChoiceError, PartialError, message, missing_message
 from asrloop.settings.origin import Origin
-from asrloop.settings.root import root_schema
+from asrloop.settings.root import Settings, root_schema
 
 HYDRA_NODE = "hydra"  # Hydra's own settings: not the project's, never validated here
+
+
+@cache
+def _pickled_schema(model: type, decode: type) -> bytes:
+    return pickle.dumps(OmegaConf.structured(Settings(model=model(), decode=decode())))
+
+
+def structured(schema) -> DictConfig:
+    """``OmegaConf.structured(schema)``, made once per model and decode kind and copied after
+    (unpickling a copy takes a twentieth of building one; every step validates its config)."""
+    return pickle.loads(_pickled_schema(type(schema.model), type(schema.decode)))
 
 
 def validate(
@@ -50,7 +63,7 @@ def validate(
             with open_dict(body):
                 del OmegaConf.select(body, parent)[leaf]
         # unsafe: moves body's nodes instead of copying them (body is ours to take apart)
-        merged = OmegaConf.unsafe_merge(OmegaConf.structured(schema), body)
+        merged = OmegaConf.unsafe_merge(structured(schema), body)
         for key, interpolation in deferred.items():
             OmegaConf.update(merged, key, interpolation, merge=False)
         for path, check in FREE_FORM_CHECKS.items():
