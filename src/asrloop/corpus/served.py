@@ -15,6 +15,7 @@ from pathlib import Path
 
 from asrloop.artifacts import PLAN_DIGEST, Layout
 from asrloop.errors import DataError
+from asrloop.faults import fault_point
 
 
 class ServedDropError(DataError):
@@ -55,10 +56,24 @@ def guard_drop(layout: Layout, drop: str, step: str, replace: bool, digest: str)
             "deliberately with scenario.drop.replace=true (the old drop is kept under "
             f"{layout.replaced})."
         )
-    kept = layout.replaced / f"{drop}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}"
-    kept.mkdir(parents=True)
-    if folder.exists():
-        os.replace(folder, kept / folder.name)
+    kept = _unfinished(layout, drop) or layout.replaced / f"{drop}-{_now()}"
+    kept.mkdir(parents=True, exist_ok=True)
     if references.exists():
         os.replace(references, kept / references.name)
+    fault_point("drop.between_moves")
+    if folder.exists():
+        os.replace(folder, kept / folder.name)
     return kept
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+
+
+def _unfinished(layout: Layout, drop: str) -> Path | None:
+    """The place of a replacement a kill interrupted (the references moved, not the audio):
+    the rest goes there too, so the old drop stays whole in one place."""
+    if not layout.replaced.is_dir():
+        return None
+    started = sorted(layout.replaced.glob(f"{drop}-*"))
+    return next((p for p in reversed(started) if not (p / drop).exists()), None)

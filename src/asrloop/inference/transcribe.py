@@ -27,7 +27,7 @@ from asrloop.records import ModelInfo, ServingRecord
 def input_rows(source: Path) -> list[Utterance]:
     """Rows for a drop folder (its manifest), a folder of audio files, or a single file."""
     if (source / MANIFEST).exists():
-        return read_manifest(source / MANIFEST, require_text=False)
+        return read_manifest(source / MANIFEST, require_text=False, contained=True)
     files = (
         [source]
         if source.is_file()
