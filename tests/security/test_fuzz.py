@@ -81,23 +81,33 @@ def dump(value) -> str:
     return json.dumps(value, allow_nan=True, default=str)
 
 
-def attempt(reader: str, call) -> None:
-    """Run one case: success or an asrloop error; anything else fails the test."""
+def folder_state(folder: Path | None) -> dict[str, bytes]:
+    if folder is None:
+        return {}
+    return {str(p): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def attempt(reader: str, call, folder: Path | None = None) -> None:
+    """Run one case: success or an asrloop error; anything else fails the test. The files in
+    ``folder`` (the input) must be as they were: a reader writes nothing."""
+    before = folder_state(folder)
     try:
         call()
         TALLY[f"{reader} accepted"] += 1
     except AsrloopError:
         TALLY[f"{reader} refused"] += 1
     TALLY[reader] += 1
+    TALLY[f"{reader} changed"] += folder_state(folder) != before
 
 
-def report(reader: str, changed: int = 0) -> None:
+def report(reader: str) -> None:
+    changed = TALLY[f"{reader} changed"]
     print(
         f"\nfuzz {reader}: {TALLY[reader]} cases ({TALLY[f'{reader} accepted']} accepted, "
         f"{TALLY[f'{reader} refused']} refused with a message), 0 raw tracebacks, "
-        f"{changed} files changed"
+        f"{changed} cases changed a file"
     )
-    assert TALLY[reader] >= CASES
+    assert TALLY[reader] >= CASES and changed == 0
 
 
 # ------------------------------------------------------------------ files people edit
@@ -112,7 +122,9 @@ def test_fuzz_manifest_reader():
     @given(st.lists(near(MANIFEST_ROW).map(dump) | st.text(max_size=60), max_size=4))
     def case(lines):
         (folder / "manifest.jsonl").write_text("\n".join(lines), encoding="utf-8")
-        attempt("manifest", lambda: read_manifest(folder / "manifest.jsonl", contained=True))
+        attempt(
+            "manifest", lambda: read_manifest(folder / "manifest.jsonl", contained=True), folder
+        )
 
     case()
     report("manifest")
@@ -141,7 +153,7 @@ def test_fuzz_queue_jsonl_reader():
     @given(st.lists(near(QUEUE_ROW).map(dump) | st.text(max_size=60), max_size=4))
     def case(lines):
         (folder / QUEUE_JSONL).write_text("\n".join(lines), encoding="utf-8")
-        attempt("queue.jsonl", lambda: read_queue(folder))
+        attempt("queue.jsonl", lambda: read_queue(folder), folder)
 
     case()
     report("queue.jsonl")
@@ -165,7 +177,7 @@ def test_fuzz_queue_csv_reader():
         if isinstance(tail, bytes):
             text += tail  # not always UTF-8
         (folder / QUEUE_CSV).write_bytes(text)
-        attempt("queue.csv", lambda: read_queue(folder))
+        attempt("queue.csv", lambda: read_queue(folder), folder)
 
     case()
     report("queue.csv")
@@ -192,7 +204,7 @@ def test_fuzz_gate_record_reader():
     )
     def case(data):
         (folder / "v2.json").write_text(dump({"schema": GateDecision.schema(), **data}))
-        attempt("gate record", lambda: GateDecision.load(folder / "v2.json"))
+        attempt("gate record", lambda: GateDecision.load(folder / "v2.json"), folder)
 
     case()
     report("gate record")
@@ -255,9 +267,11 @@ def test_fuzz_review_requests(project):
             near(save).map(dump).map(str.encode) | st.binary(max_size=200),
         )
         def case(clip, body):
+            before = folder_state(project.queue)
             status = post(f"{server.url}/api/rows/{clip}", body, headers)
             statuses[status] += 1
             TALLY["review request"] += 1
+            TALLY["review request changed"] += folder_state(project.queue) != before
             assert status in (200, 400, 404, 409, 422), (status, body[:200])  # never 500
 
         case()
@@ -291,7 +305,7 @@ def test_fuzz_serving_requests(transcriber, project):
             for answer in answers:
                 assert "Traceback" not in answer.get("error", "")
 
-        attempt("serving request", predict)
+        attempt("serving request", predict, project.root / "data")
 
     case()
     assert data_digest(project.root) == before
