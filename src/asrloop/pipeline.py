@@ -30,6 +30,8 @@ def write_params(cfg: DictConfig) -> Path:
     path = Layout.from_paths(cfg.paths).params_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     data = OmegaConf.to_container(resolved(cfg))
+    # the review page's login comes from the environment when the page starts; no stage reads it
+    data["review"]["token"] = None
     if mask_secrets(data) != data:
         raise ConfigError(
             "the config holds credentials (a user:password@ URI or a secret key), and "

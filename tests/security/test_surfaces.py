@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 import torch
+from omegaconf import OmegaConf
 
 from asrloop.artifacts import ModelOutput
 from asrloop.audio.activity import speech_check
@@ -33,6 +34,7 @@ from asrloop.loop.gate import DIGEST_TAG, decision_digest, gate_version
 from asrloop.loop.review_queue import QUEUE_CSV, read_queue
 from asrloop.model.factory import architecture_mismatches, build_model
 from asrloop.model.registry import Registry
+from asrloop.pipeline import write_params
 from asrloop.records import Candidate, GateDecision, RecordError
 from asrloop.review.access import Access
 from asrloop.review.app import create_app
@@ -399,3 +401,11 @@ def test_a_tracking_db_copied_from_another_tree_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="would write into that tree"):
         setup(moved)
     assert sorted(p.name for p in original.rglob("*")) == before
+
+
+def test_the_review_token_never_reaches_the_params_snapshot(tmp_path):
+    secret = "team-token-0123456789abcdef"
+    cfg = compose([f"paths.root={tmp_path}", f"review.token={secret}"])
+    written = write_params(cfg)
+    assert secret not in written.read_text()
+    assert OmegaConf.load(written).review.token is None
