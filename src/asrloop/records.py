@@ -28,7 +28,7 @@ from typing import Any, ClassVar, Self
 
 from asrloop.errors import DataError, MissingInputError
 from asrloop.jsonio import read_json, write_json
-from asrloop.strict import FieldTypeError, check_types
+from asrloop.strict import check_types
 
 
 class RecordError(DataError):
@@ -68,8 +68,6 @@ class JsonRecord:
             raise RecordError(f"{path}: not a JSON object")
         try:
             record = cls.from_dict(data)
-        except FieldTypeError:
-            raise
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise RecordError(f"{path}: not a valid {cls.KIND} record ({error})") from error
         return check_types(record, str(path))

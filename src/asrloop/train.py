@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -243,7 +244,7 @@ class Trainer:
         self.job = replace(job, train=finetune_settings(job.train, self.corpus_rows, self.registry))
         torch.manual_seed(int(self.tc.seed))
 
-    @property
+    @cached_property
     def config_text(self) -> str:
         """The run's config (secrets masked) as ``config.yaml`` holds it: written only with the
         weights it describes (the checkpoint, which embeds it, or ``best/``)."""

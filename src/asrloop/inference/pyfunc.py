@@ -87,7 +87,7 @@ class Transcriber(mlflow.pyfunc.PythonModel):
     # annotated as a DataFrame, so MLflow serves the explicit signature (a binary column)
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None):
         requests = model_input.to_dict("records")
-        limits = getattr(self, "limits", RequestLimits())
+        limits = self.limits
         if len(requests) > limits.max_rows:
             raise refused(f"{len(requests)} rows; a request takes at most {limits.max_rows}")
         words = (params or {}).get(RETURN_WORDS, True)
@@ -136,8 +136,8 @@ def refused(message: str):
 class RequestLimits:
     """What one request may ask of the server (``transcribe.serving`` and ``features``)."""
 
-    max_rows: int = 64
-    max_clip_bytes: int = 25 * 2**20
+    max_rows: int = ServingLimits.max_rows
+    max_clip_bytes: int = int(ServingLimits.max_clip_mb * 2**20)
     max_file_seconds: float = 1800.0
     path_roots: tuple[Path, ...] = ()
 

@@ -32,7 +32,7 @@ SAFE_METHODS = ("GET", "HEAD")
 
 
 def is_loopback(host: str) -> bool:
-    if host in ("localhost",):
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback

@@ -59,8 +59,7 @@ function showProgress(p) {
 async function request(row, options) {
   const response = await fetch(`/api/rows/${encodeURIComponent(row.dataset.id)}`, options);
   const data = await response.json();
-  const message = data.error || (Array.isArray(data.detail) ? data.detail.map((d) => d.msg).join("; ") : response.statusText);
-  if (!response.ok) throw Object.assign(new Error(message), { status: response.status });
+  if (!response.ok) throw Object.assign(new Error(data.error || response.statusText), { status: response.status });
   return data;
 }
 
