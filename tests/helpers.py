@@ -18,6 +18,7 @@ TINY_CORPUS = [
     "corpus.splits.dev=6",
     "corpus.splits.test=6",
     "corpus.splits.regression=6",
+    "corpus.splits.test_neural=2",
     "corpus.shard_size=20",
 ]
 

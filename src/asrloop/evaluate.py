@@ -1,6 +1,8 @@
-"""Evaluation (``asrloop evaluate``): WER/CER per split and voice, term recall/precision, RTF.
+"""Evaluation (``asrloop evaluate``): WER/CER per split, voice and slice with 95 % bootstrap
+intervals, term recall (with its interval) and precision, RTF.
 
-Writes a predictions manifest (``pred_text``, per-word confidence) per evaluation set,
+Writes a predictions manifest (``pred_text``, per-word confidence, the clip's ``errors`` and
+``ref_words``) per evaluation set,
 ``metrics.json`` (:class:`asrloop.records.EvaluationReport`) and the DVC metrics file
 (``reports/metrics/eval.json``: WER/CER per set and voice, term recall and precision). Logs it
 all to MLflow, linked to the registered model it scored (its LoggedModel page shows the metrics) and
@@ -9,6 +11,7 @@ to the corpus version as the dataset.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from asrloop.corpus.manifest import Utterance
 from asrloop.inference.batch import PredictionCache, transcribe_utterances
 from asrloop.inference.recognizer import Recognizer
 from asrloop.jsonio import write_jsonl
+from asrloop.metrics import utterance_errors
 from asrloop.model.registry import Registry
 from asrloop.progress import console
 from asrloop.records import ModelInfo, SetScores, TrainingResult
@@ -37,24 +41,49 @@ def evaluate_set(
     predictions, stats = transcribe_utterances(
         recognizer, rows, batch_seconds, f"evaluating {name}", cache
     )
-    write_jsonl(predictions_file, (p.to_dict() for p in predictions))
+    errors, words = utterance_errors(
+        [p.reference for p in predictions], [p.hypothesis for p in predictions]
+    )
+    rows = (
+        {**p.to_dict(), "errors": e, "ref_words": w}
+        for p, e, w in zip(predictions, errors, words, strict=True)
+    )
+    write_jsonl(predictions_file, rows)
     return score(predictions, terms, stats)
 
 
 def flat_metrics(result: SetScores, name: str) -> dict[str, float]:
     """One set's MLflow metrics: WER, CER, RTF, per voice, per term (names MLflow accepts)."""
     out = {f"{name}_wer": result.wer, f"{name}_cer": result.cer, f"{name}_rtf": result.rtf}
+    if result.wer_interval is not None:
+        out[f"{name}_wer_low"] = result.wer_interval.low
+        out[f"{name}_wer_high"] = result.wer_interval.high
     for term, stats in result.terms.items():
         key = term.replace(" ", "_")
         if stats.support:
             out[f"{name}_recall_{key}"] = stats.recall
+        if stats.recall_interval is not None:
+            out[f"{name}_recall_{key}_low"] = stats.recall_interval.low
+            out[f"{name}_recall_{key}_high"] = stats.recall_interval.high
         if stats.tp + stats.fp:
             out[f"{name}_precision_{key}"] = stats.precision
         out[f"{name}_false_alarms_{key}"] = float(stats.fp)
     for voice, scores in result.per_voice.items():
         out[f"{name}_wer_voice_{voice.replace('+', '_')}"] = scores.wer
         out[f"{name}_cer_voice_{voice.replace('+', '_')}"] = scores.cer
+    for slice_name, scores in result.slices.items():
+        key = f"{name}_wer_slice_{slice_name}"
+        out[metric_name(key)] = scores.wer
+        if scores.wer_interval is not None:
+            out[metric_name(f"{key}_high")] = scores.wer_interval.high
     return out
+
+
+def metric_name(text: str) -> str:
+    """An MLflow metric name: letters, digits and ``_ - . /`` only."""
+    return re.sub(
+        r"[^A-Za-z0-9_\-./]", "_", text.replace("=", "_").replace("<", "lt").replace(">", "ge")
+    )
 
 
 def log_results(mlflow, results: dict[str, SetScores], model_id: str | None, dataset) -> None:
@@ -74,7 +103,9 @@ def dvc_metrics(results: dict[str, SetScores]) -> dict:
         name: {
             "wer": r.wer,
             "cer": r.cer,
+            "wer_interval": [r.wer_interval.low, r.wer_interval.high] if r.wer_interval else None,
             "voices": {v: {"wer": s.wer, "cer": s.cer} for v, s in r.per_voice.items()},
+            "slices": {k: {"wer": s.wer, "clips": s.clips} for k, s in r.slices.items()},
             "terms": {
                 t: {"recall": s.recall, "precision": s.precision, "false_alarms": s.fp}
                 for t, s in r.terms.items()
@@ -102,8 +133,10 @@ def print_results(results: dict[str, SetScores]) -> None:
     from rich.table import Table
 
     table = Table(title="evaluation")
-    for column in ("set", "clips", "WER", "CER", "RTF"):
+    for column in ("set", "clips", "WER", "95 % interval", "CER", "RTF"):
         table.add_column(column)
     for name, r in results.items():
-        table.add_row(name, str(r.n), f"{r.wer:.3f}", f"{r.cer:.3f}", f"{r.rtf:.4f}")
+        interval = r.wer_interval
+        span = f"[{interval.low:.3f}, {interval.high:.3f}]" if interval else "-"
+        table.add_row(name, str(r.n), f"{r.wer:.3f}", span, f"{r.cer:.3f}", f"{r.rtf:.4f}")
     console.print(table)

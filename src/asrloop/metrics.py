@@ -50,6 +50,27 @@ def error_counts(refs: Texts, hyps: Texts, normalize: bool = True) -> dict[str, 
     return counts
 
 
+def utterance_errors(
+    refs: Texts, hyps: Texts, normalize: bool = True
+) -> tuple[list[int], list[int]]:
+    """Per utterance: word errors (substitutions + deletions + insertions) and reference words,
+    from one alignment; their sums give :func:`error_counts`' totals."""
+    refs, hyps = _texts(refs, hyps, normalize)
+    if not refs:
+        return [], []
+    alignments = jiwer.process_words(refs, hyps).alignments
+    errors = []
+    for chunks in alignments:
+        count = 0
+        for chunk in chunks:
+            if chunk.type == "insert":
+                count += chunk.hyp_end_idx - chunk.hyp_start_idx
+            elif chunk.type != "equal":
+                count += chunk.ref_end_idx - chunk.ref_start_idx
+        errors.append(count)
+    return errors, [len(r.split()) for r in refs]
+
+
 def wer(refs: Texts, hyps: Texts, normalize: bool = True) -> float:
     """Corpus-level word error rate (total errors over total reference words)."""
     counts = error_counts(refs, hyps, normalize)
@@ -77,6 +98,19 @@ def _occurrences(words: list[str], term: tuple[str, ...]) -> int:
     return count
 
 
+def term_hits(
+    refs: Texts, hyps: Texts, term: str, normalize: bool = True
+) -> tuple[list[int], list[int], list[int]]:
+    """Per utterance: a term's hits, times said and times written (as a word sequence).
+
+    Said ``r`` and written ``h`` times in one utterance gives ``min(r, h)`` hits."""
+    refs, hyps = _texts(refs, hyps, normalize)
+    key = tuple(normalize_text(term).split())
+    said = [_occurrences(r.split(), key) for r in refs]
+    written = [_occurrences(h.split(), key) for h in hyps]
+    return [min(s, w) for s, w in zip(said, written, strict=True)], said, written
+
+
 def term_stats(
     refs: Texts, hyps: Texts, terms: Iterable[str], normalize: bool = True
 ) -> dict[str, TermScores]:
@@ -89,12 +123,8 @@ def term_stats(
     refs, hyps = _texts(refs, hyps, normalize)
     stats = {}
     for term in terms:
-        key = tuple(normalize_text(term).split())
-        tp = fn = fp = 0
-        for ref, hyp in zip(refs, hyps, strict=True):
-            said, written = _occurrences(ref.split(), key), _occurrences(hyp.split(), key)
-            hit = min(said, written)
-            tp, fn, fp = tp + hit, fn + said - hit, fp + written - hit
+        hits, said, written = (sum(c) for c in term_hits(refs, hyps, term, normalize=False))
+        tp, fn, fp = hits, said - hits, written - hits
         stats[term] = TermScores(
             recall=tp / (tp + fn) if tp + fn else 0.0,
             precision=tp / (tp + fp) if tp + fp else 0.0,

@@ -98,6 +98,37 @@ class TrainingResult(JsonRecord):
 
 
 @dataclass(frozen=True)
+class Interval:
+    """An estimate and its bootstrap interval at ``confidence`` (0.95: the 95 % interval)."""
+
+    estimate: float
+    low: float
+    high: float
+    confidence: float
+
+    @classmethod
+    def maybe(cls, data: Mapping[str, Any] | None) -> Interval | None:
+        return cls(**data) if data is not None else None
+
+    def __str__(self) -> str:
+        return f"{self.estimate:+.4f} [{self.low:+.4f}, {self.high:+.4f}]"
+
+
+@dataclass(frozen=True)
+class PairedTests:
+    """NIST ``sc_stats``-style tests of two models on the same utterances (two-sided p)."""
+
+    n: int
+    changed: int  # utterances where the error counts differ
+    mean_difference: float  # errors per utterance, B minus A
+    sd_difference: float
+    mapsswe_z: float
+    mapsswe_p: float
+    sign_p: float
+    wilcoxon_p: float
+
+
+@dataclass(frozen=True)
 class TermScores:
     """One term's occurrences: recall = tp / support, precision = tp / (tp + fp)."""
 
@@ -107,6 +138,11 @@ class TermScores:
     fn: int
     fp: int
     support: int
+    recall_interval: Interval | None = None  # bootstrap over utterances
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TermScores:
+        return cls(**{**data, "recall_interval": Interval.maybe(data.get("recall_interval"))})
 
 
 @dataclass(frozen=True)
@@ -115,6 +151,11 @@ class GroupScores:
     clips: int
     words: int
     cer: float = 0.0
+    wer_interval: Interval | None = None  # bootstrap over the group's utterances
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GroupScores:
+        return cls(**{**data, "wer_interval": Interval.maybe(data.get("wer_interval"))})
 
 
 @dataclass(frozen=True)
@@ -130,14 +171,21 @@ class SetScores:
     compute_seconds: float = 0.0
     rtf: float = 0.0
     skipped: int = 0
+    wer_interval: Interval | None = None
+    slices: dict[str, GroupScores] = field(default_factory=dict)  # "accent=en-gb", "noise=clean"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SetScores:
+        def groups(key: str) -> dict[str, GroupScores]:
+            return {k: GroupScores.from_dict(v) for k, v in data.get(key, {}).items()}
+
         return cls(
             **{
                 **data,
-                "per_voice": {k: GroupScores(**v) for k, v in data["per_voice"].items()},
-                "terms": {k: TermScores(**v) for k, v in data["terms"].items()},
+                "per_voice": groups("per_voice"),
+                "slices": groups("slices"),
+                "terms": {k: TermScores.from_dict(v) for k, v in data["terms"].items()},
+                "wer_interval": Interval.maybe(data.get("wer_interval")),
             }
         )
 
@@ -273,17 +321,68 @@ class Candidate:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Candidate:
-        terms = {t: TermScores(**s) for t, s in data["terms"].items()}
+        terms = {t: TermScores.from_dict(s) for t, s in data["terms"].items()}
         return cls(**{**data, "terms": terms})
+
+
+CLAUSE_OUTCOMES = ("pass", "fail", "undecided")
 
 
 @dataclass(frozen=True)
 class Clause:
-    """One rule of the gate, as applied: its name, whether it held, and the numbers."""
+    """One rule of the gate, as applied: its name, whether it held, and the numbers.
+
+    A clause on a measured difference carries its interval and limit; ``undecided`` means the
+    interval straddles the limit, and ``more_clips`` how many more would decide it."""
 
     name: str
     passed: bool
     detail: str
+    outcome: str = ""  # pass | fail | undecided ("" for a clause without an interval)
+    interval: Interval | None = None
+    limit: float | None = None
+    more_clips: int | None = None
+    tests: PairedTests | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Clause:
+        if data.get("outcome", "") not in ("", *CLAUSE_OUTCOMES):
+            raise ValueError(f"field 'outcome': {data.get('outcome')!r} not in {CLAUSE_OUTCOMES}")
+        tests = data.get("tests")
+        return cls(
+            **{
+                **data,
+                "interval": Interval.maybe(data.get("interval")),
+                "tests": PairedTests(**tests) if tests is not None else None,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class SliceComparison:
+    """The challenger's WER minus the champion's on one slice of the regression set."""
+
+    name: str  # e.g. "accent=en-gb-scotland"
+    clips: int
+    difference: Interval
+    blocks: bool  # enough clips and significantly worse than the slice margin
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SliceComparison:
+        return cls(**{**data, "difference": Interval(**data["difference"])})
+
+
+@dataclass(frozen=True)
+class PowerStatement:
+    """What the regression set can decide, from the per-clip error differences measured."""
+
+    clips: int
+    words_per_clip: float
+    sd_difference: float  # per-clip errors, challenger minus champion
+    margin: float
+    confidence: float
+    power: float
+    clips_needed: int  # to detect a change of ``margin`` with ``power``
 
 
 GATE_STATES = ("decided", "applied")
@@ -304,10 +403,13 @@ class GateDecision(JsonRecord):
     clauses: tuple[Clause, ...] = ()
     model_checks: dict[str, Any] = field(default_factory=dict)
     state: str = "decided"
+    slices: tuple[SliceComparison, ...] = ()
+    power: PowerStatement | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["clauses"] = [asdict(c) for c in self.clauses]
+        data["slices"] = [asdict(c) for c in self.slices]
         return data
 
     @classmethod
@@ -324,9 +426,11 @@ class GateDecision(JsonRecord):
             Candidate.from_dict(data["challenger"]),
             candidate(data.get("champion")),
             candidate(data.get("baseline")),
-            tuple(Clause(**c) for c in data.get("clauses", [])),
+            tuple(Clause.from_dict(c) for c in data.get("clauses", [])),
             data.get("model_checks") or {},
             data["state"],
+            tuple(SliceComparison.from_dict(c) for c in data.get("slices", [])),
+            PowerStatement(**data["power"]) if data.get("power") else None,
         )
 
     @property
@@ -476,7 +580,7 @@ class TriageResult(JsonRecord):
             **{
                 **data,
                 "overall": TriageOverall(**data["overall"]),
-                "per_voice": {k: GroupScores(**v) for k, v in data["per_voice"].items()},
+                "per_voice": {k: GroupScores.from_dict(v) for k, v in data["per_voice"].items()},
                 "sampled_wer": SampledWer(**data["sampled_wer"]),
             }
         )
@@ -496,6 +600,7 @@ class IterationRecord:
     run_id: str = ""
     test_wer: float | None = None
     test_cer: float | None = None
+    neural_test_wer: float | None = None  # the test_neural split (a voice family never trained on)
     regression_wer: float | None = None
     heldout_drop_wer: float | None = None
     term_recall: dict[str, float] = field(default_factory=dict)
@@ -506,6 +611,10 @@ class IterationRecord:
     data_checks: dict = field(default_factory=dict)
     model_checks: dict = field(default_factory=dict)
     step_seconds: dict[str, float] = field(default_factory=dict)
+    wer_intervals: dict[str, list[float]] = field(default_factory=dict)  # set: [low, high]
+    recall_intervals: dict[str, list[float]] = field(default_factory=dict)  # term: [low, high]
+    # clause name: {outcome, estimate, low, high, limit} for the gate's clauses on intervals
+    gate_clauses: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,61 @@
-"""Score predictions: WER, CER, WER per voice and each emerging term's recall and precision."""
+"""Score predictions: WER and CER with their intervals, WER per voice and per slice, and each
+emerging term's recall (with its interval) and precision.
+
+Intervals are bootstrap intervals over utterances (:mod:`asrloop.stats.bootstrap`); the per-clip
+errors behind them are kept in the predictions files (``errors``, ``ref_words``).
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 
+from asrloop.corpus.slices import slices_of
 from asrloop.inference.batch import BatchStats, Prediction
-from asrloop.metrics import cer, group_wer, term_stats, wer
-from asrloop.records import SetScores
+from asrloop.metrics import cer, group_wer, term_hits, term_stats, utterance_errors, wer
+from asrloop.records import GroupScores, SetScores, TermScores
+from asrloop.stats.bootstrap import rate_interval
+
+CONFIDENCE = 0.95
+
+
+def term_scores_with_intervals(
+    refs: Sequence[str], hyps: Sequence[str], terms: Sequence[str]
+) -> dict[str, TermScores]:
+    """:func:`asrloop.metrics.term_stats`, each recall with its interval over utterances."""
+    out = {}
+    for term, stats in term_stats(refs, hyps, terms).items():
+        if stats.support:
+            hits, said, _ = term_hits(refs, hyps, term)
+            stats = replace(stats, recall_interval=rate_interval(hits, said, CONFIDENCE))
+        out[term] = stats
+    return out
+
+
+def slice_scores(
+    predictions: Sequence[Prediction], errors: Sequence[int], words: Sequence[int]
+) -> dict[str, GroupScores]:
+    """WER per slice (:mod:`asrloop.corpus.slices`), with intervals."""
+    members: dict[str, list[int]] = defaultdict(list)
+    for i, prediction in enumerate(predictions):
+        for name in slices_of(prediction.utterance):
+            members[name].append(i)
+    out = {}
+    for name in sorted(members):
+        rows = members[name]
+        e, w = [errors[i] for i in rows], [words[i] for i in rows]
+        refs = [predictions[i].reference for i in rows]
+        hyps = [predictions[i].hypothesis for i in rows]
+        interval = rate_interval(e, w, CONFIDENCE)
+        out[name] = GroupScores(
+            wer=interval.estimate,
+            clips=len(rows),
+            words=sum(w),
+            cer=cer(refs, hyps),
+            wer_interval=interval,
+        )
+    return out
 
 
 def score(
@@ -22,11 +71,14 @@ def score(
             "rtf": stats.rtf,
             "skipped": stats.skipped,
         }
+    errors, words = utterance_errors(refs, hyps)
     return SetScores(
         n=len(predictions),
         wer=wer(refs, hyps),
         cer=cer(refs, hyps),
         per_voice=group_wer((p.utterance.voice, p.reference, p.hypothesis) for p in predictions),
-        terms=term_stats(refs, hyps, list(terms)),
+        terms=term_scores_with_intervals(refs, hyps, terms),
+        wer_interval=rate_interval(errors, words, CONFIDENCE) if predictions else None,
+        slices=slice_scores(predictions, errors, words),
         **timing,
     )

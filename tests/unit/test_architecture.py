@@ -46,7 +46,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "asrloop.tracking",
         ),
     ),
-    ("signal", ("asrloop.text", "asrloop.audio", "asrloop.metrics", "asrloop.decode")),
+    (
+        "signal",
+        ("asrloop.text", "asrloop.audio", "asrloop.metrics", "asrloop.stats", "asrloop.decode"),
+    ),
     ("data", ("asrloop.corpus",)),
     ("model", ("asrloop.model", "asrloop.train")),
     (

@@ -18,7 +18,8 @@ from tests.helpers import TINY_CORPUS, make_cfg
 def test_round_trip_audio_matches_manifest(tiny_corpus):
     cfg, _ = tiny_corpus
     rows = list(iter_corpus(cfg.paths.base_corpus))
-    assert {r.split for r in rows} == {"train", "dev", "test", "regression"}
+    assert {r.split for r in rows} == {"train", "dev", "test", "regression", "test_neural"}
+    assert {r.voice for r in rows if r.split == "test_neural"} == set(cfg.corpus.voices.neural)
     for row in rows:
         info = sf.info(str(row.audio_path))
         assert info.samplerate == 16000 and info.channels == 1
@@ -52,6 +53,7 @@ def test_interrupted_synthesis_resumes_without_redoing_finished_shards(tmp_path)
         "corpus.splits.dev=0",
         "corpus.splits.test=0",
         "corpus.splits.regression=0",
+        "corpus.splits.test_neural=0",
         "corpus.shard_size=4",
     )
     shards = plan_corpus(typed(cfg).corpus, cfg.scenario.terms)

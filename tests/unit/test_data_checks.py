@@ -31,6 +31,7 @@ TINY = [
     "corpus.splits.dev=2",
     "corpus.splits.test=4",
     "corpus.splits.regression=4",
+    "corpus.splits.test_neural=2",
     "corpus.shard_size=6",
 ]
 
@@ -93,8 +94,8 @@ def test_clean_corpus_has_no_errors(tiny):
     cfg, clean = tiny
     report = check_corpus(clean, cfg)
     assert report.passed, report.to_json()
-    assert report.summary["rows"] == 22
-    assert set(report.summary["splits"]) == {"train", "dev", "test", "regression"}
+    assert report.summary["rows"] == 24
+    assert set(report.summary["splits"]) == {"train", "dev", "test", "regression", "test_neural"}
     assert report.seconds < 10
     data = json.loads(report.to_json())
     assert data["passed"] and data["n_errors"] == 0 and "leakage.voice" in data["checks"]

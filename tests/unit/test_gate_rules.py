@@ -10,8 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from asrloop.config import compose
+from asrloop.loop.gate_evidence import Comparison
 from asrloop.loop.gate_rules import decide
-from asrloop.records import Candidate, TermScores
+from asrloop.records import Candidate, Interval, SliceComparison, TermScores
 from asrloop.settings import typed
 
 RULES = typed(compose()).gate  # conf/gate as shipped: a GateSettings
@@ -89,7 +90,7 @@ FAILING = [
     ),
     (
         "regression worse than the champion's",
-        model("2", regression=0.09 + 0.006),
+        model("2", regression=0.09 + RULES.max_regression_wer_delta + 0.001),
         CHAMPION,
         CHAMPION,
         True,
@@ -97,9 +98,9 @@ FAILING = [
     ),
     (
         "regression drifted from the first champion",
-        model("2", regression=0.104),
+        model("2", regression=0.100 + RULES.max_regression_wer_delta * 0.8),
         model("1", regression=0.100, heldout=0.2, recall=0.0),
-        model("0", regression=0.098),
+        model("0", regression=0.100 - RULES.max_total_regression_wer_delta * 0.5),
         True,
         "regression.vs_baseline",
     ),
@@ -182,7 +183,7 @@ def test_worse_regression_never_turns_a_refusal_into_a_promotion(challenger):
         assert not verdict(worse).promote
 
 
-@given(st.floats(0.0, 0.004), st.integers(1, 20))
+@given(st.floats(0.0, RULES.max_regression_wer_delta * 0.8), st.integers(1, 20))
 def test_small_regressions_cannot_add_up(step, iterations):
     """Each challenger only slightly worse than its champion: the first champion's budget stops
     the drift once the total passes it."""
@@ -217,3 +218,68 @@ def test_a_drop_without_new_terms_says_so():
     learned = model("2", heldout=0.20)
     result = decide(model("3"), learned, CHAMPION, TERMS, RULES, True, new_terms=[])
     assert result.promote and result.reason.startswith("every earlier term kept"), result.reason
+
+
+# -- clauses on paired intervals -------------------------------------------------------------
+
+
+def interval(estimate: float, half: float) -> Interval:
+    return Interval(estimate, estimate - half, estimate + half, 0.95)
+
+
+def comparison(regression: Interval, heldout=None, recall=None) -> Comparison:
+    recall = recall or {t: interval(1.0, 0.0) for t in TERMS}
+    return Comparison("1", regression, heldout or interval(-0.1, 0.02), 150, 120, recall)
+
+
+def interval_verdict(versus: Comparison, slices=(), rules=RULES):
+    return decide(GOOD, CHAMPION, CHAMPION, TERMS, rules, True, None, versus, None, slices)
+
+
+def clause(result, name):
+    return next(c for c in result.clauses if c.name == name)
+
+
+def test_non_inferiority_reads_the_upper_bound():
+    limit = RULES.max_regression_wer_delta
+    clear = interval_verdict(comparison(interval(-0.002, 0.004)))
+    assert clear.promote, clear.reason
+    assert clause(clear, "regression.vs_champion").outcome == "pass"
+
+    worse = interval_verdict(comparison(interval(limit + 0.01, 0.004)))
+    assert not worse.promote
+    assert clause(worse, "regression.vs_champion").outcome == "fail"
+
+
+def test_an_interval_straddling_the_limit_is_undecided_and_names_the_clips_needed():
+    """The point is just under the limit, but the interval is not: no decision."""
+    point = RULES.max_regression_wer_delta - 0.0003
+    result = interval_verdict(comparison(interval(point, 0.006)))
+    assert not result.promote
+    assert result.reason.startswith("refused, too little evidence to decide"), result.reason
+    vs = clause(result, "regression.vs_champion")
+    assert vs.outcome == "undecided" and vs.interval.estimate == point
+    assert vs.more_clips and vs.more_clips > 1000  # 0.0003 from the limit: many more clips
+    assert f"about {vs.more_clips} more" in vs.detail
+
+
+def test_a_new_term_must_gain_at_the_lower_bound():
+    shaky = {"alpha": interval(0.57, 0.2), "beta gamma": interval(1.0, 0.0)}
+    result = interval_verdict(comparison(interval(0.0, 0.002), recall=shaky))
+    assert not result.promote
+    recall = clause(result, "term.alpha.recall")
+    assert recall.outcome == "undecided" and recall.interval.low < RULES.min_term_recall_gain
+    low = {"alpha": interval(0.2, 0.1), "beta gamma": interval(1.0, 0.0)}
+    result = interval_verdict(comparison(interval(0.0, 0.002), recall=low))
+    assert clause(result, "term.alpha.recall").outcome == "fail"
+
+
+def test_a_significantly_worse_slice_blocks_unless_switched_off():
+    bad = SliceComparison("accent=en-gb-scotland", 60, interval(0.08, 0.03), True)
+    fine = SliceComparison("noise=clean", 70, interval(0.0, 0.01), False)
+    versus = comparison(interval(0.0, 0.002))
+    result = interval_verdict(versus, (bad, fine))
+    assert not result.promote
+    assert "accent=en-gb-scotland" in clause(result, "regression.slices").detail
+    lenient = dataclasses.replace(RULES, slices=dataclasses.replace(RULES.slices, block=False))
+    assert interval_verdict(versus, (bad, fine), lenient).promote

@@ -56,6 +56,7 @@ def test_report_structure_on_an_untrained_model(tmp_path):
         "corpus.splits.dev=0",
         "corpus.splits.test=3",
         "corpus.splits.regression=3",
+        "corpus.splits.test_neural=0",
         "checks.model.max_clips=3",
         "model.config.d_model=32",
         "model.config.num_layers=1",

@@ -90,7 +90,8 @@ def check_test_voices(corpus: CorpusUnderTest) -> list[Finding]:
     with no voice or speaker (an imported corpus may not name them) cannot be compared."""
     trained = set(corpus.rules.train_voices) | {c.row.voice for c in corpus.split("train")}
     trained.discard("")
-    bad = [f"{c.ref}: {c.row.voice}" for c in corpus.split("test") if c.row.voice in trained]
+    tested = corpus.split("test", "test_neural")
+    bad = [f"{c.ref}: {c.row.voice}" for c in tested if c.row.voice in trained]
     return findings_if(
         "leakage.test_voice", "error", "{n} test clips use a voice heard in training", bad
     )

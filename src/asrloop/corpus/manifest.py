@@ -41,8 +41,8 @@ REQUIRED_FIELDS = ("audio_filepath", "duration", "text")
 RECOMMENDED_FIELDS = ("id", "speaker", "source")
 MANIFEST_NAME = MANIFEST  # the name many modules import from here
 GROWN_SOURCE_PREFIX = "drop/"  # rows grown from a production drop: source "drop/<drop name>"
-SPLITS = ("train", "dev", "test", "regression")
-EVAL_SPLITS = ("test", "regression")  # never trained on
+SPLITS = ("train", "dev", "test", "regression", "test_neural")
+EVAL_SPLITS = ("test", "regression", "test_neural")  # never trained on
 _KNOWN = (
     "id",
     "audio_filepath",

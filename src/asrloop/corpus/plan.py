@@ -16,7 +16,7 @@ from asrloop.settings.corpus import CorpusSettings
 from asrloop.settings.grow import GrowSynthesisSettings
 from asrloop.settings.scenario import DropContentsSettings, ScenarioSettings
 
-SPLITS = ("train", "dev", "test", "regression")
+SPLITS = ("train", "dev", "test", "regression", "test_neural")
 # Settings that say how clips are voiced (rate, pitch, noise, speed): both have those fields.
 Voicing = CorpusSettings | GrowSynthesisSettings
 
@@ -106,20 +106,31 @@ def corpus_sentences(
     others = generator.generate(
         sizes["train"] + sizes["dev"] + sizes["test"], seed=corpus.seed, exclude=regression
     )
+    # The neural-voice test split has sentences of its own (drawn after the others, so that
+    # adding it changes no other split).
+    neural = generator.generate(
+        sizes["test_neural"], seed=corpus.seed + 1, exclude=[*regression, *others]
+    )
     return {
         "regression": regression,
         "train": others[: sizes["train"]],
         "dev": others[sizes["train"] : sizes["train"] + sizes["dev"]],
         "test": others[sizes["train"] + sizes["dev"] :],
+        "test_neural": neural,
     }
 
 
 def plan_corpus(corpus: CorpusSettings, forbidden_words: Sequence[str]) -> list[ShardPlan]:
-    """Shards for the base corpus: distinct sentences per split, held-out voices in test."""
+    """Shards for the base corpus: distinct sentences per split, held-out voices in test, the
+    neural voices (Piper) in test_neural."""
     sentences = corpus_sentences(corpus, forbidden_words)
     shards: list[ShardPlan] = []
     for split in SPLITS:
-        voices = corpus.voices.heldout if split == "test" else corpus.voices.train
+        voices = {"test": corpus.voices.heldout, "test_neural": corpus.voices.neural}.get(
+            split, corpus.voices.train
+        )
+        if not sentences[split]:
+            continue
         seed = corpus.regression_seed if split == "regression" else corpus.seed
         rng = random.Random(f"{seed}-{split}")
         clips = [

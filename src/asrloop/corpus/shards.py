@@ -22,6 +22,7 @@ from asrloop.audio.augment import add_noise, normalize_peak, speed_perturb
 from asrloop.audio.io import SAMPLE_RATE, write_audio
 from asrloop.corpus.manifest import Utterance, write_manifest
 from asrloop.corpus.plan import ClipPlan, ShardPlan
+from asrloop.corpus.slices import SNR_FIELD
 from asrloop.corpus.synthesis import VoiceSpec, synthesize, validate_voice
 from asrloop.faults import fault_point
 from asrloop.fsutil import recover_dir, replace_dir
@@ -66,6 +67,7 @@ def manifest_row(clip: ClipPlan, n_samples: int, with_text: bool) -> Utterance:
         voice=clip.voice,
         split=clip.split,
         source=clip.source,
+        extra={SNR_FIELD: clip.snr_db},  # null: no noise mixed in (the noise slice reads it)
     )
 
 

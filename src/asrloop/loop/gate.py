@@ -22,10 +22,16 @@ from pathlib import Path
 
 from asrloop.checks.model import Evidence, RegressionComparison, check_model
 from asrloop.corpus.manifest import Utterance
+from asrloop.evaluate import metric_name
 from asrloop.faults import fault_point
 from asrloop.inference.batch import Prediction, PredictionCache, transcribe_utterances
 from asrloop.inference.loading import DecodingSetup, load_recognizer
 from asrloop.inference.recognizer import Recognizer
+from asrloop.loop.gate_evidence import (
+    compare,
+    power_statement,
+    slice_comparisons,
+)
 from asrloop.loop.gate_rules import decide
 from asrloop.metrics import term_stats, wer
 from asrloop.model.registry import Registry
@@ -54,9 +60,14 @@ class EvidenceSets:
 @dataclass(frozen=True)
 class Measurement:
     candidate: Candidate
+    regression: list[Prediction]
     heldout: list[Prediction]
     recognizer: Recognizer
     info: ModelInfo
+
+    @property
+    def predictions(self) -> tuple[list[Prediction], list[Prediction]]:
+        return self.regression, self.heldout
 
 
 def candidate(
@@ -86,7 +97,8 @@ def measure(
     held, _ = transcribe_utterances(
         recognizer, sets.heldout, batch, f"v{version} held-out drops", sets.cache
     )
-    return Measurement(candidate(version, regression, held, sets.terms), held, recognizer, info)
+    measured = candidate(version, regression, held, sets.terms)
+    return Measurement(measured, regression, held, recognizer, info)
 
 
 @dataclass(frozen=True)
@@ -139,8 +151,16 @@ def evaluate_challenger(
             measured[champion.version].recognizer,
         )
         passed, report = checked.passed, checked.to_dict()
+    paired = paired_evidence(challenger, measured, champion_version, baseline_version, sets, rules)
     verdict = decide(
-        challenger.candidate, champion, baseline, sets.terms, rules, passed, sets.new_terms
+        challenger.candidate,
+        champion,
+        baseline,
+        sets.terms,
+        rules,
+        passed,
+        sets.new_terms,
+        *paired[:3],
     )
     return GateDecision(
         verdict.promote,
@@ -150,6 +170,37 @@ def evaluate_challenger(
         baseline,
         verdict.clauses,
         report,
+        slices=paired[2],
+        power=paired[3],
+    )
+
+
+def paired_evidence(
+    challenger: Measurement,
+    measured: dict[str, Measurement],
+    champion_version: str | None,
+    baseline_version: str | None,
+    sets: EvidenceSets,
+    rules: GateSettings,
+):
+    """The challenger against the champion and the baseline, clip by clip: the comparisons,
+    the champion's slices and what the regression set can decide."""
+    if champion_version is None:
+        return None, None, (), None
+    champion = measured[champion_version]
+    versus = compare(
+        champion_version, challenger.predictions, champion.predictions, sets.terms, rules
+    )
+    baseline = versus
+    if baseline_version and baseline_version != champion_version:
+        other = measured[baseline_version].predictions
+        baseline = compare(baseline_version, challenger.predictions, other, sets.terms, rules)
+    slices = slice_comparisons(challenger.regression, champion.regression, rules)
+    return (
+        versus,
+        baseline,
+        slices,
+        power_statement(challenger.regression, champion.regression, rules),
     )
 
 
@@ -230,5 +281,12 @@ def log_decision(decision: GateDecision, champion_before: str | None, out: Path,
     for term, scores in decision.challenger.terms.items():
         metrics[f"challenger_recall_{term}"] = scores.recall
         metrics[f"challenger_precision_{term}"] = scores.precision
-    mlflow.log_metrics(metrics)
+    for clause in decision.clauses:
+        if clause.interval is not None:
+            for bound in ("estimate", "low", "high"):
+                key = f"gate_{clause.name}_{bound}"
+                metrics[metric_name(key)] = getattr(clause.interval, bound)
+    if decision.power is not None:
+        metrics["gate_regression_clips_needed"] = float(decision.power.clips_needed)
+    mlflow.log_metrics({metric_name(k): v for k, v in metrics.items()})
     mlflow.log_artifact(str(out), "gate")

@@ -55,12 +55,24 @@ def fill_from_reports(
     results = evaluation.results if evaluation else {}
     if "test" in results:
         record.test_wer, record.test_cer = results["test"].wer, results["test"].cer
+    if "test_neural" in results:
+        record.neural_test_wer = results["test_neural"].wer
+    record.wer_intervals = {
+        name: [r.wer_interval.low, r.wer_interval.high]
+        for name, r in results.items()
+        if r.wer_interval is not None
+    }
     if "regression" in results:
         record.regression_wer = results["regression"].wer
     if "drop_holdout" in results:
         held = results["drop_holdout"]
         record.heldout_drop_wer = held.wer
         record.term_recall = {t: s.recall for t, s in held.terms.items() if s.support}
+        record.recall_intervals = {
+            t: [s.recall_interval.low, s.recall_interval.high]
+            for t, s in held.terms.items()
+            if s.recall_interval is not None
+        }
         record.term_precision = term_precision(results)
     data_checks = layout.checks_report("data")
     record.data_checks = _checks_summary(
@@ -69,6 +81,18 @@ def fill_from_reports(
     gate = GateDecision.load_if_exists(layout.gate_record(model_version))
     if gate is not None and gate.model_checks:
         record.model_checks = _checks_summary(CheckReport.from_dict(gate.model_checks))
+    if gate is not None:
+        record.gate_clauses = {
+            c.name: {
+                "outcome": c.outcome,
+                "estimate": c.interval.estimate,
+                "low": c.interval.low,
+                "high": c.interval.high,
+                "limit": c.limit,
+            }
+            for c in gate.clauses
+            if c.interval is not None
+        }
 
 
 def write_summary(
@@ -97,6 +121,22 @@ def _fmt(value, pattern="{:.3f}") -> str:
     return "-" if value is None else pattern.format(value)
 
 
+def _with_interval(value: float | None, interval: list[float] | None) -> str:
+    if value is None or not interval:
+        return _fmt(value)
+    return f"{value:.3f} [{interval[0]:.3f}, {interval[1]:.3f}]"
+
+
+def _clause(record: IterationRecord, name: str) -> str:
+    clause = record.gate_clauses.get(name)
+    if not clause:
+        return "-"
+    return (
+        f"{clause['outcome']}: {clause['estimate']:+.4f} "
+        f"[{clause['low']:+.4f}, {clause['high']:+.4f}] (limit {clause['limit']:+.4f})"
+    )
+
+
 def summary_rows(summary: LoopSummary) -> list[tuple[str, list[str]]]:
     """The before/after table: one row per measure, one column per iteration."""
     its = summary.iterations
@@ -111,17 +151,29 @@ def summary_rows(summary: LoopSummary) -> list[tuple[str, list[str]]]:
         ("vocabulary", [r.vocab_version[:10] for r in its]),
         ("model version", [f"v{r.model_version}" for r in its]),
         ("MLflow run", [r.run_id[:10] for r in its]),
-        ("test WER", [_fmt(r.test_wer) for r in its]),
+        ("test WER [95 %]", [_with_interval(r.test_wer, r.wer_intervals.get("test")) for r in its]),
         ("test CER", [_fmt(r.test_cer) for r in its]),
-        ("regression WER", [_fmt(r.regression_wer) for r in its]),
-        ("held-out drop WER", [_fmt(r.heldout_drop_wer) for r in its]),
+        (
+            "test WER, neural voice [95 %]",
+            [_with_interval(r.neural_test_wer, r.wer_intervals.get("test_neural")) for r in its],
+        ),
+        (
+            "regression WER [95 %]",
+            [_with_interval(r.regression_wer, r.wer_intervals.get("regression")) for r in its],
+        ),
+        (
+            "held-out drop WER [95 %]",
+            [_with_interval(r.heldout_drop_wer, r.wer_intervals.get("drop_holdout")) for r in its],
+        ),
     ]
     for t in summary.terms:
-        rows.append((f"recall '{t}' (held-out drops)", [_fmt(r.term_recall.get(t)) for r in its]))
+        recall = [_with_interval(r.term_recall.get(t), r.recall_intervals.get(t)) for r in its]
+        rows.append((f"recall '{t}' (held-out drops)", recall))
         rows.append((f"precision '{t}'", [_fmt(r.term_precision.get(t)) for r in its]))
     rows += [
         ("data checks", [checks(r.data_checks) for r in its]),
         ("model checks", [checks(r.model_checks) for r in its]),
+        ("gate: vs champion", [_clause(r, "regression.vs_champion") for r in its]),
         ("promoted", ["yes" if r.promoted else "no" for r in its]),
         ("gate", [r.gate_reason for r in its]),
         ("wall time", [f"{sum(r.step_seconds.values()):.0f} s" for r in its]),

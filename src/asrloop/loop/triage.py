@@ -24,9 +24,8 @@ from __future__ import annotations
 import random
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
-
-import numpy as np
 
 from asrloop.artifacts import CONFUSIONS_ARTIFACT, TRIAGE_RESULT
 from asrloop.corpus.drop import Drop
@@ -42,10 +41,12 @@ from asrloop.loop.review_queue import (
     read_queue,
     write_queue,
 )
-from asrloop.metrics import cer, error_counts, group_wer, term_stats, wer
+from asrloop.metrics import cer, group_wer, utterance_errors, wer
 from asrloop.records import SampledWer, SpikeReport, TriageOverall, TriageResult
 from asrloop.report_render import Clip, ClipIds, Report, Section, bar_chart, write_report
+from asrloop.scoring import term_scores_with_intervals
 from asrloop.settings.triage import MonitorSettings, TriageSettings
+from asrloop.stats.bootstrap import rate_interval
 from asrloop.text.normalize import normalize_text, words
 
 # ---- 1. selection --------------------------------------------------------------------------
@@ -123,16 +124,12 @@ def bootstrap_wer(refs: Sequence[str], hyps: Sequence[str], n_boot: int, seed: i
     """Corpus WER with a 95% percentile interval from resampling clips."""
     if not refs:
         return SampledWer(None, None, None, 0)
-    counts = [error_counts(r, h) for r, h in zip(refs, hyps, strict=True)]
-    errors = np.array([c["errors"] for c in counts], dtype=float)
-    lengths = np.array([c["ref_words"] for c in counts], dtype=float)
     point = wer(refs, hyps)
     if n_boot <= 0:
         return SampledWer(point, point, point, len(refs))
-    idx = np.random.default_rng(seed).integers(0, len(refs), size=(n_boot, len(refs)))
-    samples = errors[idx].sum(axis=1) / np.maximum(lengths[idx].sum(axis=1), 1.0)
-    low, high = np.percentile(samples, [2.5, 97.5])
-    return SampledWer(point, float(low), float(high), len(refs))
+    errors, words = utterance_errors(refs, hyps)
+    interval = rate_interval(errors, words, 0.95, n_boot, seed)
+    return SampledWer(point, interval.low, interval.high, len(refs))
 
 
 def oov_words(items: Iterable[ReviewItem], vocabulary: set[str], max_examples: int) -> list[dict]:
@@ -175,8 +172,8 @@ def analyze(
     sample = [item for item in approved if item.in_random_sample]
     per_voice = group_wer((i.voice, i.reference, i.hypothesis) for i in approved)
     per_term = {
-        term: {**vars(scores), "examples": term_examples(approved, term, settings.max_examples)}
-        for term, scores in term_stats(refs, hyps, terms).items()
+        term: {**asdict(scores), "examples": term_examples(approved, term, settings.max_examples)}
+        for term, scores in term_scores_with_intervals(refs, hyps, terms).items()
     }
     return TriageResult(
         queue=dict(Counter(item.status for item in queue)),
@@ -203,6 +200,10 @@ def analyze(
 
 
 # ---- 3. reports ----------------------------------------------------------------------------
+
+
+def _recall_span(interval: dict | None) -> str:
+    return f"{interval['low']:.2f}-{interval['high']:.2f}" if interval else "-"
 
 
 def _interval(sampled: SampledWer) -> str:
@@ -239,7 +240,16 @@ def triage_report(
             Section("Summary", ["measure", "value"], summary),
             Section(
                 "Emerging terms",
-                ["term", "said", "heard right", "missed", "written wrongly", "recall", "examples"],
+                [
+                    "term",
+                    "said",
+                    "heard right",
+                    "missed",
+                    "written wrongly",
+                    "recall",
+                    "recall 95 % interval",
+                    "examples",
+                ],
                 [
                     [
                         t,
@@ -248,6 +258,7 @@ def triage_report(
                         s["fn"],
                         s["fp"],
                         s["recall"],
+                        _recall_span(s.get("recall_interval")),
                         ClipIds(s["examples"]),
                     ]
                     for t, s in result.per_term.items()

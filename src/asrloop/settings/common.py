@@ -33,6 +33,9 @@ class SplitSizes:
     dev: int = MISSING
     test: int = MISSING
     regression: int = MISSING
+    test_neural: int = (
+        0  # a test split in the neural voices (corpus.voices.neural), never trained on
+    )
 
 
 def keyword_field(cls: type, name: str, kind: Any, default: Callable[[], Any]) -> None:

@@ -54,6 +54,7 @@ class ImporterSettings:
 class VoiceLists:
     train: list[str] = MISSING
     heldout: list[str] = MISSING
+    neural: list[str] = field(default_factory=list)  # the test_neural split's voices (Piper)
 
 
 @dataclass

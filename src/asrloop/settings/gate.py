@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from omegaconf import MISSING
+
+
+@dataclass
+class SliceRules:
+    """``gate.slices``: a slice of the regression set (voice family, accent, duration, noise)
+    significantly worse than ``margin`` blocks promotion when it has ``min_clips`` clips."""
+
+    block: bool = True
+    min_clips: int = 30
+    margin: float = 0.02  # WER points a slice may lose before its interval can block
 
 
 @dataclass
@@ -19,3 +29,7 @@ class GateSettings:
     max_learned_recall_drop: float = MISSING
     min_term_precision: float = MISSING
     require_model_checks: bool = MISSING
+    confidence: float = 0.95  # of every interval the clauses read (two-sided)
+    resamples: int = 2000  # bootstrap draws per interval
+    power: float = 0.8  # for the clips-needed statement (asrloop.stats.power)
+    slices: SliceRules = field(default_factory=SliceRules)
