@@ -37,6 +37,7 @@ CHECKPOINT = "checkpoint.pt"  # the resumable state, next to the folder's config
 TRAINING_RESULT = "result.json"
 MODEL_CONFIG = "config.yaml"  # the training config that describes the folder's weights
 BEST = "best"  # the best model so far, as a loadable model folder
+CONFIDENCE_MAP = "confidence_map.json"  # a model folder's word-confidence calibration (on dev)
 
 # stored features (``Layout.feature_cache()``): ``<shard>-<key>.pt`` (model/feature_cache.py)
 FEATURES_SUFFIX = ".pt"
@@ -135,6 +136,10 @@ class Layout:
 
     def feature_cache(self) -> Path:
         return self.cache / "features"
+
+    def real_speech_cache(self) -> Path:
+        """The real-speech smoke set's folders, imported (``evaluate.real_speech``)."""
+        return self.cache / "real_speech"
 
     # ------------------------------------------------------------------ models
     def model_dir(self, name: str = "current") -> Path:

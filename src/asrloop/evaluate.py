@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from asrloop.corpus.manifest import Utterance
 from asrloop.inference.batch import PredictionCache, transcribe_utterances
+from asrloop.inference.calibration import word_quality
 from asrloop.inference.recognizer import Recognizer
 from asrloop.jsonio import write_jsonl
 from asrloop.metrics import utterance_errors
@@ -26,6 +28,7 @@ from asrloop.records import ModelInfo, SetScores, TrainingResult
 from asrloop.scoring import score
 
 HELD_OUT_SET = "drop_holdout"
+REAL_SPEECH_SET = "real_speech"  # recordings of people (evaluate.real_speech), not the corpus
 
 
 def evaluate_set(
@@ -49,12 +52,16 @@ def evaluate_set(
         for p, e, w in zip(predictions, errors, words, strict=True)
     )
     write_jsonl(predictions_file, rows)
-    return score(predictions, terms, stats)
+    ece, auroc = word_quality(predictions)
+    return replace(score(predictions, terms, stats), word_ece=ece, word_auroc=auroc)
 
 
 def flat_metrics(result: SetScores, name: str) -> dict[str, float]:
     """One set's MLflow metrics: WER, CER, RTF, per voice, per term (names MLflow accepts)."""
     out = {f"{name}_wer": result.wer, f"{name}_cer": result.cer, f"{name}_rtf": result.rtf}
+    if result.word_ece is not None:
+        out[f"{name}_word_confidence_ece"] = result.word_ece
+        out[f"{name}_word_confidence_auroc"] = result.word_auroc
     if result.wer_interval is not None:
         out[f"{name}_wer_low"] = result.wer_interval.low
         out[f"{name}_wer_high"] = result.wer_interval.high
@@ -93,7 +100,7 @@ def log_results(mlflow, results: dict[str, SetScores], model_id: str | None, dat
         mlflow.log_metrics(
             flat_metrics(result, name),
             model_id=model_id,
-            dataset=None if name == HELD_OUT_SET else dataset,
+            dataset=None if name in (HELD_OUT_SET, REAL_SPEECH_SET) else dataset,
         )
 
 
@@ -104,6 +111,7 @@ def dvc_metrics(results: dict[str, SetScores]) -> dict:
             "wer": r.wer,
             "cer": r.cer,
             "wer_interval": [r.wer_interval.low, r.wer_interval.high] if r.wer_interval else None,
+            "word_confidence": {"ece": r.word_ece, "auroc": r.word_auroc},
             "voices": {v: {"wer": s.wer, "cer": s.cer} for v, s in r.per_voice.items()},
             "slices": {k: {"wer": s.wer, "clips": s.clips} for k, s in r.slices.items()},
             "terms": {
@@ -133,10 +141,13 @@ def print_results(results: dict[str, SetScores]) -> None:
     from rich.table import Table
 
     table = Table(title="evaluation")
-    for column in ("set", "clips", "WER", "95 % interval", "CER", "RTF"):
+    for column in ("set", "clips", "WER", "95 % interval", "CER", "word ECE", "AUROC", "RTF"):
         table.add_column(column)
     for name, r in results.items():
         interval = r.wer_interval
         span = f"[{interval.low:.3f}, {interval.high:.3f}]" if interval else "-"
-        table.add_row(name, str(r.n), f"{r.wer:.3f}", span, f"{r.cer:.3f}", f"{r.rtf:.4f}")
+        ece = "-" if r.word_ece is None else f"{r.word_ece:.3f}"
+        auroc = "-" if r.word_auroc is None else f"{r.word_auroc:.3f}"
+        row = (name, str(r.n), f"{r.wer:.3f}", span, f"{r.cer:.3f}", ece, auroc, f"{r.rtf:.4f}")
+        table.add_row(*row)
     console.print(table)

@@ -71,6 +71,21 @@ def utterance_errors(
     return errors, [len(r.split()) for r in refs]
 
 
+def hypothesis_word_hits(reference: str, hypothesis_words: Sequence[str]) -> list[bool]:
+    """For each hypothesis word, whether the alignment with the normalised reference matches
+    it (substituted and inserted words are wrong)."""
+    hits = [False] * len(hypothesis_words)
+    reference = normalize_text(reference)
+    if not hypothesis_words or not reference:
+        return hits
+    chunks = jiwer.process_words(reference, " ".join(hypothesis_words)).alignments[0]
+    for chunk in chunks:
+        if chunk.type == "equal":
+            for j in range(chunk.hyp_start_idx, chunk.hyp_end_idx):
+                hits[j] = True
+    return hits
+
+
 def wer(refs: Texts, hyps: Texts, normalize: bool = True) -> float:
     """Corpus-level word error rate (total errors over total reference words)."""
     counts = error_counts(refs, hyps, normalize)

@@ -129,6 +129,41 @@ class PairedTests:
 
 
 @dataclass(frozen=True)
+class ConfidenceMap:
+    """A calibration of word confidence: raw knots and the share of words right at each
+    (non-decreasing; linear between knots), fitted on ``words`` dev words."""
+
+    raw: tuple[float, ...]
+    calibrated: tuple[float, ...]
+    words: int
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ConfidenceMap:
+        return cls(tuple(data["raw"]), tuple(data["calibrated"]), data["words"])
+
+
+@dataclass(frozen=True)
+class CalibrationReport(JsonRecord):
+    """A model folder's word-confidence calibration (``confidence_map.json``): the map, and how
+    confidence did on the words it was fitted on, before and after."""
+
+    KIND: ClassVar[str] = "confidence_calibration"
+
+    fitted_on: str  # the set the map was fitted on (dev)
+    clips: int
+    words: int
+    accuracy: float  # share of hypothesis words that are right
+    ece_raw: float
+    ece: float  # after calibration (in-sample: evaluation reports held-out numbers)
+    auroc: float  # "this word is wrong", scored by low confidence
+    map: ConfidenceMap
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CalibrationReport:
+        return cls(**{**data, "map": ConfidenceMap.from_dict(data["map"])})
+
+
+@dataclass(frozen=True)
 class TermScores:
     """One term's occurrences: recall = tp / support, precision = tp / (tp + fp)."""
 
@@ -171,6 +206,8 @@ class SetScores:
     compute_seconds: float = 0.0
     rtf: float = 0.0
     skipped: int = 0
+    word_ece: float | None = None  # expected calibration error of word confidence
+    word_auroc: float | None = None  # AUROC of "this word is wrong" by low confidence
     wer_interval: Interval | None = None
     slices: dict[str, GroupScores] = field(default_factory=dict)  # "accent=en-gb", "noise=clean"
 
@@ -209,12 +246,15 @@ class EvaluationReport(JsonRecord):
 
     model: ModelInfo
     results: dict[str, SetScores]
+    calibration: CalibrationReport | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EvaluationReport:
+        calibration = data.get("calibration")
         return cls(
             ModelInfo(**data["model"]),
             {k: SetScores.from_dict(v) for k, v in data["results"].items()},
+            CalibrationReport.from_dict(calibration) if calibration else None,
         )
 
 

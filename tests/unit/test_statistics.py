@@ -6,9 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from asrloop.metrics import error_counts, term_hits, utterance_errors
+from asrloop.metrics import error_counts, hypothesis_word_hits, term_hits, utterance_errors
 from asrloop.records import Interval
 from asrloop.stats.bootstrap import paired_difference, proportion_interval, rate_interval
+from asrloop.stats.calibration import (
+    apply_map,
+    auroc,
+    expected_calibration_error,
+    fit_isotonic,
+)
 from asrloop.stats.power import clips_needed, clips_to_decide
 from asrloop.stats.tests import matched_pairs
 
@@ -41,7 +47,7 @@ def test_rate_interval_brackets_the_rate_and_is_reproducible():
     assert interval.low < interval.estimate < interval.high
     assert interval.estimate == pytest.approx(errors.sum() / words.sum())
     assert interval == rate_interval(errors, words)  # seeded
-    assert 0.06 < interval.low and interval.high < 0.14
+    assert interval.low > 0.06 and interval.high < 0.14
 
 
 def test_identical_models_give_a_zero_interval():
@@ -102,3 +108,39 @@ def test_wilson_interval():
     assert interval.estimate == 1.0 and interval.high == 1.0
     assert interval.low == pytest.approx(0.839, abs=0.002)
     assert proportion_interval(0, 0).low == 0.0
+
+
+# -- word confidence -----------------------------------------------------------------------
+
+
+def test_hypothesis_word_hits_follow_the_alignment():
+    assert hypothesis_word_hits("Brexit talks resumed", ["bread", "sit", "talks", "resumed"]) == [
+        False,
+        False,
+        True,
+        True,
+    ]
+    assert hypothesis_word_hits("", ["uh"]) == [False]
+    assert hypothesis_word_hits("a b", []) == []
+
+
+def test_isotonic_calibration_fixes_overconfidence_and_keeps_the_ranking():
+    rng = np.random.default_rng(3)
+    raw = rng.uniform(0.5, 1.0, 4000)
+    correct = rng.random(4000) < (raw - 0.5) * 1.6  # shown 0.9 but right 64 % of the time
+    mapping = fit_isotonic(raw, correct)
+    assert list(mapping.calibrated) == sorted(mapping.calibrated)  # non-decreasing
+    assert len(mapping.raw) <= 32
+    calibrated = [apply_map(mapping, c) for c in raw]
+    assert expected_calibration_error(raw, correct) > 0.1
+    assert expected_calibration_error(calibrated, correct) < 0.03
+    assert auroc(calibrated, correct) == pytest.approx(auroc(raw, correct), abs=0.02)
+
+
+def test_auroc_and_ece_on_hand_made_cases():
+    assert auroc([0.9, 0.8, 0.2, 0.1], [True, True, False, False]) == 1.0
+    assert auroc([0.1, 0.2, 0.8, 0.9], [True, True, False, False]) == 0.0
+    assert auroc([0.5, 0.5], [True, False]) == 0.5
+    assert auroc([0.9], [True]) == 0.5  # one kind only: no ranking to judge
+    # one bin (0.8-0.87) at confidence 0.8, accuracy 0.5: ECE 0.3
+    assert expected_calibration_error([0.8, 0.8], [True, False]) == pytest.approx(0.3)

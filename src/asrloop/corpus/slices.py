@@ -1,8 +1,8 @@
 """Which slices a clip belongs to: voice family, accent, duration and noise level.
 
 Slices are how a WER is broken down beyond the voice (as NeMo's and ESPnet's scoring report
-per-speaker WER): ``family=`` the voice's engine (``espeak``, ``piper``; ``recorded`` for clips
-with no synthetic voice), ``accent=`` the voice's language and region (``en-gb-scotland`` for
+per-speaker WER): ``family=`` the voice's engine (``espeak``, ``piper``; ``recorded`` for imported
+clips and clips with no voice), ``accent=`` the voice's language and region (``en-gb-scotland`` for
 ``en-gb-scotland+klatt4``), ``duration=`` a length bin and ``noise=`` the mixed-in noise
 (``clean``, or an SNR bin from the clip's ``snr_db``; ``unknown`` when the manifest does not say).
 """
@@ -17,16 +17,22 @@ SNR_BINS = ((20.0, "snr<20dB"), (float("inf"), "snr>=20dB"))
 SNR_FIELD = "snr_db"  # written by synthesis; None or absent in the row: no noise was added
 
 
-def voice_family(voice: str) -> str:
-    if not voice:
+IMPORTED_PREFIX = "import/"  # the source of rows `asrloop corpus import` wrote
+
+
+def voice_family(row: Utterance) -> str:
+    if not row.voice or row.source.startswith(IMPORTED_PREFIX):
         return "recorded"
-    return "piper" if voice.startswith(PIPER_PREFIX) else "espeak"
+    return "piper" if row.voice.startswith(PIPER_PREFIX) else "espeak"
 
 
-def accent(voice: str) -> str:
-    if voice.startswith(PIPER_PREFIX):
-        return voice
-    return voice.split("+", 1)[0] or "unknown"
+def accent(row: Utterance) -> str:
+    family = voice_family(row)
+    if family == "recorded":
+        return family
+    if family == "piper":
+        return row.voice
+    return row.voice.split("+", 1)[0] or "unknown"
 
 
 def duration_bin(seconds: float) -> str:
@@ -45,8 +51,8 @@ def noise_level(row: Utterance) -> str:
 def slices_of(row: Utterance) -> list[str]:
     """The clip's slice names, one per dimension (``"accent=en-us"``...)."""
     return [
-        f"family={voice_family(row.voice)}",
-        f"accent={accent(row.voice)}",
+        f"family={voice_family(row)}",
+        f"accent={accent(row)}",
         f"duration={duration_bin(row.duration)}",
         f"noise={noise_level(row)}",
     ]

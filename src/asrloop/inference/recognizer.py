@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from asrloop.artifacts import CONFIDENCE_MAP
 from asrloop.audio.activity import speech_check
 from asrloop.audio.io import SAMPLE_RATE, read_audio
 from asrloop.decode import GreedyDecoder, build_decoder
@@ -26,11 +27,14 @@ from asrloop.hardware import autocast
 from asrloop.inference.types import Transcription, WordTiming
 from asrloop.model.checkpoint import load_checkpoint
 from asrloop.model.inputs import ModelInputs
+from asrloop.records import CalibrationReport, ConfidenceMap
 from asrloop.settings.decode import DecodeSettings
 from asrloop.settings.features import FeaturesSettings, SpeechGateSettings
+from asrloop.stats.calibration import apply_map
 from asrloop.text.tokenizer import CharTokenizer
 
 MODEL_FILES = (
+    CONFIDENCE_MAP,  # the calibration changes the confidences a recognizer reports
     "model.safetensors",
     "config.json",
     "vocab.json",
@@ -99,6 +103,13 @@ class Recognizer:
         # it can be reused (asrloop.inference.batch.PredictionCache); None when unknown
         self.signature: str | None = None
         self.frame_seconds = inputs.frame_seconds
+        # word confidence calibrated on dev (the model folder's confidence_map.json), or raw
+        self.confidence_map: ConfidenceMap | None = None
+
+    def word_confidence(self, raw: float) -> float:
+        if self.confidence_map is None:
+            return round(float(raw), 4)
+        return round(apply_map(self.confidence_map, float(raw)), 4)
 
     @classmethod
     def from_dirs(
@@ -131,6 +142,9 @@ class Recognizer:
             precision,
             features.speech_gate,
         )
+        calibration = Path(model_dir) / CONFIDENCE_MAP
+        if calibration.exists():
+            recognizer.confidence_map = CalibrationReport.load(calibration).map
         recognizer.signature = signature(
             model_dir, vocab_dir, decode, features, max_seconds, second_path, precision
         )
@@ -182,7 +196,7 @@ class Recognizer:
                         w.word,
                         round(offset + w.start_frame * self.frame_seconds, 3),
                         round(offset + (w.end_frame + 1) * self.frame_seconds, 3),
-                        round(float(w.confidence), 4),
+                        self.word_confidence(w.confidence),
                     )
                     for w in hyp.words
                 ]

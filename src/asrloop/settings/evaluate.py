@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from omegaconf import MISSING
 
@@ -14,3 +14,4 @@ class EvaluateSettings:
     model: str = MISSING  # a model folder, or registry:<alias|version>
     splits: list[str] = MISSING
     batch_seconds: Number = MISSING
+    real_speech: list[str] = field(default_factory=list)  # folders of recordings of people

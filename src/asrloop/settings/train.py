@@ -47,6 +47,7 @@ class TrainSettings:
     max_steps: int | None = None
     output_dir: str = MISSING
     register: bool = MISSING
+    calibrate_confidence: bool = MISSING
     seed: int = MISSING
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from asrloop.corpus.manifest import iter_corpus
+from asrloop.corpus.real_speech import real_speech_rows
 from asrloop.evaluate import (
     HELD_OUT_SET,
+    REAL_SPEECH_SET,
     dvc_metrics,
     evaluate_set,
     log_results,
@@ -29,6 +31,11 @@ def run(ctx: InferenceContext) -> EvaluationReport:
     cache = ctx.prediction_cache()
     sets = {split: list(iter_corpus(layout.base_corpus, [split])) for split in settings.splits}
     sets = {split: rows for split, rows in sets.items() if rows}  # e.g. no test_neural
+    real = real_speech_rows(
+        settings.real_speech, ctx.settings.corpus, layout.root, layout.real_speech_cache()
+    )
+    if real:
+        sets[REAL_SPEECH_SET] = real
     held_out = [clip for drop in ctx.drops_so_far() for clip in drop.clips("holdout")]
     if held_out:
         sets[HELD_OUT_SET] = held_out

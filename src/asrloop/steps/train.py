@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from asrloop.config import config_snapshot
+from asrloop.corpus.manifest import iter_corpus
 from asrloop.distributed import Distributed
 from asrloop.hardware import Hardware
 from asrloop.model.registry import PyfuncModel
@@ -19,11 +20,24 @@ def serving_package(ctx: StepContext) -> ServingPackage:
     this process's threads stay as training set them."""
 
     def package(vocab: Path | None, example: Path | None) -> PyfuncModel:
+        from asrloop.inference.calibration import calibrate_model_folder
         from asrloop.inference.loading import DecodingSetup
         from asrloop.inference.pyfunc import pyfunc_model
 
         settings = ctx.settings
         setup = DecodingSetup.resolve(settings.decode, settings.features, ctx.layout.vocab)
+        if settings.train.calibrate_confidence:
+            report = calibrate_model_folder(
+                ctx.model_output.best,
+                lambda folder: setup.build(folder, vocab),
+                list(iter_corpus(ctx.layout.corpus, ["dev"])),
+                float(settings.evaluate.batch_seconds),
+            )
+            if report is not None:
+                console.print(
+                    f"word confidence calibrated on {report.words} dev words: ECE "
+                    f"{report.ece_raw:.3f} -> {report.ece:.3f}, AUROC {report.auroc:.3f}"
+                )
         return pyfunc_model(setup, vocab, example, settings.transcribe.serving)
 
     return package
