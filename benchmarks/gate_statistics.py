@@ -25,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
+from asrloop.config import compose
 from asrloop.metrics import utterance_errors
+from asrloop.settings import typed
 from asrloop.stats.bootstrap import paired_difference
 from asrloop.stats.power import clips_needed
-
-MARGIN = 0.005
 
 
 def per_clip(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -55,6 +55,7 @@ def plant(errors: np.ndarray, words: np.ndarray, points: float, rng) -> np.ndarr
 
 
 def run(args) -> None:
+    margin = typed(compose()).gate.max_regression_wer_delta
     rng = np.random.default_rng(args.seed)
     if args.pair:
         a, words, ids = per_clip(args.pair[0])
@@ -76,7 +77,7 @@ def run(args) -> None:
         counts["copies"] += copies.low <= 0 <= copies.high
         counts["equal"] += equal.low <= 0 <= equal.high
         counts["caught"] += planted.low > 0
-        counts["passes"] += equal.high <= MARGIN
+        counts["passes"] += equal.high <= margin
     sd = float(np.std(b - a, ddof=1))
     per_clip_words = float(words.mean())
     source = f"{args.pair[0].name} vs {args.pair[1].name}" if args.pair else "simulated pool"
@@ -86,7 +87,7 @@ def run(args) -> None:
         ("copies", "two copies: interval contains 0"),
         ("equal", "equal-quality models: interval contains 0"),
         ("caught", "planted +2 points: lower bound above 0 (caught)"),
-        ("passes", f"equal-quality models: upper bound <= +{MARGIN} (non-inferiority passes)"),
+        ("passes", f"equal-quality models: upper bound <= +{margin} (non-inferiority passes)"),
     ):
         print(f"  {text:<72} {counts[key] / args.trials:6.1%}")
     for margin in (0.005, 0.01, 0.02):

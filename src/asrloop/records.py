@@ -641,6 +641,8 @@ class IterationRecord:
     test_wer: float | None = None
     test_cer: float | None = None
     neural_test_wer: float | None = None  # the test_neural split (a voice family never trained on)
+    real_speech_wer: float | None = None  # recordings of people (evaluate.real_speech)
+    word_confidence: dict[str, float] = field(default_factory=dict)  # test: ece, auroc
     regression_wer: float | None = None
     heldout_drop_wer: float | None = None
     term_recall: dict[str, float] = field(default_factory=dict)

@@ -24,17 +24,25 @@ def test_each_clip_belongs_to_one_slice_per_dimension():
     assert slices_of(row("en-gb-scotland+klatt4", 3.1, snr_db=17.5)) == [
         "family=espeak",
         "accent=en-gb-scotland",
+        "voice=en-gb-scotland+klatt4",
         "duration=2-4s",
         "noise=snr<20dB",
     ]
     assert slices_of(row("piper:joe", 1.2, snr_db=None)) == [
         "family=piper",
         "accent=piper:joe",
+        "voice=piper:joe",
         "duration=<2s",
         "noise=clean",
     ]
     recorded = slices_of(row("2412", 11.7, source="import/librispeech"))
-    assert recorded == ["family=recorded", "accent=recorded", "duration=>=4s", "noise=unknown"]
+    assert recorded == [
+        "family=recorded",
+        "accent=recorded",
+        "voice=2412",
+        "duration=>=4s",
+        "noise=unknown",
+    ]
 
 
 def test_the_shipped_real_speech_is_imported_through_the_importers(tmp_path):

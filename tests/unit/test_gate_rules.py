@@ -10,7 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from asrloop.config import compose
-from asrloop.loop.gate_evidence import Comparison
+from asrloop.corpus.manifest import Utterance
+from asrloop.inference.batch import Prediction
+from asrloop.inference.types import Transcription, WordTiming
+from asrloop.loop.gate_evidence import (
+    Comparison,
+    compare,
+    power_statement,
+    slice_comparisons,
+)
 from asrloop.loop.gate_rules import decide
 from asrloop.records import Candidate, Interval, SliceComparison, TermScores
 from asrloop.settings import typed
@@ -283,3 +291,43 @@ def test_a_significantly_worse_slice_blocks_unless_switched_off():
     assert "accent=en-gb-scotland" in clause(result, "regression.slices").detail
     lenient = dataclasses.replace(RULES, slices=dataclasses.replace(RULES.slices, block=False))
     assert interval_verdict(versus, (bad, fine), lenient).promote
+
+
+# -- the evidence from predictions -------------------------------------------------------------
+
+
+def predictions(pairs, voice="en-us+klatt2") -> list[Prediction]:
+    out = []
+    for i, (ref, hyp) in enumerate(pairs):
+        row = Utterance(f"c{i}", f"c{i}.wav", 3.0, ref, voice=voice, extra={"snr_db": None})
+        words = tuple(WordTiming(w, 0.0, 0.0, 1.0) for w in hyp.split())
+        out.append(Prediction(row, Transcription(words)))
+    return out
+
+
+def test_evidence_from_two_models_on_the_same_clips():
+    refs = [f"alpha said on day {k} of the talks" for k in range(40)]
+    regression = [f"the vote on day {chr(97 + k % 26)} was close" for k in range(40)]
+    champion_held = predictions([(r, r.replace("alpha", "al fa")) for r in refs])
+    challenger_held = predictions([(r, r) for r in refs])
+    champion_reg = predictions([(r, r) for r in regression])
+    worse = [
+        (r, r.replace("close", "clothes")) if k % 2 else (r, r) for k, r in enumerate(regression)
+    ]
+    challenger_reg = predictions(worse)
+    versus = compare(
+        "1", (challenger_reg, challenger_held), (champion_reg, champion_held), ["alpha"], RULES
+    )
+    assert versus.recall["alpha"].low == versus.recall["alpha"].high == 1.0  # every clip fixed
+    assert versus.heldout.high < 0  # fewer errors on the drop audio
+    assert versus.regression.estimate == pytest.approx(20 / (40 * 7))  # 7 words a clip
+    assert versus.regression.low > 0 and versus.tests.sign_p < 1e-4
+    slices = slice_comparisons(challenger_reg, champion_reg, RULES)
+    assert {s.name for s in slices} >= {"accent=en-us", "noise=clean", "duration=2-4s"}
+    assert all(s.blocks for s in slices if s.clips >= RULES.slices.min_clips)
+    power = power_statement(challenger_reg, champion_reg, RULES)
+    assert power.clips == 40 and power.words_per_clip == 7.0 and power.clips_needed > 0
+    with pytest.raises(ValueError, match="same clips"):
+        compare(
+            "1", (challenger_reg[:3], challenger_held), (champion_reg, champion_held), [], RULES
+        )

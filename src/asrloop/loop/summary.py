@@ -57,6 +57,11 @@ def fill_from_reports(
         record.test_wer, record.test_cer = results["test"].wer, results["test"].cer
     if "test_neural" in results:
         record.neural_test_wer = results["test_neural"].wer
+    if "real_speech" in results:
+        record.real_speech_wer = results["real_speech"].wer
+    test = results.get("test")
+    if test is not None and test.word_ece is not None:
+        record.word_confidence = {"ece": test.word_ece, "auroc": test.word_auroc}
     record.wer_intervals = {
         name: [r.wer_interval.low, r.wer_interval.high]
         for name, r in results.items()
@@ -156,6 +161,19 @@ def summary_rows(summary: LoopSummary) -> list[tuple[str, list[str]]]:
         (
             "test WER, neural voice [95 %]",
             [_with_interval(r.neural_test_wer, r.wer_intervals.get("test_neural")) for r in its],
+        ),
+        (
+            "real speech WER (3 clips) [95 %]",
+            [_with_interval(r.real_speech_wer, r.wer_intervals.get("real_speech")) for r in its],
+        ),
+        (
+            "word confidence on test: ECE / AUROC",
+            [
+                f"{r.word_confidence['ece']:.3f} / {r.word_confidence['auroc']:.3f}"
+                if r.word_confidence
+                else "-"
+                for r in its
+            ],
         ),
         (
             "regression WER [95 %]",

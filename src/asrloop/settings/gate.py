@@ -9,7 +9,7 @@ from omegaconf import MISSING
 
 @dataclass
 class SliceRules:
-    """``gate.slices``: a slice of the regression set (voice family, accent, duration, noise)
+    """``gate.slices``: a slice of the regression set (voice, family, accent, duration, noise)
     significantly worse than ``margin`` blocks promotion when it has ``min_clips`` clips."""
 
     block: bool = True
