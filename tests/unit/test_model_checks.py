@@ -102,7 +102,7 @@ def test_report_structure_on_an_untrained_model(tmp_path):
 
     # against a champion that misses the same phrase, the miss is inherited: a warning only
     findings, numbers = check_phrases(
-        recognizer, ["forty two votes"], str(cfg.checks.model.voice), reference=recognizer
+        recognizer, ["forty two votes"], list(cfg.checks.model.voices), reference=recognizer
     )
     assert [f.severity for f in findings] == ["warning"]
     assert numbers["missed_by_champion_too"] == 1 and numbers["exact"] == 0

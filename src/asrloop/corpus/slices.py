@@ -1,10 +1,11 @@
-"""Which slices a clip belongs to: voice family, accent, duration and noise level.
+"""Which slices a clip belongs to: voice, voice family, accent, duration and noise level.
 
-Slices are how a WER is broken down beyond the voice (as NeMo's and ESPnet's scoring report
-per-speaker WER): ``voice=`` the voice (or speaker), ``family=`` the voice's engine (``espeak``, ``piper``; ``recorded`` for imported
-clips and clips with no voice), ``accent=`` the voice's language and region (``en-gb-scotland`` for
-``en-gb-scotland+klatt4``), ``duration=`` a length bin and ``noise=`` the mixed-in noise
-(``clean``, or an SNR bin from the clip's ``snr_db``; ``unknown`` when the manifest does not say).
+Slices are how a WER is broken down beyond the whole set (as NeMo's and ESPnet's scoring report
+per-speaker WER): ``voice=`` the voice (or speaker), ``family=`` the voice's engine (``espeak``,
+``piper``; ``recorded`` for imported clips and clips with no voice), ``accent=`` the voice's
+language and region (``en-gb-scotland`` for ``en-gb-scotland+klatt4``), ``duration=`` a length
+bin and ``noise=`` the mixed-in noise (``clean``, or an SNR bin from the clip's ``snr_db``;
+``unknown`` when the manifest does not say).
 """
 
 from __future__ import annotations

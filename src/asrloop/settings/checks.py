@@ -37,7 +37,7 @@ class ModelChecksSettings:
     noise_snr_db: float = MISSING
     max_invariance_wer_delta: float = MISSING
     phrases: list[str] = MISSING
-    voice: str = MISSING
+    voices: list[str] = MISSING  # each phrase is spoken by each; missed = wrong in most
     max_clips: int = MISSING
     min_term_recall: float = MISSING
 
