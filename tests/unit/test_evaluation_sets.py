@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import soundfile as sf
 
 from asrloop.config import compose
 from asrloop.corpus.manifest import Utterance
 from asrloop.corpus.real_speech import real_speech_rows
 from asrloop.corpus.slices import slices_of
+from asrloop.errors import ConfigError
 from asrloop.settings import typed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +49,7 @@ def test_each_clip_belongs_to_one_slice_per_dimension():
 
 def test_the_shipped_real_speech_is_imported_through_the_importers(tmp_path):
     settings = typed(compose())
-    rows = real_speech_rows(settings.evaluate.real_speech, settings.corpus, ROOT, tmp_path)
+    rows = real_speech_rows(settings.evaluate.real_speech, settings.corpus, [ROOT], tmp_path)
     assert {r.id for r in rows} == {"2412-153948-0000", "LJ002-0020", "LJ002-0035"}
     texts = {r.id: r.text for r in rows}
     assert texts["LJ002-0035"] == "eight the press yard"  # normalised as the corpus's text
@@ -57,5 +59,10 @@ def test_the_shipped_real_speech_is_imported_through_the_importers(tmp_path):
         assert r.audio_path.resolve().is_relative_to(tmp_path.resolve())
         assert slices_of(r)[0] == "family=recorded"
     # a second read reuses the import
-    again = real_speech_rows(settings.evaluate.real_speech, settings.corpus, ROOT, tmp_path)
+    elsewhere = tmp_path / "project"  # a project without assets/: the source tree's are found
+    again = real_speech_rows(
+        settings.evaluate.real_speech, settings.corpus, [elsewhere, ROOT], tmp_path
+    )
     assert [r.id for r in again] == [r.id for r in rows]
+    with pytest.raises(ConfigError, match="no folder 'nowhere'"):
+        real_speech_rows(["nowhere"], settings.corpus, [elsewhere, ROOT], tmp_path)

@@ -31,14 +31,25 @@ def imported_folder(source: Path, corpus: CorpusSettings, cache: Path) -> Path:
     return target
 
 
+def locate(folder: str, roots: Sequence[Path]) -> Path:
+    """``folder`` itself when absolute, else under the first of ``roots`` that has it."""
+    if Path(folder).is_absolute():
+        candidates = [Path(folder)]
+    else:
+        candidates = [Path(root) / folder for root in roots]
+    found = next((c for c in candidates if c.is_dir()), None)
+    if found is None:
+        tried = ", ".join(str(c) for c in candidates)
+        raise ConfigError(f"evaluate.real_speech: no folder {folder!r} (looked in {tried})")
+    return found.resolve()
+
+
 def real_speech_rows(
-    folders: Sequence[str], corpus: CorpusSettings, root: Path, cache: Path
+    folders: Sequence[str], corpus: CorpusSettings, roots: Sequence[Path], cache: Path
 ) -> list[Utterance]:
-    """Every clip of the ``folders`` (relative paths: from the project ``root``)."""
+    """Every clip of the ``folders``; a relative folder is looked up under each of ``roots``
+    in turn (the project, then the source tree that ships ``assets/``)."""
     rows: list[Utterance] = []
     for folder in folders:
-        source = Path(folder) if Path(folder).is_absolute() else root / folder
-        if not source.is_dir():
-            raise ConfigError(f"evaluate.real_speech: {source} is not a folder")
-        rows += iter_corpus(imported_folder(source.resolve(), corpus, cache))
+        rows += iter_corpus(imported_folder(locate(folder, roots), corpus, cache))
     return rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from asrloop.config import CONF_DIR
 from asrloop.corpus.manifest import iter_corpus
 from asrloop.corpus.real_speech import real_speech_rows
 from asrloop.evaluate import (
@@ -31,8 +32,9 @@ def run(ctx: InferenceContext) -> EvaluationReport:
     cache = ctx.prediction_cache()
     sets = {split: list(iter_corpus(layout.base_corpus, [split])) for split in settings.splits}
     sets = {split: rows for split, rows in sets.items() if rows}  # e.g. no test_neural
+    roots = (layout.root, CONF_DIR.parent)  # the project, then the source tree's assets/
     real = real_speech_rows(
-        settings.real_speech, ctx.settings.corpus, layout.root, layout.real_speech_cache()
+        settings.real_speech, ctx.settings.corpus, roots, layout.real_speech_cache()
     )
     if real:
         sets[REAL_SPEECH_SET] = real
