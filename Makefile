@@ -37,7 +37,7 @@ loop: $(STAMP)
 
 FAST := not slow and not faults and not browser and not team and not ddp and not security
 
-## test: the fast suite (under 10 minutes on 2 cores; CI runs it)
+## test: the fast suite (3 to 15 minutes on 2 cores, by the CPU; CI runs it)
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "$(FAST)" -q
 
