@@ -53,6 +53,11 @@ CONFUSIONS_ARTIFACT = "triage/confusions.json"  # triage's confusion pairs, as a
 RUN_CONFIG_ARTIFACT = "config.yaml"  # every step run's resolved config, secrets masked
 
 
+def scenario_file(conf_dir: Path, name: str) -> Path:
+    """A scenario's config file (``conf/scenario/<name>.yaml``)."""
+    return conf_dir / "scenario" / f"{name}.yaml"
+
+
 def checks_artifact(suite: str) -> str:
     """A check suite's report on the step run that made it."""
     return f"checks/{suite}.json"

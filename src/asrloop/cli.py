@@ -26,6 +26,14 @@ ARGUMENTS: dict[str, tuple[str | None, dict[str, str]]] = {
         {"--format": "review.export.format", "--output": "review.export.output"},
     ),
     "review import": ("review.import.file", {}),
+    "scenario new": (
+        "scaffold.name",
+        {
+            "--terms": "scaffold.terms",
+            "--near-miss": "scaffold.near_miss",
+            "--output": "scaffold.output",
+        },
+    ),
 }
 USAGE_EXIT = 2
 

@@ -38,6 +38,7 @@ COMMAND_NAMES: tuple[str, ...] = (
     "review import",
     "team up",
     "team down",
+    "scenario new",
 )
 
 

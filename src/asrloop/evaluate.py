@@ -65,6 +65,14 @@ def flat_metrics(result: SetScores, name: str) -> dict[str, float]:
     if result.wer_interval is not None:
         out[f"{name}_wer_low"] = result.wer_interval.low
         out[f"{name}_wer_high"] = result.wer_interval.high
+    for kind in ("b_wer", "u_wer"):
+        value, interval = getattr(result, kind), getattr(result, f"{kind}_interval")
+        if value is not None and (kind == "u_wer" or result.b_words):
+            out[f"{name}_{kind}"] = value
+        if interval is not None:
+            out[f"{name}_{kind}_low"], out[f"{name}_{kind}_high"] = interval.low, interval.high
+    if result.false_alarm_rate is not None:
+        out[f"{name}_false_alarm_rate"] = result.false_alarm_rate
     for term, stats in result.terms.items():
         key = term.replace(" ", "_")
         if stats.support:
@@ -111,6 +119,9 @@ def dvc_metrics(results: dict[str, SetScores]) -> dict:
             "wer": r.wer,
             "cer": r.cer,
             "wer_interval": [r.wer_interval.low, r.wer_interval.high] if r.wer_interval else None,
+            "b_wer": r.b_wer if r.b_words else None,
+            "u_wer": r.u_wer,
+            "false_alarm_rate": r.false_alarm_rate,
             "word_confidence": {"ece": r.word_ece, "auroc": r.word_auroc},
             "voices": {v: {"wer": s.wer, "cer": s.cer} for v, s in r.per_voice.items()},
             "slices": {k: {"wer": s.wer, "clips": s.clips} for k, s in r.slices.items()},
@@ -141,13 +152,17 @@ def print_results(results: dict[str, SetScores]) -> None:
     from rich.table import Table
 
     table = Table(title="evaluation")
-    for column in ("set", "clips", "WER", "95 % interval", "CER", "word ECE", "AUROC", "RTF"):
+    columns = ("set", "clips", "WER", "95 % interval", "CER", "B-WER", "U-WER", "false alarms")
+    for column in (*columns, "word ECE", "AUROC", "RTF"):
         table.add_column(column)
     for name, r in results.items():
         interval = r.wer_interval
         span = f"[{interval.low:.3f}, {interval.high:.3f}]" if interval else "-"
         ece = "-" if r.word_ece is None else f"{r.word_ece:.3f}"
         auroc = "-" if r.word_auroc is None else f"{r.word_auroc:.3f}"
-        row = (name, str(r.n), f"{r.wer:.3f}", span, f"{r.cer:.3f}", ece, auroc, f"{r.rtf:.4f}")
-        table.add_row(*row)
+        b_wer = f"{r.b_wer:.3f}" if r.b_words and r.b_wer is not None else "-"
+        u_wer = "-" if r.u_wer is None else f"{r.u_wer:.3f}"
+        alarms = f"{r.false_alarm_clips}/{r.term_free_clips}" if r.term_free_clips else "-"
+        scores = (f"{r.wer:.3f}", span, f"{r.cer:.3f}", b_wer, u_wer, alarms)
+        table.add_row(name, str(r.n), *scores, ece, auroc, f"{r.rtf:.4f}")
     console.print(table)

@@ -1,4 +1,4 @@
-"""Corpus-level error rates and per-term recall/precision, on normalised text.
+"""Corpus-level error rates, per-term recall/precision and B-WER/U-WER, on normalised text.
 
 Every function normalises with :func:`asrloop.text.normalize.normalize_text` unless told not to,
 so "Prime Minister," and "prime minister" agree. Empty references and hypotheses are fine: an
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import jiwer
 
@@ -149,6 +150,89 @@ def term_stats(
             support=tp + fn,
         )
     return stats
+
+
+def _phrase_positions(words: list[str], phrases: Sequence[tuple[str, ...]]) -> set[int]:
+    """Positions of ``words`` covered by an occurrence of any phrase (longest first)."""
+    covered: set[int] = set()
+    for phrase in sorted(phrases, key=len, reverse=True):
+        n = len(phrase)
+        for i in range(len(words) - n + 1):
+            if tuple(words[i : i + n]) == phrase and not covered.intersection(range(i, i + n)):
+                covered.update(range(i, i + n))
+    return covered
+
+
+@dataclass(frozen=True)
+class BiasedErrors:
+    """Per utterance: errors and reference words on the biasing list (B) and off it (U)."""
+
+    b_errors: list[int]
+    b_words: list[int]
+    u_errors: list[int]
+    u_words: list[int]
+
+    @property
+    def b_wer(self) -> float:
+        return _rate(sum(self.b_errors), sum(self.b_words))
+
+    @property
+    def u_wer(self) -> float:
+        return _rate(sum(self.u_errors), sum(self.u_words))
+
+
+def biased_errors(
+    refs: Texts, hyps: Texts, phrases: Iterable[str], normalize: bool = True
+) -> BiasedErrors:
+    """B-WER and U-WER counts (Le et al., Interspeech 2021; fbai-speech ``is21_deep_bias``).
+
+    A reference word is *biased* when it lies inside an occurrence of a listed phrase (a
+    one-word term is the original definition; a multi-word term marks all its words). Its
+    substitution or deletion is a B error, any other reference word's a U error. An inserted
+    word is a B error only when it lies inside an occurrence of a listed phrase in the
+    hypothesis, a U error otherwise. B + U errors = the WER's errors."""
+    refs, hyps = _texts(refs, hyps, normalize)
+    listed = [tuple(normalize_text(p).split()) for p in phrases]
+    listed = [p for p in listed if p]
+    out = BiasedErrors([], [], [], [])
+    if not refs:
+        return out
+    for ref, hyp, chunks in zip(
+        refs, hyps, jiwer.process_words(refs, hyps).alignments, strict=True
+    ):
+        ref_words, hyp_words = ref.split(), hyp.split()
+        biased_ref = _phrase_positions(ref_words, listed)
+        biased_hyp = _phrase_positions(hyp_words, listed)
+        b_err = u_err = 0
+        for chunk in chunks:
+            if chunk.type == "insert":
+                inserted = range(chunk.hyp_start_idx, chunk.hyp_end_idx)
+                b = sum(1 for j in inserted if j in biased_hyp)
+                b_err, u_err = b_err + b, u_err + len(inserted) - b
+            elif chunk.type != "equal":
+                wrong = range(chunk.ref_start_idx, chunk.ref_end_idx)
+                b = sum(1 for i in wrong if i in biased_ref)
+                b_err, u_err = b_err + b, u_err + len(wrong) - b
+        out.b_errors.append(b_err)
+        out.u_errors.append(u_err)
+        out.b_words.append(len(biased_ref))
+        out.u_words.append(len(ref_words) - len(biased_ref))
+    return out
+
+
+def false_alarm_clips(refs: Texts, hyps: Texts, terms: Iterable[str]) -> tuple[int, int]:
+    """On term-free audio (clips whose reference says none of ``terms``): how many clips had
+    a term written, and how many term-free clips there were."""
+    refs, hyps = _texts(refs, hyps, True)
+    listed = [tuple(normalize_text(t).split()) for t in terms]
+    listed = [t for t in listed if t]
+    free = alarms = 0
+    for ref, hyp in zip(refs, hyps, strict=True):
+        if any(_occurrences(ref.split(), t) for t in listed):
+            continue
+        free += 1
+        alarms += any(_occurrences(hyp.split(), t) for t in listed)
+    return alarms, free
 
 
 def group_wer(items: Iterable[tuple[str, str, str]]) -> dict[str, GroupScores]:

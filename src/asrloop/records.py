@@ -210,6 +210,20 @@ class SetScores:
     word_auroc: float | None = None  # AUROC of "this word is wrong" by low confidence
     wer_interval: Interval | None = None
     slices: dict[str, GroupScores] = field(default_factory=dict)  # "accent=en-gb", "noise=clean"
+    # B-WER / U-WER: errors on the words of the biasing list (every term so far) and off it
+    b_wer: float | None = None
+    u_wer: float | None = None
+    b_words: int = 0
+    b_wer_interval: Interval | None = None
+    u_wer_interval: Interval | None = None
+    # term-free clips (no term said) with a term written in them, and how many there were
+    false_alarm_clips: int = 0
+    term_free_clips: int = 0
+
+    @property
+    def false_alarm_rate(self) -> float | None:
+        """Share of term-free clips in which a term was written."""
+        return self.false_alarm_clips / self.term_free_clips if self.term_free_clips else None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SetScores:
@@ -223,6 +237,8 @@ class SetScores:
                 "slices": groups("slices"),
                 "terms": {k: TermScores.from_dict(v) for k, v in data["terms"].items()},
                 "wer_interval": Interval.maybe(data.get("wer_interval")),
+                "b_wer_interval": Interval.maybe(data.get("b_wer_interval")),
+                "u_wer_interval": Interval.maybe(data.get("u_wer_interval")),
             }
         )
 
@@ -354,6 +370,10 @@ class Candidate:
     heldout_wer: float
     heldout_clips: int
     terms: dict[str, TermScores]
+    heldout_b_wer: float | None = None  # on the words of every term so far
+    heldout_u_wer: float | None = None  # on every other word
+    false_alarm_clips: int = 0  # term-free clips (held-out and regression) with a term written
+    term_free_clips: int = 0
 
     @property
     def term_recall(self) -> dict[str, float]:
@@ -425,6 +445,27 @@ class PowerStatement:
     clips_needed: int  # to detect a change of ``margin`` with ``power``
 
 
+TERM_STATES = ("learned", "improving", "not learned")
+
+
+@dataclass(frozen=True)
+class TermStatus:
+    """Where one term stands after a fine-tune: ``learned`` (held-out recall at or above the
+    target), ``improving`` (below it, but significantly better than the champion) or ``not
+    learned``; ``reason`` says why in numbers."""
+
+    status: str
+    recall: float
+    target: float
+    reason: str
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TermStatus:
+        if data.get("status") not in TERM_STATES:
+            raise ValueError(f"field 'status': {data.get('status')!r} not in {TERM_STATES}")
+        return cls(**data)
+
+
 GATE_STATES = ("decided", "applied")
 
 
@@ -445,6 +486,7 @@ class GateDecision(JsonRecord):
     state: str = "decided"
     slices: tuple[SliceComparison, ...] = ()
     power: PowerStatement | None = None
+    term_status: dict[str, TermStatus] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -471,6 +513,7 @@ class GateDecision(JsonRecord):
             data["state"],
             tuple(SliceComparison.from_dict(c) for c in data.get("slices", [])),
             PowerStatement(**data["power"]) if data.get("power") else None,
+            {t: TermStatus.from_dict(v) for t, v in (data.get("term_status") or {}).items()},
         )
 
     @property
@@ -657,6 +700,11 @@ class IterationRecord:
     recall_intervals: dict[str, list[float]] = field(default_factory=dict)  # term: [low, high]
     # clause name: {outcome, estimate, low, high, limit} for the gate's clauses on intervals
     gate_clauses: dict[str, dict[str, Any]] = field(default_factory=dict)
+    heldout_b_wer: float | None = None  # held-out drops: errors on the terms' words
+    heldout_u_wer: float | None = None  # held-out drops: errors on every other word
+    false_alarm_rate: float | None = None  # term-free clips (held-out + regression) with a term
+    # per term: learned | improving | not learned (gate.target_recall), with the reason
+    term_status: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""Score predictions: WER and CER with their intervals, WER per voice and per slice, and each
-emerging term's recall (with its interval) and precision.
+"""Score predictions: WER and CER with their intervals, WER per voice and per slice, each
+emerging term's recall (with its interval) and precision, B-WER / U-WER on the biasing list and
+the false-alarm rate on term-free clips.
 
 Intervals are bootstrap intervals over utterances (:mod:`asrloop.stats.bootstrap`); the per-clip
 errors behind them are kept in the predictions files (``errors``, ``ref_words``).
@@ -13,7 +14,16 @@ from dataclasses import replace
 
 from asrloop.corpus.slices import slices_of
 from asrloop.inference.batch import BatchStats, Prediction
-from asrloop.metrics import cer, group_wer, term_hits, term_stats, utterance_errors, wer
+from asrloop.metrics import (
+    biased_errors,
+    cer,
+    false_alarm_clips,
+    group_wer,
+    term_hits,
+    term_stats,
+    utterance_errors,
+    wer,
+)
 from asrloop.records import GroupScores, SetScores, TermScores
 from asrloop.stats.bootstrap import rate_interval
 
@@ -31,6 +41,14 @@ def term_scores_with_intervals(
             stats = replace(stats, recall_interval=rate_interval(hits, said, CONFIDENCE))
         out[term] = stats
     return out
+
+
+def _interval(errors: Sequence[int], words: Sequence[int]):
+    """The rate's interval over the utterances that have words to count (None without any)."""
+    rows = [(e, w) for e, w in zip(errors, words, strict=True) if w or e]
+    if not any(w for _, w in rows):
+        return None
+    return rate_interval([e for e, _ in rows], [w for _, w in rows], CONFIDENCE)
 
 
 def slice_scores(
@@ -59,8 +77,13 @@ def slice_scores(
 
 
 def score(
-    predictions: Sequence[Prediction], terms: Sequence[str], stats: BatchStats | None = None
+    predictions: Sequence[Prediction],
+    terms: Sequence[str],
+    stats: BatchStats | None = None,
+    bias_list: Sequence[str] = (),
 ) -> SetScores:
+    """Every score of one set. The biasing list of B-WER / U-WER is ``terms`` plus
+    ``bias_list`` (distractors, when a list is given)."""
     refs = [p.reference for p in predictions]
     hyps = [p.hypothesis for p in predictions]
     timing = {}
@@ -72,6 +95,8 @@ def score(
             "skipped": stats.skipped,
         }
     errors, words = utterance_errors(refs, hyps)
+    biased = biased_errors(refs, hyps, [*terms, *bias_list])
+    alarms, term_free = false_alarm_clips(refs, hyps, terms)
     return SetScores(
         n=len(predictions),
         wer=wer(refs, hyps),
@@ -80,5 +105,12 @@ def score(
         terms=term_scores_with_intervals(refs, hyps, terms),
         wer_interval=rate_interval(errors, words, CONFIDENCE) if predictions else None,
         slices=slice_scores(predictions, errors, words),
+        b_wer=biased.b_wer if predictions else None,
+        u_wer=biased.u_wer if predictions else None,
+        b_words=sum(biased.b_words),
+        b_wer_interval=_interval(biased.b_errors, biased.b_words),
+        u_wer_interval=_interval(biased.u_errors, biased.u_words),
+        false_alarm_clips=alarms,
+        term_free_clips=term_free,
         **timing,
     )

@@ -129,6 +129,14 @@ FAILING = [
         True,
         "term.alpha.recall",
     ),
+    (
+        "a new term half learned",
+        model("2", terms={"alpha": scores(0.6)}),
+        CHAMPION,
+        CHAMPION,
+        True,
+        "term.alpha.learned",
+    ),
     ("false alarms", model("2", fp=5), CHAMPION, CHAMPION, True, "term.alpha.precision"),
     ("model checks failed", GOOD, CHAMPION, CHAMPION, False, "model_checks"),
 ]
@@ -331,3 +339,22 @@ def test_evidence_from_two_models_on_the_same_clips():
         compare(
             "1", (challenger_reg[:3], challenger_held), (champion_reg, champion_held), [], RULES
         )
+
+
+def test_each_term_is_learned_improving_or_not_learned():
+    half = model("2", terms={"alpha": scores(0.6), "beta gamma": scores(0.0)})
+    result = verdict(half)
+    status = result.term_status
+    assert status["alpha"].status == "improving" and "below the target" in status["alpha"].reason
+    assert status["beta gamma"].status == "not learned"
+    assert not result.promote
+    assert verdict(GOOD).term_status["alpha"].status == "learned"
+
+
+def test_a_half_learned_term_may_be_promoted_when_the_config_says_so():
+    rules = dataclasses.replace(RULES, require_learned=False, min_term_recall_gain=0.3)
+    result = verdict(model("2", terms={"alpha": scores(0.6)}), rules=rules)
+    assert result.promote, result.reason
+    assert result.term_status["alpha"].status == "improving"
+    learned = {c.name: c for c in result.clauses}["term.alpha.learned"]
+    assert learned.passed and "promotion allowed" in learned.detail

@@ -37,8 +37,14 @@ COMBINATIONS = [
         "launcher=slurm",
     ],
     ["model=wav2vec2_tiny", "scenario=westminster", "experiment=tiny", "launcher=submitit_local"],
-    ["model=pretrained", "model.path=/checkpoints/model", "launcher=local_parallel"],
-    ["experiment=faults", "hparams_search=optuna"],
+    [
+        "model=pretrained",
+        "model.path=/checkpoints/model",
+        "launcher=local_parallel",
+        "scenario=climate",
+    ],
+    ["experiment=faults", "hparams_search=optuna", "scenario=markets"],
+    ["scenario=holyrood"],
 ]
 MODEL_SCHEMAS = {
     "conformer_ctc": CtcModelSettings,

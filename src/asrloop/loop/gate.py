@@ -33,7 +33,7 @@ from asrloop.loop.gate_evidence import (
     slice_comparisons,
 )
 from asrloop.loop.gate_rules import decide
-from asrloop.metrics import term_stats, wer
+from asrloop.metrics import biased_errors, false_alarm_clips, term_stats, wer
 from asrloop.model.registry import Registry
 from asrloop.progress import console
 from asrloop.records import Candidate, GateDecision, ModelInfo
@@ -76,13 +76,21 @@ def candidate(
     """A version's numbers: WERs, and each term's recall (held-out audio) and precision
     (held-out and regression audio: a term written where it was not said is a false alarm)."""
     both = [*heldout, *regression]
+    refs, hyps = [p.reference for p in both], [p.hypothesis for p in both]
+    held_refs, held_hyps = [p.reference for p in heldout], [p.hypothesis for p in heldout]
+    biased = biased_errors(held_refs, held_hyps, terms)
+    alarms, term_free = false_alarm_clips(refs, hyps, terms)
     return Candidate(
         version=version,
         regression_wer=wer([p.reference for p in regression], [p.hypothesis for p in regression]),
         regression_clips=len(regression),
-        heldout_wer=wer([p.reference for p in heldout], [p.hypothesis for p in heldout]),
+        heldout_wer=wer(held_refs, held_hyps),
         heldout_clips=len(heldout),
-        terms=term_stats([p.reference for p in both], [p.hypothesis for p in both], terms),
+        terms=term_stats(refs, hyps, terms),
+        heldout_b_wer=biased.b_wer if sum(biased.b_words) else None,
+        heldout_u_wer=biased.u_wer if heldout else None,
+        false_alarm_clips=alarms,
+        term_free_clips=term_free,
     )
 
 
@@ -172,6 +180,7 @@ def evaluate_challenger(
         report,
         slices=paired[2],
         power=paired[3],
+        term_status=verdict.term_status,
     )
 
 
@@ -274,10 +283,18 @@ def log_decision(decision: GateDecision, champion_before: str | None, out: Path,
             "champion_version": champion_before or "none",
         }
     )
+    challenger = decision.challenger
     metrics = {
-        "challenger_regression_wer": decision.challenger.regression_wer,
-        "challenger_heldout_wer": decision.challenger.heldout_wer,
+        "challenger_regression_wer": challenger.regression_wer,
+        "challenger_heldout_wer": challenger.heldout_wer,
     }
+    if challenger.heldout_b_wer is not None:
+        metrics["challenger_heldout_b_wer"] = challenger.heldout_b_wer
+    if challenger.heldout_u_wer is not None:
+        metrics["challenger_heldout_u_wer"] = challenger.heldout_u_wer
+    if challenger.term_free_clips:
+        rate = challenger.false_alarm_clips / challenger.term_free_clips
+        metrics["challenger_false_alarm_rate"] = rate
     for term, scores in decision.challenger.terms.items():
         metrics[f"challenger_recall_{term}"] = scores.recall
         metrics[f"challenger_precision_{term}"] = scores.precision

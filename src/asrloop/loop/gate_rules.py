@@ -17,6 +17,9 @@ too small to decide, the gate refuses and says about how many more clips would d
   brings that the champion has not learned (recall below ``learned_recall``) must gain at least
   ``min_term_recall_gain`` at the interval's *lower* bound; a term the champion has learned, and
   every term an earlier drop brought, may lose at most ``max_learned_recall_drop`` (lower bound);
+- each term this drop brings must end *learned*: held-out recall at least ``target_recall``
+  (``require_learned``; otherwise the term is reported as ``improving`` or ``not learned`` and
+  the model may still be promoted). Every term gets a :class:`TermStatus` either way;
 - each term's precision (false alarms on held-out drop and regression audio) at least
   ``min_term_precision``: a floor on the observed count, its interval shown (one false alarm in
   twenty already fails it);
@@ -30,10 +33,10 @@ The rules are ``conf/gate`` as it stands: :class:`~asrloop.settings.gate.GateSet
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from asrloop.loop.gate_evidence import Comparison
-from asrloop.records import Candidate, Clause, Interval, SliceComparison
+from asrloop.records import Candidate, Clause, Interval, SliceComparison, TermStatus
 from asrloop.settings.gate import GateSettings
 from asrloop.stats.bootstrap import proportion_interval
 from asrloop.stats.power import clips_to_decide
@@ -44,6 +47,7 @@ class Verdict:
     promote: bool
     reason: str
     clauses: tuple[Clause, ...]
+    term_status: dict[str, TermStatus] = field(default_factory=dict)
 
 
 def point(value: float) -> Interval:
@@ -169,6 +173,52 @@ def term_clauses(
     return clauses
 
 
+def term_status(recall: float, before: float, gain: Interval, target: float) -> TermStatus:
+    """Learned at ``target``; below it, improving when the recall gain's lower bound is above
+    zero, not learned otherwise."""
+    if recall >= target:
+        return TermStatus("learned", recall, target, f"recall {recall:.2f} >= {target:.2f}")
+    if gain.low > 0:
+        reason = (
+            f"recall {before:.2f} -> {recall:.2f}, gain {gain.low:+.2f} at least, "
+            f"below the target {target:.2f}"
+        )
+        return TermStatus("improving", recall, target, reason)
+    reason = f"recall {before:.2f} -> {recall:.2f}, no significant gain, target {target:.2f}"
+    return TermStatus("not learned", recall, target, reason)
+
+
+def statuses(
+    challenger: Candidate, champion: Candidate, versus: Comparison, terms: Sequence[str], target
+) -> dict[str, TermStatus]:
+    out = {}
+    for term in terms:
+        after = challenger.terms.get(term)
+        recall = after.recall if after else 0.0
+        before = champion.terms[term].recall if term in champion.terms else 0.0
+        gain = versus.recall.get(term, point(recall - before))
+        out[term] = term_status(recall, before, gain, target)
+    return out
+
+
+def learned_clauses(
+    status: dict[str, TermStatus], new_terms: Sequence[str], rules: GateSettings
+) -> list[Clause]:
+    """A new term must end learned (``require_learned``); otherwise the clause only reports."""
+    clauses = []
+    for term in new_terms:
+        if term not in status:
+            continue
+        state = status[term]
+        learned = state.status == "learned"
+        detail = f"'{term}' {state.status}: {state.reason}"
+        if not learned and not rules.require_learned:
+            detail += " (promotion allowed: gate.require_learned is false)"
+        passed = learned or not rules.require_learned
+        clauses.append(Clause(f"term.{term}.learned", passed, detail, "pass" if passed else "fail"))
+    return clauses
+
+
 def precision_clause(term: str, after, rules: GateSettings) -> Clause:
     written = after.tp + after.fp if after else 0
     precision = after.precision if written else 1.0
@@ -234,14 +284,21 @@ def decide(
     clauses += regression_clauses(challenger, vs_champion, vs_baseline, rules)
     clauses += slice_clauses(slices, rules)
     clauses += term_clauses(challenger, champion, vs_champion, terms, new_terms, rules)
+    status = statuses(challenger, champion, vs_champion, terms, rules.target_recall)
+    clauses += learned_clauses(status, new_terms, rules)
     if rules.require_model_checks:
         outcome = "passed" if checks_passed else "failed"
         clauses.append(Clause("model_checks", checks_passed, f"model checks {outcome}"))
-    return Verdict(*_reason(challenger, champion, new_terms, clauses), tuple(clauses))
+    promote, reason = _reason(challenger, champion, new_terms, clauses, status)
+    return Verdict(promote, reason, tuple(clauses), status)
 
 
 def _reason(
-    challenger: Candidate, champion: Candidate, new_terms: Sequence[str], clauses: list[Clause]
+    challenger: Candidate,
+    champion: Candidate,
+    new_terms: Sequence[str],
+    clauses: list[Clause],
+    status: dict[str, TermStatus],
 ) -> tuple[bool, str]:
     failed = [c for c in clauses if not c.passed]
     evidence_missing = [c for c in failed if c.name.startswith("evidence.")]
@@ -258,7 +315,7 @@ def _reason(
         return False, "; ".join(c.detail for c in failed)
     gains = ", ".join(
         f"{t} {champion.terms[t].recall if t in champion.terms else 0:.2f}->"
-        f"{challenger.terms[t].recall:.2f}"
+        f"{challenger.terms[t].recall:.2f}" + (f" {status[t].status}" if t in status else "")
         for t in new_terms
         if t in challenger.terms
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 from asrloop.artifacts import Layout, ModelOutput, vocab_version
@@ -27,6 +28,13 @@ def term_precision(results: dict) -> dict[str, float]:
         fp = sum(s.terms[term].fp for s in sets if term in s.terms)
         out[term] = tp / (tp + fp) if tp + fp else 1.0
     return out
+
+
+def false_alarm_rate(results: dict) -> float | None:
+    """Share of term-free clips (held-out drops and regression set) with a term written."""
+    sets = [results[name] for name in ("drop_holdout", "regression") if name in results]
+    free = sum(s.term_free_clips for s in sets)
+    return sum(s.false_alarm_clips for s in sets) / free if free else None
 
 
 def _checks_summary(report: CheckReport | None) -> dict:
@@ -79,6 +87,9 @@ def fill_from_reports(
             if s.recall_interval is not None
         }
         record.term_precision = term_precision(results)
+        record.heldout_b_wer = held.b_wer if held.b_words else None
+        record.heldout_u_wer = held.u_wer
+    record.false_alarm_rate = false_alarm_rate(results)
     data_checks = layout.checks_report("data")
     record.data_checks = _checks_summary(
         CheckReport.load(data_checks) if data_checks.exists() else None
@@ -87,6 +98,7 @@ def fill_from_reports(
     if gate is not None and gate.model_checks:
         record.model_checks = _checks_summary(CheckReport.from_dict(gate.model_checks))
     if gate is not None:
+        record.term_status = {t: asdict(s) for t, s in gate.term_status.items()}
         record.gate_clauses = {
             c.name: {
                 "outcome": c.outcome,
@@ -184,10 +196,20 @@ def summary_rows(summary: LoopSummary) -> list[tuple[str, list[str]]]:
             [_with_interval(r.heldout_drop_wer, r.wer_intervals.get("drop_holdout")) for r in its],
         ),
     ]
+    rows += [
+        (
+            "held-out B-WER / U-WER (terms' words / the rest)",
+            [f"{_fmt(r.heldout_b_wer)} / {_fmt(r.heldout_u_wer)}" for r in its],
+        ),
+        ("false alarms on term-free clips", [_fmt(r.false_alarm_rate) for r in its]),
+    ]
     for t in summary.terms:
         recall = [_with_interval(r.term_recall.get(t), r.recall_intervals.get(t)) for r in its]
         rows.append((f"recall '{t}' (held-out drops)", recall))
         rows.append((f"precision '{t}'", [_fmt(r.term_precision.get(t)) for r in its]))
+        status = [r.term_status.get(t, {}).get("status", "-") for r in its]
+        if any(s != "-" for s in status):
+            rows.append((f"'{t}' (gate)", status))
     rows += [
         ("data checks", [checks(r.data_checks) for r in its]),
         ("model checks", [checks(r.model_checks) for r in its]),
@@ -212,11 +234,22 @@ def print_summary(summary: LoopSummary) -> None:
         table.add_row(name, *values)
     console.print(table)
     final = summary.final
-    recalls = ", ".join(f"'{t}' {v:.2f}" for t, v in final.get("term_recall", {}).items())
+    status = final.get("term_status", {})
+    recalls = ", ".join(
+        f"'{t}' {v:.2f}" + (f" ({status[t]})" if t in status else "")
+        for t, v in final.get("term_recall", {}).items()
+    )
     console.print(
         f"champion v{final.get('champion_version')} on held-out drop audio: "
-        f"WER {_fmt(final.get('heldout_wer'))}, recall {recalls}"
+        f"WER {_fmt(final.get('heldout_wer'))}, B-WER {_fmt(final.get('heldout_b_wer'))}, "
+        f"U-WER {_fmt(final.get('heldout_u_wer'))}, recall {recalls}"
     )
+    open_terms = [t for t, s in status.items() if s != "learned"]
+    if open_terms:
+        console.print(
+            f"[yellow]not learned yet: {', '.join(open_terms)}: they stay on the watch list "
+            "for the next drop[/]"
+        )
     for r in summary.iterations:
         steps = ", ".join(f"{k} {v:.0f}s" for k, v in r.step_seconds.items())
         console.print(f"iteration {r.iteration} steps: {steps}")

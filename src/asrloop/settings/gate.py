@@ -29,6 +29,8 @@ class GateSettings:
     max_learned_recall_drop: float = MISSING
     min_term_precision: float = MISSING
     require_model_checks: bool = MISSING
+    target_recall: float = 0.95  # a term at or above this held-out recall is learned
+    require_learned: bool = True  # a new term below target_recall refuses promotion
     confidence: float = 0.95  # of every interval the clauses read (two-sided)
     resamples: int = 2000  # bootstrap draws per interval
     power: float = 0.8  # for the clips-needed statement (asrloop.stats.power)

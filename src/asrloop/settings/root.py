@@ -25,6 +25,7 @@ from asrloop.settings.model import ModelSettings, model_schema
 from asrloop.settings.paths import PathsSettings
 from asrloop.settings.peer import PeerSettings
 from asrloop.settings.review import ReviewSettings
+from asrloop.settings.scaffold import ScaffoldSettings
 from asrloop.settings.scenario import ScenarioSettings
 from asrloop.settings.team import TeamSettings
 from asrloop.settings.tracking import TrackingSettings
@@ -62,6 +63,7 @@ class Settings:
     tracking: TrackingSettings = field(default_factory=TrackingSettings)
     team: TeamSettings = field(default_factory=TeamSettings)
     loop: LoopSettings = field(default_factory=LoopSettings)
+    scaffold: ScaffoldSettings = field(default_factory=ScaffoldSettings)
 
 
 # Every config group (a folder of conf/) and its schema; the model and decode groups have one
@@ -90,6 +92,7 @@ GROUPS: dict[str, type] = {
     "tracking": TrackingSettings,
     "team": TeamSettings,
     "loop": LoopSettings,
+    "scaffold": ScaffoldSettings,
 }
 
 

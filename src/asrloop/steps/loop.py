@@ -149,10 +149,17 @@ class LoopRunner:
         out = self.layout.final_transcripts()
         write_jsonl(out, (p.to_dict() for p in predictions))
         result = score(predictions, ctx.terms())
+        target = float(self.settings.gate.target_recall)
+        recall = {t: s.recall for t, s in result.terms.items() if s.support}
         return {
             "champion_version": champion,
             "heldout_wer": result.wer,
-            "term_recall": {t: s.recall for t, s in result.terms.items()},
+            "heldout_b_wer": result.b_wer if result.b_words else None,
+            "heldout_u_wer": result.u_wer,
+            "term_recall": recall,
+            "term_status": {
+                t: "learned" if r >= target else "not learned" for t, r in recall.items()
+            },
             "rtf": stats.rtf,
             "transcripts": str(out),
         }
