@@ -4,7 +4,10 @@
 ``lexicon``: beam search constrained to the vocabulary's lexicon, scored with its n-gram LM
 (torchaudio ``ctc_decoder`` on flashlight-text); hot words are boosted inside the LM. It can
 only emit lexicon words, so an out-of-vocabulary term comes out as in-vocabulary look-alikes
-until :func:`asrloop.text.vocabulary.add_words` adds it.
+until :func:`asrloop.text.vocabulary.add_words` adds it. With ``bias`` phrases (terms, names),
+a context graph (:mod:`asrloop.text.context_graph`) rides on the LM inside the search
+(:class:`BiasedLM`): each word that extends a phrase earns a bonus, a partial match that fails
+gives it back.
 
 The tokenizer is the acoustic model's own (a checkpoint's blank, delimiter and letter case
 included): the lexicon is spelled in its symbols before the search (:func:`respell`), and words
@@ -20,7 +23,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,8 +91,64 @@ class GreedyDecoder:
         return hypotheses
 
 
+class BiasedLM:
+    """The n-gram LM plus a context graph, as one flashlight LM (``CTCDecoderLM``).
+
+    Each state is a node of a per-utterance trie of word histories (``CTCDecoderLMState``, as
+    flashlight's KenLM keys its own), mapped to the KenLM state and the graph state behind it.
+    The bonus is in decoder score units: it is divided by ``lm_weight``, which multiplies every
+    LM score. Built by :func:`biased_lm` (the class is made once torchaudio is imported)."""
+
+
+def biased_lm(lm_path: Path | None, word_dict, graph, lm_weight: float):
+    """A :class:`BiasedLM` over the KenLM model at ``lm_path`` (or a zero LM without one)."""
+    from torchaudio.models.decoder import CTCDecoderLM, CTCDecoderLMState
+    from torchaudio.models.decoder._ctc_decoder import _KenLM, _ZeroLM
+
+    from asrloop.text.context_graph import START
+
+    first_words = graph.first_words()
+
+    class _Biased(CTCDecoderLM, BiasedLM):
+        def __init__(self):
+            CTCDecoderLM.__init__(self)
+            self.base = _KenLM(str(lm_path), word_dict) if lm_path else _ZeroLM()
+            self.words = [word_dict.get_entry(i) for i in range(word_dict.index_size())]
+            self.scale = 1.0 / lm_weight if lm_weight > 0 else 0.0
+            self.states: dict = {}
+
+        def start(self, start_with_nothing: bool):
+            state = CTCDecoderLMState()
+            self.states = {state: (self.base.start(start_with_nothing), START)}
+            return state
+
+        def score(self, state, usr_token_idx: int):
+            child = state.child(usr_token_idx)
+            known = self.states.get(child)
+            if known is not None:
+                return child, known[2]
+            base_state, graph_state = self.states[state][:2]
+            base_next, base_score = self.base.score(base_state, usr_token_idx)
+            word = self.words[usr_token_idx]
+            if graph_state == START and word not in first_words:  # most words: no phrase
+                self.states[child] = (base_next, START, base_score)
+                return child, base_score
+            bonus, graph_next = graph.step(graph_state, word)
+            total = base_score + bonus * self.scale
+            self.states[child] = (base_next, graph_next, total)
+            return child, total
+
+        def finish(self, state):
+            base_state, graph_state = self.states[state][:2]
+            _, base_score = self.base.finish(base_state)
+            return state, base_score + graph.finish(graph_state) * self.scale
+
+    return _Biased()
+
+
 class LexiconDecoder:
-    """Lexicon-constrained beam search with the vocabulary folder's lexicon and ARPA LM."""
+    """Lexicon-constrained beam search with the vocabulary folder's lexicon and ARPA LM, and
+    optionally a context graph of ``bias`` phrases (``bias_bonus`` per matched word)."""
 
     def __init__(
         self,
@@ -103,6 +162,8 @@ class LexiconDecoder:
         sil_score: float,
         beam_threshold: float,
         nbest: int,
+        bias: Sequence[str] = (),
+        bias_bonus: float = 0.0,
     ):
         """Settings as in ``conf/decode/lexicon_lm.yaml``."""
         from torchaudio.models.decoder import ctc_decoder
@@ -119,13 +180,22 @@ class LexiconDecoder:
                 f"out: {', '.join(lost[:10])}"
             )
         lm = folder / LM_FILE
+        self.graph = self._context_graph(bias, bias_bonus)
         with tempfile.TemporaryDirectory(prefix="asrloop-lexicon-") as tmp, _quiet_stderr():
             # KenLM prints a loading progress bar; flashlight reads the lexicon file here
             lexicon_file = write_lexicon(Path(tmp) / LEXICON_FILE, self.lexicon)
+            language_model = str(lm) if lm.exists() else None
+            if self.graph is not None:
+                from flashlight.lib.text.dictionary import create_word_dict, load_words
+
+                # the word indices the decoder will pass: its own word dict, made the same way
+                words = create_word_dict(load_words(str(lexicon_file)))
+                lm_path = lm if lm.exists() else None
+                language_model = biased_lm(lm_path, words, self.graph, float(lm_weight))
             self._decoder = ctc_decoder(
                 lexicon=str(lexicon_file),
                 tokens=list(tokenizer.symbols),
-                lm=str(lm) if lm.exists() else None,
+                lm=language_model,
                 nbest=int(nbest),
                 beam_size=int(beam_size),
                 beam_threshold=float(beam_threshold),
@@ -137,6 +207,20 @@ class LexiconDecoder:
                 sil_token=tokenizer.word_delimiter,
                 unk_word=UNK,
             )
+
+    def _context_graph(self, bias: Sequence[str], bonus: float):
+        """The graph of the phrases whose words the lexicon has (others cannot be written)."""
+        from asrloop.text.context_graph import ContextGraph
+
+        phrases = [p.split() for p in dict.fromkeys(bias) if p.split()]
+        usable = [p for p in phrases if all(w in self.lexicon for w in p)]
+        if len(usable) < len(phrases):
+            left = [" ".join(p) for p in phrases if p not in usable]
+            console.print(
+                f"[yellow]decode.bias: {len(left)} phrases have words outside the lexicon and "
+                f"are not biased: {', '.join(left[:10])}"
+            )
+        return ContextGraph(usable, bonus) if usable and bonus else None
 
     def decode(
         self, log_probs: torch.Tensor, lengths: torch.Tensor | None = None
@@ -179,6 +263,10 @@ def build_decoder(
         if vocab_dir is None:
             raise MissingInputError("the lexicon decoder needs a vocabulary folder")
         options = {key: getattr(decode, key) for key in LEXICON_OPTIONS}
+        bias = getattr(decode, "bias", None)
+        if bias is not None and bias.bonus:
+            options["bias"] = [*bias.phrases, *bias.extra]
+            options["bias_bonus"] = float(bias.bonus)
         return LexiconDecoder(tokenizer, vocab_dir, **options)
     raise ConfigError(f"decode.type: unknown decoder {kind!r}; choose greedy or lexicon")
 

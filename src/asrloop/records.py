@@ -705,6 +705,9 @@ class IterationRecord:
     false_alarm_rate: float | None = None  # term-free clips (held-out + regression) with a term
     # per term: learned | improving | not learned (gate.target_recall), with the reason
     term_status: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # the champion, unchanged, with the new vocabulary (and biasing), before any retraining
+    recall_at_update: dict[str, float] = field(default_factory=dict)
+    b_wer_at_update: float | None = None
 
 
 @dataclass(frozen=True)

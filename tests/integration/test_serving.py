@@ -115,6 +115,8 @@ def test_served_champion_transcribes_posted_clips(champion, tmp_path):
             url, [encode_wav(audios[0]), flac(audios[1])], paths=[str(rows[2].audio_path)]
         )
         brief = transcribe_over_http(url, [encode_wav(audios[0])], params={"return_words": False})
+        said = ",".join(expected[0].text.split())  # biased towards what it hears: unchanged
+        biased = transcribe_over_http(url, [encode_wav(audios[0])], params={"phrases": said})
         empty, outside, missing = transcribe_over_http(
             url, paths=["", "/etc/passwd", "/etc/no-such-file"]
         )
@@ -126,5 +128,6 @@ def test_served_champion_transcribes_posted_clips(champion, tmp_path):
         assert prediction["confidence"] == transcription.confidence
         assert prediction["words"] == transcription.words_as_dicts()
     assert brief == [{"text": expected[0].text, "confidence": expected[0].confidence}]
+    assert biased[0]["text"] == expected[0].text and "error" not in biased[0]
     words = [w for p in got for w in p["words"]]
     assert all(0 <= w["start"] < w["end"] and 0 <= w["confidence"] <= 1 for w in words)

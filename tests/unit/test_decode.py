@@ -51,7 +51,8 @@ def frames(text, tokenizer, peak=6.0):
     return logits.log_softmax(-1)[None]
 
 
-def lexicon_decoder(folder, tokenizer=None):
+def lexicon_decoder(folder, tokenizer=None, **options):
+    """The lexicon decoder with test settings (``options``: e.g. ``bias``, ``bias_bonus``)."""
     return LexiconDecoder(
         tokenizer or load_vocabulary(folder).tokenizer,
         folder,
@@ -62,6 +63,7 @@ def lexicon_decoder(folder, tokenizer=None):
         sil_score=0.0,
         beam_threshold=25.0,
         nbest=1,
+        **options,
     )
 
 

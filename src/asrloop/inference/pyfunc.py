@@ -8,8 +8,11 @@ server can read)::
     {"dataframe_records": [{"path": "/data/clip.flac"}], "params": {"return_words": false}}
 
 and each prediction is ``{"text", "confidence", "words": [{"word", "start", "end",
-"confidence"}]}`` (times in seconds). A row the server refuses (undecodable, too long or too big,
-a ``path`` outside the allowed roots) gets empty text and an ``error`` saying why; the other rows
+"confidence"}]}`` (times in seconds). The param ``phrases`` (comma-separated: names, product
+words) biases this request's beam search towards them with a context graph
+(``decode.bias``; words outside the version's lexicon cannot be written and are left out).
+A row the server refuses (undecodable, too long or too big, a ``path`` outside the allowed
+roots) gets empty text and an ``error`` saying why; the other rows
 are transcribed. ``path`` is refused unless the version's ``transcribe.serving.path_roots`` (or
 ``ASRLOOP_SERVING_PATH_ROOTS`` where the server runs) allows the folder, with the same answer
 whether the file exists or not. No answer carries a stack trace or a server path.
@@ -26,7 +29,7 @@ import io
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -40,12 +43,16 @@ from asrloop.errors import DataError
 from asrloop.fsutil import inside_any
 from asrloop.inference.loading import DecodingSetup
 from asrloop.model.registry import PyfuncModel
-from asrloop.settings.decode import DECODERS, DecodeSettings
+from asrloop.settings.decode import DECODERS, BiasSettings, DecodeSettings
 from asrloop.settings.features import FeaturesSettings, SpeechGateSettings
 from asrloop.settings.transcribe import ServingLimits
 
 AUDIO, PATH = "audio", "path"
 RETURN_WORDS = "return_words"
+PHRASES = "phrases"
+MAX_PHRASES = 1000  # per request
+REQUEST_BONUS = 3.0  # per matched word, when the version itself biases nothing
+BIASED_DECODERS = 8  # the last few requests' phrase lists keep their decoders
 PATH_ROOTS_ENV = "ASRLOOP_SERVING_PATH_ROOTS"
 EXAMPLE_SECONDS = 3.0
 # what the code shipped with the model imports (audio, model, decoders, config) and the server
@@ -74,6 +81,8 @@ class Transcriber(mlflow.pyfunc.PythonModel):
 
         settings = json.loads(Path(context.artifacts["serving"]).read_text())
         decode, features = served_settings(settings)
+        self.decode, self.vocab_dir = decode, context.artifacts.get("vocab_dir")
+        self.biased: dict[tuple[str, ...], Any] = {}
         self.limits = RequestLimits.of(settings, features)
         self.recognizer = Recognizer.from_dirs(
             context.artifacts["model_dir"],
@@ -91,6 +100,7 @@ class Transcriber(mlflow.pyfunc.PythonModel):
         if len(requests) > limits.max_rows:
             raise refused(f"{len(requests)} rows; a request takes at most {limits.max_rows}")
         words = (params or {}).get(RETURN_WORDS, True)
+        decoder = self.decoder_for(str((params or {}).get(PHRASES) or ""))
         audios, errors = {}, {}
         for index, request in enumerate(requests):
             try:
@@ -99,7 +109,7 @@ class Transcriber(mlflow.pyfunc.PythonModel):
                 errors[index] = str(error)
             except Exception:  # never a trace to the client
                 errors[index] = f"request row {index}: the audio could not be read"
-        heard = self.recognizer.transcribe_batch(list(audios.values()))
+        heard = self.recognizer.transcribe_batch(list(audios.values()), decoder)
         done = dict(zip(audios, heard, strict=True))
         empty = {"text": "", "confidence": 0.0, **({"words": []} if words else {})}
         return [
@@ -113,6 +123,28 @@ class Transcriber(mlflow.pyfunc.PythonModel):
             for i in range(len(requests))
         ]
 
+    def decoder_for(self, phrases: str):
+        """A decoder biased towards the request's phrases (None: the version's own)."""
+        from asrloop.decode import build_decoder
+        from asrloop.text.normalize import normalize_text
+
+        listed = tuple(dict.fromkeys(p for p in map(normalize_text, phrases.split(",")) if p))
+        if not listed or self.decode.type != "lexicon" or not self.vocab_dir:
+            return None
+        if len(listed) > MAX_PHRASES:
+            raise refused(f"{len(listed)} phrases; a request takes at most {MAX_PHRASES}")
+        if listed not in self.biased:
+            bias = self.decode.bias
+            bias = replace(bias, extra=[*bias.extra, *listed], bonus=bias.bonus or REQUEST_BONUS)
+            decoder = build_decoder(
+                replace(self.decode, bias=bias), self.recognizer.tokenizer, self.vocab_dir
+            )
+            self.biased = {
+                **dict(list(self.biased.items())[-(BIASED_DECODERS - 1) :]),
+                listed: decoder,
+            }
+        return self.biased[listed]
+
 
 def served_settings(serving: Mapping[str, Any]) -> tuple[DecodeSettings, FeaturesSettings]:
     """The decode and feature settings a version was registered with, from its ``serving.json``
@@ -121,6 +153,9 @@ def served_settings(serving: Mapping[str, Any]) -> tuple[DecodeSettings, Feature
     decode = serving["decode"]
     features = dict(serving["features"])
     features["speech_gate"] = SpeechGateSettings(**features.get("speech_gate", {}))
+    if decode["type"] == "lexicon":  # registered before biasing: no phrases of its own
+        bias = decode.get("bias") or {"phrases": [], "extra": [], "bonus": 0.0}
+        decode = {**decode, "bias": BiasSettings(**bias)}
     return DECODERS[decode["type"]](**decode), FeaturesSettings(**features)
 
 
@@ -227,7 +262,9 @@ def signature():
                 ColSpec("string", "error", required=False),  # a refused row: why
             ]
         ),
-        params=ParamSchema([ParamSpec(RETURN_WORDS, "boolean", True)]),
+        params=ParamSchema(
+            [ParamSpec(RETURN_WORDS, "boolean", True), ParamSpec(PHRASES, "string", "")]
+        ),
     )
 
 

@@ -62,8 +62,11 @@ def signature(
         for name in ("lexicon.txt", "lm.arpa"):
             file = Path(vocab_dir) / name
             digest.update(file.read_bytes() if file.exists() else b"")
+    decoding = asdict(decode)
+    if not (decoding.get("bias") or {}).get("bonus"):  # biasing off: the digest it had before
+        decoding.pop("bias", None)
     settings = {
-        "decode": {k: str(v) for k, v in asdict(decode).items()},
+        "decode": {k: str(v) for k, v in decoding.items()},
         "features": {k: str(v) for k, v in asdict(features).items()},
         "max_seconds": max_seconds,
         "second_path": second_path,
@@ -170,9 +173,10 @@ class Recognizer:
             return True
         return speech_check(audio, SAMPLE_RATE, self.speech_gate).speech
 
-    def transcribe_batch(self, audios: list[np.ndarray]) -> list[Transcription]:
+    def transcribe_batch(self, audios: list[np.ndarray], decoder=None) -> list[Transcription]:
         """One :class:`Transcription` per clip, in order; a clip without speech (the speech
-        gate) gets no words."""
+        gate) gets no words. ``decoder`` replaces the recognizer's own for this call (e.g. one
+        biased towards a request's phrases)."""
         pieces, owners = [], []
         for index, audio in enumerate(audios):
             if not self.has_speech(audio):
@@ -184,7 +188,7 @@ class Recognizer:
         greedy: list[list[str]] = [[] for _ in audios]
         if pieces:
             log_probs, lengths = self.log_probs(pieces)
-            hypotheses = self.decoder.decode(log_probs, lengths)
+            hypotheses = (decoder or self.decoder).decode(log_probs, lengths)
             if self.greedy is not None:
                 for (index, _), hyp in zip(
                     owners, self.greedy.decode(log_probs, lengths), strict=True

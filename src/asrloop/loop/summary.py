@@ -203,7 +203,12 @@ def summary_rows(summary: LoopSummary) -> list[tuple[str, list[str]]]:
         ),
         ("false alarms on term-free clips", [_fmt(r.false_alarm_rate) for r in its]),
     ]
+    if any(r.b_wer_at_update is not None for r in its):
+        rows.append(("B-WER at vocabulary update", [_fmt(r.b_wer_at_update) for r in its]))
     for t in summary.terms:
+        at_update = [_fmt(r.recall_at_update.get(t)) for r in its]
+        if any(v != "-" for v in at_update):
+            rows.append((f"recall '{t}' at vocabulary update (champion, no training)", at_update))
         recall = [_with_interval(r.term_recall.get(t), r.recall_intervals.get(t)) for r in its]
         rows.append((f"recall '{t}' (held-out drops)", recall))
         rows.append((f"precision '{t}'", [_fmt(r.term_precision.get(t)) for r in its]))

@@ -30,6 +30,15 @@ class DecodeTuneSettings:
 
 
 @dataclass
+class BiasSettings:
+    """Context biasing: a context graph of phrases inside the beam search (``bonus`` 0: off)."""
+
+    phrases: list[str] = "${scenario.terms}"  # an interpolation, resolved to the terms
+    extra: list[str] = field(default_factory=list)  # more phrases (names, distractors)
+    bonus: float = 0.0  # per matched word, in decoder score units
+
+
+@dataclass
 class LexiconDecodeSettings(DecodeSettings):
     """Lexicon-constrained beam search with the vocabulary's n-gram LM (``type: lexicon``)."""
 
@@ -41,6 +50,7 @@ class LexiconDecodeSettings(DecodeSettings):
     sil_score: float = MISSING
     nbest: int = MISSING
     tune: DecodeTuneSettings = field(default_factory=DecodeTuneSettings)
+    bias: BiasSettings = field(default_factory=BiasSettings)
 
 
 DECODERS: dict[str, type[DecodeSettings]] = {

@@ -117,7 +117,9 @@ class LoopRunner:
         record.step_seconds["grow"] = round(time.perf_counter() - start, 2)
         record.corpus_version = grown.tag or "uncommitted"
         record.new_words = grown.new_words
-        self.stages(cfg, RETRAIN_STAGES, record)
+        self.stages(cfg, RETRAIN_STAGES[:2], record)  # the data checks, the new vocabulary
+        self.measure_vocabulary_update(cfg, record)
+        self.stages(cfg, RETRAIN_STAGES[2:], record)
         self.finish_iteration(record)
         if k < self.settings.loop.iterations:
             following = self.cfg_for_drop(k + 1)
@@ -134,6 +136,28 @@ class LoopRunner:
             git(root, "add", "--", *files)
             if git(root, "diff", "--cached", "--name-only", "--", *files):
                 git(root, "commit", "--quiet", "-m", message, "--", *files)
+
+    def measure_vocabulary_update(self, cfg: DictConfig, record: IterationRecord) -> None:
+        """Recall at vocabulary update: the champion, unchanged, decoding the held-out drops
+        with the new vocabulary (and ``decode.bias``) before any retraining: how much of a
+        word is learned in seconds, without training."""
+        start = time.perf_counter()
+        champion = self.registry.alias_version(self.alias)
+        ctx = InferenceContext(cfg, self.ctx.name)
+        held = [clip for drop in ctx.drops_so_far() for clip in drop.clips("holdout")]
+        with self.registry.checkout(champion) as checked:
+            recognizer = ctx.decoding().build(checked.model_dir, self.layout.vocab)
+            predictions, _ = transcribe_utterances(
+                recognizer,
+                held,
+                float(self.settings.evaluate.batch_seconds),
+                f"champion v{champion} with the new vocabulary",
+                ctx.prediction_cache(),
+            )
+        result = score(predictions, ctx.terms())
+        record.recall_at_update = {t: s.recall for t, s in result.terms.items() if s.support}
+        record.b_wer_at_update = result.b_wer if result.b_words else None
+        record.step_seconds["vocabulary update"] = round(time.perf_counter() - start, 2)
 
     def final_transcription(self, cfg: DictConfig) -> dict:
         champion = self.registry.alias_version(self.alias)
