@@ -117,7 +117,10 @@ def main() -> None:
         ms = 1000 * spent / len(rows)
         cells = (f"{s['b_wer']:.3f}", f"{s['u_wer']:.4f}", recall, precision, s["alarms"])
         table.add_row(name, *cells, f"{ms:.1f}")
-        console.print(f"{name}: B-WER {s['b_wer']:.3f} U-WER {s['u_wer']:.4f} {ms:.1f} ms/clip")
+        console.print(
+            f"{name}: B-WER {s['b_wer']:.3f} U-WER {s['u_wer']:.4f} recall {recall} "
+            f"precision {precision} false alarms {s['alarms']} {ms:.1f} ms/clip"
+        )
     console.print(table)
 
 

@@ -38,6 +38,7 @@ TRAINING_RESULT = "result.json"
 MODEL_CONFIG = "config.yaml"  # the training config that describes the folder's weights
 BEST = "best"  # the best model so far, as a loadable model folder
 CONFIDENCE_MAP = "confidence_map.json"  # a model folder's word-confidence calibration (on dev)
+WEIGHT_AVERAGE = "weight_average.json"  # a fine-tuned folder averaged with its start model
 
 # stored features (``Layout.feature_cache()``): ``<shard>-<key>.pt`` (model/feature_cache.py)
 FEATURES_SUFFIX = ".pt"

@@ -45,6 +45,7 @@ from asrloop.fsutil import recover_dir, replace_dir
 from asrloop.hardware import Hardware
 from asrloop.jsonio import atomic_write_text, write_json
 from asrloop.metrics import cer, wer
+from asrloop.model.averaging import average_weights, averaged_with, mark_averaged, snapshot
 from asrloop.model.checkpoint import Processor, grow_head, load_checkpoint, new_head
 from asrloop.model.factory import architecture_mismatches, build_model, build_processor
 from asrloop.model.feature_cache import FeatureCache
@@ -134,6 +135,7 @@ class TrainingData:
     dev: list[Example]
     rows: list[Utterance]
     reports: dict[str, LoadReport] = field(default_factory=dict)
+    start_weights: dict | None = None  # the warm start's weights (train.average_with_start)
 
     @property
     def tokenizer(self) -> CharTokenizer:
@@ -282,7 +284,11 @@ class Trainer:
         dev, dev_report = load_examples(dev_rows, tokenizer, inputs, max_s, "loading dev", cache)
         inputs.prepare(model, train)
         reports = {"train": report, "dev": dev_report}
-        return TrainingData(model, processor, inputs, init_version, train, dev, rows, reports)
+        averaging = init_version is not None and float(self.tc.average_with_start) > 0
+        start = snapshot(model) if averaging else None
+        return TrainingData(
+            model, processor, inputs, init_version, train, dev, rows, reports, start
+        )
 
     def initial_model(self, rows: list[Utterance]) -> tuple[Any, Processor, str | None]:
         """(model, its processor, registry version it starts from): from the registry
@@ -410,6 +416,7 @@ class Trainer:
             if state.step == 0:
                 self.log_start(mlflow, data)
             seconds = self.loop(data, opt, state, digest, mlflow)
+            self.average_with_start(data)
             version = self.finish(run_id, data) if self.dist.is_main else None
         result = TrainingResult(
             run_id=run_id or "",
@@ -585,14 +592,31 @@ class Trainer:
             state.best_cer = scores["cer"]
             self.save_best(data.model, data.processor)
 
-    def save_best(self, model, processor: Processor) -> None:
-        """The model folder (:func:`save_model_folder`: the model and its processor; rank 0)."""
+    def average_with_start(self, data: TrainingData) -> None:
+        """Pull the best fine-tuned model back towards the warm start by
+        ``train.average_with_start`` (:mod:`asrloop.model.averaging`; once per folder)."""
+        share = float(self.tc.average_with_start)
+        best = self.output.best
+        if not self.dist.is_main or data.start_weights is None or not share:
+            return
+        if averaged_with(best) is not None or not best.exists():
+            return
+        tuned = load_checkpoint(best)[0].state_dict()
+        data.model.load_state_dict(average_weights(data.start_weights, tuned, share))
+        self.save_best(data.model, data.processor, averaged=(share, data.init_version))
+        console.print(f"best model averaged with v{data.init_version} ({share:.0%} of its weights)")
+
+    def save_best(self, model, processor: Processor, averaged: tuple | None = None) -> None:
+        """The model folder (:func:`save_model_folder`: the model and its processor; rank 0);
+        ``averaged``: (share, start version) marked in it."""
         if not self.dist.is_main:
             return
         best = self.output.best
         tmp = best.with_name(best.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         save_model_folder(model, processor, tmp, self.job.features)
+        if averaged is not None:
+            mark_averaged(tmp, *averaged)
         replace_dir(tmp, best)
         atomic_write_text(self.output.config, self.config_text)  # it describes best/ now
 

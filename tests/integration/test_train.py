@@ -126,3 +126,27 @@ def test_interrupted_training_resumes_from_its_checkpoint(trained, tmp_path):
     steps = [s for s, _ in metric_history(cfg, first.run_id, "loss")]
     assert steps == list(range(1, 13))
     shutil.rmtree(output.best)
+
+
+def test_a_warm_start_is_averaged_with_its_start_once(trained):
+    """train.average_with_start: the best model pulled back towards the registered start, the
+    folder marked; the same command again (a rerun after a kill) does not average twice."""
+    from asrloop.model.averaging import averaged_with
+    from asrloop.model.checkpoint import load_checkpoint
+
+    cfg, root, first = trained
+    out = f"{root}/models/averaged"
+    args = [*FAST, "train.max_steps=3", f"train.init_from={first.model_version}"]
+    more = ["train.average_with_start=0.5", "train.register=false", f"train.output_dir={out}"]
+    tuned = make_cfg(root, *args, *more)
+    train.run(tuned)
+    best = ModelOutput(Path(out)).best
+    assert averaged_with(best) == {"start_share": 0.5, "start_version": first.model_version}
+    registry = Registry(TrackingSettings.resolve(typed(cfg).tracking, cfg.paths.root))
+    start = registry.load_model(first.model_version)[0].state_dict()
+    weights = load_checkpoint(best)[0].state_dict()
+    moved = [k for k, v in weights.items() if v.is_floating_point() and not v.equal(start[k])]
+    assert moved  # the fine-tune moved the weights; averaging kept part of that
+    train.run(tuned)
+    again = load_checkpoint(best)[0].state_dict()
+    assert all(again[k].equal(v) for k, v in weights.items())

@@ -48,6 +48,7 @@ class TrainSettings:
     output_dir: str = MISSING
     register: bool = MISSING
     calibrate_confidence: bool = MISSING
+    average_with_start: float = 0.0  # share of the warm start's weights in the final model
     seed: int = MISSING
 
 
