@@ -9,17 +9,20 @@ import importlib.util
 import io
 import json
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import mlflow
 import pytest
 import soundfile as sf
 import yaml
+from omegaconf import OmegaConf
 
 from asrloop.audio.io import encode_wav, read_audio
 from asrloop.corpus.manifest import iter_corpus
+from asrloop.decode import build_decoder
 from asrloop.inference.model_server import served_model, transcribe_over_http
-from asrloop.inference.pyfunc import PATH_ROOTS_ENV
+from asrloop.inference.pyfunc import PATH_ROOTS_ENV, REQUEST_BONUS
 from asrloop.inference.recognizer import Recognizer
 from asrloop.model.registry import Registry
 from asrloop.settings import typed
@@ -67,7 +70,9 @@ def test_version_carries_settings_signature_example_code_and_pins(champion, tmp_
     folder = next(p.parent for p in tmp_path.rglob("MLmodel"))
     assert str(folder).startswith(local.rstrip("/"))
     settings = json.loads(next(folder.rglob("serving.json")).read_text())
-    expected_decode = {k: v for k, v in cfg.decode.items() if k != "tune"}
+    decode = OmegaConf.to_container(cfg.decode, resolve=True)
+    expected_decode = {k: v for k, v in decode.items() if k not in ("tune", "bias")}
+    assert settings["decode"].pop("bias") == decode["bias"]  # the phrases resolved
     assert settings["decode"] == pytest.approx(expected_decode)
     assert settings["features"]["n_mels"] == cfg.features.n_mels
     mlmodel = yaml.safe_load((folder / "MLmodel").read_text())
@@ -97,13 +102,21 @@ def test_served_champion_transcribes_posted_clips(champion, tmp_path):
     audios = [read_audio(r.audio_path)[0] for r in rows]
     settings = typed(cfg)
     with registry.checkout("champion") as checked:
-        expected = Recognizer.from_dirs(
+        local = Recognizer.from_dirs(
             checked.model_dir,
             checked.vocab_dir,
             settings.decode,
             settings.features,
             float(settings.features.max_seconds),
-        ).transcribe_batch(audios)
+        )
+        expected = local.transcribe_batch(audios)
+        # a request's phrases: the words it hears, as the server biases towards them
+        said = list(dict.fromkeys(expected[0].text.split()))
+        bias = replace(settings.decode.bias, extra=said, bonus=REQUEST_BONUS)
+        decoder = build_decoder(
+            replace(settings.decode, bias=bias), local.tokenizer, checked.vocab_dir
+        )
+        expected_biased = local.transcribe_batch(audios[:1], decoder)
     assert any(t.words for t in expected)
 
     log = tmp_path / "server.log"
@@ -115,8 +128,8 @@ def test_served_champion_transcribes_posted_clips(champion, tmp_path):
             url, [encode_wav(audios[0]), flac(audios[1])], paths=[str(rows[2].audio_path)]
         )
         brief = transcribe_over_http(url, [encode_wav(audios[0])], params={"return_words": False})
-        said = ",".join(expected[0].text.split())  # biased towards what it hears: unchanged
-        biased = transcribe_over_http(url, [encode_wav(audios[0])], params={"phrases": said})
+        phrases = {"phrases": ",".join(said)}
+        biased = transcribe_over_http(url, [encode_wav(audios[0])], params=phrases)
         empty, outside, missing = transcribe_over_http(
             url, paths=["", "/etc/passwd", "/etc/no-such-file"]
         )
@@ -128,6 +141,6 @@ def test_served_champion_transcribes_posted_clips(champion, tmp_path):
         assert prediction["confidence"] == transcription.confidence
         assert prediction["words"] == transcription.words_as_dicts()
     assert brief == [{"text": expected[0].text, "confidence": expected[0].confidence}]
-    assert biased[0]["text"] == expected[0].text and "error" not in biased[0]
+    assert biased[0]["text"] == expected_biased[0].text and "error" not in biased[0]
     words = [w for p in got for w in p["words"]]
     assert all(0 <= w["start"] < w["end"] and 0 <= w["confidence"] <= 1 for w in words)
