@@ -713,7 +713,8 @@ class IterationRecord:
 @dataclass(frozen=True)
 class LoopSummary(JsonRecord):
     """The loop's before/after numbers: every iteration, and the final champion on the held-out
-    drop audio (``final``: champion_version, heldout_wer, term_recall, rtf, transcripts)."""
+    drop audio (``final``: champion_version, heldout_wer, heldout_b_wer, heldout_u_wer,
+    term_recall, term_status, rtf, transcripts)."""
 
     KIND: ClassVar[str] = "loop_summary"
 
