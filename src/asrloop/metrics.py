@@ -152,6 +152,11 @@ def term_stats(
     return stats
 
 
+def _word_sequences(phrases: Iterable[str]) -> list[tuple[str, ...]]:
+    """Each phrase as its normalised words (empty ones left out)."""
+    return [seq for seq in (tuple(normalize_text(p).split()) for p in phrases) if seq]
+
+
 def _phrase_positions(words: list[str], phrases: Sequence[tuple[str, ...]]) -> set[int]:
     """Positions of ``words`` covered by an occurrence of any phrase (longest first)."""
     covered: set[int] = set()
@@ -192,8 +197,7 @@ def biased_errors(
     word is a B error only when it lies inside an occurrence of a listed phrase in the
     hypothesis, a U error otherwise. B + U errors = the WER's errors."""
     refs, hyps = _texts(refs, hyps, normalize)
-    listed = [tuple(normalize_text(p).split()) for p in phrases]
-    listed = [p for p in listed if p]
+    listed = _word_sequences(phrases)
     out = BiasedErrors([], [], [], [])
     if not refs:
         return out
@@ -224,8 +228,7 @@ def false_alarm_clips(refs: Texts, hyps: Texts, terms: Iterable[str]) -> tuple[i
     """On term-free audio (clips whose reference says none of ``terms``): how many clips had
     a term written, and how many term-free clips there were."""
     refs, hyps = _texts(refs, hyps, True)
-    listed = [tuple(normalize_text(t).split()) for t in terms]
-    listed = [t for t in listed if t]
+    listed = _word_sequences(terms)
     free = alarms = 0
     for ref, hyp in zip(refs, hyps, strict=True):
         if any(_occurrences(ref.split(), t) for t in listed):

@@ -18,10 +18,15 @@ from asrloop.records import (
 )
 
 
+def _term_audio(results: dict) -> list:
+    """The sets a term's false alarms are counted on: held-out drops and the regression set."""
+    return [results[name] for name in ("drop_holdout", "regression") if name in results]
+
+
 def term_precision(results: dict) -> dict[str, float]:
     """Each term's precision over the held-out drops and the regression set together (a term
     written where it was not said is a false alarm); 1.0 when it was never written."""
-    sets = [results[name] for name in ("drop_holdout", "regression") if name in results]
+    sets = _term_audio(results)
     out = {}
     for term in sets[0].terms:
         tp = sum(s.terms[term].tp for s in sets if term in s.terms)
@@ -32,7 +37,7 @@ def term_precision(results: dict) -> dict[str, float]:
 
 def false_alarm_rate(results: dict) -> float | None:
     """Share of term-free clips (held-out drops and regression set) with a term written."""
-    sets = [results[name] for name in ("drop_holdout", "regression") if name in results]
+    sets = _term_audio(results)
     free = sum(s.term_free_clips for s in sets)
     return sum(s.false_alarm_clips for s in sets) / free if free else None
 
