@@ -114,6 +114,11 @@ def _occurrences(words: list[str], term: tuple[str, ...]) -> int:
     return count
 
 
+def times_said(text: str, term: str) -> int:
+    """How often ``text`` says ``term`` (normalised word sequences, non-overlapping)."""
+    return _occurrences(normalize_text(text).split(), tuple(normalize_text(term).split()))
+
+
 def term_hits(
     refs: Texts, hyps: Texts, term: str, normalize: bool = True
 ) -> tuple[list[int], list[int], list[int]]:

@@ -708,6 +708,11 @@ class IterationRecord:
     # the champion, unchanged, with the new vocabulary (and biasing), before any retraining
     recall_at_update: dict[str, float] = field(default_factory=dict)
     b_wer_at_update: float | None = None
+    # per term on the validation clips (approved, kept out of training): after the fine-tune,
+    # then after each growth round
+    validation_recall: list[dict[str, float]] = field(default_factory=list)
+    # each growth round: {round, clips, short: [{term, recall, support, deficit, confusions}]}
+    grow_rounds: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -68,18 +68,20 @@ def plan_renditions(
     source: str,
 ) -> ShardPlan:
     """``copies`` synthesized renditions of each ``(clip id, sentence)``, each by another voice
-    of ``settings.voices`` with its rate, pitch, speed and noise drawn as for the corpus."""
+    of ``settings.voices`` (in turn again when the copies outnumber the voices) with its rate,
+    pitch, speed and noise drawn as for the corpus. Ordered copy by copy: the first ``n`` clips
+    spread over the sentences."""
     clips = []
     for clip_id, text in sentences:
         rng = random.Random(f"{name}-{clip_id}")
         voices = list(settings.voices)
         rng.shuffle(voices)
-        for k in range(min(copies, len(voices))):
-            params = _voice_params(rng, [voices[k]], settings)
+        for k in range(copies):
+            params = _voice_params(rng, [voices[k % len(voices)]], settings)
             clips.append(
-                ClipPlan(f"{clip_id}-tts{k}", text, split="train", source=source, **params)
+                (k, ClipPlan(f"{clip_id}-tts{k}", text, split="train", source=source, **params))
             )
-    return ShardPlan(name, tuple(clips))
+    return ShardPlan(name, tuple(clip for _, clip in sorted(clips, key=lambda c: c[0])))
 
 
 def _chunk(name: str, clips: list[ClipPlan], size: int) -> list[ShardPlan]:

@@ -3,6 +3,9 @@
 The shard ``data/corpus/grown/<drop>/`` holds the approved clips' audio with the corrected text
 and provenance (drop, clip, triage decision); ``new_words.txt`` lists reference words the
 vocabulary lacked (they become hot words; the lexicon and LM pick them up from the text).
+``validation.jsonl`` names the approved clips kept out of training (``grow.validation_share`` of
+each term's): the loop measures each term's recall on them after a fine-tune
+(:mod:`asrloop.loop.grow_rounds`).
 Held-out clips and rejected or pending rows never enter the corpus. Data checks must pass
 before the version is committed. Idempotent, and safe to interrupt: the shard is written
 beside its final place and renamed, and earlier tags never move.
@@ -12,11 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from asrloop.artifacts import MANIFEST, NEW_WORDS, WORDS, Layout
+from asrloop.artifacts import MANIFEST, NEW_WORDS, VALIDATION, WORDS, Layout
 from asrloop.audio.io import SAMPLE_RATE, read_audio, write_audio
 from asrloop.checks.corpus import CorpusRules
 from asrloop.checks.data import check_corpus
@@ -39,7 +42,9 @@ from asrloop.faults import fault_point
 from asrloop.fsutil import recover_dir, replace_dir
 from asrloop.inference.batch import transcribe_utterances
 from asrloop.inference.recognizer import Recognizer
+from asrloop.jsonio import write_jsonl
 from asrloop.loop.review_queue import ReviewItem, read_queue
+from asrloop.metrics import times_said
 from asrloop.progress import console, progress_bar
 from asrloop.settings.grow import GrowSynthesisSettings
 from asrloop.text.normalize import NormalizationError, normalize_text, normalize_transcript
@@ -91,6 +96,22 @@ def without_eval_sentences(items: list[ReviewItem], eval_texts: set[str]) -> lis
     return keep
 
 
+def validation_split(
+    items: list[ReviewItem], terms: Sequence[str], share: float, key: str
+) -> tuple[list[ReviewItem], list[ReviewItem]]:
+    """``(train, validation)``: of each term's approved clips, ``share`` of them (rounded down)
+    kept out of training, picked by a hash of ``key`` and the clip id (a rerun picks the same)."""
+    chosen: set[str] = set()
+    for term in terms:
+        said = [item for item in items if times_said(item.reference, term)]
+        ranked = sorted(said, key=lambda i: hashlib.sha256(f"{key}-{i.id}".encode()).hexdigest())
+        chosen |= {item.id for item in ranked[: int(len(said) * share)]}
+    return (
+        [item for item in items if item.id not in chosen],
+        [item for item in items if item.id in chosen],
+    )
+
+
 def known_words(vocab_dir: Path) -> set[str]:
     words_file = vocab_dir / WORDS
     if not words_file.exists():
@@ -131,21 +152,26 @@ def shard_rows(
     return rows
 
 
-def content_digest(rows: list[Utterance]) -> str:
+def content_digest(rows: list[Utterance], validation: list[ReviewItem] = ()) -> str:
     keys = sorted((r.id, r.text) for r in rows)
-    return hashlib.sha256(repr(keys).encode()).hexdigest()
+    held = sorted((i.id, i.reference) for i in validation)
+    return hashlib.sha256(repr((keys, held) if held else keys).encode()).hexdigest()
 
 
 def write_shard(
-    folder: Path, rows: list[tuple[Utterance, Utterance]], new_words: list[str]
+    folder: Path,
+    rows: list[tuple[Utterance, Utterance]],
+    new_words: list[str],
+    validation: list[ReviewItem] = (),
 ) -> bool:
-    """Write the shard unless an identical one exists; returns True when something changed."""
+    """Write the shard (and its validation list) unless an identical one exists; returns True
+    when something changed."""
     recover_dir(folder)
     tmp = folder.with_name(folder.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)  # what an interrupted run left
     ownership.claim_folder(folder, "grow", "Move that folder out of the grown corpus.")
     digest_file = folder / DIGEST_FILE
-    digest = content_digest([row for row, _ in rows])
+    digest = content_digest([row for row, _ in rows], validation)
     if digest_file.exists() and digest_file.read_text().strip() == digest:
         return False
     tmp.mkdir(parents=True)
@@ -157,6 +183,7 @@ def write_shard(
     fault_point("grow.before_manifest")
     write_manifest(tmp / MANIFEST, written)
     (tmp / NEW_WORDS).write_text("".join(f"{w}\n" for w in new_words))
+    write_jsonl(tmp / VALIDATION, ({"id": i.id, "reference": i.reference} for i in validation))
     (tmp / DIGEST_FILE).write_text(digest + "\n")
     fault_point("grow.before_swap")
     replace_dir(tmp, folder)
@@ -176,6 +203,8 @@ class GrowJob:
     rules: CorpusRules
     synthesize: GrowSynthesisSettings  # grow.synthesize
     suspects: Callable[[list[Utterance]], list[tuple[str, str]]] | None = None
+    terms: Sequence[str] = ()  # the terms so far: each keeps validation clips
+    validation_share: float = 0.0  # grow.validation_share
 
 
 def grow_corpus(job: GrowJob) -> tuple[GrowResult, list[Path]]:
@@ -195,6 +224,7 @@ def grow_corpus(job: GrowJob) -> tuple[GrowResult, list[Path]]:
         for clip, why in flagged.items():
             console.print(f"[yellow]left out (label check)[/] {job.queue} clip {clip}: {why}")
         items = [item for item in items if item.id not in flagged]
+    items, validation = validation_split(items, job.terms, job.validation_share, drop.name)
     rows = shard_rows(items, drop, clips)
     vocabulary = known_words(job.vocab_dir)
     new_words = (
@@ -206,8 +236,11 @@ def grow_corpus(job: GrowJob) -> tuple[GrowResult, list[Path]]:
     if not rows:
         console.print("nothing approved: the corpus stays as it is")
         return GrowResult(drop.name, 0, new_words, str(folder), False, None), []
-    changed = write_shard(folder, rows, new_words)
-    console.print(f"grown shard {folder.name}: {len(rows)} clips, new words: {new_words or 'none'}")
+    changed = write_shard(folder, rows, new_words, validation)
+    console.print(
+        f"grown shard {folder.name}: {len(rows)} clips ({len(validation)} more kept for "
+        f"validation), new words: {new_words or 'none'}"
+    )
     shards = [folder, *synthesize_new_word_sentences(job, items, set(new_words))]
     report = check_corpus(job.corpus_dir, job.rules)
     if report.errors:

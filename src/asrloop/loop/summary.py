@@ -214,6 +214,9 @@ def summary_rows(summary: LoopSummary) -> list[tuple[str, list[str]]]:
         at_update = [_fmt(r.recall_at_update.get(t)) for r in its]
         if any(v != "-" for v in at_update):
             rows.append((f"recall '{t}' at vocabulary update (champion, no training)", at_update))
+        grown = [_rounds(r.validation_recall, t) for r in its]
+        if any(v != "-" for v in grown):
+            rows.append((f"recall '{t}' on validation clips (fine-tune -> rounds)", grown))
         recall = [_with_interval(r.term_recall.get(t), r.recall_intervals.get(t)) for r in its]
         rows.append((f"recall '{t}' (held-out drops)", recall))
         rows.append((f"precision '{t}'", [_fmt(r.term_precision.get(t)) for r in its]))
@@ -229,6 +232,12 @@ def summary_rows(summary: LoopSummary) -> list[tuple[str, list[str]]]:
         ("wall time", [f"{sum(r.step_seconds.values()):.0f} s" for r in its]),
     ]
     return rows
+
+
+def _rounds(recalls: list[dict[str, float]], term: str) -> str:
+    """A term's validation recall after the fine-tune and after each growth round."""
+    values = [_fmt(r[term]) for r in recalls if term in r]
+    return " -> ".join(values) if values else "-"
 
 
 def print_summary(summary: LoopSummary) -> None:

@@ -23,6 +23,21 @@ class GrowSynthesisSettings:
 
 
 @dataclass
+class GrowRoundSettings:
+    """Targeted data for a term still short of its target after a fine-tune, per unit of its
+    deficit (``(target - recall) / target``: 1 for a term the model never writes)."""
+
+    renditions: int = MISSING  # synthesized renditions of the term's approved sentences
+    contrastive: float = MISSING  # contrastive sentences per rendition (the confusions said)
+
+
+@dataclass
 class GrowSettings:
     synthesize: GrowSynthesisSettings = field(default_factory=GrowSynthesisSettings)
     label_check: bool = MISSING
+    validation_share: float = MISSING  # of each term's approved clips, kept out of training
+    min_validation_clips: int = MISSING  # a term with fewer validation clips is not measured
+    target_recall: float = MISSING  # validation recall a term must reach (else another round)
+    max_rounds: int = MISSING  # extra fine-tunes after the first (0: no growth rounds)
+    budget_minutes: float = MISSING  # no new round starts after this much time in rounds
+    round: GrowRoundSettings = field(default_factory=GrowRoundSettings)

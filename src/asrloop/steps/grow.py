@@ -47,6 +47,8 @@ def run(ctx: InferenceContext) -> GrowResult:
         rules,
         settings.grow.synthesize,
         label_check(ctx),
+        ctx.terms(),
+        float(settings.grow.validation_share),
     )
     result, shards = grow_corpus(job)
     if shards and settings.loop.commit:

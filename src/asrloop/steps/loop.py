@@ -1,9 +1,11 @@
 """``asrloop loop`` (``make loop``): the whole learning loop, stage by stage, with a summary.
 
 Iteration 0: corpus v1, data checks, vocabulary, model v1 (crowned champion by the gate), the
-drop transcribed, monitored and triaged. Then per iteration k: grow (corpus v(k+1)), retrain and
-gate through ``dvc repro`` (the data changed, the params did not), and, if more iterations
-follow, the next drop. Finally the champion transcribes the drops' held-out part. Every stage
+drop transcribed, monitored and triaged. Then per iteration k: grow (corpus v(k+1)), retrain
+through ``dvc repro`` (the data changed, the params did not), grow until learned (a term short
+of ``grow.target_recall`` on its validation clips gets targeted data and another fine-tune, at
+most ``grow.max_rounds`` times), evaluate and gate, and, if more iterations follow, the next
+drop. Finally the champion transcribes the drops' held-out part. Every stage
 reads one params.yaml; the loop is the step that runs the other steps.
 """
 
@@ -17,10 +19,11 @@ from omegaconf import DictConfig
 
 from asrloop import tracking
 from asrloop.config import with_drop_index
-from asrloop.corpus.versioning import commit_version, git, metric_files
+from asrloop.corpus.versioning import commit_version, git, metric_files, track_shards
 from asrloop.inference.batch import transcribe_utterances
 from asrloop.inference.transcribe import pin_serving_model
 from asrloop.jsonio import write_jsonl
+from asrloop.loop.grow_rounds import shortfalls, term_sentences, validation_clips, write_round
 from asrloop.loop.summary import fill_from_reports, print_summary, write_summary
 from asrloop.pipeline import repro, write_params
 from asrloop.progress import console
@@ -31,7 +34,9 @@ from asrloop.steps import grow
 from asrloop.steps.context import STEP_LOG_ENV, step
 from asrloop.steps.inference import InferenceContext
 
-RETRAIN_STAGES = ("check_data", "vocab", "train", "evaluate", "gate")
+TRAIN_STAGES = ("check_data", "vocab", "train")
+GATE_STAGES = ("evaluate", "gate")
+RETRAIN_STAGES = (*TRAIN_STAGES, *GATE_STAGES)
 DROP_STAGES = ("drop", "transcribe", "monitor", "triage")
 
 
@@ -66,7 +71,8 @@ class LoopRunner:
         for line in log.read_text().splitlines():
             entry = json.loads(line)
             stage = self.stage_of.get(entry["command"], entry["command"])
-            record.step_seconds[stage] = entry["seconds"]
+            seconds = record.step_seconds.get(stage, 0.0) + entry["seconds"]  # rounds add up
+            record.step_seconds[stage] = round(seconds, 2)
             ran += entry["seconds"]
         dvc_share = round(time.perf_counter() - start - ran, 2)
         record.step_seconds["dvc"] = round(record.step_seconds.get("dvc", 0.0) + dvc_share, 2)
@@ -118,7 +124,9 @@ class LoopRunner:
         record.corpus_version = grown.tag or "uncommitted"
         record.new_words = grown.new_words
         champion = self.registry.alias_version(self.alias)  # before this iteration's gate
-        self.stages(cfg, RETRAIN_STAGES, record)
+        self.stages(cfg, TRAIN_STAGES, record)
+        self.grow_until_learned(cfg, record)
+        self.stages(cfg, GATE_STAGES, record)
         self.measure_vocabulary_update(cfg, champion, record)
         self.finish_iteration(record)
         if k < self.settings.loop.iterations:
@@ -137,6 +145,74 @@ class LoopRunner:
             if git(root, "diff", "--cached", "--name-only", "--", *files):
                 git(root, "commit", "--quiet", "-m", message, "--", *files)
 
+    def decode(self, ctx: InferenceContext, version: str, clips: list, label: str) -> list:
+        """``version`` of the registry, decoding ``clips`` with the project's vocabulary."""
+        with self.registry.checkout(version) as checked:
+            recognizer = ctx.decoding().build(checked.model_dir, self.layout.vocab)
+            predictions, _ = transcribe_utterances(
+                recognizer,
+                clips,
+                float(self.settings.evaluate.batch_seconds),
+                label,
+                ctx.prediction_cache(),
+            )
+        return predictions
+
+    def grow_until_learned(self, cfg: DictConfig, record: IterationRecord) -> None:
+        """After the fine-tune: each term's recall on its validation clips; while a term is
+        short of ``grow.target_recall``, targeted data (a round shard, a new corpus version) and
+        another fine-tune, at most ``grow.max_rounds`` times and while ``grow.budget_minutes``
+        lasts. The recall after each fine-tune and what each round added are recorded."""
+        settings = self.settings.grow
+        ctx = InferenceContext(cfg, self.ctx.name)
+        drops = ctx.drops_so_far()
+        clips = validation_clips(self.layout.grown_corpus, drops)
+        if not clips:
+            return
+        start = time.perf_counter()
+        drop = str(cfg.scenario.drop.name)
+        for number in range(1, int(settings.max_rounds) + 2):
+            version = self.trained_version()
+            predictions = self.decode(ctx, version, clips, f"v{version} on validation clips")
+            recall, short = shortfalls(
+                predictions,
+                ctx.terms(),
+                float(settings.target_recall),
+                int(settings.min_validation_clips),
+            )
+            record.validation_recall.append(recall)
+            spent = time.perf_counter() - start
+            if not short or number > settings.max_rounds or spent > settings.budget_minutes * 60:
+                break
+            sentences = term_sentences(self.layout.grown_corpus, drops, [s.term for s in short])
+            written = write_round(
+                self.layout.grown_corpus,
+                drop,
+                number,
+                short,
+                sentences,
+                settings.round,
+                settings.synthesize,
+            )
+            if written is None:
+                break
+            shard, count = written
+            record.grow_rounds.append(
+                {"round": number, "clips": count, "short": [s.to_dict() for s in short]}
+            )
+            terms = ", ".join(f"{s.term} {s.recall:.2f}" for s in short)
+            if self.settings.loop.commit:
+                track_shards(self.layout.root, [shard])
+                record.corpus_version = (
+                    self.commit(
+                        f"corpus: round {number} for {drop} ({count} targeted clips; {terms})"
+                    )
+                    or record.corpus_version
+                )
+            console.print(f"round {number}: {count} targeted clips for {terms}")
+            self.stages(cfg, TRAIN_STAGES, record)
+        record.step_seconds["grow rounds"] = round(time.perf_counter() - start, 2)
+
     def measure_vocabulary_update(
         self, cfg: DictConfig, champion: str, record: IterationRecord
     ) -> None:
@@ -147,16 +223,8 @@ class LoopRunner:
         start = time.perf_counter()
         ctx = InferenceContext(cfg, self.ctx.name)
         held = [clip for drop in ctx.drops_so_far() for clip in drop.clips("holdout")]
-        with self.registry.checkout(champion) as checked:
-            recognizer = ctx.decoding().build(checked.model_dir, self.layout.vocab)
-            predictions, _ = transcribe_utterances(
-                recognizer,
-                held,
-                float(self.settings.evaluate.batch_seconds),
-                f"champion v{champion} with the new vocabulary",
-                ctx.prediction_cache(),
-            )
-        result = score(predictions, ctx.terms())
+        label = f"champion v{champion} with the new vocabulary"
+        result = score(self.decode(ctx, champion, held, label), ctx.terms())
         record.recall_at_update = {t: s.recall for t, s in result.terms.items() if s.support}
         record.b_wer_at_update = result.b_wer if result.b_words else None
         record.step_seconds["vocabulary update"] = round(time.perf_counter() - start, 2)
