@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from asrloop.artifacts import Layout
+from asrloop.artifacts import VALIDATION, Layout
 from asrloop.corpus.drop import Drop
 from asrloop.corpus.manifest import iter_corpus, read_manifest
 from asrloop.corpus.versioning import (
@@ -15,11 +15,16 @@ from asrloop.corpus.versioning import (
     corpus_tags,
     git,
     restore_version,
+    track_shards,
 )
+from asrloop.jsonio import iter_jsonl
 from asrloop.loop import grow as grow_module
+from asrloop.loop.grow_rounds import Shortfall, term_sentences, write_round
 from asrloop.loop.review_queue import ReviewItem, write_queue
+from asrloop.metrics import times_said
 from asrloop.pipeline import repro, write_params
 from asrloop.settings import typed
+from asrloop.settings.grow import GrowRoundSettings
 from asrloop.steps.grow import run as grow
 from asrloop.text.vocabulary import build_vocabulary
 from tests.helpers import TINY_CORPUS, init_project_repo, make_cfg
@@ -132,3 +137,46 @@ def test_restore_corpus_v1_after_v2_exists(versioned):
     assert sorted(r.id for r in iter_corpus(cfg.paths.corpus)) == before
     restore_version(Layout.from_paths(cfg.paths), "corpus-v2")
     assert len(grown_rows(cfg)) > 0
+
+
+def test_grow_keeps_validation_clips_out_of_the_shard(versioned):
+    cfg, _, queue = versioned
+    cfg.grow.validation_share = 0.5
+    grow(cfg)
+    folder = Path(cfg.paths.grown_corpus) / cfg.scenario.drop.name
+    held = [entry for _, entry in iter_jsonl(folder / VALIDATION)]
+    approved = queue[2:-1]
+    saying = [q for q in approved if any(times_said(q.reference, t) for t in cfg.scenario.terms)]
+    assert len(held) == int(len(saying) * 0.5)
+    assert {e["id"] for e in held} <= {q.id for q in saying}
+    trained = {r.extra["provenance"]["clip"] for r in grown_rows(cfg)}
+    assert trained == {q.id for q in approved} - {e["id"] for e in held}
+
+
+def test_a_growth_round_renders_targeted_clips_as_a_new_version(versioned):
+    cfg, root, _ = versioned
+    grow(cfg)
+    layout, settings = Layout.from_paths(cfg.paths), typed(cfg).grow
+    drop = cfg.scenario.drop.name
+    rows = grown_rows(cfg)
+    term = max(rows[0].text.split(), key=len)  # any word the approved clips say
+    drops = [Drop.of(typed(cfg).scenario.drop, layout)]
+    sentences = term_sentences(layout.grown_corpus, drops, [term])
+    assert sentences[term]
+    short = [Shortfall(term, 0.0, 5, 1.0, ("cat",))]
+    amounts = GrowRoundSettings(renditions=6, contrastive=0.5)
+    shard, count = write_round(
+        layout.grown_corpus, drop, 1, short, sentences, amounts, settings.synthesize
+    )
+    assert shard.name == f"{drop}-round1" and count == 9
+    made = read_manifest(shard / "manifest.jsonl")
+    assert len(made) == 9 and all(r.is_grown and r.split == "train" for r in made)
+    assert all(r.duration > 0.3 and r.audio_path.exists() for r in made)
+    assert sum("cat" in r.text.split() for r in made) == 3  # contrastive: the look-alike said
+    track_shards(root, [shard])
+    assert commit_version(layout, "corpus: round 1") == "corpus-v3"
+    # a rerun after a kill keeps the finished shard
+    again = write_round(
+        layout.grown_corpus, drop, 1, short, sentences, amounts, settings.synthesize
+    )
+    assert again == (shard, 9) and read_manifest(shard / "manifest.jsonl") == made

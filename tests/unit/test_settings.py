@@ -45,6 +45,7 @@ COMBINATIONS = [
     ],
     ["experiment=faults", "hparams_search=optuna", "scenario=markets"],
     ["scenario=holyrood"],
+    ["scenario=wildlife"],
 ]
 MODEL_SCHEMAS = {
     "conformer_ctc": CtcModelSettings,
