@@ -28,6 +28,7 @@ from asrloop.audio.io import read_audio
 from asrloop.config import compose
 from asrloop.corpus.manifest import iter_corpus
 from asrloop.decode import build_decoder
+from asrloop.machine import calibrated_record, describe
 from asrloop.metrics import biased_errors, false_alarm_clips, term_stats
 from asrloop.settings import typed
 from asrloop.steps.inference import InferenceContext
@@ -78,6 +79,7 @@ def main() -> None:
     recognizer, info = ctx.recognizer(args.model)
     vocab = ctx.layout.vocab
     console.print(f"model {args.model} (v{info.model_version}), vocabulary {vocab}")
+    console.print(f"machine: {describe(calibrated_record())}")
     held = [c for drop in ctx.drops_so_far() for c in drop.clips("holdout")]
     regression = list(iter_corpus(ctx.layout.base_corpus, ["regression"]))
     if args.clips:

@@ -101,6 +101,9 @@ def main() -> None:
         "lexicon+LM": build_decoder(settings.decode, processor.tokenizer, str(cfg.paths.vocab)),
     }
     print(f"{model_dir}: {len(rows)} clips, {audio_seconds:.0f} s {args.split}, {threads} threads")
+    from asrloop.machine import calibrated_record, describe
+
+    print(f"machine: {describe(calibrated_record(threads))}")
     header = ("format", "model s", "RTF", "WER greedy", "WER lex+LM", "CER")
     print("{:>14} {:>8} {:>8} {:>11} {:>11} {:>7}".format(*header))
     for name, (variant, precision) in variants(model).items():

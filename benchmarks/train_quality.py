@@ -7,6 +7,9 @@ the default model once per precision (fp32, and bf16 where this CPU or GPU does 
 same wall-clock budget, with dev evaluations every ``--eval-every`` steps. Prints audio-seconds
 per second and the dev CER each reaches in that time, the greedy and lexicon+LM test scores of
 each, and plots dev CER against wall time (``<root>/reports/bench/dev_cer_vs_time.png``).
+The machine record (CPU, flags, cores, torch/oneDNN, load average) and a calibration (fp32 and
+bf16 matmul GFLOP/s, memory GB/s) are measured before and after the runs; each run's speed is
+also given as model FLOPs utilisation over the bf16 peak, so two machines compare by ratio.
 ``--profile`` adds a torch profile of a few training steps.
 """
 
@@ -110,7 +113,9 @@ def plot(runs: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def profile_training(root: Path, overrides: list[str]) -> None:
+def training_setup(root: Path, overrides: list[str], clips: int = 600):
+    """The default model, its optimizer and length-bucketed batches of the first ``clips``
+    training clips, as the trainer builds them."""
     import random
 
     import torch
@@ -119,28 +124,57 @@ def profile_training(root: Path, overrides: list[str]) -> None:
     from asrloop.corpus.manifest import iter_corpus
     from asrloop.hardware import Hardware
     from asrloop.model.factory import build_model, build_processor
-    from asrloop.model.training_data import bucket_batches, collate, load_examples
+    from asrloop.model.training_data import bucket_batches, load_examples
     from asrloop.settings import typed
     from asrloop.text.tokenizer import CharTokenizer
 
     cfg = compose([f"paths.root={root}", *overrides])
     settings = typed(cfg)
     hardware = Hardware.resolve(settings.trainer).apply()
-    rows = list(iter_corpus(cfg.paths.corpus, ["train"]))[:600]
+    rows = list(iter_corpus(cfg.paths.corpus, ["train"]))[:clips]
     tokenizer = CharTokenizer.from_texts([r.text for r in rows])
     model = build_model(settings.model, len(tokenizer))
     inputs = build_processor(settings.model, model, tokenizer).inputs(model, settings.features)
-    train, _ = load_examples(rows, tokenizer, inputs, 20.0, "profile data")
+    train, _ = load_examples(rows, tokenizer, inputs, 20.0, "benchmark data")
     inputs.prepare(model, train)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    batches = bucket_batches(train, settings.train.max_batch_frames, random.Random(0))[:12]
+    batches = bucket_batches(train, settings.train.max_batch_frames, random.Random(0))
+    return hardware, model, inputs, train, optimizer, batches
+
+
+def train_steps(hardware, model, inputs, train, optimizer, batches) -> float:
+    """Training steps over ``batches``; returns the audio seconds they held."""
+    from asrloop.model.training_data import collate
+
+    seconds = 0.0
+    for ids in batches:
+        with hardware.autocast():
+            loss = model(**collate([train[i] for i in ids], inputs)).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        seconds += sum(train[i].duration for i in ids)
+    return seconds
+
+
+def flops_per_audio_second(root: Path, overrides: list[str]) -> float:
+    """The model's FLOPs (forward and backward, counted once by torch's FlopCounterMode) per
+    second of training audio, over a few batches of the default corpus."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    hardware, model, inputs, train, optimizer, batches = training_setup(root, overrides, 200)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        seconds = train_steps(hardware, model, inputs, train, optimizer, batches[:4])
+    return counter.get_total_flops() / seconds
+
+
+def profile_training(root: Path, overrides: list[str]) -> None:
+    import torch
+
+    setup = training_setup(root, overrides)
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
-        for ids in batches:
-            with hardware.autocast():
-                loss = model(**collate([train[i] for i in ids], inputs)).loss
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+        train_steps(*setup[:-1], setup[-1][:12])
     print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
 
 
@@ -159,7 +193,12 @@ def main() -> None:
     step(root, "vocab", "build", *args.overrides)
 
     from asrloop.hardware import cpu_has_fast_bf16, pick_device
+    from asrloop.machine import calibrated_record, describe, usable_cores, utilisation
 
+    before = calibrated_record(usable_cores())
+    print(f"machine: {describe(before)}")
+    per_audio_second = flops_per_audio_second(root, args.overrides)
+    print(f"model: {per_audio_second / 1e9:.2f} GFLOP per second of training audio")
     precisions = ["fp32"]
     device = pick_device("auto")
     if device.type == "cuda" or cpu_has_fast_bf16():
@@ -168,22 +207,28 @@ def main() -> None:
         print("no fast bf16 on this machine: fp32 only")
     runs = [train_run(root, p, args.minutes, args.eval_every, args.overrides) for p in precisions]
     budget = args.minutes * 60
-    print(f"\n{device.type}, {os.cpu_count()} cores, {args.minutes:g} minutes of training each:")
+    after = calibrated_record(usable_cores())
+    peak = max(before["calibration"]["bf16_gflops"], after["calibration"]["bf16_gflops"])
+    print(f"machine after the runs: {describe(after)}")
+    print(f"\n{device.type}, {usable_cores()} cores, {args.minutes:g} minutes of training each;")
+    print(f"MFU: the model's FLOP/s over the bf16 matmul peak measured here ({peak:.0f} GFLOP/s)")
     print(
-        f"{'precision':>9} {'audio-s/s':>10} {'steps':>6} {'dev CER':>8} "
+        f"{'precision':>9} {'audio-s/s':>10} {'MFU':>6} {'steps':>6} {'dev CER':>8} "
         f"{'test CER greedy':>16} {'test WER lexicon+LM':>20}"
     )
     for run in runs:
         within = [cer for t, cer in run["curve"] if t <= budget + 30]
         dev = min(within) if within else float("nan")
         greedy, lexicon = run["test"]["greedy"], run["test"]["lexicon_lm"]
+        run["mfu"] = utilisation(run["audio_per_second"] * per_audio_second, peak)
         print(
-            f"{run['precision']:>9} {run['audio_per_second']:>10.0f} {run['steps']:>6} "
-            f"{dev:>8.4f} {greedy[0]:>16.4f} {lexicon[1]:>20.4f}"
+            f"{run['precision']:>9} {run['audio_per_second']:>10.0f} {run['mfu']:>6.1%} "
+            f"{run['steps']:>6} {dev:>8.4f} {greedy[0]:>16.4f} {lexicon[1]:>20.4f}"
         )
     path = root / "reports" / "bench" / "dev_cer_vs_time.png"
     plot(runs, path)
-    (path.with_suffix(".json")).write_text(json.dumps(runs, indent=1))
+    record = {"machine": before, "machine_after": after, "runs": runs}
+    (path.with_suffix(".json")).write_text(json.dumps(record, indent=1))
     print(f"dev CER against wall time: {path}")
     if args.profile:
         profile_training(root, args.overrides)

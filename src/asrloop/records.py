@@ -729,6 +729,9 @@ class LoopSummary(JsonRecord):
     iterations: tuple[IterationRecord, ...]
     final: dict[str, Any]
     total_seconds: float
+    # what the times were measured on: asrloop.machine's record and calibration, measured at
+    # the end, and the load average before the loop started (what else was running)
+    machine: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "iterations": [asdict(r) for r in self.iterations]}

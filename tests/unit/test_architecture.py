@@ -43,6 +43,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "asrloop.records",
             "asrloop.distributed",
             "asrloop.hardware",
+            "asrloop.machine",
             "asrloop.tracking",
         ),
     ),

@@ -8,6 +8,7 @@ from pathlib import Path
 from asrloop.artifacts import Layout, ModelOutput, vocab_version
 from asrloop.checks.report import CheckReport
 from asrloop.faults import fault_point
+from asrloop.machine import describe
 from asrloop.progress import console
 from asrloop.records import (
     EvaluationReport,
@@ -125,6 +126,7 @@ def write_summary(
     final: dict,
     total_seconds: float,
     loop_run_id: str,
+    machine: dict | None = None,
 ) -> LoopSummary:
     summary = LoopSummary(
         scenario=scenario,
@@ -133,6 +135,7 @@ def write_summary(
         iterations=tuple(records),
         final=final,
         total_seconds=round(total_seconds, 1),
+        machine=machine or {},
     )
     fault_point("loop.before_summary")
     summary.write(path)
@@ -272,3 +275,6 @@ def print_summary(summary: LoopSummary) -> None:
     for r in summary.iterations:
         steps = ", ".join(f"{k} {v:.0f}s" for k, v in r.step_seconds.items())
         console.print(f"iteration {r.iteration} steps: {steps}")
+    if summary.machine:
+        load = " / ".join(f"{x:.2f}" for x in summary.machine.get("load_at_start", []))
+        console.print(f"measured on: {describe(summary.machine)}; load before the loop {load}")

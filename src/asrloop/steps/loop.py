@@ -26,6 +26,7 @@ from asrloop.inference.transcribe import pin_serving_model
 from asrloop.jsonio import write_jsonl
 from asrloop.loop.grow_rounds import shortfalls, term_sentences, validation_clips, write_round
 from asrloop.loop.summary import fill_from_reports, print_summary, write_summary
+from asrloop.machine import calibrated_record, load_average, usable_cores
 from asrloop.pipeline import repro, write_params
 from asrloop.progress import console
 from asrloop.records import GateDecision, IterationRecord, LoopSummary, TrainingResult
@@ -53,6 +54,7 @@ class LoopRunner:
         self.stage_of = stage_of_command(stages)
         self.records: list[IterationRecord] = []
         self.started = time.perf_counter()
+        self.load_at_start = load_average()  # what else runs: before the loop adds its own
 
     def cfg_for_drop(self, index: int) -> DictConfig:
         return with_drop_index(self.base, index)
@@ -285,6 +287,7 @@ class LoopRunner:
             for k in range(1, iterations + 1):
                 self.records.append(self.iteration(k))
             final = self.final_transcription(self.cfg_for_drop(iterations))
+            machine = {**calibrated_record(usable_cores()), "load_at_start": self.load_at_start}
             summary = write_summary(
                 self.layout.loop_summary(),
                 self.settings.scenario.name,
@@ -293,8 +296,10 @@ class LoopRunner:
                 final,
                 time.perf_counter() - self.started,
                 parent.info.run_id,
+                machine,
             )
             mlflow.log_artifact(str(self.layout.loop_summary()))
+            mlflow.log_dict(machine, "machine.json")
             mlflow.log_metric("total_seconds", summary.total_seconds)
         print_summary(summary)
         return summary
