@@ -22,6 +22,7 @@ IMPORT_REPORT = "import_report.json"  # what a corpus import took and skipped
 IMPORT_EXCLUDED = "excluded.jsonl"  # rows an import left out, with the reason
 CORPUS_CONFIG = "config.yaml"  # the resolved config that made a corpus
 NEW_WORDS = "new_words.txt"  # the words a grown shard brought
+MACHINE_ARTIFACT = "machine.json"  # the loop's MLflow run: asrloop.machine's record
 VALIDATION = "validation.jsonl"  # a grown shard's clips kept out of training: id, reference
 PLAN_DIGEST = "plan.sha256"  # a finished shard: the digest of the plan it was written from
 

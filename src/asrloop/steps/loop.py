@@ -18,6 +18,7 @@ import time
 from omegaconf import DictConfig
 
 from asrloop import tracking
+from asrloop.artifacts import MACHINE_ARTIFACT
 from asrloop.config import with_drop_index
 from asrloop.corpus.manifest import Utterance
 from asrloop.corpus.versioning import commit_version, git, metric_files, track_shards
@@ -299,7 +300,7 @@ class LoopRunner:
                 machine,
             )
             mlflow.log_artifact(str(self.layout.loop_summary()))
-            mlflow.log_dict(machine, "machine.json")
+            mlflow.log_dict(machine, MACHINE_ARTIFACT)
             mlflow.log_metric("total_seconds", summary.total_seconds)
         print_summary(summary)
         return summary
