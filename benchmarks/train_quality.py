@@ -9,7 +9,8 @@ per second and the dev CER each reaches in that time, the greedy and lexicon+LM 
 each, and plots dev CER against wall time (``<root>/reports/bench/dev_cer_vs_time.png``).
 The machine record (CPU, flags, cores, torch/oneDNN, load average) and a calibration (fp32 and
 bf16 matmul GFLOP/s, memory GB/s) are measured before and after the runs; each run's speed is
-also given as model FLOPs utilisation over the bf16 peak, so two machines compare by ratio.
+also given as model FLOPs utilisation over the matmul peak of its precision, so two machines
+compare by ratio.
 ``--profile`` adds a torch profile of a few training steps.
 """
 
@@ -208,10 +209,16 @@ def main() -> None:
     runs = [train_run(root, p, args.minutes, args.eval_every, args.overrides) for p in precisions]
     budget = args.minutes * 60
     after = calibrated_record(usable_cores())
-    peak = max(before["calibration"]["bf16_gflops"], after["calibration"]["bf16_gflops"])
+    peaks = {  # each precision's matmul peak measured here (the better of the two calibrations)
+        p: max(before["calibration"][f"{p}_gflops"], after["calibration"][f"{p}_gflops"])
+        for p in ("fp32", "bf16")
+    }
     print(f"machine after the runs: {describe(after)}")
     print(f"\n{device.type}, {usable_cores()} cores, {args.minutes:g} minutes of training each;")
-    print(f"MFU: the model's FLOP/s over the bf16 matmul peak measured here ({peak:.0f} GFLOP/s)")
+    print(
+        "MFU: the model's FLOP/s over the matmul peak of the run's precision measured here "
+        f"(fp32 {peaks['fp32']:.0f}, bf16 {peaks['bf16']:.0f} GFLOP/s)"
+    )
     print(
         f"{'precision':>9} {'audio-s/s':>10} {'MFU':>6} {'steps':>6} {'dev CER':>8} "
         f"{'test CER greedy':>16} {'test WER lexicon+LM':>20}"
@@ -220,6 +227,7 @@ def main() -> None:
         within = [cer for t, cer in run["curve"] if t <= budget + 30]
         dev = min(within) if within else float("nan")
         greedy, lexicon = run["test"]["greedy"], run["test"]["lexicon_lm"]
+        peak = peaks.get(run["precision"], peaks["fp32"])
         run["mfu"] = utilisation(run["audio_per_second"] * per_audio_second, peak)
         print(
             f"{run['precision']:>9} {run['audio_per_second']:>10.0f} {run['mfu']:>6.1%} "
