@@ -103,15 +103,21 @@ def cer(refs: Texts, hyps: Texts, normalize: bool = True) -> float:
     return _rate(out.substitutions + out.deletions + out.insertions, total)
 
 
-def _occurrences(words: list[str], term: tuple[str, ...]) -> int:
-    """Non-overlapping occurrences of a word sequence."""
-    count, i, n = 0, 0, len(term)
-    while i + n <= len(words):
+def term_spans(words: list[str], term: tuple[str, ...]) -> list[range]:
+    """Where a word sequence occurs in ``words``: non-overlapping, left to right."""
+    spans, i, n = [], 0, len(term)
+    while n and i + n <= len(words):
         if tuple(words[i : i + n]) == term:
-            count, i = count + 1, i + n
+            spans.append(range(i, i + n))
+            i += n
         else:
             i += 1
-    return count
+    return spans
+
+
+def _occurrences(words: list[str], term: tuple[str, ...]) -> int:
+    """Non-overlapping occurrences of a word sequence."""
+    return len(term_spans(words, term))
 
 
 def times_said(text: str, term: str) -> int:

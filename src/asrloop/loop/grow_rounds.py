@@ -31,7 +31,7 @@ from asrloop.corpus.shards import render_shards
 from asrloop.inference.batch import Prediction
 from asrloop.jsonio import iter_jsonl
 from asrloop.loop.align import align
-from asrloop.metrics import term_stats, times_said
+from asrloop.metrics import term_spans, term_stats, times_said
 from asrloop.progress import progress_bar
 from asrloop.settings.grow import GrowRoundSettings, GrowSynthesisSettings
 from asrloop.text.normalize import normalize_text
@@ -67,24 +67,13 @@ def validation_clips(grown_dir: Path, drops: Sequence[Drop]) -> list[Utterance]:
     return clips
 
 
-def _occurrence_spans(words: list[str], term: tuple[str, ...]) -> list[range]:
-    spans, i = [], 0
-    while i + len(term) <= len(words):
-        if tuple(words[i : i + len(term)]) == term:
-            spans.append(range(i, i + len(term)))
-            i += len(term)
-        else:
-            i += 1
-    return spans
-
-
 def written_instead(reference: str, hypothesis: str, term: str) -> list[str]:
     """For each occurrence of ``term`` in ``reference``, the hypothesis words aligned to it,
     where they are not the term ("" where nothing was written)."""
     key = tuple(normalize_text(term).split())
     ref_words = normalize_text(reference).split()
     edits = align(ref_words, normalize_text(hypothesis).split())
-    spans = _occurrence_spans(ref_words, key)
+    spans = term_spans(ref_words, key)
     heard: list[list[str]] = [[] for _ in spans]
     position = 0
     for edit in edits:
@@ -130,16 +119,11 @@ def shortfalls(
 def replace_term(sentence: str, term: str, instead: str) -> str:
     """``sentence`` with every occurrence of ``term`` replaced by ``instead`` (word sequences)."""
     words = normalize_text(sentence).split()
-    key = tuple(normalize_text(term).split())
     out, i = [], 0
-    while i < len(words):
-        if tuple(words[i : i + len(key)]) == key:
-            out += instead.split()
-            i += len(key)
-        else:
-            out.append(words[i])
-            i += 1
-    return " ".join(out)
+    for span in term_spans(words, tuple(normalize_text(term).split())):
+        out += [*words[i : span.start], *instead.split()]
+        i = span.stop
+    return " ".join(out + words[i:])
 
 
 def _first(clips: Sequence[ClipPlan], count: int) -> list[ClipPlan]:

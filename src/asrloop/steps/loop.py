@@ -128,11 +128,12 @@ class LoopRunner:
         record.corpus_version = grown.tag or "uncommitted"
         record.new_words = grown.new_words
         champion = self.registry.alias_version(self.alias)  # before this iteration's gate
-        clips = validation_clips(self.layout.grown_corpus, self.drops_so_far(cfg))
+        ctx = InferenceContext(cfg, self.ctx.name)
+        clips = validation_clips(self.layout.grown_corpus, ctx.drops_so_far())
         rounds = bool(clips) and self.settings.grow.max_rounds > 0
         # with rounds possible the gate waits for them; without, one `dvc repro` as before
         self.stages(cfg, TRAIN_STAGES if rounds else RETRAIN_STAGES, record)
-        self.grow_until_learned(cfg, clips, record)
+        self.grow_until_learned(ctx, clips, record)
         if rounds:
             self.stages(cfg, GATE_STAGES, record)
         self.measure_vocabulary_update(cfg, champion, record)
@@ -153,9 +154,6 @@ class LoopRunner:
             if git(root, "diff", "--cached", "--name-only", "--", *files):
                 git(root, "commit", "--quiet", "-m", message, "--", *files)
 
-    def drops_so_far(self, cfg: DictConfig) -> list:
-        return InferenceContext(cfg, self.ctx.name).drops_so_far()
-
     def decode(self, ctx: InferenceContext, version: str, clips: list, label: str) -> list:
         """``version`` of the registry, decoding ``clips`` with the project's vocabulary."""
         with self.registry.checkout(version) as checked:
@@ -170,7 +168,7 @@ class LoopRunner:
         return predictions
 
     def grow_until_learned(
-        self, cfg: DictConfig, clips: list[Utterance], record: IterationRecord
+        self, ctx: InferenceContext, clips: list[Utterance], record: IterationRecord
     ) -> None:
         """After the fine-tune: each term's recall on its validation ``clips``; while a term
         is short of ``grow.target_recall``, targeted data (a round shard, a new corpus version)
@@ -180,8 +178,7 @@ class LoopRunner:
         rounds``."""
         if not clips:
             return
-        settings = self.settings.grow
-        ctx = InferenceContext(cfg, self.ctx.name)
+        settings, cfg = self.settings.grow, ctx.cfg
         drops = ctx.drops_so_far()
         start, retraining = time.perf_counter(), 0.0
         drop = str(cfg.scenario.drop.name)
