@@ -639,6 +639,18 @@ class SampledWer:
 
 
 @dataclass(frozen=True)
+class ReviewEffort:
+    """What reviewing a queue cost: decided rows, each costing its audio plus a decision time
+    (``triage.reviewer.decision_seconds``), and the strategy that ordered them."""
+
+    strategy: str
+    decided: int
+    minutes: float
+    decision_seconds: float
+    pending: int
+
+
+@dataclass(frozen=True)
 class TriageResult(JsonRecord):
     """The error analysis of a drop's approved review rows: queue counts, the overall numbers,
     confusions, insertions and deletions (``{word, count, examples}`` rows from the alignment),
@@ -656,15 +668,18 @@ class TriageResult(JsonRecord):
     per_voice: dict[str, GroupScores]
     per_term: dict[str, dict[str, Any]]  # TermScores fields + examples
     sampled_wer: SampledWer
+    effort: ReviewEffort | None = None  # None in records written before it was measured
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TriageResult:
+        effort = data.get("effort")
         return cls(
             **{
                 **data,
                 "overall": TriageOverall(**data["overall"]),
                 "per_voice": {k: GroupScores.from_dict(v) for k, v in data["per_voice"].items()},
                 "sampled_wer": SampledWer(**data["sampled_wer"]),
+                "effort": ReviewEffort(**effort) if effort else None,
             }
         )
 

@@ -19,6 +19,7 @@ from asrloop.review.page import (
     filter_options,
     marked_words,
     matches,
+    page_rows,
     progress,
     reason_kinds,
 )
@@ -139,7 +140,34 @@ def test_marks_filters_and_progress(queue):
         "drop-00004",
     ]
     assert filter_options(items)["reason"] == ["flagged", "least confident", "random"]
-    assert progress(items) == {"total": 4, "decided": 0, "approved": 0, "rejected": 0, "pending": 4}
+    assert progress(items) == {
+        "total": 4,
+        "decided": 0,
+        "approved": 0,
+        "rejected": 0,
+        "pending": 4,
+        "minutes": 0.0,
+        "budget_minutes": None,
+        "budget_reached": False,
+    }
+
+
+def test_the_page_lists_rows_by_rank_and_holds_pending_rows_back_at_the_budget():
+    items = [
+        ReviewItem("c1", reason="random", rank=3, duration=20.0),
+        ReviewItem("c2", reason="high entropy (1.20 nats)", rank=1, duration=10.0),
+        ReviewItem("c3", reason="random", rank=2, duration=30.0, status="approved"),
+        ReviewItem("c4", reason="random", duration=5.0),
+    ]
+    open_ended = PageSettings("drop", "ann", 0.6, (), decision_seconds=10.0)
+    assert [i.id for i in page_rows(items, open_ended)] == ["c2", "c3", "c1", "c4"]
+    assert progress(items, open_ended)["minutes"] == round(40 / 60, 1)
+    budget = PageSettings("drop", "ann", 0.6, (), decision_seconds=10.0, budget_minutes=0.5)
+    shown = progress(items, budget)
+    assert shown["budget_reached"] and shown["pending"] == 3
+    assert [i.id for i in page_rows(items, budget)] == ["c3"]  # the pending rows wait
+    bigger = PageSettings("drop", "ann", 0.6, (), decision_seconds=10.0, budget_minutes=5.0)
+    assert len(page_rows(items, bigger)) == 4 and not progress(items, bigger)["budget_reached"]
 
 
 def test_review_command_words_become_overrides():

@@ -12,18 +12,13 @@ from asrloop.config import compose
 from asrloop.corpus.drop import Drop, is_holdout
 from asrloop.inference.transcript import Transcript
 from asrloop.inference.types import Transcription, WordTiming
-from asrloop.loop.review_queue import (
-    ReviewItem,
-    fill_from_references,
-    merge_queue,
-    read_queue,
-    write_queue,
-)
+from asrloop.loop.review_queue import ReviewItem, merge_queue, read_queue, write_queue
+from asrloop.loop.reviewer import simulate_review
 from asrloop.loop.triage import analyze, analyze_queue, select_clips
 from asrloop.metrics import cer, group_wer, term_stats, wer
 from asrloop.records import GroupScores, TermScores, TriageResult
 from asrloop.settings import typed
-from asrloop.settings.triage import TriageSettings
+from asrloop.settings.triage import ReviewerSettings, TriageSettings
 
 SHARE, SEED = 0.5, 1234
 DROP = Drop("news-drop1", Path("drops/news-drop1"), Path("references.jsonl"), SHARE, SEED)
@@ -63,6 +58,8 @@ def test_selection_is_reproducible_and_never_held_out():
     assert first == select_clips(rows, PHRASES, settings(), DROP)
     ids = [s.id for s in first]
     assert len(ids) == len(set(ids)) == 8 + 4 + 5
+    assert [s.rank for s in first] == list(range(1, len(ids) + 1))
+    assert all(s.duration == 2.0 for s in first)
     assert not any(is_holdout(clip, SHARE, SEED) for clip in ids)
     reasons = [s.reason for s in first]
     assert reasons.count("random") == 5
@@ -104,7 +101,8 @@ def test_human_decisions_survive_rerun_and_demo_fill(tmp_path):
     )
     # re-running triage keeps the person's decisions, then the demo reviewer fills the rest
     write_queue(tmp_path, merge_queue(read_queue(tmp_path), selections))
-    write_queue(tmp_path, fill_from_references(read_queue(tmp_path), references(rows)))
+    reviewed = simulate_review(read_queue(tmp_path), references(rows), ReviewerSettings())
+    write_queue(tmp_path, reviewed)
     queue = {item.id: item for item in read_queue(tmp_path)}
     assert queue[approved_id].reference == "a person typed this"
     assert queue[approved_id].reviewer == ""
@@ -131,7 +129,7 @@ def test_rejected_row_never_counts_as_approved():
     assert result.oov == [{"word": "brexit", "count": 1, "examples": ["c1"]}]
     assert result.queue == {"approved": 1, "rejected": 1, "pending": 1}
     # the demo reviewer never turns a rejection into an approval
-    filled = fill_from_references(queue, {"c2": "brexit talks", "c3": "brexit vote"})
+    filled = simulate_review(queue, {"c2": "brexit talks", "c3": "brexit vote"}, ReviewerSettings())
     assert [item.status for item in filled] == ["approved", "rejected", "approved"]
 
 

@@ -81,7 +81,9 @@ class PredictionCache:
             return None
         data = read_json(path)
         heard = {
-            k: Transcription.from_word_dicts(v["words"], v.get("greedy"))
+            k: Transcription.from_word_dicts(
+                v["words"], v.get("greedy"), v.get("entropy"), v.get("margin")
+            )
             for k, v in data["transcriptions"].items()
         }
         predictions = [Prediction(row, heard[row.id]) for row in rows if row.id in heard]
@@ -95,6 +97,8 @@ class PredictionCache:
             p.utterance.id: {
                 "words": p.transcription.words_as_dicts(),
                 "greedy": p.transcription.greedy,
+                "entropy": p.transcription.entropy,
+                "margin": p.transcription.margin,
             }
             for p in predictions
         }

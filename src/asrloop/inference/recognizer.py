@@ -25,6 +25,7 @@ from asrloop.decode import GreedyDecoder, build_decoder
 from asrloop.errors import MissingInputError
 from asrloop.hardware import autocast
 from asrloop.inference.types import Transcription, WordTiming
+from asrloop.inference.uncertainty import FrameUncertainty, combine, frame_uncertainty
 from asrloop.model.checkpoint import load_checkpoint
 from asrloop.model.inputs import ModelInputs
 from asrloop.records import CalibrationReport, ConfidenceMap
@@ -186,9 +187,14 @@ class Recognizer:
                 owners.append((index, k * self.max_seconds))
         words: list[list[WordTiming]] = [[] for _ in audios]
         greedy: list[list[str]] = [[] for _ in audios]
+        doubts: list[list[FrameUncertainty]] = [[] for _ in audios]
         if pieces:
             log_probs, lengths = self.log_probs(pieces)
             hypotheses = (decoder or self.decoder).decode(log_probs, lengths)
+            for (index, _), doubt in zip(
+                owners, frame_uncertainty(log_probs, lengths, self.tokenizer.blank_id), strict=True
+            ):
+                doubts[index].append(doubt)
             if self.greedy is not None:
                 for (index, _), hyp in zip(
                     owners, self.greedy.decode(log_probs, lengths), strict=True
@@ -204,12 +210,18 @@ class Recognizer:
                     )
                     for w in hyp.words
                 ]
-        if self.greedy is None:
-            return [Transcription(tuple(w)) for w in words]
-        return [
-            Transcription(tuple(w), " ".join(t for t in g if t))
-            for w, g in zip(words, greedy, strict=True)
-        ]
+        results = []
+        for clip_words, clip_greedy, clip_doubts in zip(words, greedy, doubts, strict=True):
+            doubt = combine(clip_doubts)
+            results.append(
+                Transcription(
+                    tuple(clip_words),
+                    None if self.greedy is None else " ".join(t for t in clip_greedy if t),
+                    doubt.entropy if doubt else None,
+                    doubt.margin if doubt else None,
+                )
+            )
+        return results
 
     def transcribe_file(self, path: str | Path) -> Transcription:
         audio, _ = read_audio(path)

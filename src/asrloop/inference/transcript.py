@@ -46,6 +46,11 @@ class Transcript:
             "model_version": self.model_version,
             "vocab_version": self.vocab_version,
             **({"greedy_text": self.transcription.greedy} if self.transcription.greedy else {}),
+            **{
+                name: value
+                for name in ("entropy", "margin")
+                if (value := getattr(self.transcription, name)) is not None
+            },
         }
 
     @classmethod
@@ -64,10 +69,24 @@ class Transcript:
             audio_filepath=str(data.get("audio_filepath", "")),
             duration=float(data.get("duration", 0.0)),
             voice=str(data.get("voice", "")),
-            transcription=Transcription.from_word_dicts(words, data.get("greedy_text")),
+            transcription=Transcription.from_word_dicts(
+                words,
+                data.get("greedy_text"),
+                _optional_number(data, "entropy", where),
+                _optional_number(data, "margin", where),
+            ),
             model_version=str(data.get("model_version", "")),
             vocab_version=str(data.get("vocab_version", "")),
         )
+
+
+def _optional_number(data: Mapping[str, Any], name: str, where: str) -> float | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise DataError(f"{where}: field '{name}': {value!r} is not a number")
+    return float(value)
 
 
 def read_transcripts(path: str | Path) -> list[Transcript]:

@@ -24,6 +24,9 @@ class Transcription:
 
     words: tuple[WordTiming, ...] = field(default_factory=tuple)
     greedy: str | None = None  # the second decoding path (no lexicon, no LM), when asked for
+    # the CTC posteriors' uncertainty over speech frames (asrloop.inference.uncertainty):
+    entropy: float | None = None  # mean frame entropy, nats (higher: less sure)
+    margin: float | None = None  # mean best-minus-second posterior (lower: less sure)
 
     @property
     def text(self) -> str:
@@ -40,7 +43,11 @@ class Transcription:
 
     @classmethod
     def from_word_dicts(
-        cls, words: list[Mapping[str, Any]], greedy: str | None = None
+        cls,
+        words: list[Mapping[str, Any]],
+        greedy: str | None = None,
+        entropy: float | None = None,
+        margin: float | None = None,
     ) -> Transcription:
         """Words as written by :meth:`words_as_dicts`; a missing confidence reads as 1.0."""
         return cls(
@@ -54,4 +61,6 @@ class Transcription:
                 for w in words
             ),
             greedy,
+            entropy,
+            margin,
         )

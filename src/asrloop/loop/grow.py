@@ -43,6 +43,7 @@ from asrloop.fsutil import recover_dir, replace_dir
 from asrloop.inference.batch import transcribe_utterances
 from asrloop.inference.recognizer import Recognizer
 from asrloop.jsonio import write_jsonl
+from asrloop.loop.pseudo_labels import is_pseudo_label
 from asrloop.loop.review_queue import ReviewItem, read_queue
 from asrloop.metrics import times_said
 from asrloop.progress import console, progress_bar
@@ -50,6 +51,7 @@ from asrloop.settings.grow import GrowSynthesisSettings
 from asrloop.text.normalize import NormalizationError, normalize_text, normalize_transcript
 
 DIGEST_FILE = "content.sha256"
+PSEUDO_SHARD_SUFFIX = "-pseudo"  # data/corpus/grown/<drop>-pseudo: pseudo-labelled rows
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ class GrowResult:
     shard: str
     changed: bool
     tag: str | None
+    pseudo_labelled: int = 0  # rows of the pseudo-label shard (grow.pseudo_label)
 
 
 def approved_items(
@@ -68,18 +71,25 @@ def approved_items(
     """Approved rows of the review queue (whichever of its JSONL and CSV was edited last), their
     references normalized (``corpus.language``); a reference the alphabet cannot hold is
     reported and left out."""
-    keep = []
     items = read_queue(queue_folder) if queue_folder.exists() else []
+    approved = [item for item in items if item.approved]
+    return normalized(approved, drop, alphabet, language, str(queue_folder))
+
+
+def normalized(
+    items: Sequence[ReviewItem], drop: Drop, alphabet: str, language: str, where: str
+) -> list[ReviewItem]:
+    """``items`` with normalized references; held-out clips and references the alphabet
+    cannot hold are reported and left out."""
+    keep = []
     for item in items:
-        if not item.approved:
-            continue
         if drop.is_holdout(item.id):
             console.print(f"[yellow]ignored[/] {item.id}: held-out clips never enter the corpus")
             continue
         try:
             reference = normalize_transcript(item.reference, alphabet, language)
         except NormalizationError as error:
-            console.print(f"[yellow]ignored[/] {queue_folder} clip {item.id}: {error}")
+            console.print(f"[yellow]ignored[/] {where} clip {item.id}: {error}")
             continue
         keep.append(item.replace(reference=reference))
     return keep
@@ -120,9 +130,10 @@ def known_words(vocab_dir: Path) -> set[str]:
 
 
 def shard_rows(
-    items: list[ReviewItem], drop: Drop, clips: dict[str, Utterance]
+    items: list[ReviewItem], drop: Drop, clips: dict[str, Utterance], kind: str = "grown"
 ) -> list[tuple[Utterance, Utterance]]:
-    """Each grown row (duration still to measure) with the drop clip whose audio it copies."""
+    """Each grown row (duration still to measure) with the drop clip whose audio it copies;
+    ``kind`` names the rows (``grown``, or ``pseudo`` for pseudo-labelled ones)."""
     rows = []
     for item in items:
         clip = clips.get(item.id)
@@ -131,7 +142,7 @@ def shard_rows(
             continue
         voice = clip.voice or item.voice
         row = Utterance(
-            id=f"{drop.name}-grown-{item.id}",
+            id=f"{drop.name}-{kind}-{item.id}",
             audio_filepath=f"{item.id}.wav",
             duration=clip.duration,
             text=item.reference,
@@ -145,6 +156,7 @@ def shard_rows(
                     "clip": item.id,
                     "status": item.status,
                     "reason": item.reason,
+                    **({"pseudo_label": True} if is_pseudo_label(item) else {}),
                 }
             },
         )
@@ -205,6 +217,7 @@ class GrowJob:
     suspects: Callable[[list[Utterance]], list[tuple[str, str]]] | None = None
     terms: Sequence[str] = ()  # the terms so far: each keeps validation clips
     validation_share: float = 0.0  # grow.validation_share
+    pseudo: Sequence[ReviewItem] = ()  # pseudo-labelled rows (grow.pseudo_label), kept apart
 
 
 def grow_corpus(job: GrowJob) -> tuple[GrowResult, list[Path]]:
@@ -216,16 +229,22 @@ def grow_corpus(job: GrowJob) -> tuple[GrowResult, list[Path]]:
     eval_texts = {r.text or "" for r in iter_corpus(job.base_corpus, EVAL_SPLITS)}
     items = approved_items(job.queue, drop, job.rules.alphabet, job.rules.language)
     items = without_eval_sentences(items, eval_texts)
+    rules = job.rules
+    pseudo = normalized(job.pseudo, drop, rules.alphabet, rules.language, "pseudo-label")
+    pseudo = without_eval_sentences(pseudo, eval_texts)
     clips = {r.id: r for r in read_manifest(drop.manifest, require_text=False, contained=True)}
-    if job.suspects is not None and items:
+    if job.suspects is not None and (items or pseudo):
+        checked = [*items, *pseudo]
         flagged = dict(
-            job.suspects([clips[i.id].replace(text=i.reference) for i in items if i.id in clips])
+            job.suspects([clips[i.id].replace(text=i.reference) for i in checked if i.id in clips])
         )
         for clip, why in flagged.items():
             console.print(f"[yellow]left out (label check)[/] {job.queue} clip {clip}: {why}")
         items = [item for item in items if item.id not in flagged]
+        pseudo = [item for item in pseudo if item.id not in flagged]
     items, validation = validation_split(items, job.terms, job.validation_share, drop.name)
     rows = shard_rows(items, drop, clips)
+    pseudo_rows = shard_rows(pseudo, drop, clips, kind="pseudo")
     vocabulary = known_words(job.vocab_dir)
     new_words = (
         sorted({w for row, _ in rows for w in (row.text or "").split()} - vocabulary)
@@ -233,19 +252,28 @@ def grow_corpus(job: GrowJob) -> tuple[GrowResult, list[Path]]:
         else []
     )
     folder = job.grown_dir / drop.name
-    if not rows:
+    if not rows and not pseudo_rows:
         console.print("nothing approved: the corpus stays as it is")
         return GrowResult(drop.name, 0, new_words, str(folder), False, None), []
-    changed = write_shard(folder, rows, new_words, validation)
-    console.print(
-        f"grown shard {folder.name}: {len(rows)} clips ({len(validation)} more kept for "
-        f"validation), new words: {new_words or 'none'}"
-    )
-    shards = [folder, *synthesize_new_word_sentences(job, items, set(new_words))]
+    changed, shards = False, []
+    if rows:
+        changed = write_shard(folder, rows, new_words, validation)
+        shards.append(folder)
+        console.print(
+            f"grown shard {folder.name}: {len(rows)} clips ({len(validation)} more kept for "
+            f"validation), new words: {new_words or 'none'}"
+        )
+    if pseudo_rows:
+        pseudo_folder = job.grown_dir / f"{drop.name}{PSEUDO_SHARD_SUFFIX}"
+        changed = write_shard(pseudo_folder, pseudo_rows, []) or changed
+        shards.append(pseudo_folder)
+        console.print(f"pseudo-labelled shard {pseudo_folder.name}: {len(pseudo_rows)} clips")
+    shards += synthesize_new_word_sentences(job, items, set(new_words))
     report = check_corpus(job.corpus_dir, job.rules)
     if report.errors:
         raise ChecksFailed(f"data checks failed: the grown corpus is not committed ({folder})")
-    return GrowResult(drop.name, len(rows), new_words, str(folder), changed, None), shards
+    result = GrowResult(drop.name, len(rows), new_words, str(folder), changed, None)
+    return replace(result, pseudo_labelled=len(pseudo_rows)), shards
 
 
 def synthesize_new_word_sentences(

@@ -30,6 +30,7 @@ MAX_ROWS = 100_000  # a queue is read whole: more rows than any review is refuse
 MAX_FIELD_CHARS = 10_000  # any text field of a row
 MAX_TEXT_CHARS = 2_000  # a reference a reviewer saves
 MAX_NAME_CHARS = 100  # a reviewer's name
+MAX_CLIP_SECONDS = 24 * 3600.0  # a row's duration (a day of audio is surely a typo)
 DECIDED = ("approved", "rejected")
 RANDOM = "random"  # the reason of the uniform sample (the unbiased error estimate)
 DEMO_REVIEWER = "demo:references"
@@ -53,6 +54,8 @@ class ReviewItem:
     word_confidence: str = ""  # the hypothesis words' confidences, space separated
     revision: int = 0  # decisions saved so far (the review page counts them)
     reviewed_at: str = ""  # when the last decision was saved (UTC, ISO 8601)
+    rank: int | None = None  # the selection's order: a reviewer takes rows by rank (1 first)
+    duration: float | None = None  # seconds of audio (what listening to the clip costs)
 
     @property
     def decided(self) -> bool:
@@ -91,7 +94,7 @@ class ReviewItem:
         lack take their defaults."""
         names = [f.name for f in dataclasses.fields(cls)]
         values = {n: "" if data.get(n) is None else data.get(n) for n in names}
-        numbers = ("confidence", "revision")
+        numbers = ("confidence", "revision", "rank", "duration")
         for name in names:
             if name not in numbers and not isinstance(values[name], str):
                 raise DataError(f"{where}: field '{name}': {_shown(values[name])} is not text")
@@ -104,15 +107,30 @@ class ReviewItem:
             )
         confidence = _number(values["confidence"], float, where, "confidence")
         revision = _number(values["revision"], int, where, "revision")
+        rank = _number(values["rank"], int, where, "rank")
+        duration = _number(values["duration"], float, where, "duration")
         if confidence is not None and not 0.0 <= confidence <= 1.0:  # NaN fails this too
             raise DataError(f"{where}: field 'confidence': {confidence!r} is not in [0, 1]")
         if revision is not None and revision < 0:
             raise DataError(f"{where}: field 'revision': {revision} is negative")
+        if rank is not None and rank < 1:
+            raise DataError(f"{where}: field 'rank': {rank} is not 1 or more")
+        if duration is not None and not 0.0 <= duration <= MAX_CLIP_SECONDS:
+            raise DataError(
+                f"{where}: field 'duration': {duration!r} is not in [0, {MAX_CLIP_SECONDS}] s"
+            )
         text = {n: values[n] for n in names if n not in (*numbers, "status")}
         for name, value in text.items():
             limit = MAX_NAME_CHARS if name == "reviewer" else MAX_FIELD_CHARS
             clean_text(value, where, name, limit, spreadsheet=name in SPREADSHEET_FIELDS)
-        return cls(**text, status=status, confidence=confidence, revision=revision or 0)
+        return cls(
+            **text,
+            status=status,
+            confidence=confidence,
+            revision=revision or 0,
+            rank=rank,
+            duration=duration,
+        )
 
 
 def _shown(value: Any) -> str:
@@ -229,19 +247,3 @@ def merge_queue(
         queue.append(selected.replace(reference=reference, status="pending", reviewer="", **kept))
     queue += [item for item_id, item in old.items() if item_id not in seen and item.decided]
     return queue
-
-
-def fill_from_references(
-    queue: Iterable[ReviewItem], references: Mapping[str, str]
-) -> list[ReviewItem]:
-    """The demo's reviewer: pending rows get the hidden reference and are approved.
-
-    Rows a person already approved or rejected, and clips without a reference, are unchanged.
-    """
-    filled = []
-    for item in queue:
-        text = references.get(item.id)
-        if item.status == "pending" and text is not None:
-            item = item.replace(reference=text, status="approved", reviewer=DEMO_REVIEWER)
-        filled.append(item)
-    return filled

@@ -3,14 +3,17 @@
 ``asrloop triage`` runs four stages; every analysis reads the queue *file*, so a queue that a
 person edited and one the demo filled take the same path:
 
-1. select review clips (never the drop's held-out clips): a uniform random sample (the
-   unbiased error estimate), clips containing the top flagged phrases (round-robin over the
-   phrases), the least confident clips; reproducible by seed;
+1. select review clips (never the drop's held-out clips) in review order, by
+   ``triage.selection.strategy`` (:mod:`asrloop.loop.selection`; by default a uniform random
+   sample (the unbiased error estimate), clips containing the top flagged phrases, the least
+   confident clips); each row says why it was chosen and its rank; reproducible by seed;
 2. write ``data/reviews/<drop>/queue.jsonl`` and ``queue.csv``
    (:mod:`asrloop.loop.review_queue`: ``reference`` starts as the hypothesis, to be corrected;
    ``status`` pending / approved / rejected). Rows a person already approved or rejected are
    kept as they are when triage is re-run;
-3. demo only (``triage.auto_approve``): the drop's hidden references play the reviewer;
+3. demo and benchmarks (``triage.auto_approve``): the simulated reviewer
+   (:mod:`asrloop.loop.reviewer`) answers rows in rank order with the drop's hidden
+   references, within ``triage.reviewer``'s budget;
 4. analysis of approved rows: confusions with splits and merges as one error (see
    :mod:`asrloop.loop.align`), insertions, deletions, out-of-vocabulary words, WER per voice,
    recall of each emerging term, and the WER of the random sample with a bootstrap 95%
@@ -21,7 +24,6 @@ person edited and one the demo filled take the same path:
 
 from __future__ import annotations
 
-import random
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
@@ -33,14 +35,9 @@ from asrloop.faults import fault_point
 from asrloop.inference.transcript import Transcript
 from asrloop.loop import align
 from asrloop.loop.monitor import rank_spikes
-from asrloop.loop.review_queue import (
-    RANDOM,
-    ReviewItem,
-    fill_from_references,
-    merge_queue,
-    read_queue,
-    write_queue,
-)
+from asrloop.loop.review_queue import ReviewItem, merge_queue, read_queue, write_queue
+from asrloop.loop.reviewer import review_effort, simulate_review
+from asrloop.loop.selection import contains, rank_pool
 from asrloop.metrics import cer, group_wer, utterance_errors, wer
 from asrloop.records import SampledWer, SpikeReport, TriageOverall, TriageResult
 from asrloop.report_render import Clip, ClipIds, Report, Section, bar_chart, write_report
@@ -52,61 +49,26 @@ from asrloop.text.normalize import normalize_text, words
 # ---- 1. selection --------------------------------------------------------------------------
 
 
-def _contains(tokens: Sequence[str], phrase: Sequence[str]) -> bool:
-    n = len(phrase)
-    return any(tuple(tokens[i : i + n]) == tuple(phrase) for i in range(len(tokens) - n + 1))
-
-
-def _flagged(
-    pool: list[Transcript], phrases: list[str], taken: set, quota: int, rng: random.Random
-) -> list[tuple[Transcript, str]]:
-    """Up to ``quota`` clips containing the phrases, taken round-robin in phrase rank order."""
-    tokens = {t.id: words(t.text) for t in pool}
-    queues = []
-    for phrase in phrases:
-        hits = [t for t in pool if _contains(tokens[t.id], phrase.split())]
-        rng.shuffle(hits)
-        queues.append((phrase, hits))
-    picked: list[tuple[Transcript, str]] = []
-    while len(picked) < quota and any(hits for _, hits in queues):
-        for phrase, hits in queues:
-            while hits and hits[0].id in taken:
-                hits.pop(0)
-            if hits and len(picked) < quota:
-                clip = hits.pop(0)
-                taken.add(clip.id)
-                picked.append((clip, f"flagged: {phrase}"))
-    return picked
-
-
 def select_clips(
     transcripts: Iterable[Transcript],
     phrases: Sequence[str],
     settings: TriageSettings,
     drop: Drop,
 ) -> list[ReviewItem]:
-    """Review clips with the reason each was chosen (the queue's rows, before review).
-
-    Only clips outside the drop's held-out part are eligible. Quotas from ``settings``:
-    ``random`` (drawn first, from the whole review pool), ``flagged`` (clips with one of the
-    ``phrases``, the monitor's top spikes), ``least_confident``. Sampling uses
-    ``settings.seed``; the same inputs give the same list.
-    """
-    pool = sorted((t for t in transcripts if not drop.is_holdout(t.id)), key=lambda t: t.id)
-    rng = random.Random(f"{settings.seed}-triage")
-    chosen = [(t, RANDOM) for t in rng.sample(pool, min(settings.random, len(pool)))]
-    taken = {t.id for t, _ in chosen}
-    chosen += _flagged(pool, list(phrases), taken, settings.flagged, rng)
-    rest = sorted((t for t in pool if t.id not in taken), key=lambda t: (t.confidence, t.id))
-    chosen += [
-        (t, f"least confident ({t.confidence:.2f})") for t in rest[: settings.least_confident]
-    ]
-    return [_selection(t, reason) for t, reason in chosen]
+    """Review clips in review order, each with the reason it was chosen and its rank (the
+    queue's rows, before review): ``settings.selection`` picks the strategy
+    (:mod:`asrloop.loop.selection`); ``phrases`` are the monitor's top spikes. Only clips
+    outside the drop's held-out part are eligible; the same inputs give the same list."""
+    pool = [t for t in transcripts if not drop.is_holdout(t.id)]
+    picks = rank_pool(pool, phrases, settings)
+    return [_selection(pick.transcript, pick.reason, rank) for rank, pick in enumerate(picks, 1)]
 
 
-def _selection(transcript: Transcript, reason: str) -> ReviewItem:
+def _selection(transcript: Transcript, reason: str, rank: int) -> ReviewItem:
     return ReviewItem(
         id=transcript.id,
+        rank=rank,
+        duration=round(transcript.duration, 3),
         audio_filepath=transcript.audio_filepath,
         hypothesis=transcript.text,
         reference=transcript.text,
@@ -150,7 +112,7 @@ def oov_words(items: Iterable[ReviewItem], vocabulary: set[str], max_examples: i
 def term_examples(items: Sequence[ReviewItem], term: str, limit: int) -> list[str]:
     """Clips whose reference says ``term`` (the ones to listen to for it)."""
     phrase = normalize_text(term).split()
-    return [item.id for item in items if _contains(words(item.reference), phrase)][:limit]
+    return [item.id for item in items if contains(words(item.reference), phrase)][:limit]
 
 
 def analyze(
@@ -190,6 +152,9 @@ def analyze(
         oov=oov_words(approved, vocabulary, settings.max_examples),
         per_voice=dict(per_voice),
         per_term=per_term,
+        effort=review_effort(
+            queue, settings.selection.strategy, settings.reviewer.decision_seconds
+        ),
         sampled_wer=bootstrap_wer(
             [item.reference for item in sample],
             [item.hypothesis for item in sample],
@@ -388,7 +353,11 @@ def log_triage(mlflow, result: TriageResult, files: Iterable[Path]) -> None:
             sampled_wer_high=sampled.high,
             sampled_n=sampled.n,
         )
+    if result.effort is not None:
+        metrics.update(review_rows=result.effort.decided, review_minutes=result.effort.minutes)
     mlflow.log_metrics(metrics)
+    if result.effort is not None:
+        mlflow.set_tag("triage.selection", result.effort.strategy)
     confusions = result.confusions
     if confusions:
         mlflow.log_table(
@@ -411,6 +380,13 @@ def print_summary(result: TriageResult, top: int = 10) -> None:
         table.add_row(c["ref"], c["hyp"], c["op"], str(c["count"]))
     console.print(table)
     console.print(f"sampled WER [95% CI]: {_interval(result.sampled_wer)}")
+    if result.effort is not None:
+        effort = result.effort
+        console.print(
+            f"review ({effort.strategy}): {effort.decided} rows decided, "
+            f"{effort.minutes:.1f} review minutes (audio + {effort.decision_seconds:g} s a "
+            f"decision), {effort.pending} pending"
+        )
 
 
 def outside_holdout(items: list[ReviewItem], drop: Drop) -> list[ReviewItem]:
@@ -438,7 +414,8 @@ def triage_drop(
     fault_point("triage.before_queue")
     write_queue(folder, merge_queue(existing, selections))
     if settings.auto_approve:
-        write_queue(folder, fill_from_references(read_queue(folder), drop.reference_texts()))
+        reviewed = simulate_review(read_queue(folder), drop.reference_texts(), settings.reviewer)
+        write_queue(folder, reviewed)
     return read_queue(folder)
 
 

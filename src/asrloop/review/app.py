@@ -2,7 +2,9 @@
 
 Routes:
 
-* ``GET /``: the queue, filtered by ``status``, ``reason``, ``voice`` and ``phrase``;
+* ``GET /``: the queue in review order (rank), filtered by ``status``, ``reason``, ``voice``
+  and ``phrase``, with the review minutes spent; past ``review.budget_minutes`` pending rows
+  are held back;
 * ``GET /audio/{clip}``: a queue row's audio file (only queue rows are served);
 * ``GET /api/rows/{clip}``: a row as saved now (the page reloads a row after a conflict);
 * ``POST /api/rows/{clip}``: save a decision ``{status, reference, reviewer, seen}``; answers
@@ -33,6 +35,7 @@ from asrloop.review.page import (
     filter_options,
     marked_words,
     matches,
+    page_rows,
     progress,
     reason_parts,
 )
@@ -96,7 +99,7 @@ def create_app(store: ReviewStore, settings: PageSettings, access: Access | None
     def page(request: Request) -> HTMLResponse:
         items = store.items()
         filters = {name: request.query_params.get(name, "") for name in FILTERS}
-        shown = [item for item in items if matches(item, filters)]
+        shown = [item for item in page_rows(items, settings) if matches(item, filters)]
         rows = [
             {
                 "item": item,
@@ -112,7 +115,7 @@ def create_app(store: ReviewStore, settings: PageSettings, access: Access | None
             "total": len(items),
             "filters": filters,
             "options": filter_options(items),
-            "progress": progress(items),
+            "progress": progress(items, settings),
             "csrf": access.csrf,
         }
         return templates.TemplateResponse(request, "review.html", context)
@@ -129,6 +132,6 @@ def create_app(store: ReviewStore, settings: PageSettings, access: Access | None
     def save_row(clip_id: str, save: Save) -> dict[str, Any]:
         decision = Decision(clip_id, save.status, save.reference, save.reviewer, save.seen)
         item = store.decide(decision)
-        return {"row": row_json(item), "progress": progress(store.items())}
+        return {"row": row_json(item), "progress": progress(store.items(), settings)}
 
     return app

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from asrloop.loop.review_queue import ReviewItem
+from asrloop.loop.reviewer import minutes_spent, review_order
 
 FLAGGED = "flagged"
 FILTERS = ("status", "reason", "voice", "phrase")
@@ -27,6 +28,8 @@ class PageSettings:
     reviewer: str
     low_confidence: float
     phrases: tuple[str, ...]  # the monitor's top spikes, highlighted in every row
+    decision_seconds: float = 10.0  # what a decision costs beside listening (review minutes)
+    budget_minutes: float | None = None  # at this many review minutes pending rows are held back
 
 
 @dataclass(frozen=True)
@@ -101,17 +104,33 @@ def filter_options(items: Sequence[ReviewItem]) -> dict[str, list[str]]:
     }
 
 
-def progress(items: Iterable[ReviewItem]) -> dict[str, int]:
-    """Rows by status, with ``total`` and ``decided``."""
+def progress(items: Sequence[ReviewItem], settings: PageSettings | None = None) -> dict:
+    """Rows by status, with ``total`` and ``decided``; the review minutes spent so far (each
+    decided row's audio plus the decision time) and whether they reached the budget."""
     counts = Counter(item.status for item in items)
     total = sum(counts.values())
+    decision = settings.decision_seconds if settings else 10.0
+    budget = settings.budget_minutes if settings else None
+    spent = minutes_spent(items, decision)
     return {
         "total": total,
         "decided": counts["approved"] + counts["rejected"],
         "approved": counts["approved"],
         "rejected": counts["rejected"],
         "pending": counts["pending"],
+        "minutes": round(spent, 1),
+        "budget_minutes": budget,
+        "budget_reached": budget is not None and spent >= budget,
     }
+
+
+def page_rows(items: Sequence[ReviewItem], settings: PageSettings) -> list[ReviewItem]:
+    """The rows in review order (the selection's rank); once the budget is spent, pending rows
+    are held back (they stay in the queue for a later budget)."""
+    ordered = review_order(items)
+    if progress(items, settings)["budget_reached"]:
+        return [item for item in ordered if item.decided]
+    return ordered
 
 
 def spike_phrases(spikes_file: Path, top: int) -> tuple[str, ...]:

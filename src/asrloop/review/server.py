@@ -43,6 +43,8 @@ def page_settings(review: ReviewSettings, spikes: Path) -> PageSettings:
         reviewer=review.reviewer,
         low_confidence=review.low_confidence,
         phrases=spike_phrases(spikes, review.phrases),
+        decision_seconds=review.decision_seconds,
+        budget_minutes=review.budget_minutes,
     )
 
 

@@ -32,9 +32,19 @@ class GrowRoundSettings:
 
 
 @dataclass
+class PseudoLabelSettings:
+    """Clips the calibrated model is sure of, trained on with its hypothesis as label."""
+
+    enabled: bool = False
+    min_confidence: float = 0.95  # every word's calibrated confidence at least this
+    max_clips: int = 200
+
+
+@dataclass
 class GrowSettings:
     synthesize: GrowSynthesisSettings = field(default_factory=GrowSynthesisSettings)
     label_check: bool = MISSING
+    pseudo_label: PseudoLabelSettings = field(default_factory=PseudoLabelSettings)
     validation_share: float = MISSING  # of each term's approved clips, kept out of training
     min_validation_clips: int = MISSING  # a term with fewer validation clips is not measured
     target_recall: float = MISSING  # validation recall a term must reach (else another round)

@@ -40,6 +40,8 @@ class ReviewSettings:
     reviewer: str = ""
     low_confidence: float = MISSING
     phrases: int = MISSING
+    decision_seconds: float = 10.0  # review minutes: each decided row's audio plus this
+    budget_minutes: float | None = None  # pending rows are held back once this is spent
     export: ReviewExportSettings = field(default_factory=ReviewExportSettings)
 
 

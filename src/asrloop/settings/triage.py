@@ -24,6 +24,39 @@ class MonitorSettings:
     disagreement_min_rate: float = MISSING
 
 
+STRATEGIES = (  # asrloop.loop.selection ranks the review pool by one of these
+    "mixed",
+    "random",
+    "least_confidence",
+    "margin",
+    "entropy",
+    "disagreement",
+    "term_focused",
+)
+CHOICES = {"triage.selection.strategy": STRATEGIES}
+
+
+@dataclass
+class SelectionSettings:
+    """Which clips the review queue holds, in which order (``triage.selection``)."""
+
+    strategy: str = "mixed"
+    size: int | None = None  # rows of a ranked strategy; None: flagged + least_confident + random
+    diversity_k: int = 0  # the first k rows: no two of one voice and sentence pattern; 0: off
+    pattern_similarity: float = 0.5  # hypotheses sharing this share of word pairs: one pattern
+    near_miss_similarity: float = 0.75  # term_focused: a phrase this alike to a flagged one
+
+
+@dataclass
+class ReviewerSettings:
+    """The simulated reviewer (``triage.auto_approve``): rows in rank order, each costing its
+    audio plus a decision time, until a budget runs out (None: no limit)."""
+
+    decision_seconds: float = 10.0
+    budget_clips: int | None = None
+    budget_minutes: float | None = None
+
+
 @dataclass
 class TriageSettings:
     flagged: int = MISSING
@@ -37,3 +70,5 @@ class TriageSettings:
     max_examples: int = MISSING
     report_top: int = MISSING
     monitor: MonitorSettings = field(default_factory=MonitorSettings)
+    selection: SelectionSettings = field(default_factory=SelectionSettings)
+    reviewer: ReviewerSettings = field(default_factory=ReviewerSettings)

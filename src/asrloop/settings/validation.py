@@ -20,11 +20,12 @@ from omegaconf.errors import OmegaConfBaseException
 
 from asrloop.errors import ConfigError
 from asrloop.settings.common import FreeFormCheck, schema_fields
-from asrloop.settings.decode import CHOICES
+from asrloop.settings.decode import CHOICES as DECODE_CHOICES
 from asrloop.settings.keys import FREE_FORM_CHECKS, field_type, optional_inner, raw
 from asrloop.settings.messages import ChoiceError, PartialError, message, missing_message
 from asrloop.settings.origin import Origin
 from asrloop.settings.root import Settings, root_schema
+from asrloop.settings.triage import CHOICES as TRIAGE_CHOICES
 
 HYDRA_NODE = "hydra"  # Hydra's own settings: not the project's, never validated here
 
@@ -108,6 +109,9 @@ def _missing(node: DictConfig | ListConfig, prefix: str = "") -> list[str]:
             ):
                 found += _missing(child, path)
     return found
+
+
+CHOICES = {**DECODE_CHOICES, **TRIAGE_CHOICES}  # checked before the schema is picked
 
 
 def _check_choices(data: Mapping) -> None:

@@ -7,7 +7,10 @@ from collections.abc import Callable
 from asrloop.checks.corpus import CorpusRules
 from asrloop.corpus.manifest import Utterance
 from asrloop.inference.loading import GREEDY, REGISTRY_PREFIX
+from asrloop.inference.transcript import read_transcripts
 from asrloop.loop.grow import GrowJob, GrowResult, commit_grown, grow_corpus, label_suspects
+from asrloop.loop.pseudo_labels import pseudo_labels
+from asrloop.loop.review_queue import read_queue
 from asrloop.progress import console
 from asrloop.steps.context import step
 from asrloop.steps.inference import InferenceContext
@@ -31,6 +34,17 @@ def label_check(ctx: InferenceContext) -> Callable[[list[Utterance]], list] | No
     )
 
 
+def pseudo_rows(ctx: InferenceContext) -> list:
+    """The drop's pseudo-labelled rows (none unless ``grow.pseudo_label.enabled``)."""
+    settings = ctx.settings.grow.pseudo_label
+    if not settings.enabled:
+        return []
+    transcripts = read_transcripts(ctx.settings.transcribe.output)
+    queue_folder = ctx.layout.review_queue(ctx.drop.name)
+    queued = {item.id for item in read_queue(queue_folder)} if queue_folder.exists() else set()
+    return pseudo_labels(transcripts, queued, ctx.drop, settings)
+
+
 @step("grow", context=InferenceContext)
 def run(ctx: InferenceContext) -> GrowResult:
     settings, layout, drop = ctx.settings, ctx.layout, ctx.drop
@@ -49,6 +63,7 @@ def run(ctx: InferenceContext) -> GrowResult:
         label_check(ctx),
         ctx.terms(),
         float(settings.grow.validation_share),
+        pseudo_rows(ctx),
     )
     result, shards = grow_corpus(job)
     if shards and settings.loop.commit:

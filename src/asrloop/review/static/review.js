@@ -52,8 +52,10 @@ function update(row, saved) {
 }
 
 function showProgress(p) {
+  const budget = p.budget_minutes === null ? "" : ` of ${p.budget_minutes}`;
   progressLine.textContent =
-    `${p.decided} of ${p.total} decided · ${p.approved} approved · ${p.rejected} rejected · ${p.pending} pending`;
+    `${p.decided} of ${p.total} decided · ${p.approved} approved · ${p.rejected} rejected · ` +
+    `${p.pending} pending · ${p.minutes} review minutes${budget}`;
 }
 
 async function request(row, options) {

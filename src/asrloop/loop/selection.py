@@ -1,0 +1,243 @@
+"""Which production clips a reviewer sees first: the review queue's ranking (``triage.selection``).
+
+A strategy orders the review pool (the drop's clips outside its held-out part) and says why
+each clip is there; the queue keeps the first ``size`` rows with their rank, so a reviewer
+with a budget reviews the most useful clips first. Strategies (``STRATEGIES``):
+
+- ``mixed`` (the default): a uniform sample (the unbiased error estimate), then clips with a
+  flagged phrase (round-robin over the monitor's top spikes), then the least confident;
+- ``random``: the pool in a seeded random order (the baseline every other is measured against);
+- ``least_confidence``: lowest mean word confidence first;
+- ``margin``: lowest mean gap between the two best CTC posteriors on speech frames first;
+- ``entropy``: highest mean CTC posterior entropy on speech frames first;
+- ``disagreement``: most different served decode and greedy second path first;
+- ``term_focused``: clips saying a flagged phrase, then clips with a near miss of one (a phrase
+  spelled alike), then the least confident.
+
+A diversity step (``diversity_k``) then keeps the first k rows from repeating a voice with the
+same sentence pattern (hypotheses sharing most word pairs): a second clip of both tells a
+reviewer little new.
+"""
+
+from __future__ import annotations
+
+import difflib
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from asrloop.errors import DataError
+from asrloop.inference.transcript import Transcript
+from asrloop.loop.review_queue import RANDOM
+from asrloop.settings.triage import STRATEGIES, SelectionSettings, TriageSettings
+from asrloop.text.normalize import words
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A clip of the review pool, and why the strategy put it where it is."""
+
+    transcript: Transcript
+    reason: str
+
+
+Strategy = Callable[[list[Transcript], Sequence[str], TriageSettings, random.Random], list[Pick]]
+
+
+def contains(tokens: Sequence[str], phrase: Sequence[str]) -> bool:
+    n = len(phrase)
+    return any(tuple(tokens[i : i + n]) == tuple(phrase) for i in range(len(tokens) - n + 1))
+
+
+def flagged_round_robin(
+    pool: list[Transcript], phrases: Sequence[str], taken: set[str], quota: int, rng
+) -> list[Pick]:
+    """Up to ``quota`` clips containing the phrases, taken round-robin in phrase rank order."""
+    tokens = {t.id: words(t.text) for t in pool}
+    queues = []
+    for phrase in phrases:
+        hits = [t for t in pool if contains(tokens[t.id], phrase.split())]
+        rng.shuffle(hits)
+        queues.append((phrase, hits))
+    picked: list[Pick] = []
+    while len(picked) < quota and any(hits for _, hits in queues):
+        for phrase, hits in queues:
+            while hits and hits[0].id in taken:
+                hits.pop(0)
+            if hits and len(picked) < quota:
+                clip = hits.pop(0)
+                taken.add(clip.id)
+                picked.append(Pick(clip, f"flagged: {phrase}"))
+    return picked
+
+
+def least_confident(pool: list[Transcript], taken: set[str] = frozenset()) -> list[Pick]:
+    rest = sorted((t for t in pool if t.id not in taken), key=lambda t: (t.confidence, t.id))
+    return [Pick(t, f"least confident ({t.confidence:.2f})") for t in rest]
+
+
+def mixed(pool, phrases, settings: TriageSettings, rng) -> list[Pick]:
+    chosen = [Pick(t, RANDOM) for t in rng.sample(pool, min(settings.random, len(pool)))]
+    taken = {pick.transcript.id for pick in chosen}
+    chosen += flagged_round_robin(pool, phrases, taken, settings.flagged, rng)
+    return chosen + least_confident(pool, taken)[: settings.least_confident]
+
+
+def random_order(pool, phrases, settings, rng) -> list[Pick]:
+    return [Pick(t, RANDOM) for t in rng.sample(pool, len(pool))]
+
+
+def by_confidence(pool, phrases, settings, rng) -> list[Pick]:
+    return least_confident(pool)
+
+
+def _scored(pool: list[Transcript], name: str) -> list[tuple[float, Transcript]]:
+    missing = [t.id for t in pool if getattr(t.transcription, name) is None]
+    if missing:
+        raise DataError(
+            f"transcript of clip {missing[0]} (and {len(missing) - 1} more) has no field "
+            f"'{name}': transcribe the drop again with this version (`asrloop transcribe`) "
+            "or pick another triage.selection.strategy"
+        )
+    return [(float(getattr(t.transcription, name)), t) for t in pool]
+
+
+def by_margin(pool, phrases, settings, rng) -> list[Pick]:
+    ranked = sorted(_scored(pool, "margin"), key=lambda pair: (pair[0], pair[1].id))
+    return [Pick(t, f"low margin ({score:.2f})") for score, t in ranked]
+
+
+def by_entropy(pool, phrases, settings, rng) -> list[Pick]:
+    ranked = sorted(_scored(pool, "entropy"), key=lambda pair: (-pair[0], pair[1].id))
+    return [Pick(t, f"high entropy ({score:.2f} nats)") for score, t in ranked]
+
+
+def disagreement_share(transcript: Transcript) -> float:
+    """How differently the served decode and the second path read a clip: one minus the share
+    of words they agree on (0: the same words, 1: none in common)."""
+    served, second = words(transcript.text), words(transcript.transcription.greedy or "")
+    if not served and not second:
+        return 0.0
+    return round(1.0 - difflib.SequenceMatcher(None, served, second, autojunk=False).ratio(), 4)
+
+
+def by_disagreement(pool, phrases, settings, rng) -> list[Pick]:
+    if pool and all(t.transcription.greedy is None for t in pool):
+        raise DataError(
+            "the drop's transcripts have no second decoding path (field 'greedy_text'): set "
+            "transcribe.second_path=true and transcribe again, or pick another "
+            "triage.selection.strategy"
+        )
+    ranked = sorted(pool, key=lambda t: (-disagreement_share(t), t.confidence, t.id))
+    return [
+        Pick(
+            t,
+            f"disagreement ({disagreement_share(t):.2f}): second path heard "
+            f"'{_short(t.transcription.greedy or '')}'",
+        )
+        for t in ranked
+    ]
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def near_miss(tokens: Sequence[str], phrases: Sequence[str], similarity: float) -> str | None:
+    """The first phrase of ``phrases`` that a word sequence of ``tokens`` spells alike (at
+    least ``similarity``, not equal), as ``"heard ~ phrase"``; None when none does."""
+    for phrase in phrases:
+        n = len(phrase.split())
+        for size in {max(n - 1, 1), n, n + 1}:
+            for i in range(len(tokens) - size + 1):
+                heard = " ".join(tokens[i : i + size])
+                if heard != phrase and _alike(heard, phrase) >= similarity:
+                    return f"{heard} ~ {phrase}"
+    return None
+
+
+def _alike(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+def term_focused(pool, phrases, settings: TriageSettings, rng) -> list[Pick]:
+    taken: set[str] = set()
+    chosen = flagged_round_robin(pool, phrases, taken, len(pool), rng)
+    similarity = settings.selection.near_miss_similarity
+    for transcript in sorted(pool, key=lambda t: (t.confidence, t.id)):
+        if transcript.id in taken:
+            continue
+        miss = near_miss(words(transcript.text), phrases, similarity)
+        if miss is not None:
+            taken.add(transcript.id)
+            chosen.append(Pick(transcript, f"near miss: {miss}"))
+    return chosen + least_confident(pool, taken)
+
+
+RANKINGS: dict[str, Strategy] = {
+    "mixed": mixed,
+    "random": random_order,
+    "least_confidence": by_confidence,
+    "margin": by_margin,
+    "entropy": by_entropy,
+    "disagreement": by_disagreement,
+    "term_focused": term_focused,
+}
+assert tuple(RANKINGS) == STRATEGIES, "conf's strategy names and the rankings disagree"
+
+
+def word_pairs(text: str) -> set[tuple[str, ...]]:
+    tokens = words(text)
+    return {tuple(tokens[i : i + 2]) for i in range(len(tokens) - 1)} or {tuple(tokens)}
+
+
+def same_pattern(a: str, b: str, similarity: float) -> bool:
+    """Whether two hypotheses share a sentence pattern: this share of their word pairs."""
+    left, right = word_pairs(a), word_pairs(b)
+    return len(left & right) / max(len(left | right), 1) >= similarity
+
+
+def diversify(picks: list[Pick], settings: SelectionSettings) -> list[Pick]:
+    """The first ``diversity_k`` picks without two of one voice and sentence pattern; a pick
+    that would repeat one moves just past them, order otherwise kept."""
+    if settings.diversity_k <= 0:
+        return picks
+    similarity = settings.pattern_similarity
+    head: list[Pick] = []
+    deferred: list[Pick] = []
+    rest = list(picks)
+    while rest and len(head) < settings.diversity_k:
+        pick = rest.pop(0)
+        if any(
+            other.transcript.voice == pick.transcript.voice
+            and same_pattern(other.transcript.text, pick.transcript.text, similarity)
+            for other in head
+        ):
+            deferred.append(pick)
+        else:
+            head.append(pick)
+    return head + deferred + rest
+
+
+def rank_pool(
+    pool: list[Transcript], phrases: Sequence[str], settings: TriageSettings
+) -> list[Pick]:
+    """The queue's rows in review order: the strategy's ranking, diversified, cut to size.
+
+    ``pool`` holds only review clips (no held-out clip); the same inputs and ``settings.seed``
+    give the same list."""
+    pool = sorted(pool, key=lambda t: t.id)
+    selection = settings.selection
+    if selection.strategy not in RANKINGS:
+        raise DataError(
+            f"triage.selection.strategy {selection.strategy!r} is not one of {', '.join(RANKINGS)}"
+        )
+    rng = random.Random(f"{settings.seed}-triage")
+    picks = RANKINGS[selection.strategy](pool, phrases, settings, rng)
+    picks = diversify(picks, selection)
+    if selection.strategy == "mixed":
+        return picks  # its quotas are its size
+    size = selection.size
+    if size is None:
+        size = settings.flagged + settings.least_confident + settings.random
+    return picks[:size]
