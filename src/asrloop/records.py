@@ -728,6 +728,8 @@ class IterationRecord:
     validation_recall: list[dict[str, float]] = field(default_factory=list)
     # each growth round: {round, clips, short: [{term, recall, support, deficit, confusions}]}
     grow_rounds: list[dict[str, Any]] = field(default_factory=list)
+    # the review that fed this iteration's grow: {strategy, decided, minutes, ...} (ReviewEffort)
+    review: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -208,3 +208,20 @@ def test_frame_uncertainty_reads_speech_frames_only():
     joined = combine([FrameUncertainty(1.0, 0.2, 1), FrameUncertainty(2.0, 0.8, 3)])
     assert (joined.entropy, joined.margin, joined.frames) == (1.75, 0.65, 4)
     assert combine([]) is None and math.isclose(unsure_entropy, 1.3138, abs_tol=1e-3)
+
+
+# ---- the loop summary -------------------------------------------------------------------------
+
+
+def test_the_loop_summary_shows_what_the_review_cost(tmp_path):
+    from asrloop.loop.summary import summary_rows
+    from asrloop.records import IterationRecord, LoopSummary
+
+    one = simulate_review(QUEUE, REFERENCES, ReviewerSettings(10.0, budget_clips=1))
+    effort = dataclasses.asdict(review_effort(one, "entropy", 10.0))
+    its = (IterationRecord(0), IterationRecord(1, review=effort))
+    summary = LoopSummary("s", ["t"], "run", its, {}, 1.0, {})
+    rows = dict(summary_rows(summary))
+    assert rows["review: rows decided / minutes (strategy)"] == ["-", "1 / 0.2 min (entropy)"]
+    path = summary.write(tmp_path / "summary.json")
+    assert LoopSummary.load(path).iterations[1].review == effort

@@ -211,6 +211,8 @@ def summary_rows(summary: LoopSummary) -> list[tuple[str, list[str]]]:
         ),
         ("false alarms on term-free clips", [_fmt(r.false_alarm_rate) for r in its]),
     ]
+    if any(r.review for r in its):
+        rows.append(("review: rows decided / minutes (strategy)", [_review(r.review) for r in its]))
     if any(r.b_wer_at_update is not None for r in its):
         rows.append(("B-WER at vocabulary update", [_fmt(r.b_wer_at_update) for r in its]))
     for t in summary.terms:
@@ -235,6 +237,12 @@ def summary_rows(summary: LoopSummary) -> list[tuple[str, list[str]]]:
         ("wall time", [f"{sum(r.step_seconds.values()):.0f} s" for r in its]),
     ]
     return rows
+
+
+def _review(review: dict) -> str:
+    if not review:
+        return "-"
+    return f"{review['decided']} / {review['minutes']:.1f} min ({review['strategy']})"
 
 
 def _rounds(recalls: list[dict[str, float]], term: str) -> str:

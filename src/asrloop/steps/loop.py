@@ -14,11 +14,12 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import asdict
 
 from omegaconf import DictConfig
 
 from asrloop import tracking
-from asrloop.artifacts import MACHINE_ARTIFACT
+from asrloop.artifacts import MACHINE_ARTIFACT, TRIAGE_RESULT, Layout
 from asrloop.config import with_drop_index
 from asrloop.corpus.manifest import Utterance
 from asrloop.corpus.versioning import commit_version, git, metric_files, track_shards
@@ -30,7 +31,13 @@ from asrloop.loop.summary import fill_from_reports, print_summary, write_summary
 from asrloop.machine import calibrated_record, load_average, usable_cores
 from asrloop.pipeline import repro, write_params
 from asrloop.progress import console
-from asrloop.records import GateDecision, IterationRecord, LoopSummary, TrainingResult
+from asrloop.records import (
+    GateDecision,
+    IterationRecord,
+    LoopSummary,
+    TrainingResult,
+    TriageResult,
+)
 from asrloop.scoring import score
 from asrloop.stages import declared_stages, stage_of_command
 from asrloop.steps import grow
@@ -127,6 +134,7 @@ class LoopRunner:
         record.step_seconds["grow"] = round(time.perf_counter() - start, 2)
         record.corpus_version = grown.tag or "uncommitted"
         record.new_words = grown.new_words
+        record.review = review_of(self.layout, str(cfg.scenario.drop.name))
         champion = self.registry.alias_version(self.alias)  # before this iteration's gate
         ctx = InferenceContext(cfg, self.ctx.name)
         clips = validation_clips(self.layout.grown_corpus, ctx.drops_so_far())
@@ -301,6 +309,12 @@ class LoopRunner:
             mlflow.log_metric("total_seconds", summary.total_seconds)
         print_summary(summary)
         return summary
+
+
+def review_of(layout: Layout, drop: str) -> dict:
+    """What reviewing the drop's queue cost (triage's record; empty before it was measured)."""
+    triage = TriageResult.load_if_exists(layout.triage_dir(drop) / TRIAGE_RESULT)
+    return asdict(triage.effort) if triage and triage.effort else {}
 
 
 @step("loop", lock=True, context=InferenceContext)
