@@ -2,15 +2,16 @@
 
     .venv/bin/python benchmarks/review_effort.py --project DIR [--scenarios brexit] \\
         [--strategies random term_focused entropy least_confidence] [--budgets 10 20 40 80] \\
-        [--train] [--work /tmp/asrloop-review-effort]
+        [--train] [--work /tmp/asrloop-review-effort] [--reuse]
 
 ``--project`` is a project whose champion (v1) is registered, e.g. one where ``make loop`` ran
-(or ``asrloop loop`` was stopped after iteration 0); it is never changed: every run works on a
-copy. Per scenario, the copy synthesizes the scenario's first drop, lets the champion serve it
-(``transcribe``, which writes the CTC posteriors' entropy and margin beside the words) and
-monitors it. Then, for each strategy and review budget (clips), triage ranks the review pool
-with ``triage.selection.strategy`` and the simulated reviewer (``triage.reviewer``: each row
-costs its audio plus 10 s) approves rows in rank order until the budget is spent.
+(or ``asrloop loop`` was stopped after iteration 0); every run works on a copy (whose runs'
+artifacts land, unreferenced, in the project's ``mlartifacts``). Per scenario, the copy
+synthesizes the scenario's first drop, lets the champion serve it (``transcribe``, which writes
+the CTC posteriors' entropy and margin beside the words) and monitors it. Then, for each
+strategy and review budget (clips), triage ranks the review pool with
+``triage.selection.strategy`` and the simulated reviewer (``triage.reviewer``: each row costs
+its audio plus 10 s) approves rows in rank order until the budget is spent.
 
 Printed per strategy and budget: review minutes, approved clips that say each term, and
 occurrences reviewed. With ``--train``, each budget also runs the loop's grow, vocabulary and
@@ -27,7 +28,17 @@ import os
 import shutil
 from pathlib import Path
 
-from new_words import EPOCH_BOUND, scores, step  # the same CLI runner and held-out scores
+from new_words import EPOCH_BOUND, scores
+from new_words import step as cli_step
+
+# The copies read the project's tracking database, whose experiment keeps its artifacts in the
+# project's mlartifacts folder: they name that folder on purpose (their new runs' artifacts land
+# there too, unreferenced by the project's own database).
+TRACKING: list[str] = []
+
+
+def step(root: Path, *args: str) -> float:
+    return cli_step(root, *args, *TRACKING)
 
 
 def copy_project(source: Path, target: Path) -> None:
@@ -60,7 +71,7 @@ def reviewed(root: Path, scenario: str) -> dict:
     from asrloop.records import TriageResult
 
     settings = settings_of(root, scenario)
-    layout = Layout(root)
+    layout = Layout.from_paths(settings.paths)
     drop = settings.scenario.drop.name
     queue = [item for item in read_queue(layout.review_queue(drop)) if item.approved]
     effort = TriageResult.load(layout.triage_dir(drop) / TRIAGE_RESULT).effort
@@ -119,6 +130,44 @@ def print_table(scenario: str, rows: list[dict]) -> None:
         print(line, flush=True)
 
 
+def plot(table: dict[str, list[dict]], path: Path) -> Path:
+    """Term clips reviewed (and, when trained, held-out recall) against review minutes, one line
+    per strategy and one panel per scenario and term."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [
+        (scenario, term) for scenario, rows in table.items() for term in rows[0]["occurrences"]
+    ]
+    trained = all("recall" in row for rows in table.values() for row in rows)
+    fig, axes = plt.subplots(
+        1 + trained, len(panels), figsize=(4.5 * len(panels), 3.6 * (1 + trained)), squeeze=False
+    )
+    for k, (scenario, term) in enumerate(panels):
+        strategies = dict.fromkeys(row["strategy"] for row in table[scenario])
+        for strategy in strategies:
+            rows = [row for row in table[scenario] if row["strategy"] == strategy]
+            minutes = [row["minutes"] for row in rows]
+            style = {"color": "black", "linewidth": 2.5} if strategy == "random" else {}
+            axes[0][k].plot(
+                minutes, [r["clips_with_term"][term] for r in rows], "o-", label=strategy, **style
+            )
+            if trained:
+                axes[1][k].plot(minutes, [r["recall"].get(term, 0.0) for r in rows], "o-", **style)
+        axes[0][k].set_title(f"{scenario}: '{term}'")
+        axes[0][k].set_ylabel("approved clips saying it")
+        if trained:
+            axes[1][k].axhline(0.95, color="grey", linestyle=":")
+            axes[1][k].set_ylabel("held-out recall after fine-tune")
+        axes[-1][k].set_xlabel("review minutes (audio + 10 s a clip)")
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--project", type=Path, required=True)
@@ -139,24 +188,28 @@ def main() -> None:
     parser.add_argument("--budgets", nargs="+", type=int, default=[10, 20, 40, 80])
     parser.add_argument("--train", action="store_true", help="fine-tune and evaluate each budget")
     parser.add_argument("--work", type=Path, default=Path("/tmp/asrloop-review-effort"))
+    parser.add_argument("--reuse", action="store_true", help="keep a served drop from a last run")
     args = parser.parse_args()
     from asrloop.machine import describe, machine_record
 
     print(f"machine: {describe(machine_record())}")
+    TRACKING.append(f"tracking.artifact_root={args.project.resolve() / 'mlartifacts'}")
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     table: dict[str, list[dict]] = {}
     for scenario in args.scenarios:
         snapshot = work / f"{scenario}-served"
-        served_drop(args.project.resolve(), scenario, snapshot)
+        if not (args.reuse and snapshot.exists()):
+            served_drop(args.project.resolve(), scenario, snapshot)
         rows = table[scenario] = []
         for strategy in args.strategies:
             for budget in args.budgets:
                 rows.append(run_budget(snapshot, work, scenario, strategy, budget, args.train))
                 print(json.dumps(rows[-1]), flush=True)
         print_table(scenario, rows)
-        (work / "review_effort.json").write_text(json.dumps(table, indent=1))
-    print(f"table: {work / 'review_effort.json'}")
+    out = work / f"review_effort{'_trained' if args.train else ''}"
+    out.with_suffix(".json").write_text(json.dumps(table, indent=1))
+    print(f"table: {out.with_suffix('.json')}, plot: {plot(table, out.with_suffix('.png'))}")
 
 
 if __name__ == "__main__":
