@@ -91,7 +91,8 @@ def test_listen_correct_and_decide_with_the_keyboard(chromium, site):
     error.wait_for()
     assert "cannot write" in error.inner_text()
     page.keyboard.press("Escape")
-    assert page.locator("#progress").inner_text().startswith("3 of 4 decided")
+    line = page.locator("#progress").inner_text()
+    assert line.startswith("3 of 4 decided") and line.endswith("review minutes")
 
     page.reload()
     statuses = page.locator("article.row .status").all_inner_texts()
