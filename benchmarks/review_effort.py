@@ -168,6 +168,34 @@ def plot(table: dict[str, list[dict]], path: Path) -> Path:
     return path
 
 
+def minutes_to_learn(rows: list[dict], target: float = 0.95) -> dict[str, dict | None]:
+    """Per strategy: the fewest review minutes (of the budgets run) after which every term
+    reached ``target`` held-out recall, with that run's regression WER (None: never)."""
+    found: dict[str, dict | None] = {}
+    for row in sorted(rows, key=lambda r: r["minutes"]):
+        strategy = row["strategy"]
+        found.setdefault(strategy, None)
+        terms = row["occurrences"]
+        if found[strategy] is None and all(row["recall"].get(t, 0.0) >= target for t in terms):
+            found[strategy] = {"minutes": row["minutes"], "regression_wer": row["regression_wer"]}
+    return found
+
+
+def print_minutes_to_learn(scenario: str, rows: list[dict]) -> None:
+    found = minutes_to_learn(rows)
+    baseline = found.get("random")
+    print(f"{scenario}: review minutes until every term reaches recall 0.95 (held-out audio)")
+    for strategy, hit in found.items():
+        if hit is None:
+            print(f"  {strategy:<18} not within the budgets run")
+            continue
+        ratio = f" ({hit['minutes'] / baseline['minutes']:.2f} x random)" if baseline else ""
+        print(
+            f"  {strategy:<18} {hit['minutes']:5.1f} min{ratio}, "
+            f"regression WER {hit['regression_wer']:.4f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--project", type=Path, required=True)
@@ -207,6 +235,8 @@ def main() -> None:
                 rows.append(run_budget(snapshot, work, scenario, strategy, budget, args.train))
                 print(json.dumps(rows[-1]), flush=True)
         print_table(scenario, rows)
+        if args.train:
+            print_minutes_to_learn(scenario, rows)
     out = work / f"review_effort{'_trained' if args.train else ''}"
     out.with_suffix(".json").write_text(json.dumps(table, indent=1))
     print(f"table: {out.with_suffix('.json')}, plot: {plot(table, out.with_suffix('.png'))}")
