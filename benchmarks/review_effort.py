@@ -114,8 +114,15 @@ def run_budget(snapshot: Path, work: Path, scenario: str, strategy: str, budget:
     return row
 
 
+def drop_terms(rows: list[dict]) -> list[str]:
+    """The scenario's terms this drop says (a later drop may bring the others)."""
+    said = {t for row in rows for t, n in row["occurrences"].items() if n}
+    said |= {t for row in rows for t in row.get("recall", {})}
+    return [t for t in rows[0]["occurrences"] if t in said]
+
+
 def print_table(scenario: str, rows: list[dict]) -> None:
-    terms = list(rows[0]["occurrences"])
+    terms = drop_terms(rows)
     print(f"\n{scenario}: review minutes, approved clips saying each term (occurrences)")
     head = f"  {'strategy':<18}{'budget':>7}{'minutes':>9}  " + "  ".join(terms)
     if "recall" in rows[0]:
@@ -138,9 +145,7 @@ def plot(table: dict[str, list[dict]], path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [
-        (scenario, term) for scenario, rows in table.items() for term in rows[0]["occurrences"]
-    ]
+    panels = [(scenario, term) for scenario, rows in table.items() for term in drop_terms(rows)]
     trained = all("recall" in row for rows in table.values() for row in rows)
     fig, axes = plt.subplots(
         1 + trained, len(panels), figsize=(4.5 * len(panels), 3.6 * (1 + trained)), squeeze=False
@@ -175,8 +180,8 @@ def minutes_to_learn(rows: list[dict], target: float = 0.95) -> dict[str, dict |
     for row in sorted(rows, key=lambda r: r["minutes"]):
         strategy = row["strategy"]
         found.setdefault(strategy, None)
-        terms = row["occurrences"]
-        if found[strategy] is None and all(row["recall"].get(t, 0.0) >= target for t in terms):
+        terms = row["recall"]  # the terms the drop's held-out audio says
+        if found[strategy] is None and terms and all(terms[t] >= target for t in terms):
             found[strategy] = {"minutes": row["minutes"], "regression_wer": row["regression_wer"]}
     return found
 
