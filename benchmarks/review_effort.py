@@ -165,6 +165,7 @@ def plot(table: dict[str, list[dict]], path: Path) -> Path:
         axes[0][k].set_ylabel("approved clips saying it")
         if trained:
             axes[1][k].axhline(0.95, color="grey", linestyle=":")
+            axes[1][k].set_ylim(0.0, 1.02)
             axes[1][k].set_ylabel("held-out recall after fine-tune")
         axes[-1][k].set_xlabel("review minutes (audio + 10 s a clip)")
     axes[0][0].legend(fontsize=8)
