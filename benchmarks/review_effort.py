@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/review_effort.py --project DIR [--scenarios brexit] \\
         [--strategies random term_focused entropy least_confidence] [--budgets 10 20 40 80] \\
         [--train] [--work /tmp/asrloop-review-effort] [--reuse]
+    .venv/bin/python benchmarks/review_effort.py --tables A.json B.json --plot review.png
 
 ``--project`` is a project whose champion (v1) is registered, e.g. one where ``make loop`` ran
 (or ``asrloop loop`` was stopped after iteration 0); every run works on a copy (whose runs'
@@ -202,9 +203,37 @@ def print_minutes_to_learn(scenario: str, rows: list[dict]) -> None:
         )
 
 
+def report_tables(paths: list[Path], plot_path: Path) -> None:
+    """Tables of earlier runs, merged by scenario (rows of one budget and strategy from a later
+    file replace an earlier file's), printed and plotted."""
+    merged: dict[str, dict[tuple[str, int], dict]] = {}
+    for path in paths:
+        for scenario, rows in json.loads(path.read_text()).items():
+            for row in rows:
+                merged.setdefault(scenario, {})[(row["strategy"], row["budget"])] = row
+    table = {
+        scenario: sorted(
+            rows.values(), key=lambda r: (r["strategy"] != "random", r["strategy"], r["budget"])
+        )
+        for scenario, rows in merged.items()
+    }
+    for scenario, rows in table.items():
+        print_table(scenario, rows)
+        if all("recall" in row for row in rows):
+            print_minutes_to_learn(scenario, rows)
+    print(f"plot: {plot(table, plot_path)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--project", type=Path, required=True)
+    parser.add_argument("--project", type=Path)
+    parser.add_argument(
+        "--tables",
+        nargs="+",
+        type=Path,
+        help="print and plot tables written by earlier runs (merged by scenario), run nothing",
+    )
+    parser.add_argument("--plot", type=Path, help="where --tables writes its plot")
     parser.add_argument("--scenarios", nargs="+", default=["brexit"])
     parser.add_argument(
         "--strategies",
@@ -224,6 +253,11 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/asrloop-review-effort"))
     parser.add_argument("--reuse", action="store_true", help="keep a served drop from a last run")
     args = parser.parse_args()
+    if args.tables:
+        report_tables(args.tables, args.plot or Path("review_effort.png"))
+        return
+    if args.project is None:
+        parser.error("--project is required (or --tables)")
     from asrloop.machine import describe, machine_record
 
     print(f"machine: {describe(machine_record())}")
