@@ -151,12 +151,14 @@ def plot(table: dict[str, list[dict]], path: Path) -> Path:
     fig, axes = plt.subplots(
         1 + trained, len(panels), figsize=(4.5 * len(panels), 3.6 * (1 + trained)), squeeze=False
     )
+    names = sorted({row["strategy"] for rows in table.values() for row in rows} - {"random"})
+    colors = {"random": "black", **{name: f"C{i}" for i, name in enumerate(names)}}
     for k, (scenario, term) in enumerate(panels):
         strategies = dict.fromkeys(row["strategy"] for row in table[scenario])
         for strategy in strategies:
             rows = [row for row in table[scenario] if row["strategy"] == strategy]
             minutes = [row["minutes"] for row in rows]
-            style = {"color": "black", "linewidth": 2.5} if strategy == "random" else {}
+            style = {"color": colors[strategy], "linewidth": 2.5 if strategy == "random" else 1.5}
             axes[0][k].plot(
                 minutes, [r["clips_with_term"][term] for r in rows], "o-", label=strategy, **style
             )
