@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -42,6 +43,7 @@ def train_run(root: Path, precision: str, minutes: float, eval_every: int, overr
     from asrloop.records import TrainingResult
 
     out = root / "models" / f"bench-{precision}"
+    shutil.rmtree(out, ignore_errors=True)  # else training resumes the last run's checkpoint
     seconds = step(
         root,
         "train",
