@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from asrloop.hardware import cpu_flags
+from asrloop.hardware import cores_busy_elsewhere, cpu_flags
 
 # flags that decide which number formats and kernels are fast
 FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16", "avx512_vnni", "avx_vnni")
@@ -70,6 +70,7 @@ def machine_record(threads: int | None = None) -> dict[str, Any]:
         "onednn": onednn_version(),
         "gpu": gpu,
         "load_average": load_average(),
+        "cores_busy_elsewhere": cores_busy_elsewhere(),  # at this process's start
     }
 
 
@@ -132,6 +133,8 @@ def describe(record: dict[str, Any]) -> str:
         f"torch {record['torch']}, oneDNN {record['onednn']}",
         "load " + " / ".join(f"{x:.2f}" for x in record["load_average"]),
     ]
+    if record.get("cores_busy_elsewhere") is not None:
+        parts.append(f"{record['cores_busy_elsewhere']:.1f} cores busy with other processes")
     if record.get("gpu"):
         parts.insert(1, f"GPU {record['gpu']}")
     if cal:

@@ -46,3 +46,45 @@ def test_a_summary_keeps_its_machine_and_reads_one_written_before_it_had_one(tmp
     assert LoopSummary.load(path).machine == machine
     older = {k: v for k, v in summary.to_dict().items() if k != "machine"}
     assert LoopSummary.from_dict(older).machine == {}
+
+
+def test_busy_cores_elsewhere_exclude_this_process_and_pick_the_threads(monkeypatch):
+    from asrloop import hardware
+
+    ticks = iter([(100, 1000), (100 + 90 + 40, 1000 + 200)])  # 2 CPUs, 100 ticks each
+    own = iter([500, 540])  # 40 of the 130 busy ticks are this process's own
+    monkeypatch.setattr(hardware, "_usable_cpus", lambda: {0, 1})
+    monkeypatch.setattr(hardware, "_cpu_ticks", lambda cpus: next(ticks))
+    monkeypatch.setattr(hardware, "_own_ticks", lambda: next(own))
+    monkeypatch.setattr(hardware.time, "sleep", lambda seconds: None)
+    assert hardware.cores_busy_elsewhere.__wrapped__(0.3) == 0.9
+    for busy, threads in ((0.0, 2), (0.5, 2), (0.6, 1), (1.9, 1)):
+        monkeypatch.setattr(hardware, "cores_busy_elsewhere", lambda busy=busy: busy)
+        assert hardware.pick_threads("auto") == threads
+    assert hardware.pick_threads("auto", processes=2) == 1  # DDP: shared out as they are
+    assert hardware.pick_threads(3) == 3
+
+
+def test_a_process_busy_on_one_core_is_seen():
+    import subprocess
+    import sys
+
+    from asrloop.hardware import _usable_cpus, cores_busy_elsewhere
+
+    cpu = min(_usable_cpus())
+    spin = "\n".join(
+        [
+            "import os, time",
+            f"os.sched_setaffinity(0, {{{cpu}}})",
+            "end = time.time() + 5",
+            "while time.time() < end: pass",
+        ]
+    )
+    child = subprocess.Popen([sys.executable, "-c", spin])
+    try:
+        import time
+
+        time.sleep(0.5)
+        assert cores_busy_elsewhere.__wrapped__(0.5) >= 0.6  # other load only adds to it
+    finally:
+        child.kill()
