@@ -64,7 +64,11 @@ def pick_precision(setting: str, device: torch.device) -> str:
     return "fp32"
 
 
-def _usable_cpus() -> set[int]:
+BUSY_SHARE = 0.6  # a core other processes keep busy this much counts as taken
+
+
+def usable_cpus() -> set[int]:
+    """The CPUs this process may run on (its affinity), not the machine's count."""
     if hasattr(os, "sched_getaffinity"):
         return set(os.sched_getaffinity(0))
     return set(range(os.cpu_count() or 1))
@@ -94,7 +98,7 @@ def cores_busy_elsewhere(seconds: float = 0.3) -> float:
     """How many of this process's cores other processes keep busy, measured over ``seconds``
     (``/proc/stat`` per CPU, less this process's own time); 0.0 where ``/proc`` is missing.
     Measured once per process."""
-    cpus = _usable_cpus()
+    cpus = usable_cpus()
     try:
         busy, total = _cpu_ticks(cpus)
         own = _own_ticks()
@@ -118,10 +122,10 @@ def pick_threads(setting: int | str, processes: int = 1) -> int:
     shared out among the processes as they are (they start together and would count each
     other)."""
     if setting == "auto":
-        cores = len(_usable_cpus())
+        cores = len(usable_cpus())
         if processes > 1:
             return max(1, cores // processes)
-        taken = int(cores_busy_elsewhere() + 0.4)
+        taken = int(cores_busy_elsewhere() + (1 - BUSY_SHARE))
         return max(1, cores - taken)
     return int(setting)
 
@@ -169,6 +173,6 @@ class Hardware:
 
     def describe(self) -> str:
         said = f"{self.device.type}, {self.precision}, {self.threads} threads"
-        if self.busy_elsewhere >= 0.6:
+        if self.busy_elsewhere >= BUSY_SHARE:
             said += f" ({self.busy_elsewhere:.1f} cores busy with other processes)"
         return said

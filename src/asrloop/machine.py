@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from asrloop.hardware import cores_busy_elsewhere, cpu_flags
+from asrloop.hardware import cores_busy_elsewhere, cpu_flags, usable_cpus
 
 # flags that decide which number formats and kernels are fast
 FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16", "avx512_vnni", "avx_vnni")
@@ -38,10 +38,7 @@ def cpu_model() -> str:
 
 def usable_cores() -> int:
     """Cores this process may run on (its affinity), not the machine's count."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    return len(usable_cpus())
 
 
 def onednn_version() -> str:
@@ -70,7 +67,7 @@ def machine_record(threads: int | None = None) -> dict[str, Any]:
         "onednn": onednn_version(),
         "gpu": gpu,
         "load_average": load_average(),
-        "cores_busy_elsewhere": cores_busy_elsewhere(),  # at this process's start
+        "cores_busy_elsewhere": cores_busy_elsewhere(),  # when first measured in this process
     }
 
 

@@ -53,7 +53,7 @@ def test_busy_cores_elsewhere_exclude_this_process_and_pick_the_threads(monkeypa
 
     ticks = iter([(100, 1000), (100 + 90 + 40, 1000 + 200)])  # 2 CPUs, 100 ticks each
     own = iter([500, 540])  # 40 of the 130 busy ticks are this process's own
-    monkeypatch.setattr(hardware, "_usable_cpus", lambda: {0, 1})
+    monkeypatch.setattr(hardware, "usable_cpus", lambda: {0, 1})
     monkeypatch.setattr(hardware, "_cpu_ticks", lambda cpus: next(ticks))
     monkeypatch.setattr(hardware, "_own_ticks", lambda: next(own))
     monkeypatch.setattr(hardware.time, "sleep", lambda seconds: None)
@@ -69,9 +69,9 @@ def test_a_process_busy_on_one_core_is_seen():
     import subprocess
     import sys
 
-    from asrloop.hardware import _usable_cpus, cores_busy_elsewhere
+    from asrloop.hardware import cores_busy_elsewhere, usable_cpus
 
-    cpu = min(_usable_cpus())
+    cpu = min(usable_cpus())
     spin = "\n".join(
         [
             "import os, time",
