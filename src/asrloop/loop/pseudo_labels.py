@@ -44,17 +44,11 @@ def pseudo_labels(
             sure.append((lowest, transcript))
     sure.sort(key=lambda pair: (-pair[0], pair[1].id))
     return [
-        ReviewItem(
-            id=t.id,
+        ReviewItem.from_transcript(
+            t,
+            f"pseudo-label (lowest word confidence {lowest:.2f})",
             status="approved",
-            reason=f"pseudo-label (lowest word confidence {lowest:.2f})",
-            hypothesis=t.text,
-            reference=t.text,
-            voice=t.voice,
-            confidence=t.confidence,
-            audio_filepath=t.audio_filepath,
             reviewer=PSEUDO_LABELER,
-            duration=t.duration,
         )
         for lowest, t in sure[: settings.max_clips]
     ]

@@ -17,13 +17,16 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asrloop.artifacts import QUEUE_CSV, QUEUE_JSONL
 from asrloop.errors import DataError
 from asrloop.faults import fault_point
 from asrloop.jsonio import iter_jsonl, write_jsonl
 from asrloop.strict import clean_text
+
+if TYPE_CHECKING:
+    from asrloop.inference.transcript import Transcript
 
 STATUSES = ("pending", "approved", "rejected")
 MAX_ROWS = 100_000  # a queue is read whole: more rows than any review is refused
@@ -80,6 +83,23 @@ class ReviewItem:
         decision = {name: getattr(self, name) for name in DECISION_FIELDS}
         text = json.dumps(decision, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_transcript(cls, transcript: Transcript, reason: str, **fields: Any) -> ReviewItem:
+        """A row for a production clip: what the model heard (its words' confidences, the
+        reference to correct starting as the hypothesis), why it was chosen, and ``fields``."""
+        return cls(
+            id=transcript.id,
+            reason=reason,
+            hypothesis=transcript.text,
+            reference=transcript.text,
+            voice=transcript.voice,
+            confidence=transcript.confidence,
+            audio_filepath=transcript.audio_filepath,
+            word_confidence=" ".join(f"{w.confidence:.2f}" for w in transcript.transcription.words),
+            duration=round(transcript.duration, 3),
+            **fields,
+        )
 
     def replace(self, **changes: Any) -> ReviewItem:
         return dataclasses.replace(self, **changes)

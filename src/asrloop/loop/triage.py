@@ -61,22 +61,10 @@ def select_clips(
     outside the drop's held-out part are eligible; the same inputs give the same list."""
     pool = [t for t in transcripts if not drop.is_holdout(t.id)]
     picks = rank_pool(pool, phrases, settings)
-    return [_selection(pick.transcript, pick.reason, rank) for rank, pick in enumerate(picks, 1)]
-
-
-def _selection(transcript: Transcript, reason: str, rank: int) -> ReviewItem:
-    return ReviewItem(
-        id=transcript.id,
-        rank=rank,
-        duration=round(transcript.duration, 3),
-        audio_filepath=transcript.audio_filepath,
-        hypothesis=transcript.text,
-        reference=transcript.text,
-        voice=transcript.voice,
-        confidence=transcript.confidence,
-        reason=reason,
-        word_confidence=" ".join(f"{w.confidence:.2f}" for w in transcript.transcription.words),
-    )
+    return [
+        ReviewItem.from_transcript(pick.transcript, pick.reason, rank=rank)
+        for rank, pick in enumerate(picks, 1)
+    ]
 
 
 # ---- 2. analysis ---------------------------------------------------------------------------
