@@ -30,8 +30,13 @@ def review_order(queue: Sequence[ReviewItem]) -> list[ReviewItem]:
     )
 
 
+def seconds_spent(queue: Iterable[ReviewItem], decision_seconds: float) -> float:
+    """What the decided rows of ``queue`` cost, in seconds."""
+    return sum(row_seconds(i, decision_seconds) for i in queue if i.decided)
+
+
 def minutes_spent(queue: Iterable[ReviewItem], decision_seconds: float) -> float:
-    return sum(row_seconds(i, decision_seconds) for i in queue if i.decided) / 60.0
+    return seconds_spent(queue, decision_seconds) / 60.0
 
 
 def over_budget(rows: int, seconds: float, settings: ReviewerSettings) -> bool:
@@ -47,8 +52,8 @@ def simulate_review(
     """The queue after the simulated reviewer: pending rows, in rank order, get the hidden
     reference and are approved until the budget runs out (rows already decided count against
     it). Rows without a reference stay pending; the file order is kept."""
-    decided = [item for item in queue if item.decided]
-    rows, seconds = len(decided), sum(row_seconds(i, settings.decision_seconds) for i in decided)
+    rows = sum(item.decided for item in queue)
+    seconds = seconds_spent(queue, settings.decision_seconds)
     answered: dict[str, ReviewItem] = {}
     for item in review_order(queue):
         text = references.get(item.id)
