@@ -578,12 +578,23 @@ class SpikeReport(JsonRecord):
 
     def phrases(self, top: int) -> list[str]:
         """The flagged phrases: top spikes and top disagreements, interleaved, no repeats."""
+        return list(self.flagged(top))
+
+    def flagged(self, top: int) -> dict[str, float]:
+        """The flagged phrases (in :meth:`phrases` order) with their weight: the production
+        occurrences a phrase's evidence explains, i.e. a spike's count beyond the training rate
+        or how often the two paths disagreed on it (the larger when it is both). A new word's
+        mishearing explains many; a sentence pattern of the drop, a few."""
         from itertools import chain, zip_longest
 
-        spikes = [s.ngram for s in self.spikes[:top]]
-        disagreed = [d.phrase for d in self.disagreements[:top]]
-        mixed = chain.from_iterable(zip_longest(spikes, disagreed))
-        return list(dict.fromkeys(p for p in mixed if p is not None))
+        spikes = [(s.ngram, s.prod_count - s.expected) for s in self.spikes[:top]]
+        disagreed = [(d.phrase, float(d.count)) for d in self.disagreements[:top]]
+        weights: dict[str, float] = {}
+        for pair in chain.from_iterable(zip_longest(spikes, disagreed)):
+            if pair is not None:
+                phrase, weight = pair
+                weights[phrase] = round(max(weights.get(phrase, 0.0), weight), 3)
+        return weights
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from asrloop.inference.uncertainty import FrameUncertainty, combine, frame_uncer
 from asrloop.loop.review_queue import ReviewItem
 from asrloop.loop.reviewer import minutes_spent, review_effort, review_order, simulate_review
 from asrloop.loop.selection import near_miss, rank_pool, same_pattern
+from asrloop.records import Disagreement, Spike, SpikeReport
 from asrloop.settings import typed
 from asrloop.settings.triage import ReviewerSettings, TriageSettings
 
@@ -87,6 +88,34 @@ def test_term_focused_takes_flagged_then_near_misses_then_least_confident():
     assert order[2] == ("d", "near miss: bread sits ~ bread sit")
     assert [clip_id for clip_id, _ in order[3:]] == ["c", "e", "a"]
     assert near_miss(["we", "ate", "red", "bits"], ["bread sit"], 0.75) is None
+
+
+def test_flagged_phrases_share_the_queue_by_weight_least_sure_clip_first():
+    pool = [clip(f"s{i}", "talks on the bread sit deal", 0.9 - i / 10) for i in range(5)]
+    pool += [clip(f"r{i}", "rain in the north", 0.5) for i in range(5)]
+    sure_first = [dataclasses.replace(pool[0], id="s9")]  # heard surely: comes last of its phrase
+
+    def flagged(phrases):
+        picks = rank_pool(pool + sure_first, phrases, settings("term_focused", size=4))
+        return [p.transcript.id for p in picks]
+
+    # weight 3 against 1: three of the first four picks (Sainte-Lague's 1, 3, 5 divisors)
+    assert flagged({"bread sit": 3.0, "rain": 1.0}) == ["s4", "s3", "r0", "s2"]
+    # equal weights (a plain list): a round-robin in phrase order
+    assert flagged(["rain", "bread sit"]) == ["r0", "s4", "r1", "s3"]
+    everything = rank_pool(pool + sure_first, {"bread sit": 1.0}, settings("term_focused"))
+    said = [p.transcript.id for p in everything if p.reason == "flagged: bread sit"]
+    assert said == ["s4", "s3", "s2", "s1", "s0", "s9"]
+
+
+def test_flagged_phrase_weights_are_the_occurrences_their_evidence_explains():
+    report = SpikeReport(
+        "d1",
+        (Spike("trust", 1, 71, 11, 0.6, 3.8), Spike("said voters", 2, 8, 0, 0.0, 2.2)),
+        (Disagreement("trust", "tros", 24, 71, 0.34), Disagreement("to", "trus", 14, 56, 0.25)),
+    )
+    assert report.flagged(10) == {"trust": 70.4, "to": 14.0, "said voters": 8.0}
+    assert report.phrases(1) == ["trust"] and list(report.flagged(1)) == ["trust"]
 
 
 def test_random_is_a_seeded_permutation_and_mixed_keeps_its_quotas():

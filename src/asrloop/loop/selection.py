@@ -5,7 +5,7 @@ each clip is there; the queue keeps the first ``size`` rows with their rank, so 
 with a budget reviews the most useful clips first. Strategies (``STRATEGIES``):
 
 - ``mixed`` (the default): a uniform sample (the unbiased error estimate), then clips with a
-  flagged phrase (round-robin over the monitor's top spikes), then the least confident;
+  flagged phrase (the monitor's top spikes, shared by weight), then the least confident;
 - ``random``: the pool in a seeded random order (the baseline every other is measured against);
 - ``least_confidence``: lowest mean word confidence first;
 - ``margin``: lowest mean gap between the two best CTC posteriors on speech frames first;
@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import difflib
 import random
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from asrloop.errors import DataError
@@ -41,7 +42,8 @@ class Pick:
     reason: str
 
 
-Strategy = Callable[[list[Transcript], Sequence[str], TriageSettings, random.Random], list[Pick]]
+Phrases = Mapping[str, float]  # the monitor's flagged phrases in rank order, with their weight
+Strategy = Callable[[list[Transcript], Phrases, TriageSettings, random.Random], list[Pick]]
 
 
 def contains(tokens: Sequence[str], phrase: Sequence[str]) -> bool:
@@ -49,26 +51,66 @@ def contains(tokens: Sequence[str], phrase: Sequence[str]) -> bool:
     return any(tuple(tokens[i : i + n]) == tuple(phrase) for i in range(len(tokens) - n + 1))
 
 
+def span_confidence(transcript: Transcript, phrase: Sequence[str]) -> float:
+    """The lowest word confidence where ``phrase`` is heard in the clip (1.0: not heard)."""
+    spoken = transcript.transcription.words
+    tokens = [w.word for w in spoken]
+    n = len(phrase)
+    spans = [
+        min(w.confidence for w in spoken[i : i + n])
+        for i in range(len(tokens) - n + 1)
+        if tuple(tokens[i : i + n]) == tuple(phrase)
+    ]
+    return min(spans, default=1.0)
+
+
 def flagged_round_robin(
-    pool: list[Transcript], phrases: Sequence[str], taken: set[str], quota: int, rng
+    pool: list[Transcript], phrases: Phrases, taken: set[str], quota: int
 ) -> list[Pick]:
-    """Up to ``quota`` clips containing the phrases, taken round-robin in phrase rank order."""
+    """Up to ``quota`` clips containing the phrases, shared among them by weight.
+
+    Each next clip goes to the phrase with the highest ``weight / (2 * taken + 1)`` (Sainte-
+    Lague's divisors: shares proportional to weight, every phrase soon served; equal weights
+    give a round-robin in phrase order). Within a phrase, the clip where the model is least
+    sure of the phrase's words comes first: where a heard phrase is a known word the model
+    wrote for a new one, it is rarely sure."""
     tokens = {t.id: words(t.text) for t in pool}
     queues = []
-    for phrase in phrases:
-        hits = [t for t in pool if contains(tokens[t.id], phrase.split())]
-        rng.shuffle(hits)
-        queues.append((phrase, hits))
+    for phrase, weight in phrases.items():
+        spelled = phrase.split()
+        hits = sorted(
+            (t for t in pool if contains(tokens[t.id], spelled)),
+            key=lambda t: (span_confidence(t, spelled), t.id),
+        )
+        queues.append(_PhraseQueue(phrase, max(weight, 1e-9), deque(hits)))
     picked: list[Pick] = []
-    while len(picked) < quota and any(hits for _, hits in queues):
-        for phrase, hits in queues:
-            while hits and hits[0].id in taken:
-                hits.pop(0)
-            if hits and len(picked) < quota:
-                clip = hits.pop(0)
-                taken.add(clip.id)
-                picked.append(Pick(clip, f"flagged: {phrase}"))
+    while len(picked) < quota:
+        live = [queue for queue in queues if queue.drop_taken(taken)]
+        if not live:
+            break
+        queue = max(live, key=_PhraseQueue.priority)  # the first of equals: phrase order
+        clip = queue.hits.popleft()
+        queue.served += 1
+        taken.add(clip.id)
+        picked.append(Pick(clip, f"flagged: {queue.phrase}"))
     return picked
+
+
+@dataclass
+class _PhraseQueue:
+    phrase: str
+    weight: float
+    hits: deque[Transcript]
+    served: int = 0
+
+    def priority(self) -> float:
+        return self.weight / (2 * self.served + 1)
+
+    def drop_taken(self, taken: set[str]) -> bool:
+        """Skip clips another phrase took; whether any clip is left."""
+        while self.hits and self.hits[0].id in taken:
+            self.hits.popleft()
+        return bool(self.hits)
 
 
 def least_confident(pool: list[Transcript], taken: set[str] = frozenset()) -> list[Pick]:
@@ -79,7 +121,7 @@ def least_confident(pool: list[Transcript], taken: set[str] = frozenset()) -> li
 def mixed(pool, phrases, settings: TriageSettings, rng) -> list[Pick]:
     chosen = [Pick(t, RANDOM) for t in rng.sample(pool, min(settings.random, len(pool)))]
     taken = {pick.transcript.id for pick in chosen}
-    chosen += flagged_round_robin(pool, phrases, taken, settings.flagged, rng)
+    chosen += flagged_round_robin(pool, phrases, taken, settings.flagged)
     return chosen + least_confident(pool, taken)[: settings.least_confident]
 
 
@@ -162,7 +204,7 @@ def _alike(a: str, b: str) -> float:
 
 def term_focused(pool, phrases, settings: TriageSettings, rng) -> list[Pick]:
     taken: set[str] = set()
-    chosen = flagged_round_robin(pool, phrases, taken, len(pool), rng)
+    chosen = flagged_round_robin(pool, phrases, taken, len(pool))
     similarity = settings.selection.near_miss_similarity
     for transcript in sorted(pool, key=lambda t: (t.confidence, t.id)):
         if transcript.id in taken:
@@ -220,13 +262,16 @@ def diversify(picks: list[Pick], settings: SelectionSettings) -> list[Pick]:
 
 
 def rank_pool(
-    pool: list[Transcript], phrases: Sequence[str], settings: TriageSettings
+    pool: list[Transcript], phrases: Phrases | Sequence[str], settings: TriageSettings
 ) -> list[Pick]:
     """The queue's rows in review order: the strategy's ranking, diversified, cut to size.
 
-    ``pool`` holds only review clips (no held-out clip); the same inputs and ``settings.seed``
-    give the same list."""
+    ``pool`` holds only review clips (no held-out clip); ``phrases`` the flagged phrases in
+    rank order, weighted (a plain sequence: equal weights). The same inputs and
+    ``settings.seed`` give the same list."""
     pool = sorted(pool, key=lambda t: t.id)
+    if not isinstance(phrases, Mapping):
+        phrases = dict.fromkeys(phrases, 1.0)
     selection = settings.selection
     if selection.strategy not in RANKINGS:
         raise DataError(

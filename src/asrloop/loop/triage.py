@@ -37,7 +37,7 @@ from asrloop.loop import align
 from asrloop.loop.monitor import rank_spikes
 from asrloop.loop.review_queue import ReviewItem, merge_queue, read_queue, write_queue
 from asrloop.loop.reviewer import review_effort, simulate_review
-from asrloop.loop.selection import contains, rank_pool
+from asrloop.loop.selection import Phrases, contains, rank_pool
 from asrloop.metrics import cer, group_wer, utterance_errors, wer
 from asrloop.records import SampledWer, SpikeReport, TriageOverall, TriageResult
 from asrloop.report_render import Clip, ClipIds, Report, Section, bar_chart, write_report
@@ -51,13 +51,13 @@ from asrloop.text.normalize import normalize_text, words
 
 def select_clips(
     transcripts: Iterable[Transcript],
-    phrases: Sequence[str],
+    phrases: Phrases,
     settings: TriageSettings,
     drop: Drop,
 ) -> list[ReviewItem]:
     """Review clips in review order, each with the reason it was chosen and its rank (the
     queue's rows, before review): ``settings.selection`` picks the strategy
-    (:mod:`asrloop.loop.selection`); ``phrases`` are the monitor's top spikes. Only clips
+    (:mod:`asrloop.loop.selection`); ``phrases`` are the monitor's top spikes (weighted). Only clips
     outside the drop's held-out part are eligible; the same inputs give the same list."""
     pool = [t for t in transcripts if not drop.is_holdout(t.id)]
     picks = rank_pool(pool, phrases, settings)
@@ -391,7 +391,7 @@ def outside_holdout(items: list[ReviewItem], drop: Drop) -> list[ReviewItem]:
 
 def triage_drop(
     transcripts: list[Transcript],
-    phrases: list[str],
+    phrases: Phrases,
     drop: Drop,
     settings: TriageSettings,
     folder: Path,
@@ -413,12 +413,13 @@ def review_phrases(
     training: Sequence[str],
     monitor: MonitorSettings,
     top: int,
-) -> list[str]:
-    """The monitor's ``top`` flagged phrases; ranked here when the monitor has not run."""
-    if spikes_file.exists():
-        return SpikeReport.load(spikes_file).phrases(top)
-    spikes = rank_spikes([t.text for t in transcripts], training, monitor)
-    return [s.ngram for s in spikes[:top]]
+) -> dict[str, float]:
+    """The monitor's ``top`` flagged phrases with their weights (:meth:`SpikeReport.flagged`);
+    ranked here when the monitor has not run."""
+    if not spikes_file.exists():
+        spikes = rank_spikes([t.text for t in transcripts], training, monitor)
+        return SpikeReport("", tuple(spikes)).flagged(top)
+    return SpikeReport.load(spikes_file).flagged(top)
 
 
 def vocabulary_of(texts: Iterable[str]) -> set[str]:
