@@ -5,10 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
 TEAM_STAMP := $(VENV)/.team-stamp
+SCALE_STAMP := $(VENV)/.scale-stamp
 ITERATIONS ?= 1
 ARGS ?=
 
-.PHONY: setup setup-team team-up team-down loop test test-faults test-team test-ddp test-browser test-security test-all lint format ui review screenshots bench clean
+.PHONY: setup setup-team setup-scale team-up team-down loop test test-faults test-team test-scale test-ddp test-browser test-security test-all lint format ui review screenshots bench clean
 
 ## setup: create .venv with pinned dependencies (uv when available, pip otherwise)
 setup: $(STAMP)
@@ -24,6 +25,13 @@ $(TEAM_STAMP): $(STAMP)
 	@EXTRAS=dev,team bash scripts/setup.sh
 	@touch $(TEAM_STAMP)
 
+## setup-scale: add the scale extra (Ray Data, for executor=ray) to .venv
+setup-scale: $(SCALE_STAMP)
+
+$(SCALE_STAMP): $(STAMP)
+	@EXTRAS=dev,scale bash scripts/setup.sh
+	@touch $(SCALE_STAMP)
+
 ## team-up / team-down: a local team stack (PostgreSQL + S3 + MLflow server); see docs/team.md
 team-up: $(TEAM_STAMP)
 	$(BIN)/asrloop team up $(ARGS)
@@ -35,7 +43,7 @@ team-down: $(TEAM_STAMP)
 loop: $(STAMP)
 	$(BIN)/asrloop loop loop.iterations=$(ITERATIONS) $(ARGS)
 
-FAST := not slow and not faults and not browser and not team and not ddp and not security
+FAST := not slow and not faults and not browser and not team and not ddp and not security and not scale
 
 ## test: the fast suite (3 to 15 minutes on 2 cores, by the CPU; CI runs it)
 test: $(STAMP)
@@ -48,6 +56,11 @@ test-faults: $(STAMP)
 ## test-team: the team stack's tests (PostgreSQL, S3, MLflow server; about 12 minutes)
 test-team: $(TEAM_STAMP)
 	$(BIN)/python -m pytest -m team -q
+
+## test-scale: executor=ray on a real local two-node Ray cluster (started and stopped by the
+## tests): the same transcripts, skipped clips and metrics as the local executor
+test-scale: $(SCALE_STAMP)
+	$(BIN)/python -m pytest -m scale -q
 
 ## test-ddp: torchrun DDP on CPU (gloo, 2 processes) and Hydra's launchers (about 5 minutes)
 test-ddp: $(STAMP)
@@ -64,8 +77,8 @@ test-browser: $(STAMP)
 	$(BIN)/python -m pytest -m browser -q
 
 ## test-all: every test: the fast suite, the slow loop tests, the fault campaign, the browser,
-## the team stack, DDP and the launchers
-test-all: $(TEAM_STAMP)
+## the team stack, DDP and the launchers, the Ray cluster
+test-all: $(TEAM_STAMP) $(SCALE_STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -78,6 +78,18 @@ def copy_corpus(source_root: Path, target_root: Path) -> None:
     shutil.copytree(source_root / "data", target_root / "data", dirs_exist_ok=True)
 
 
+def trained_project(source_root: Path, root: Path, *overrides: str):
+    """``root`` with a copy of ``source_root``'s corpus, its vocabulary built and a model
+    trained (and registered) with ``overrides``; returns the config."""
+    from asrloop.steps import train, vocab_build
+
+    copy_corpus(source_root, root)
+    cfg = make_cfg(root, *overrides)
+    vocab_build.run(cfg)
+    train.run(cfg)
+    return cfg
+
+
 def corpus_project(source_root: Path, root: Path) -> Path:
     """A git repository at ``root`` (one commit) holding a copy of ``source_root``'s data."""
     run(["git", "init", "-q"], root)

@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from asrloop.corpus.manifest import Utterance
+from asrloop.execution import LOCAL, Executor
 from asrloop.inference.batch import PredictionCache, transcribe_utterances
 from asrloop.inference.calibration import word_quality
 from asrloop.inference.recognizer import Recognizer
@@ -39,10 +40,12 @@ def evaluate_set(
     batch_seconds: float,
     predictions_file: Path,
     cache: PredictionCache | None = None,
+    executor: Executor = LOCAL,
 ) -> SetScores:
-    """Transcribe and score one set; its predictions go to ``predictions_file``."""
+    """Transcribe (the batches run by ``executor``) and score one set; its predictions go to
+    ``predictions_file``."""
     predictions, stats = transcribe_utterances(
-        recognizer, rows, batch_seconds, f"evaluating {name}", cache
+        recognizer, rows, batch_seconds, f"evaluating {name}", cache, executor
     )
     errors, words = utterance_errors(
         [p.reference for p in predictions], [p.hypothesis for p in predictions]

@@ -40,6 +40,7 @@ from asrloop.artifacts import SKIPPED_ROWS_ARTIFACT, VOCAB_VERSION, ModelOutput
 from asrloop.corpus.manifest import Utterance, iter_corpus
 from asrloop.distributed import Distributed, NoTracking
 from asrloop.errors import ConfigError, MissingInputError
+from asrloop.execution import LOCAL, Executor
 from asrloop.faults import fault_point
 from asrloop.fsutil import recover_dir, replace_dir
 from asrloop.hardware import Hardware
@@ -102,6 +103,7 @@ class TrainingJob:
     serving: ServingPackage  # what registering the best model logs with it
     distributed: Distributed = field(default_factory=Distributed)  # this rank (torchrun)
     find_unused_parameters: str | bool = "auto"  # trainer.ddp_find_unused_parameters
+    executor: Executor = LOCAL  # where uncached features are computed (conf/executor)
 
     @property
     def output(self) -> ModelOutput:
@@ -280,8 +282,13 @@ class Trainer:
         if inputs.cacheable:
             root = self.job.tracking.root
             cache = FeatureCache(self.job.feature_cache, self.job.features, root)
-        train, report = load_examples(rows, tokenizer, inputs, max_s, "loading train", cache)
-        dev, dev_report = load_examples(dev_rows, tokenizer, inputs, max_s, "loading dev", cache)
+        executor = self.job.executor
+        train, report = load_examples(
+            rows, tokenizer, inputs, max_s, "loading train", cache, executor
+        )
+        dev, dev_report = load_examples(
+            dev_rows, tokenizer, inputs, max_s, "loading dev", cache, executor
+        )
         inputs.prepare(model, train)
         reports = {"train": report, "dev": dev_report}
         averaging = init_version is not None and float(self.tc.average_with_start) > 0

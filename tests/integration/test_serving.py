@@ -26,28 +26,23 @@ from asrloop.inference.pyfunc import PATH_ROOTS_ENV, REQUEST_BONUS
 from asrloop.inference.recognizer import Recognizer
 from asrloop.model.registry import Registry
 from asrloop.settings import typed
-from asrloop.steps import train, vocab_build
 from asrloop.tracking import TrackingSettings
 from tests.helpers import (
     FAST_TRAINING,
     TINY_CORPUS,
-    copy_corpus,
     free_port,
-    make_cfg,
     python_without_asrloop,
     tracking_uri,
+    trained_project,
 )
 
 
 @pytest.fixture(scope="module")
 def champion(tiny_corpus, tmp_path_factory):
     """A model trained briefly on the tiny corpus, registered and aliased ``champion``."""
-    _, source = tiny_corpus
     root = tmp_path_factory.mktemp("serving")
-    copy_corpus(source, root)
-    cfg = make_cfg(root, *TINY_CORPUS, *FAST_TRAINING, "train.max_steps=60")
-    vocab_build.run(cfg)
-    train.run(cfg)
+    overrides = (*TINY_CORPUS, *FAST_TRAINING, "train.max_steps=60")
+    cfg = trained_project(tiny_corpus[1], root, *overrides)
     registry = Registry(TrackingSettings.resolve(typed(cfg).tracking, cfg.paths.root))
     registry.set_alias(registry.resolve("1"), "champion")
     return cfg, registry

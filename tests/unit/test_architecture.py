@@ -45,6 +45,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "asrloop.hardware",
             "asrloop.machine",
             "asrloop.tracking",
+            "asrloop.execution",
         ),
     ),
     (

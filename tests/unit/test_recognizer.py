@@ -3,6 +3,9 @@ project's fbank model and for a raw-audio wav2vec2-style checkpoint with its own
 
 from __future__ import annotations
 
+import pickle
+import shutil
+
 import numpy as np
 import pytest
 import torch
@@ -129,3 +132,26 @@ def test_inference_precision_comes_from_the_trainer_config(tmp_path):
     assert setup("fp32").precision == "fp32"
     assert setup("bf16").precision == "bf16"
     assert setup("auto").precision == ("bf16" if cpu_has_fast_bf16() else "fp32")
+
+
+def test_a_recognizer_travels_as_its_recipe_by_value(model_dirs, tmp_path):
+    """What an executor's worker gets: the same model, vocabulary and settings, even once the
+    folders it was built from are gone (a registry checkout is removed after loading)."""
+    copy = tmp_path / "copy"
+    shutil.copytree(model_dirs, copy)
+    original = make_recognizer(copy, LEXICON)
+    sent = pickle.dumps(original)
+    shutil.rmtree(copy)
+    rebuilt = pickle.loads(sent)
+    assert rebuilt.signature == original.signature
+    audio = [np.random.default_rng(seed).normal(0, 0.1, 16000 + 4000 * seed) for seed in range(3)]
+    audio = [a.astype(np.float32) for a in audio]
+    assert rebuilt.transcribe_batch(audio) == original.transcribe_batch(audio)
+
+
+def test_a_recognizer_built_from_objects_says_it_cannot_travel(recognizer):
+    bare = Recognizer(
+        recognizer.model, recognizer.tokenizer, recognizer.decoder, recognizer.inputs, 4.0
+    )
+    with pytest.raises(TypeError, match="from model folders"):
+        pickle.dumps(bare)

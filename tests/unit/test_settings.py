@@ -44,7 +44,7 @@ COMBINATIONS = [
         "scenario=climate",
     ],
     ["experiment=faults", "hparams_search=optuna", "scenario=markets"],
-    ["scenario=holyrood"],
+    ["scenario=holyrood", "executor=ray"],
     ["scenario=wildlife"],
 ]
 MODEL_SCHEMAS = {

@@ -1,6 +1,9 @@
 """Transcribe manifest rows in length-sorted batches: one :class:`Prediction` per readable clip.
 
-Unreadable clips are reported and skipped (counted in :class:`BatchStats`), never fatal.
+The batches are planned once (:func:`plan_batches`) and run by an executor
+(:mod:`asrloop.execution`: this process, or a Ray cluster's actors), each batch by the same
+:class:`BatchTranscriber`. Unreadable clips are reported and skipped (counted in
+:class:`BatchStats`), never fatal.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ import numpy as np
 from asrloop.artifacts import PREDICTIONS_SUFFIX
 from asrloop.audio.io import SAMPLE_RATE, AudioError, audio_info, read_audio
 from asrloop.corpus.manifest import Utterance
+from asrloop.execution import LOCAL, Executor
 from asrloop.inference.types import Transcription
 from asrloop.jsonio import read_json, write_json
-from asrloop.progress import console, progress_bar
+from asrloop.progress import console
 
 if TYPE_CHECKING:
     from asrloop.inference.recognizer import Recognizer
@@ -111,53 +115,115 @@ def transcribe_utterances(
     batch_seconds: float,
     description: str = "transcribing",
     cache: PredictionCache | None = None,
+    executor: Executor = LOCAL,
 ) -> tuple[list[Prediction], BatchStats]:
     """Predictions in the order of ``rows`` (unreadable clips left out) and timing stats;
-    from ``cache`` when this recognizer already transcribed these rows."""
+    from ``cache`` when this recognizer already transcribed these rows. ``executor`` runs the
+    batches (:mod:`asrloop.execution`): here, or on a Ray cluster's actors, same results."""
     if cache is not None:
         cached = cache.get(recognizer, rows)
         if cached is not None:
             console.print(f"{description}: {len(cached[0])} predictions reused")
             return cached
-    predictions, stats = _transcribe(recognizer, rows, batch_seconds, description)
+    predictions, stats = _transcribe(recognizer, rows, batch_seconds, description, executor)
     if cache is not None:
         cache.put(recognizer, rows, predictions, stats)
     return predictions, stats
 
 
-def _transcribe(
-    recognizer: Recognizer, rows: Sequence[Utterance], batch_seconds: float, description: str
-) -> tuple[list[Prediction], BatchStats]:
+def plan_batches(
+    rows: Sequence[Utterance], batch_seconds: float, max_file_seconds: float
+) -> tuple[list[list[int]], list[str]]:
+    """Row indices in length order, cut into batches of about ``batch_seconds`` of audio (by
+    the files' headers), and a message per clip left out (unreadable header, too long). Every
+    executor runs these same batches, so every executor hears the same thing."""
     order = sorted(range(len(rows)), key=lambda i: rows[i].duration)
-    results: dict[int, Transcription] = {}
-    audio_seconds, compute_seconds, skipped = 0.0, 0.0, []
-    with progress_bar(description, len(rows)) as advance:
-        batch: list[tuple[int, np.ndarray]] = []
-        for position, index in enumerate(order):
+    batches: list[list[int]] = []
+    skipped: list[str] = []
+    batch: list[int] = []
+    size = 0.0
+    for position, index in enumerate(order):
+        try:
+            seconds = _bounded_seconds(rows[index], max_file_seconds)
+            batch.append(index)
+            size += seconds
+        except AudioError as error:
+            skipped.append(str(error))
+        if batch and (size >= batch_seconds or position == len(order) - 1):
+            batches.append(batch)
+            batch, size = [], 0.0
+    return batches, skipped
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What one batch gave: a transcription per row (None: unreadable), the skip messages."""
+
+    transcriptions: list[Transcription | None]
+    skipped: list[str]
+    audio_seconds: float
+    compute_seconds: float
+
+
+@dataclass(frozen=True)
+class BatchTranscriber:
+    """One planned batch of rows -> their transcriptions: the function every executor runs
+    (pickled with its recognizer's recipe for a remote worker, which rebuilds it once)."""
+
+    recognizer: Recognizer
+
+    def __call__(self, rows: list[Utterance]) -> BatchOutcome:
+        audios: list[np.ndarray] = []
+        readable: list[int] = []
+        skipped: list[str] = []
+        for position, row in enumerate(rows):
             try:
-                audio = _read_bounded(rows[index], recognizer.max_file_seconds)
-                batch.append((index, audio))
+                audios.append(_read_bounded(row, self.recognizer.max_file_seconds))
+                readable.append(position)
             except AudioError as error:
                 skipped.append(str(error))
-                console.print(f"[yellow]skipped[/] {error}")
-            size = sum(len(a) for _, a in batch) / SAMPLE_RATE
-            if batch and (size >= batch_seconds or position == len(order) - 1):
-                start = time.perf_counter()
-                outputs = recognizer.transcribe_batch([a for _, a in batch])
-                compute_seconds += time.perf_counter() - start
-                audio_seconds += size
-                for (i, _), out in zip(batch, outputs, strict=True):
-                    results[i] = out
-                advance(len(batch))
-                batch = []
-        advance(len(skipped))
+        start = time.perf_counter()
+        heard = self.recognizer.transcribe_batch(audios) if audios else []
+        compute = time.perf_counter() - start
+        transcriptions: list[Transcription | None] = [None] * len(rows)
+        for position, transcription in zip(readable, heard, strict=True):
+            transcriptions[position] = transcription
+        seconds = sum(len(a) for a in audios) / SAMPLE_RATE
+        return BatchOutcome(transcriptions, skipped, seconds, compute)
+
+
+def _transcribe(
+    recognizer: Recognizer,
+    rows: Sequence[Utterance],
+    batch_seconds: float,
+    description: str,
+    executor: Executor,
+) -> tuple[list[Prediction], BatchStats]:
+    batches, skipped = plan_batches(rows, batch_seconds, recognizer.max_file_seconds)
+    work = [[_with_absolute_path(rows[i]) for i in batch] for batch in batches]
+    outcomes = executor.map(BatchTranscriber(recognizer), work, description, size=len)
+    results: dict[int, Transcription] = {}
+    for batch, outcome in zip(batches, outcomes, strict=True):
+        skipped += outcome.skipped
+        for index, transcription in zip(batch, outcome.transcriptions, strict=True):
+            if transcription is not None:
+                results[index] = transcription
+    for message in skipped:
+        console.print(f"[yellow]skipped[/] {message}")
+    audio_seconds = sum(outcome.audio_seconds for outcome in outcomes)
+    compute_seconds = sum(outcome.compute_seconds for outcome in outcomes)
     predictions = [Prediction(rows[i], results[i]) for i in range(len(rows)) if i in results]
     return predictions, BatchStats(audio_seconds, compute_seconds, len(skipped))
 
 
-def _read_bounded(row: Utterance, max_seconds: float) -> np.ndarray:
-    """The clip's audio (its segment, for a row with an offset); a clip longer than
-    ``max_seconds`` (by the header, or the segment's duration) is refused unread."""
+def _with_absolute_path(row: Utterance) -> Utterance:
+    """The row naming its audio absolutely: a worker's working folder is not this one's."""
+    return row.replace(audio_filepath=str(row.audio_path.resolve()), manifest=None)
+
+
+def _bounded_seconds(row: Utterance, max_seconds: float) -> float:
+    """The clip's length by its header (its segment's, for a row with an offset); a clip longer
+    than ``max_seconds`` is an :class:`AudioError`."""
     rate, _, frames = audio_info(row.audio_path)
     seconds = row.segment[1] if row.segment[1] is not None else frames / rate
     if seconds > max_seconds:
@@ -165,6 +231,13 @@ def _read_bounded(row: Utterance, max_seconds: float) -> np.ndarray:
             f"{row.audio_path}: {seconds:.0f} s is longer than "
             f"features.max_file_seconds={max_seconds:g}"
         )
+    return seconds
+
+
+def _read_bounded(row: Utterance, max_seconds: float) -> np.ndarray:
+    """The clip's audio (its segment, for a row with an offset); a clip longer than
+    ``max_seconds`` (by the header, or the segment's duration) is refused unread."""
+    _bounded_seconds(row, max_seconds)
     audio, _ = read_audio(row.audio_path, segment=row.segment)
     return audio
 

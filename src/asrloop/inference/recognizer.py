@@ -24,6 +24,7 @@ from asrloop.audio.io import SAMPLE_RATE, read_audio
 from asrloop.decode import GreedyDecoder, build_decoder
 from asrloop.errors import MissingInputError
 from asrloop.hardware import autocast
+from asrloop.inference.recipe import RecognizerRecipe, folder_files
 from asrloop.inference.types import Transcription, WordTiming
 from asrloop.inference.uncertainty import FrameUncertainty, combine, frame_uncertainty
 from asrloop.model.checkpoint import load_checkpoint
@@ -109,6 +110,8 @@ class Recognizer:
         self.frame_seconds = inputs.frame_seconds
         # word confidence calibrated on dev (the model folder's confidence_map.json), or raw
         self.confidence_map: ConfidenceMap | None = None
+        # its folders and settings by value, when built from folders: what a worker rebuilds
+        self.recipe: RecognizerRecipe | None = None
 
     def word_confidence(self, raw: float) -> float:
         if self.confidence_map is None:
@@ -152,7 +155,42 @@ class Recognizer:
         recognizer.signature = signature(
             model_dir, vocab_dir, decode, features, max_seconds, second_path, precision
         )
+        recognizer.recipe = RecognizerRecipe(
+            folder_files(Path(model_dir)),
+            folder_files(Path(vocab_dir)) if vocab_dir else None,
+            decode,
+            features,
+            max_seconds,
+            second_path,
+            recognizer.device.type,
+            precision,
+        )
         return recognizer
+
+    def __reduce__(self):
+        """Pickled as its recipe: another process (an executor's worker) rebuilds it."""
+        if self.recipe is None:
+            raise TypeError(
+                "this recognizer was built from objects, not from model folders "
+                "(Recognizer.from_dirs): it cannot be sent to another process"
+            )
+        return Recognizer.from_recipe, (self.recipe,)
+
+    @classmethod
+    def from_recipe(cls, recipe: RecognizerRecipe) -> Recognizer:
+        """The recognizer a recipe describes (in a worker: the same model, vocabulary and
+        settings as the process that sent it)."""
+        model_dir, vocab_dir, device, precision = recipe.materialize()
+        return cls.from_dirs(
+            model_dir,
+            vocab_dir,
+            recipe.decode,
+            recipe.features,
+            recipe.max_seconds,
+            recipe.second_path,
+            device,
+            precision,
+        )
 
     @torch.no_grad()
     def log_probs(self, audios: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:

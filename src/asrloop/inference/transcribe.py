@@ -14,6 +14,7 @@ from pathlib import Path
 from asrloop.artifacts import MANIFEST
 from asrloop.audio.io import AUDIO_SUFFIXES, AudioError, audio_info
 from asrloop.corpus.manifest import Utterance, read_manifest
+from asrloop.execution import LOCAL, Executor
 from asrloop.faults import fault_point
 from asrloop.inference.batch import transcribe_utterances
 from asrloop.inference.loading import REGISTRY_PREFIX
@@ -84,12 +85,13 @@ def transcribe(
     out: Path,
     batch: float,
     root: Path | None = None,
+    executor: Executor = LOCAL,
 ) -> Path:
     """Transcribe every clip of ``source`` into ``out`` (transcripts.jsonl rows; audio paths
-    relative to the project ``root`` when inside it)."""
+    relative to the project ``root`` when inside it), the batches run by ``executor``."""
     rows = input_rows(source)
     predictions, stats = transcribe_utterances(
-        recognizer, rows, batch, f"transcribing {source.name}"
+        recognizer, rows, batch, f"transcribing {source.name}", executor=executor
     )
     transcripts = [
         Transcript(

@@ -23,6 +23,7 @@ from pathlib import Path
 from asrloop.checks.model import Evidence, RegressionComparison, check_model
 from asrloop.corpus.manifest import Utterance
 from asrloop.evaluate import metric_name
+from asrloop.execution import LOCAL, Executor
 from asrloop.faults import fault_point
 from asrloop.inference.batch import Prediction, PredictionCache, transcribe_utterances
 from asrloop.inference.loading import DecodingSetup, load_recognizer
@@ -55,6 +56,7 @@ class EvidenceSets:
     new_terms: list[str]  # the terms the newest drop brought: these must be learned
     batch_seconds: float
     cache: PredictionCache | None = None  # predictions evaluation already made
+    executor: Executor = LOCAL  # where the clips are transcribed (conf/executor)
 
 
 @dataclass(frozen=True)
@@ -100,10 +102,15 @@ def measure(
     """One model's numbers on the gate's evidence (each clip transcribed once)."""
     batch = sets.batch_seconds
     regression, _ = transcribe_utterances(
-        recognizer, sets.regression, batch, f"v{version} regression set", sets.cache
+        recognizer,
+        sets.regression,
+        batch,
+        f"v{version} regression set",
+        sets.cache,
+        sets.executor,
     )
     held, _ = transcribe_utterances(
-        recognizer, sets.heldout, batch, f"v{version} held-out drops", sets.cache
+        recognizer, sets.heldout, batch, f"v{version} held-out drops", sets.cache, sets.executor
     )
     measured = candidate(version, regression, held, sets.terms)
     return Measurement(measured, regression, held, recognizer, info)

@@ -17,9 +17,10 @@ import torch
 
 from asrloop.audio.io import SAMPLE_RATE, AudioError, read_audio
 from asrloop.corpus.manifest import Utterance
+from asrloop.execution import LOCAL, Executor
 from asrloop.model.feature_cache import FeatureCache, Featurized
 from asrloop.model.inputs import ModelInputs
-from asrloop.progress import console, progress_bar
+from asrloop.progress import console
 from asrloop.text.tokenizer import CharTokenizer
 
 
@@ -60,32 +61,38 @@ def load_examples(
     max_seconds: float,
     description: str,
     cache: FeatureCache | None = None,
+    executor: Executor = LOCAL,
 ) -> tuple[list[Example], LoadReport]:
     """Featurised examples of ``rows`` (bad rows reported, skipped and counted); features come
-    from ``cache`` where a shard's are stored, and new ones are stored there."""
+    from ``cache`` where a shard's are stored, and new ones are computed shard by shard by
+    ``executor`` (here, or on Ray's actors) and stored there."""
     report = LoadReport()
-    examples = []
     by_shard: dict[Path, list[Utterance]] = defaultdict(list)
     for row in rows:
         by_shard[row.audio_path.parent].append(row)
-    with progress_bar(description, len(rows)) as advance:
-        for shard, shard_rows in by_shard.items():
-            stored = cache.load(shard) if cache else {}
-            computed: dict[str, Featurized] = {}
-            for row in shard_rows:
-                advance()
-                if not _usable_text(row, tokenizer, report):
-                    continue
-                if row.id not in stored and row.id not in computed:
-                    featurized = _featurize(row, inputs, report)
-                    if featurized is not None:
-                        computed[row.id] = featurized
-                done = stored.get(row.id) or computed.get(row.id)
+    usable = {id(row): _usable_text(row, tokenizer, report) for row in rows}
+    stored = {shard: cache.load(shard) if cache else {} for shard in by_shard}
+    todo = {shard: _to_featurize(group, usable, stored[shard]) for shard, group in by_shard.items()}
+    shards = [shard for shard in by_shard if todo[shard]]
+    outcomes = executor.map(
+        ShardFeaturizer(inputs), [todo[shard] for shard in shards], description, size=len
+    )
+    computed: dict[Path, dict[str, Featurized]] = defaultdict(dict)
+    for shard, outcome in zip(shards, outcomes, strict=True):
+        computed[shard] = outcome.features
+        named = {row.id: row for row in todo[shard]}
+        for row_id, reason, detail in outcome.failures:
+            report.skip(named[row_id], reason, detail)
+        if cache and outcome.features:
+            cache.store(shard, {**stored[shard], **outcome.features})
+    examples = []
+    for shard, group in by_shard.items():
+        for row in group:
+            if usable[id(row)]:
+                done = stored[shard].get(row.id) or computed[shard].get(row.id)
                 example = _example(row, done, tokenizer, max_seconds, inputs, report)
                 if example is not None:
                     examples.append(example)
-            if cache and computed:
-                cache.store(shard, {**stored, **computed})
     for message in report.messages[:20]:
         console.print(f"[yellow]skipped[/] {message}")
     if len(report.messages) > 20:
@@ -93,20 +100,57 @@ def load_examples(
     return examples, report
 
 
-def _featurize(row: Utterance, extractor: ModelInputs, report: LoadReport):
-    """(features, seconds, resampled) of a row's audio, or None (reported) when unreadable."""
+def _to_featurize(
+    rows: list[Utterance], usable: dict[int, bool], stored: dict[str, Featurized]
+) -> list[Utterance]:
+    """The shard's rows to featurise: usable, not stored, each clip once."""
+    wanted = {row.id: row for row in rows if usable[id(row)] and row.id not in stored}
+    return list(wanted.values())
+
+
+@dataclass(frozen=True)
+class ShardFeatures:
+    features: dict[str, Featurized]
+    failures: list[tuple[str, str, str]]  # (row id, reason, detail): missing or unreadable
+
+
+@dataclass(frozen=True)
+class ShardFeaturizer:
+    """One shard's rows -> their features: the function every executor runs (``inputs``, the
+    model's input adapter, travels pickled to a remote worker)."""
+
+    inputs: ModelInputs
+
+    def __call__(self, rows: list[Utterance]) -> ShardFeatures:
+        features: dict[str, Featurized] = {}
+        failures: list[tuple[str, str, str]] = []
+        for row in rows:
+            try:
+                features[row.id] = _featurize(row, self.inputs)
+            except _Unreadable as error:
+                failures.append((row.id, error.reason, error.detail))
+        return ShardFeatures(features, failures)
+
+
+class _Unreadable(Exception):
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+
+def _featurize(row: Utterance, extractor: ModelInputs) -> Featurized:
+    """(features, seconds, resampled) of a row's audio; :class:`_Unreadable` when missing or
+    unreadable."""
     path = row.audio_path
     if not Path(path).exists():
-        report.skip(row, "missing_file", f"audio file not found: {path}")
-        return None
+        raise _Unreadable("missing_file", f"audio file not found: {path}")
     try:
         audio, rate = read_audio(path, target_rate=None, segment=row.segment)
         resampled = rate != SAMPLE_RATE
         if resampled:
             audio, _ = read_audio(path, target_rate=SAMPLE_RATE, segment=row.segment)
     except AudioError as error:
-        report.skip(row, "unreadable", str(error))
-        return None
+        raise _Unreadable("unreadable", str(error)) from error
     return extractor(audio), len(audio) / SAMPLE_RATE, resampled
 
 

@@ -16,6 +16,7 @@ from asrloop.settings.checks import ChecksSettings
 from asrloop.settings.corpus import CorpusSettings, CorpusTextSettings, ImporterSettings
 from asrloop.settings.decode import DecodeSettings, decode_schema
 from asrloop.settings.evaluate import EvaluateSettings
+from asrloop.settings.executor import ExecutorSettings
 from asrloop.settings.export import ExportSettings
 from asrloop.settings.features import FeaturesSettings
 from asrloop.settings.gate import GateSettings
@@ -53,6 +54,7 @@ class Settings:
     decode: DecodeSettings = field(default_factory=DecodeSettings)
     evaluate: EvaluateSettings = field(default_factory=EvaluateSettings)
     transcribe: TranscribeSettings = field(default_factory=TranscribeSettings)
+    executor: ExecutorSettings = field(default_factory=ExecutorSettings)
     triage: TriageSettings = field(default_factory=TriageSettings)
     grow: GrowSettings = field(default_factory=GrowSettings)
     review: ReviewSettings = field(default_factory=ReviewSettings)
@@ -82,6 +84,7 @@ GROUPS: dict[str, type] = {
     "decode": DecodeSettings,
     "evaluate": EvaluateSettings,
     "transcribe": TranscribeSettings,
+    "executor": ExecutorSettings,
     "triage": TriageSettings,
     "grow": GrowSettings,
     "review": ReviewSettings,

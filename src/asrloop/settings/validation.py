@@ -21,6 +21,7 @@ from omegaconf.errors import OmegaConfBaseException
 from asrloop.errors import ConfigError
 from asrloop.settings.common import FreeFormCheck, schema_fields
 from asrloop.settings.decode import CHOICES as DECODE_CHOICES
+from asrloop.settings.executor import CHOICES as EXECUTOR_CHOICES
 from asrloop.settings.keys import FREE_FORM_CHECKS, field_type, optional_inner, raw
 from asrloop.settings.messages import ChoiceError, PartialError, message, missing_message
 from asrloop.settings.origin import Origin
@@ -111,7 +112,11 @@ def _missing(node: DictConfig | ListConfig, prefix: str = "") -> list[str]:
     return found
 
 
-CHOICES = {**DECODE_CHOICES, **TRIAGE_CHOICES}  # checked before the schema is picked
+CHOICES = {
+    **DECODE_CHOICES,
+    **TRIAGE_CHOICES,
+    **EXECUTOR_CHOICES,
+}  # checked before the schema is picked
 
 
 def _check_choices(data: Mapping) -> None:

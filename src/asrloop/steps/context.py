@@ -64,6 +64,13 @@ class StepContext:
 
         return Registry(self.tracking)
 
+    @cached_property
+    def executor(self):
+        """Where the step's batch work runs (``conf/executor``: here, or on Ray)."""
+        from asrloop.execution import executor_for
+
+        return executor_for(self.settings.executor)
+
     @property
     def model_output(self) -> ModelOutput:
         """The training output folder (``train.output_dir``)."""

@@ -10,6 +10,8 @@ from asrloop.steps.context import StepContext, step
 
 @step("corpus import")
 def run(ctx: StepContext) -> ImportReport:
-    report = import_corpus(ImportSettings.of(ctx.settings.corpus), ctx.layout.base_corpus)
+    report = import_corpus(
+        ImportSettings.of(ctx.settings.corpus), ctx.layout.base_corpus, ctx.executor
+    )
     save_config(ctx.cfg, ctx.layout.corpus_config())
     return report

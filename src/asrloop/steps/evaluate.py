@@ -42,7 +42,9 @@ def run(ctx: InferenceContext) -> EvaluationReport:
     if held_out:
         sets[HELD_OUT_SET] = held_out
     results = {
-        name: evaluate_set(recognizer, name, rows, terms, batch, layout.predictions(name), cache)
+        name: evaluate_set(
+            recognizer, name, rows, terms, batch, layout.predictions(name), cache, ctx.executor
+        )
         for name, rows in sets.items()
     }
     report = EvaluationReport(info, results)

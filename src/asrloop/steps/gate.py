@@ -35,6 +35,7 @@ def evidence(ctx: InferenceContext) -> EvidenceSets:
         [t for t in terms if t not in earlier],
         float(ctx.settings.evaluate.batch_seconds),
         ctx.prediction_cache(),
+        ctx.executor,
     )
 
 

@@ -67,6 +67,7 @@ def run(ctx: StepContext) -> float:
         serving=serving_package(ctx),
         distributed=distributed,
         find_unused_parameters=settings.trainer.ddp_find_unused_parameters,
+        executor=ctx.executor,
     )
     result = Trainer(job).fit()
     console.print(result)

@@ -19,4 +19,6 @@ def run(ctx: InferenceContext) -> Path:
     ref = model_ref(serving_model(record, model))
     recognizer, info = ctx.recognizer(ref, second_path=bool(tc.second_path))
     batch = float(settings.evaluate.batch_seconds)
-    return transcribe(recognizer, info, Path(tc.input), Path(tc.output), batch, ctx.layout.root)
+    return transcribe(
+        recognizer, info, Path(tc.input), Path(tc.output), batch, ctx.layout.root, ctx.executor
+    )

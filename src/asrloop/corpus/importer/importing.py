@@ -23,6 +23,7 @@ from asrloop.corpus.importer.shard_writer import shard_exclusions, write_shards
 from asrloop.corpus.importer.splits import SplitRules
 from asrloop.corpus.manifest import read_manifest
 from asrloop.errors import ConfigError
+from asrloop.execution import LOCAL, Executor
 from asrloop.progress import console, progress_bar
 from asrloop.records import JsonRecord
 from asrloop.settings.corpus import CorpusSettings
@@ -121,8 +122,9 @@ def summarize(folders: list[Path]) -> tuple[Counter, Counter, int, float, list[s
     return splits, rates, downmixed, seconds, failed
 
 
-def import_corpus(settings: ImportSettings, root: Path) -> ImportReport:
-    """Import ``settings.path`` into shards under ``root`` (resumable); returns the report."""
+def import_corpus(settings: ImportSettings, root: Path, executor: Executor = LOCAL) -> ImportReport:
+    """Import ``settings.path`` into shards under ``root`` (resumable); returns the report.
+    ``executor`` other than the local one converts the clips on its workers."""
     start = time.perf_counter()
     ownership.claim(root, STEP)
     name = detect_format(settings.path) if settings.format == "auto" else settings.format
@@ -133,8 +135,12 @@ def import_corpus(settings: ImportSettings, root: Path) -> ImportReport:
     removed = ownership.prune(root, STEP, [s.name for s in shards])
     if removed:
         console.print(f"removed shards asrloop wrote that this import no longer has: {removed}")
-    with progress_bar(f"importing {len(plan.clips)} clips", len(plan.clips)) as advance:
-        folders = write_shards(shards, root, settings.options.workers, f"import/{name}", advance)
+    source, workers = f"import/{name}", settings.options.workers
+    if executor is LOCAL:
+        with progress_bar(f"importing {len(plan.clips)} clips", len(plan.clips)) as advance:
+            folders = write_shards(shards, root, workers, source, advance)
+    else:
+        folders = write_shards(shards, root, workers, source, executor=executor)
     ownership.record(root, STEP, [f.name for f in folders])
     splits, rates, downmixed, seconds, failed = summarize(folders)
     report = ImportReport(

@@ -23,6 +23,7 @@ from asrloop.corpus.importer.conversion import convert
 from asrloop.corpus.importer.import_plan import Excluded, ImportShard, PlannedClip
 from asrloop.corpus.manifest import Utterance, write_manifest
 from asrloop.corpus.shards import folder_is_complete
+from asrloop.execution import Executor
 from asrloop.faults import fault_point
 from asrloop.fsutil import recover_dir, replace_dir
 from asrloop.jsonio import iter_jsonl, write_jsonl
@@ -38,6 +39,15 @@ class ClipResult:
     rate: int = 0
     channels: int = 0
     error: str | None = None
+
+
+def convert_task(task: tuple[str, Sequence[PlannedClip]]) -> list[ClipResult]:
+    """:func:`convert_batch` of one ``(folder, clips)`` task: what an executor runs."""
+    return convert_batch(*task)
+
+
+def _clips(task: tuple[str, Sequence[PlannedClip]]) -> int:
+    return len(task[1])
 
 
 def convert_batch(folder: str, clips: Sequence[PlannedClip]) -> list[ClipResult]:
@@ -114,8 +124,12 @@ def write_shards(
     workers: int,
     source: str,
     on_progress: Callable[[int], None] | None = None,
+    executor: Executor | None = None,
 ) -> list[Path]:
-    """Write every incomplete shard under ``root``; returns all shard folders."""
+    """Write every incomplete shard under ``root``; returns all shard folders. The clips are
+    converted in batches by ``executor`` when given (a Ray cluster's actors, writing where
+    this process reads: a shared filesystem), else here or in ``workers`` processes."""
+    root = root.resolve()
     root.mkdir(parents=True, exist_ok=True)
     for shard in shards:
         recover_dir(root / shard.name)
@@ -142,7 +156,12 @@ def write_shards(
             tmp = root / f"{shard.name}.partial"
             finish_shard(shard, results.pop(shard.name), tmp, root / shard.name, source)
 
-    if workers <= 1 or sum(len(t[2]) for t in tasks) < INLINE_BELOW:
+    if executor is not None:
+        work = [(tmp, clips) for _, tmp, clips in tasks]
+        converted = executor.map(convert_task, work, f"converting ({source})", size=_clips)
+        for (shard, _, _), batch in zip(tasks, converted, strict=True):
+            done(shard, batch)
+    elif workers <= 1 or sum(len(t[2]) for t in tasks) < INLINE_BELOW:
         for shard, tmp, clips in tasks:
             done(shard, convert_batch(tmp, clips))
     else:
