@@ -172,13 +172,28 @@ def flops_per_audio_second(root: Path, overrides: list[str]) -> float:
     return counter.get_total_flops() / seconds
 
 
-def profile_training(root: Path, overrides: list[str]) -> None:
+def profile_training(root: Path, overrides: list[str], precisions: list[str]) -> None:
+    """Per-op self CPU time of the same training steps in each precision (after 3 warm-up
+    steps), and the ops whose time changed most between the first and the last."""
     import torch
 
-    setup = training_setup(root, overrides)
-    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
-        train_steps(*setup[:-1], setup[-1][:12])
-    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+    totals: dict[str, dict[str, float]] = {}
+    for precision in precisions:
+        setup = training_setup(root, [*overrides, f"trainer.precision={precision}"])
+        *parts, batches = setup
+        train_steps(*parts, batches[:3])
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            train_steps(*parts, batches[3:13])
+        averages = prof.key_averages()
+        print(f"\n{precision}:")
+        print(averages.table(sort_by="self_cpu_time_total", row_limit=15))
+        totals[precision] = {e.key: e.self_cpu_time_total / 1000 for e in averages}
+    if len(precisions) > 1:
+        first, last = totals[precisions[0]], totals[precisions[-1]]
+        names = sorted(first.keys() & last.keys(), key=lambda k: -max(first[k], last[k]))[:15]
+        print(f"self CPU ms, {precisions[0]} -> {precisions[-1]}:")
+        for name in names:
+            print(f"  {name:<40} {first[name]:8.1f} -> {last[name]:8.1f}")
 
 
 def main() -> None:
@@ -241,7 +256,7 @@ def main() -> None:
     (path.with_suffix(".json")).write_text(json.dumps(record, indent=1))
     print(f"dev CER against wall time: {path}")
     if args.profile:
-        profile_training(root, args.overrides)
+        profile_training(root, args.overrides, precisions)
 
 
 if __name__ == "__main__":
