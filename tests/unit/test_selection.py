@@ -108,6 +108,20 @@ def test_flagged_phrases_share_the_queue_by_weight_least_sure_clip_first():
     assert said == ["s4", "s3", "s2", "s1", "s0", "s9"]
 
 
+def test_a_clip_belongs_to_the_heaviest_phrase_it_says():
+    """Clips saying "beat pump" are heat pump's mishearing: the lighter phrase "beat" takes its own
+    clips (a rare word heard as a frequent one) before them, however unsure those are."""
+    pool = [
+        clip("hp1", "a beat pump in every school", 0.30),
+        clip("hp2", "they fitted a beat pump", 0.35),
+        clip("pe1", "the beat bogs must be protected", 0.80),
+        clip("pe2", "beat holds more carbon", 0.85),
+    ]
+    picks = rank_pool(pool, {"pump": 3.0, "beat": 2.0}, settings("term_focused", size=4))
+    assert [p.transcript.id for p in picks] == ["hp1", "pe1", "hp2", "pe2"]
+    assert [p.reason for p in picks][:2] == ["flagged: pump", "flagged: beat"]
+
+
 def test_flagged_phrase_weights_are_the_occurrences_their_evidence_explains():
     report = SpikeReport(
         "d1",

@@ -71,18 +71,27 @@ def flagged_round_robin(
 
     Each next clip goes to the phrase with the highest ``weight / (2 * taken + 1)`` (Sainte-
     Lague's divisors: shares proportional to weight, every phrase soon served; equal weights
-    give a round-robin in phrase order). Within a phrase, the clip where the model is least
-    sure of the phrase's words comes first: where a heard phrase is a known word the model
+    give a round-robin in phrase order). A clip belongs to the heaviest phrase it contains;
+    within a phrase, its own clips come first (a clip that also says a heavier phrase is that
+    phrase's evidence: "beat pump" is heat pump's mishearing, not peat's), then the clip where
+    the model is least sure of the phrase's words: where a heard phrase is a known word the model
     wrote for a new one, it is rarely sure."""
     tokens = {t.id: words(t.text) for t in pool}
+    hits = {
+        phrase: [t for t in pool if contains(tokens[t.id], phrase.split())] for phrase in phrases
+    }
+    owner: dict[str, str] = {}
+    for phrase in sorted(phrases, key=lambda p: -phrases[p]):  # stable: ties keep phrase order
+        for clip in hits[phrase]:
+            owner.setdefault(clip.id, phrase)
     queues = []
     for phrase, weight in phrases.items():
         spelled = phrase.split()
-        hits = sorted(
-            (t for t in pool if contains(tokens[t.id], spelled)),
-            key=lambda t: (span_confidence(t, spelled), t.id),
+        ordered = sorted(
+            hits[phrase],
+            key=lambda t: (owner[t.id] != phrase, span_confidence(t, spelled), t.id),
         )
-        queues.append(_PhraseQueue(phrase, max(weight, 1e-9), deque(hits)))
+        queues.append(_PhraseQueue(phrase, max(weight, 1e-9), deque(ordered)))
     picked: list[Pick] = []
     while len(picked) < quota:
         live = [queue for queue in queues if queue.drop_taken(taken)]
