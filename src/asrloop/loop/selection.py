@@ -73,7 +73,7 @@ def flagged_round_robin(
     Lague's divisors: shares proportional to weight, every phrase soon served; equal weights
     give a round-robin in phrase order). A clip belongs to the heaviest phrase it contains;
     within a phrase, its own clips come first (a clip that also says a heavier phrase is that
-    phrase's evidence: "beat pump" is heat pump's mishearing, not peat's), then the clip where
+    phrase's evidence: two new terms misheard as one known word share a phrase), then the clip where
     the model is least sure of the phrase's words: where a heard phrase is a known word the model
     wrote for a new one, it is rarely sure."""
     tokens = {t.id: words(t.text) for t in pool}
