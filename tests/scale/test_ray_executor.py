@@ -52,13 +52,15 @@ def cluster(tmp_path_factory):
     address = f"127.0.0.1:{port}"
 
     def node(*args: str) -> None:
-        subprocess.run(
+        started = subprocess.run(
             [sys.executable, NODE, "start", "--node-ip-address=127.0.0.1", "--num-cpus=1", *args],
-            check=True,
             env={**os.environ, **env},
             capture_output=True,
+            text=True,
             timeout=180,
         )
+        if started.returncode != 0:
+            pytest.fail(f"ray start {' '.join(args)} failed:\n{started.stderr[-3000:]}")
 
     with environment_kept(*env):
         os.environ.update(env)
