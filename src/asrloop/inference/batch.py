@@ -168,7 +168,8 @@ class BatchOutcome:
 @dataclass(frozen=True)
 class BatchTranscriber:
     """One planned batch of rows -> their transcriptions: the function every executor runs
-    (pickled with its recognizer's recipe for a remote worker, which rebuilds it once)."""
+    (pickled with its recognizer's recipe for a remote worker, which rebuilds it once). The
+    rows come from :func:`plan_batches`, which has already refused over-long files."""
 
     recognizer: Recognizer
 
@@ -178,7 +179,7 @@ class BatchTranscriber:
         skipped: list[str] = []
         for position, row in enumerate(rows):
             try:
-                audios.append(_read_bounded(row, self.recognizer.max_file_seconds))
+                audios.append(read_audio(row.audio_path, segment=row.segment)[0])
                 readable.append(position)
             except AudioError as error:
                 skipped.append(str(error))
@@ -232,14 +233,6 @@ def _bounded_seconds(row: Utterance, max_seconds: float) -> float:
             f"features.max_file_seconds={max_seconds:g}"
         )
     return seconds
-
-
-def _read_bounded(row: Utterance, max_seconds: float) -> np.ndarray:
-    """The clip's audio (its segment, for a row with an offset); a clip longer than
-    ``max_seconds`` (by the header, or the segment's duration) is refused unread."""
-    _bounded_seconds(row, max_seconds)
-    audio, _ = read_audio(row.audio_path, segment=row.segment)
-    return audio
 
 
 def transcribe_audio(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 
@@ -46,24 +47,23 @@ MODEL_FILES = (
 
 
 def signature(
-    model_dir,
-    vocab_dir,
+    model_files: Mapping[str, bytes],
+    vocab_files: Mapping[str, bytes] | None,
     decode: DecodeSettings,
     features: FeaturesSettings,
     max_seconds,
     second_path,
     precision="fp32",
 ) -> str:
-    """A digest of everything that fixes a recognizer's output (settings as strings, key by
-    key: the digests prediction caches were made with)."""
+    """A digest of everything that fixes a recognizer's output: the model and vocabulary
+    folders' files (by name -> bytes, as :func:`folder_files` reads them) and the settings as
+    strings, key by key (the digests prediction caches were made with)."""
     digest = hashlib.sha256()
     for name in MODEL_FILES:
-        file = Path(model_dir) / name
-        digest.update(file.read_bytes() if file.exists() else name.encode())
-    if vocab_dir is not None:
+        digest.update(model_files.get(name, name.encode()))
+    if vocab_files is not None:
         for name in ("lexicon.txt", "lm.arpa"):
-            file = Path(vocab_dir) / name
-            digest.update(file.read_bytes() if file.exists() else b"")
+            digest.update(vocab_files.get(name, b""))
     decoding = asdict(decode)
     if not (decoding.get("bias") or {}).get("bonus"):  # biasing off: the digest it had before
         decoding.pop("bias", None)
@@ -152,12 +152,14 @@ class Recognizer:
         calibration = Path(model_dir) / CONFIDENCE_MAP
         if calibration.exists():
             recognizer.confidence_map = CalibrationReport.load(calibration).map
+        model_files = folder_files(Path(model_dir))
+        vocab_files = folder_files(Path(vocab_dir)) if vocab_dir else None
         recognizer.signature = signature(
-            model_dir, vocab_dir, decode, features, max_seconds, second_path, precision
+            model_files, vocab_files, decode, features, max_seconds, second_path, precision
         )
         recognizer.recipe = RecognizerRecipe(
-            folder_files(Path(model_dir)),
-            folder_files(Path(vocab_dir)) if vocab_dir else None,
+            model_files,
+            vocab_files,
             decode,
             features,
             max_seconds,

@@ -10,7 +10,8 @@ CHOICES = {"executor.kind": EXECUTORS}
 
 @dataclass
 class ExecutorSettings:
-    """Drop transcription, evaluation and the gate's measurements run their batches here.
+    """Corpus import, training's feature computation, drop transcription, evaluation and the
+    gate's measurements run their batches here.
 
     ``local``: in this process, one batch after another. ``ray``: as a Ray Data pipeline, each
     batch on one of ``actors`` actors that load the model once (``cpus_per_actor`` threads each,
