@@ -25,11 +25,12 @@ $(TEAM_STAMP): $(STAMP)
 	@EXTRAS=dev,team bash scripts/setup.sh
 	@touch $(TEAM_STAMP)
 
-## setup-scale: add the scale extra (Ray Data, for executor=ray) to .venv
+## setup-scale: add the scale extra (Ray Data, for executor=ray) and the team extra (S3, the
+## DVC S3 remote: streamed shards) to .venv
 setup-scale: $(SCALE_STAMP)
 
 $(SCALE_STAMP): $(STAMP)
-	@EXTRAS=dev,scale bash scripts/setup.sh
+	@EXTRAS=dev,team,scale bash scripts/setup.sh
 	@touch $(SCALE_STAMP)
 
 ## team-up / team-down: a local team stack (PostgreSQL + S3 + MLflow server); see docs/team.md

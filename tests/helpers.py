@@ -7,6 +7,8 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from asrloop.config import compose
@@ -220,3 +222,62 @@ def make_wav2vec2_checkpoint(folder: Path, attention_mask: bool = False) -> Path
     Wav2Vec2ForCTC(config).save_pretrained(folder)
     Wav2Vec2Processor(feature_extractor=extractor, tokenizer=tokenizer).save_pretrained(folder)
     return folder
+
+
+def streamed(folder: Path, buffer: int = 10_000, shuffle: bool = False, model: str = ""):
+    """Streamed training data of the packed corpus at ``folder`` for a fresh model of the
+    default config (``model``: another model option), 30 s the longest clip."""
+    from asrloop.corpus.packed import ShardStore
+    from asrloop.model.factory import build_model, build_processor
+    from asrloop.model.streamed_data import PackedCorpus, StreamedData, StreamSettings
+    from asrloop.settings import typed
+    from asrloop.text.tokenizer import CharTokenizer
+
+    cfg = make_cfg(folder.parent, *([f"model={model}"] if model else []))
+    settings = typed(cfg)
+    corpus = PackedCorpus(ShardStore(folder, folder.parent))
+    tokenizer = CharTokenizer.from_texts(row.text for row in corpus.rows("train"))
+    net = build_model(settings.model, len(tokenizer))
+    inputs = build_processor(settings.model, net, tokenizer).inputs(net, settings.features)
+    return StreamedData(corpus, tokenizer, inputs, 30.0, StreamSettings(buffer, shuffle, 1234))
+
+
+@contextmanager
+def team_stack(root: Path):
+    """(the stack, the env a client of it needs): the team stack up for the project at ``root``
+    (its default DVC remote the stack's bucket), on free ports; down afterwards."""
+    from asrloop.settings import typed
+    from asrloop.team import TeamStack
+
+    # PostgreSQL runs as another user under root: its folder must stay traversable, and pytest
+    # resets its own temp root to mode 700 whenever a pytest session starts, so not in there
+    stack_dir = Path(tempfile.mkdtemp(prefix="asrloop-team-")) / "stack"
+    cfg = compose(
+        [
+            f"paths.root={root}",
+            f"team.dir={stack_dir}",
+            f"team.mlflow_port={free_port()}",
+            f"team.s3_port={free_port()}",
+            "team.start_timeout=300",
+        ]
+    )
+    stack = TeamStack.of(typed(cfg).team, root)
+    stack.up()
+    try:
+        yield stack, {**os.environ, **stack.env()}
+    finally:
+        stack.down()
+        shutil.rmtree(stack_dir.parent, ignore_errors=True)
+
+
+def s3_client(stack, env: dict):
+    """A boto3 client of the team stack's S3 endpoint, with the credentials in ``env``."""
+    import boto3  # the team extra; imported here so the quick suite collects without it
+
+    return boto3.client(
+        "s3",
+        endpoint_url=stack.s3_endpoint,
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env["AWS_DEFAULT_REGION"],
+    )

@@ -26,6 +26,11 @@ MACHINE_ARTIFACT = "machine.json"  # the loop's MLflow run: asrloop.machine's re
 VALIDATION = "validation.jsonl"  # a grown shard's clips kept out of training: id, reference
 PLAN_DIGEST = "plan.sha256"  # a finished shard: the digest of the plan it was written from
 
+# a packed corpus (``Layout.packed_corpus()``, corpus/packed.py): tar shards with manifests
+PACKED_INDEX = "index.json"  # the shards in order: split, clips, seconds, tar digest
+PACKED_MANIFEST_SUFFIX = ".jsonl"  # <shard>.jsonl beside <shard>.tar
+PACKED_ROW_SUFFIX = ".json"  # a clip's row inside the tar, beside its <key>.wav
+
 # the vocabulary folder (``paths.vocab``): text/vocabulary.py writes it
 WORDS = "words.txt"
 LEXICON = "lexicon.txt"
@@ -127,6 +132,10 @@ class Layout:
 
     def grown_shard(self, name: str) -> Path:
         return self.grown_corpus / name
+
+    def packed_corpus(self) -> Path:
+        """The corpus as tar shards to stream (``asrloop corpus pack``; corpus/packed.py)."""
+        return self.data / "packed"
 
     def corpus_config(self) -> Path:
         """The resolved config that made the base corpus (versioned with it)."""

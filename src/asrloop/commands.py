@@ -12,6 +12,7 @@ COMMAND_NAMES: tuple[str, ...] = (
     "corpus import",
     "corpus build",
     "corpus version",
+    "corpus pack",
     "corpus restore",
     "drop synth",
     "drop import",

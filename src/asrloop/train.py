@@ -38,6 +38,7 @@ from omegaconf import OmegaConf
 from asrloop import tracking
 from asrloop.artifacts import SKIPPED_ROWS_ARTIFACT, VOCAB_VERSION, ModelOutput
 from asrloop.corpus.manifest import Utterance, iter_corpus
+from asrloop.corpus.packed import ShardStore
 from asrloop.distributed import Distributed, NoTracking
 from asrloop.errors import ConfigError, MissingInputError
 from asrloop.execution import LOCAL, Executor
@@ -48,12 +49,14 @@ from asrloop.jsonio import atomic_write_text, write_json
 from asrloop.metrics import cer, wer
 from asrloop.model.averaging import average_weights, averaged_with, mark_averaged, snapshot
 from asrloop.model.checkpoint import Processor, grow_head, load_checkpoint, new_head
+from asrloop.model.epochs import EpochPlan, FolderEpoch
 from asrloop.model.factory import architecture_mismatches, build_model, build_processor
 from asrloop.model.feature_cache import FeatureCache
 from asrloop.model.folder import save_model_folder
 from asrloop.model.inputs import ModelInputs, is_fbank_model
 from asrloop.model.registry import PyfuncModel, Registry
 from asrloop.model.schedule import layerwise_groups
+from asrloop.model.streamed_data import PackedCorpus, StreamedData, StreamSettings
 from asrloop.model.training_data import (
     Example,
     LoadReport,
@@ -66,6 +69,7 @@ from asrloop.records import TrainingResult
 from asrloop.settings.features import FeaturesSettings
 from asrloop.settings.model import ModelSettings, PretrainedModelSettings
 from asrloop.settings.train import TrainSettings
+from asrloop.settings.train_data import TrainDataSettings
 from asrloop.text.tokenizer import CharTokenizer
 from asrloop.tracking import TrackingSettings
 
@@ -104,6 +108,8 @@ class TrainingJob:
     distributed: Distributed = field(default_factory=Distributed)  # this rank (torchrun)
     find_unused_parameters: str | bool = "auto"  # trainer.ddp_find_unused_parameters
     executor: Executor = LOCAL  # where uncached features are computed (conf/executor)
+    train_data: TrainDataSettings = field(default_factory=TrainDataSettings)
+    packed: ShardStore | None = None  # train_data=stream: the packed corpus it streams
 
     @property
     def output(self) -> ModelOutput:
@@ -133,11 +139,12 @@ class TrainingData:
     processor: Processor
     inputs: ModelInputs
     init_version: str | None
-    train: list[Example]
+    train: list[Example]  # every train clip in memory (folders; empty when streamed)
     dev: list[Example]
     rows: list[Utterance]
     reports: dict[str, LoadReport] = field(default_factory=dict)
     start_weights: dict | None = None  # the warm start's weights (train.average_with_start)
+    stream: StreamedData | None = None  # train_data=stream: plans and streams the epochs
 
     @property
     def tokenizer(self) -> CharTokenizer:
@@ -152,14 +159,18 @@ class Optimization:
     scheduler: torch.optim.lr_scheduler.LRScheduler
     total_steps: int
     rng: random.Random
+    augment: torch.Generator  # SpecAugment's and the gain's draws, this process's
     scaler: torch.amp.GradScaler | None = None  # fp16 only
 
 
-def config_digest(job: TrainingJob, rows: list[Utterance]) -> str:
+def config_digest(job: TrainingJob, rows: list[Utterance], packed: str | None = None) -> str:
     """What a resumable run must share: model/train/features settings (as the plain dicts the
-    config held, so earlier checkpoints stay resumable), the training data and the number of
-    processes (it sets the global batch)."""
+    config held, so earlier checkpoints stay resumable), the training data (``packed``: the
+    packed corpus's digest, and how it is streamed) and the number of processes (it sets the
+    global batch)."""
     keep = {"model": asdict(job.model), "features": asdict(job.features)}
+    if packed is not None:
+        keep["packed"] = {"digest": packed, **asdict(job.train_data)}
     if job.distributed.enabled:
         keep["world_size"] = job.distributed.world_size
     keep["train"] = {k: v for k, v in asdict(job.train).items() if k not in RESUME_INDEPENDENT}
@@ -243,7 +254,11 @@ class Trainer:
         self.dist.start(self.hardware.device)
         if not self.dist.is_main:
             console.quiet = True  # one process reports
-        self.corpus_rows = list(iter_corpus(job.corpus_dir, ["train"]))
+        self.packed = PackedCorpus(job.packed) if job.packed is not None else None
+        if self.packed is not None:
+            self.corpus_rows = self.packed.rows("train")
+        else:
+            self.corpus_rows = list(iter_corpus(job.corpus_dir, ["train"]))
         # one truth: the job's train settings are the ones this run uses
         self.job = replace(job, train=finetune_settings(job.train, self.corpus_rows, self.registry))
         torch.manual_seed(int(self.tc.seed))
@@ -265,7 +280,13 @@ class Trainer:
         """The corpus's train rows, grown rows ``train.grown_repeat`` times."""
         rows = self.corpus_rows
         grown = [r for r in rows if r.is_grown]
-        return rows + grown * max(0, int(self.tc.grown_repeat) - 1)
+        repeat = max(0, int(self.tc.grown_repeat) - 1)
+        if self.packed is not None and grown and (repeat or self.tc.replay is not None):
+            raise ConfigError(
+                f"train_data=stream trains on the packed corpus as it is ({len(grown)} grown "
+                "rows): train.grown_repeat and train.replay need train_data=folders"
+            )
+        return rows + grown * repeat
 
     def prepare(self) -> TrainingData:
         rows = self.training_rows()
@@ -273,9 +294,18 @@ class Trainer:
             raise MissingInputError(
                 f"no training rows under {self.job.corpus_dir}: run `asrloop corpus synth`"
             )
-        dev_rows = list(iter_corpus(self.job.corpus_dir, ["dev"]))
         model, processor, init_version = self.initial_model(rows)
         inputs = processor.inputs(model, self.job.features)
+        averaging = init_version is not None and float(self.tc.average_with_start) > 0
+        start = snapshot(model) if averaging else None
+        if self.packed is not None:
+            stream = self.streamed_data(processor.tokenizer, inputs)
+            inputs.prepare(model, stream.examples("train", limit=2000))
+            dev = stream.examples("dev")
+            return TrainingData(
+                model, processor, inputs, init_version, [], dev, rows, stream.reports, start, stream
+            )
+        dev_rows = list(iter_corpus(self.job.corpus_dir, ["dev"]))
         tokenizer = processor.tokenizer
         max_s = float(self.job.features.max_seconds)
         cache = None
@@ -291,11 +321,19 @@ class Trainer:
         )
         inputs.prepare(model, train)
         reports = {"train": report, "dev": dev_report}
-        averaging = init_version is not None and float(self.tc.average_with_start) > 0
-        start = snapshot(model) if averaging else None
         return TrainingData(
             model, processor, inputs, init_version, train, dev, rows, reports, start
         )
+
+    def streamed_data(self, tokenizer: CharTokenizer, inputs: ModelInputs) -> StreamedData:
+        assert self.packed is not None
+        console.print(f"streaming the packed corpus {self.packed.store.describe()}")
+        settings = self.job.train_data
+        stream = StreamSettings(
+            int(settings.buffer_clips), bool(settings.shuffle_shards), int(self.tc.seed)
+        )
+        max_s = float(self.job.features.max_seconds)
+        return StreamedData(self.packed, tokenizer, inputs, max_s, stream)
 
     def initial_model(self, rows: list[Utterance]) -> tuple[Any, Processor, str | None]:
         """(model, its processor, registry version it starts from): from the registry
@@ -335,7 +373,7 @@ class Trainer:
         """Optimizer and scheduler from ``train.optimizer`` / ``train.scheduler`` (partials)."""
         accumulation = int(self.tc.grad_accumulation)
         total = sum(
-            math.ceil(len(self.epoch_batches(data, epoch)) / accumulation)
+            math.ceil(len(self.epoch_plan(data, epoch)) / accumulation)
             for epoch in range(int(self.tc.epochs))
         )
         if self.tc.max_steps:
@@ -347,13 +385,23 @@ class Trainer:
             optimizer.load_state_dict(saved["optimizer"])
             rng.setstate(_as_tuple(saved["rng"]))
             step = int(saved["state"]["step"])
+        augment = self.augment_generator(saved, step)
         scheduler = instantiate(self.tc.scheduler)(optimizer, total_steps=total, last_step=step)
         scaler = None
         if self.hardware.precision == "fp16":
             scaler = torch.amp.GradScaler(self.hardware.device.type)
             if saved is not None and "scaler" in saved:
                 scaler.load_state_dict(saved["scaler"])
-        return Optimization(optimizer, scheduler, total, rng, scaler)
+        return Optimization(optimizer, scheduler, total, rng, augment, scaler)
+
+    def augment_generator(self, saved: dict | None, step: int) -> torch.Generator:
+        """Augmentation's random stream for this process: where the checkpoint left it (a
+        resumed run draws the masks the uninterrupted run would have), else seeded."""
+        states = (saved or {}).get("augment_rng")
+        if states is not None and len(states) == self.dist.world_size:
+            return torch.Generator().set_state(states[self.dist.rank])
+        # a fresh run, or a checkpoint written before the state was kept: seeded by the step
+        return torch.Generator().manual_seed(int(self.tc.seed) + step + 1_000_003 * self.dist.rank)
 
     def parameter_groups(self, model) -> list:
         """Trainable parameters; one group per layer with ``train.layer_lr_decay``."""
@@ -361,6 +409,12 @@ class Trainer:
             return [p for p in model.parameters() if p.requires_grad]
         decay = float(self.tc.layer_lr_decay)
         return layerwise_groups(model, float(self.tc.optimizer["lr"]), decay)
+
+    def epoch_plan(self, data: TrainingData, epoch: int) -> EpochPlan:
+        """The epoch's global batches: streamed (``train_data=stream``) or in memory."""
+        if data.stream is not None:
+            return data.stream.epoch(epoch, self.dist, int(self.tc.max_batch_frames))
+        return FolderEpoch(self.epoch_batches(data, epoch), data.train, self.dist)
 
     def epoch_batches(self, data: TrainingData, epoch: int) -> list[list[int]]:
         """The batches of an epoch (indices into ``data.train``), the same for the same seed.
@@ -410,7 +464,8 @@ class Trainer:
             data = self.prepare()
         data.model.to(self.hardware.device)
         console.print(f"training on {self.hardware.describe()}{self.dist_note()}")
-        digest = config_digest(self.job, data.rows)
+        packed = self.packed.index.digest() if self.packed is not None else None
+        digest = config_digest(self.job, data.rows, packed)
         saved = self.resumable_checkpoint(data.model, digest)
         state = TrainingState(**saved["state"]) if saved else TrainingState()
         opt = self.optimization(data, saved)
@@ -469,9 +524,6 @@ class Trainer:
         agreed on), and the loss and speed logged are those of the global batch."""
         tc, model = self.tc, data.model
         trained = self.dist.wrap(model, self.hardware.device, self.find_unused(model))
-        generator = torch.Generator().manual_seed(
-            int(tc.seed) + state.step + 1_000_003 * self.dist.rank
-        )
         accumulation = int(tc.grad_accumulation)
         start, first_step, spent = time.perf_counter(), state.step, state.train_seconds
         deadline = start + float(tc.max_minutes) * 60 - spent
@@ -479,16 +531,18 @@ class Trainer:
         model.train()
         stop = state.step >= opt.total_steps or time.perf_counter() > deadline
         while state.epoch < int(tc.epochs) and not stop:
-            batches = self.epoch_batches(data, state.epoch)
-            while state.batch_in_epoch < len(batches):
-                group = batches[state.batch_in_epoch : state.batch_in_epoch + accumulation]
-                shares = [[data.train[i] for i in self.dist.shard(b)] for b in group]
-                total = sum(len(b) for b in group)
-                loss, lr = self.train_step(trained, data.inputs, opt, shares, total, generator)
+            plan = self.epoch_plan(data, state.epoch)
+            batches = plan.shares(state.batch_in_epoch)
+            while state.batch_in_epoch < len(plan):
+                first = state.batch_in_epoch
+                count = min(accumulation, len(plan) - first)
+                shares = [next(batches) for _ in range(count)]
+                total = sum(plan.clips(first + k) for k in range(count))
+                loss, lr = self.train_step(trained, data.inputs, opt, shares, total)
                 seconds = sum(u.duration for share in shares for u in share)
                 loss, seconds = self.dist.sum([loss, seconds])
                 state.step += 1
-                state.batch_in_epoch += len(group)
+                state.batch_in_epoch += count
                 state.audio_seconds += seconds
                 window_audio += seconds
                 if state.step % tc.log_every == 0:
@@ -539,7 +593,6 @@ class Trainer:
         opt: Optimization,
         shares: list[list[Example]],
         total: int,
-        generator,
     ) -> tuple[float, float]:
         """One optimizer step (SpecAugment, clipped gradients) over this process's share of
         ``train.grad_accumulation`` global batches of ``total`` clips in all: (this process's
@@ -550,7 +603,7 @@ class Trainer:
         step_loss = 0.0
         for k, share in enumerate(shares):
             inputs = collate(share, inputs_of)
-            inputs_of.augment(inputs, self.tc.spec_augment, generator)
+            inputs_of.augment(inputs, self.tc.spec_augment, opt.augment)
             inputs = {key: v.to(self.hardware.device) for key, v in inputs.items()}
             weight = len(share) * self.dist.world_size / total
             syncing = k == len(shares) - 1 or not self.dist.enabled
@@ -628,6 +681,7 @@ class Trainer:
         atomic_write_text(self.output.config, self.config_text)  # it describes best/ now
 
     def checkpoint(self, model, opt: Optimization, state: TrainingState, digest: str) -> None:
+        augment = self.dist.gather(opt.augment.get_state())  # every process's (collective)
         if not self.dist.is_main:
             return
         save_checkpoint(
@@ -638,6 +692,7 @@ class Trainer:
                 "state": asdict(state),
                 "rng": opt.rng.getstate(),
                 "torch_rng": torch.get_rng_state(),
+                "augment_rng": augment,
                 "digest": digest,
                 "config": self.config_text,
                 **({"scaler": opt.scaler.state_dict()} if opt.scaler else {}),

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import mlflow
 import pytest
+import torch
 
 from asrloop.artifacts import ModelOutput
 from asrloop.distributed import torchrun
@@ -124,3 +125,40 @@ def test_ddp_run_resumes_from_its_checkpoint(project, ddp):
     assert "resuming from step 4" in resumed_log
     assert resumed.run_id == first.run_id and resumed.steps == 6
     assert sorted(losses(project, first.run_id)) == [1, 2, 3, 4, 5, 6]
+
+
+def test_two_processes_stream_disjoint_shards_and_resume(project):
+    """train_data=stream under torchrun: each process plans both processes' epochs, so they take
+    the same steps (the planned count); a checkpoint keeps each process's augmentation draws,
+    and the same command with a larger budget resumes from it."""
+    from asrloop.corpus.packed import ShardStore
+    from asrloop.distributed import Distributed
+    from asrloop.steps import corpus_pack
+    from tests.helpers import make_cfg, streamed
+
+    stream = ["train_data=stream", "train_data.clips_per_shard=7", "train_data.buffer_clips=10"]
+    output = project / "models" / "streamed"
+    args = [
+        *SAME_MATH,
+        *stream,
+        f"train.max_batch_frames={PER_PROCESS_FRAMES}",
+        "trainer.threads=1",
+        "train.epochs=2",
+        "train.register=false",
+        "tracking.experiment=streamed",
+        f"train.output_dir={output}",
+    ]
+    corpus_pack.run(make_cfg(project, *SAME_MATH, *stream, "loop.push=false"))
+    data = streamed(project / "data" / "packed", buffer=10, shuffle=True)
+    planned = sum(len(data.epoch(e, Distributed(0, 2), PER_PROCESS_FRAMES)) for e in (0, 1))
+    assert len(ShardStore(project / "data" / "packed", project).index().split("train")) >= 2
+
+    asrloop(project, [*args, "train.max_steps=3"], processes=2)
+    saved = torch.load(ModelOutput(output).checkpoint, weights_only=True)
+    assert saved["state"]["step"] == 3 and len(saved["augment_rng"]) == 2
+    assert not torch.equal(saved["augment_rng"][0], saved["augment_rng"][1])
+    log = asrloop(project, args, processes=2)
+    assert "resuming from step 3" in log
+    result = TrainingResult.load(ModelOutput(output).result)
+    assert result.steps == planned
+    assert sorted(losses(project, result.run_id)) == list(range(1, planned + 1))

@@ -6,20 +6,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import mlflow
 import pytest
 
-from asrloop.config import compose
-from asrloop.settings import typed
 from asrloop.team import TeamStack
-from tests.helpers import asrloop_cli, free_port, init_project_repo, run
+from tests.helpers import asrloop_cli, init_project_repo, run, s3_client, team_stack
 
 pytestmark = [pytest.mark.team, pytest.mark.slow]
 # the loop must grow a second version: keep approved clips the weak tiny model misses
@@ -53,39 +48,13 @@ def dvc(args: list[str], root: Path, env: dict) -> str:
 def team(tmp_path_factory):
     """The stack up, a project whose default DVC remote is its bucket, and one tiny loop."""
     root = init_project_repo(tmp_path_factory.mktemp("team") / "project")
-    # PostgreSQL runs as another user under root: its folder must stay traversable, and pytest
-    # resets its own temp root to mode 700 whenever a pytest session starts, so not in there
-    stack_dir = Path(tempfile.mkdtemp(prefix="asrloop-team-")) / "stack"
-    cfg = compose(
-        [
-            f"paths.root={root}",
-            f"team.dir={stack_dir}",
-            f"team.mlflow_port={free_port()}",
-            f"team.s3_port={free_port()}",
-            "team.start_timeout=300",
-        ]
-    )
-    stack = TeamStack.of(typed(cfg).team, root)
-    stack.up()
-    try:
-        env = {**os.environ, **stack.env()}
+    with team_stack(root) as (stack, env):
         asrloop(["loop", *OVERRIDES], root, env)
         yield stack, root, env
-    finally:
-        stack.down()
-        shutil.rmtree(stack_dir.parent, ignore_errors=True)
 
 
 def s3_keys(stack: TeamStack, env: dict, prefix: str) -> list[str]:
-    import boto3  # the team extra; imported here so the quick suite collects without it
-
-    client = boto3.client(
-        "s3",
-        endpoint_url=stack.s3_endpoint,
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        region_name=env["AWS_DEFAULT_REGION"],
-    )
+    client = s3_client(stack, env)
     keys, token = [], {}
     while True:
         page = client.list_objects_v2(Bucket=stack.bucket, Prefix=prefix, **token)

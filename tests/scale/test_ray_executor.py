@@ -5,11 +5,7 @@ and evaluation metrics, the same imported shards and the same features as ``exec
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import psutil
@@ -27,56 +23,10 @@ from asrloop.model.training_data import load_examples
 from asrloop.settings import typed
 from asrloop.settings.executor import ExecutorSettings
 from asrloop.steps import evaluate
-from asrloop.tracking import environment_kept
 from tests.corpus_formats import nemo
-from tests.helpers import FAST_TRAINING, TINY_CORPUS, free_port, make_cfg, trained_project
+from tests.helpers import FAST_TRAINING, TINY_CORPUS, make_cfg, trained_project
 
 pytestmark = pytest.mark.scale
-
-NODE = str(Path(__file__).with_name("ray_node.py"))
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """The address of a two-node Ray cluster on 127.0.0.1 (a head node and a worker node,
-    1 CPU each), token authentication on; stopped after the module's tests."""
-    temp = tmp_path_factory.mktemp("ray")
-    token = temp / "auth_token"
-    token.write_text(secrets.token_hex(32))
-    env = {
-        "RAY_USAGE_STATS_ENABLED": "0",
-        "RAY_AUTH_MODE": "token",
-        "RAY_AUTH_TOKEN_PATH": str(token),
-    }
-    port = free_port()
-    address = f"127.0.0.1:{port}"
-
-    def node(*args: str) -> None:
-        started = subprocess.run(
-            [sys.executable, NODE, "start", "--node-ip-address=127.0.0.1", "--num-cpus=1", *args],
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-        if started.returncode != 0:
-            pytest.fail(f"ray start {' '.join(args)} failed:\n{started.stderr[-3000:]}")
-
-    with environment_kept(*env):
-        os.environ.update(env)
-        try:
-            node("--head", f"--port={port}", "--include-dashboard=false", f"--temp-dir={temp}")
-            node(f"--address={address}")
-            yield address
-        finally:
-            import ray
-
-            ray.shutdown()  # this process's connection first, then the nodes
-            subprocess.run(
-                [str(Path(sys.executable).parent / "ray"), "stop", "--force"],
-                capture_output=True,
-                timeout=120,
-            )
 
 
 def listening_addresses() -> set[str]:

@@ -44,7 +44,7 @@ COMBINATIONS = [
         "scenario=climate",
     ],
     ["experiment=faults", "hparams_search=optuna", "scenario=markets"],
-    ["scenario=holyrood", "executor=ray"],
+    ["scenario=holyrood", "executor=ray", "train_data=stream"],
     ["scenario=wildlife"],
 ]
 MODEL_SCHEMAS = {

@@ -34,6 +34,7 @@ class ModelInputs(Protocol):
     def __call__(self, audio: np.ndarray) -> torch.Tensor: ...
     def frames(self, clip: torch.Tensor) -> int: ...
     def output_frames(self, clip: torch.Tensor) -> int: ...
+    def planned_frames(self, samples: int) -> tuple[int, int]: ...
     def batch(self, clips: list[torch.Tensor]) -> tuple[dict[str, torch.Tensor], torch.Tensor]: ...
     def labels(self, labels: list[list[int]]) -> dict[str, torch.Tensor]: ...
     def augment(self, inputs: dict, settings: SpecAugmentSettings, generator) -> None: ...
@@ -58,6 +59,11 @@ class FbankInputs:
 
     def output_frames(self, clip: torch.Tensor) -> int:
         return int(clip.shape[0]) // self.subsampling
+
+    def planned_frames(self, samples: int) -> tuple[int, int]:
+        """(:meth:`frames`, :meth:`output_frames`) of a clip of ``samples``, without its audio."""
+        frames = self.extractor.num_frames(samples)
+        return frames, frames // self.subsampling
 
     def batch(self, clips: list[torch.Tensor]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         """Padded features and frame counts (at least 1: an empty clip gives 0 output frames)."""
@@ -156,6 +162,12 @@ class CheckpointInputs:
 
     def output_frames(self, clip: torch.Tensor) -> int:
         return int(self.output_lengths(torch.tensor([clip.shape[0]]))[0])
+
+    def planned_frames(self, samples: int) -> tuple[int, int]:
+        """(:meth:`frames`, :meth:`output_frames`) of a clip of ``samples``: the extractor run
+        on silence of that length (its output's shape depends on the length only)."""
+        clip = self(np.zeros(samples, dtype=np.float32))
+        return self.frames(clip), self.output_frames(clip)
 
     def _receptive_field(self) -> int:
         """The fewest input samples (or frames) that give one output frame."""

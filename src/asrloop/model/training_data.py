@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from asrloop.audio.io import SAMPLE_RATE, AudioError, read_audio
+from asrloop.audio.io import SAMPLE_RATE, AudioError, decode_audio, read_audio, resample
 from asrloop.corpus.manifest import Utterance
 from asrloop.execution import LOCAL, Executor
 from asrloop.model.feature_cache import FeatureCache, Featurized
@@ -70,7 +70,7 @@ def load_examples(
     by_shard: dict[Path, list[Utterance]] = defaultdict(list)
     for row in rows:
         by_shard[row.audio_path.parent].append(row)
-    usable = {id(row): _usable_text(row, tokenizer, report) for row in rows}
+    usable = {id(row): usable_text(row, tokenizer, report) for row in rows}
     stored = {shard: cache.load(shard) if cache else {} for shard in by_shard}
     todo = {shard: _to_featurize(group, usable, stored[shard]) for shard, group in by_shard.items()}
     shards = [shard for shard in by_shard if todo[shard]]
@@ -90,7 +90,7 @@ def load_examples(
         for row in group:
             if usable[id(row)]:
                 done = stored[shard].get(row.id) or computed[shard].get(row.id)
-                example = _example(row, done, tokenizer, max_seconds, inputs, report)
+                example = example_of(row, done, tokenizer, max_seconds, inputs, report)
                 if example is not None:
                     examples.append(example)
     for message in report.messages[:20]:
@@ -154,7 +154,17 @@ def _featurize(row: Utterance, extractor: ModelInputs) -> Featurized:
     return extractor(audio), len(audio) / SAMPLE_RATE, resampled
 
 
-def _usable_text(row: Utterance, tokenizer: CharTokenizer, report: LoadReport) -> bool:
+def featurize_bytes(data: bytes, label: str, extractor: ModelInputs) -> Featurized:
+    """(features, seconds, resampled) of an audio file's bytes (a packed clip), exactly as
+    :func:`_featurize` gives them for the file; raises :class:`AudioError`."""
+    audio, rate = decode_audio(data, label, target_rate=None)
+    resampled = rate != SAMPLE_RATE
+    if resampled:
+        audio = resample(audio, rate, SAMPLE_RATE)
+    return extractor(audio), len(audio) / SAMPLE_RATE, resampled
+
+
+def usable_text(row: Utterance, tokenizer: CharTokenizer, report: LoadReport) -> bool:
     text = row.text or ""
     if not text.strip():
         report.skip(row, "empty_text", "empty transcript")
@@ -166,7 +176,7 @@ def _usable_text(row: Utterance, tokenizer: CharTokenizer, report: LoadReport) -
     return True
 
 
-def _example(row: Utterance, featurized, tokenizer, max_seconds, inputs: ModelInputs, report):
+def example_of(row: Utterance, featurized, tokenizer, max_seconds, inputs: ModelInputs, report):
     """The example for a row with usable text whose audio was featurised, or None (reported)."""
     text = row.text or ""
     if featurized is None:

@@ -31,6 +31,7 @@ from asrloop.settings.scenario import ScenarioSettings
 from asrloop.settings.team import TeamSettings
 from asrloop.settings.tracking import TrackingSettings
 from asrloop.settings.train import TrainSettings
+from asrloop.settings.train_data import TrainDataSettings
 from asrloop.settings.trainer import TrainerSettings
 from asrloop.settings.transcribe import TranscribeSettings
 from asrloop.settings.triage import TriageSettings
@@ -50,6 +51,7 @@ class Settings:
     model: ModelSettings = field(default_factory=ModelSettings)
     trainer: TrainerSettings = field(default_factory=TrainerSettings)
     train: TrainSettings = field(default_factory=TrainSettings)
+    train_data: TrainDataSettings = field(default_factory=TrainDataSettings)
     vocab: VocabSettings = field(default_factory=VocabSettings)
     decode: DecodeSettings = field(default_factory=DecodeSettings)
     evaluate: EvaluateSettings = field(default_factory=EvaluateSettings)
@@ -80,6 +82,7 @@ GROUPS: dict[str, type] = {
     "model": ModelSettings,
     "trainer": TrainerSettings,
     "train": TrainSettings,
+    "train_data": TrainDataSettings,
     "vocab": VocabSettings,
     "decode": DecodeSettings,
     "evaluate": EvaluateSettings,

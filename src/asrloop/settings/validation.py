@@ -26,6 +26,7 @@ from asrloop.settings.keys import FREE_FORM_CHECKS, field_type, optional_inner, 
 from asrloop.settings.messages import ChoiceError, PartialError, message, missing_message
 from asrloop.settings.origin import Origin
 from asrloop.settings.root import Settings, root_schema
+from asrloop.settings.train_data import CHOICES as TRAIN_DATA_CHOICES
 from asrloop.settings.triage import CHOICES as TRIAGE_CHOICES
 
 HYDRA_NODE = "hydra"  # Hydra's own settings: not the project's, never validated here
@@ -116,6 +117,7 @@ CHOICES = {
     **DECODE_CHOICES,
     **TRIAGE_CHOICES,
     **EXECUTOR_CHOICES,
+    **TRAIN_DATA_CHOICES,
 }  # checked before the schema is picked
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from asrloop.config import config_snapshot
 from asrloop.corpus.manifest import iter_corpus
+from asrloop.corpus.packed import ShardStore
 from asrloop.distributed import Distributed
 from asrloop.hardware import Hardware
 from asrloop.model.registry import PyfuncModel
@@ -43,6 +44,14 @@ def serving_package(ctx: StepContext) -> ServingPackage:
     return package
 
 
+def packed_store(ctx: StepContext) -> ShardStore | None:
+    """The packed corpus training streams (``train_data=stream``), or None (folders)."""
+    settings = ctx.settings.train_data
+    if settings.kind != "stream":
+        return None
+    return ShardStore(ctx.layout.packed_corpus(), ctx.layout.root, settings.remote)
+
+
 @step("train")
 def run(ctx: StepContext) -> float:
     """The best dev CER (the objective of ``hparams_search`` sweeps). Under ``torchrun`` (or a
@@ -68,6 +77,8 @@ def run(ctx: StepContext) -> float:
         distributed=distributed,
         find_unused_parameters=settings.trainer.ddp_find_unused_parameters,
         executor=ctx.executor,
+        train_data=settings.train_data,
+        packed=packed_store(ctx),
     )
     result = Trainer(job).fit()
     console.print(result)

@@ -1,0 +1,250 @@
+"""Training data streamed from a packed corpus (:mod:`asrloop.corpus.packed`).
+
+Every epoch is planned from the shards' manifests alone: the shard order (shuffled per epoch
+with ``train_data.shuffle_shards``), each process's shards (rank ``r`` takes every
+``world_size``-th, so processes read disjoint shards), and batches made by length within windows
+of ``train_data.buffer_clips`` consecutive clips, shuffled within the window. Then the clips are
+read from the tars as they stream, one window in memory at a time, featurised as the folder
+path featurises them. Every process plans every process's batches, so all take the same number
+of steps (the epoch ends with the shortest) and know each global batch's size.
+
+With one process, unshuffled shards packed in manifest order and a buffer that holds the whole
+corpus, the plan is the folder path's plan: the same model, bit for bit.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from asrloop.audio.io import SAMPLE_RATE, AudioError
+from asrloop.corpus.manifest import Utterance
+from asrloop.corpus.packed import PackedCorpusError, PackedShard, ShardStore, samples_of
+from asrloop.distributed import Distributed
+from asrloop.model.inputs import ModelInputs
+from asrloop.model.training_data import (
+    Example,
+    LoadReport,
+    bucket_batches,
+    example_of,
+    featurize_bytes,
+    usable_text,
+)
+from asrloop.progress import console
+from asrloop.text.tokenizer import CharTokenizer
+
+
+@dataclass(frozen=True)
+class PlannedClip:
+    row: Utterance
+    shard: str
+    frames: int  # the model's input frames: what batches are budgeted in
+
+
+class PackedCorpus:
+    """A packed corpus's index and manifests (read once; no audio)."""
+
+    def __init__(self, store: ShardStore):
+        self.store = store
+        self.index = store.index()
+        self.rows_of = {shard.name: store.rows(shard) for shard in self.index.shards}
+
+    def shards(self, split: str) -> list[PackedShard]:
+        return self.index.split(split)
+
+    def rows(self, split: str) -> list[Utterance]:
+        return [row for shard in self.shards(split) for row in self.rows_of[shard.name]]
+
+
+@dataclass
+class StreamSettings:
+    buffer_clips: int
+    shuffle_shards: bool
+    seed: int
+
+
+@dataclass
+class StreamedData:
+    """Plans epochs of a packed corpus for a model's inputs and streams their examples."""
+
+    corpus: PackedCorpus
+    tokenizer: CharTokenizer
+    inputs: ModelInputs
+    max_seconds: float
+    settings: StreamSettings
+    reports: dict[str, LoadReport] = field(default_factory=dict)
+    _planned: dict[str, list[PlannedClip]] = field(default_factory=dict)
+    _reported: set[str] = field(default_factory=set)
+
+    def __post_init__(self):
+        for split in ("train", "dev"):
+            report = self.reports.setdefault(split, LoadReport())
+            for shard in self.corpus.shards(split):
+                rows = self.corpus.rows_of[shard.name]
+                self._planned[shard.name] = [
+                    clip for row in rows if (clip := self._plan(row, shard, report)) is not None
+                ]
+
+    def _plan(self, row: Utterance, shard: PackedShard, report: LoadReport) -> PlannedClip | None:
+        """The clip as planned, or None when the folder path would skip it (reported)."""
+        if not usable_text(row, self.tokenizer, report):
+            return None
+        samples = samples_of(row)
+        if samples == 0:
+            report.skip(row, "empty_audio", "no samples")
+            return None
+        if samples / SAMPLE_RATE > self.max_seconds:
+            seconds = samples / SAMPLE_RATE
+            report.skip(
+                row, "too_long", f"{seconds:.1f} s > features.max_seconds={self.max_seconds}"
+            )
+            return None
+        frames, output = self.inputs.planned_frames(samples)
+        if output < len(self.tokenizer.encode(row.text or "")):
+            report.skip(row, "too_short", "fewer encoder frames than characters (CTC cannot fit)")
+            return None
+        return PlannedClip(row, shard.name, frames)
+
+    # -- whole splits (dev; the first clips a fresh model normalises with) ---------------------
+    def examples(self, split: str, limit: int | None = None) -> list[Example]:
+        shards = self.corpus.shards(split)
+        clips = [clip for shard in shards for clip in self._planned[shard.name]][:limit]
+        out = [e for e in self._stream(shards, clips, set(range(len(clips)))) if e is not None]
+        self._print_report(split)
+        return out
+
+    # -- epochs -------------------------------------------------------------------------------
+    def epoch(self, epoch: int, dist: Distributed, max_batch_frames: int) -> StreamedEpoch:
+        shards = self.corpus.shards("train")
+        if len(shards) < dist.world_size:
+            raise PackedCorpusError(
+                f"{self.corpus.store.describe()}: {len(shards)} train shards for "
+                f"{dist.world_size} processes, which read disjoint shards: pack with a smaller "
+                "train_data.clips_per_shard"
+            )
+        seed = self.settings.seed
+        if self.settings.shuffle_shards:
+            random.Random(f"{seed}-shards-{epoch}").shuffle(shards)
+        rng = random.Random(f"{seed}-{epoch}")  # the folder path's batch shuffle
+        plans = [
+            self._rank_plan(shards[rank :: dist.world_size], rng, max_batch_frames)
+            for rank in range(dist.world_size)
+        ]
+        return StreamedEpoch(self, plans, dist.rank)
+
+    def _rank_plan(self, shards: list[PackedShard], rng, max_frames: int) -> RankPlan:
+        clips = [clip for shard in shards for clip in self._planned[shard.name]]
+        buffer = max(1, int(self.settings.buffer_clips))
+        batches: list[list[int]] = []
+        for start in range(0, len(clips), buffer):
+            window = clips[start : start + buffer]
+            batches += [[start + i for i in b] for b in bucket_batches(window, max_frames, rng)]
+        return RankPlan(shards, clips, batches, buffer)
+
+    def _stream(
+        self, shards: list[PackedShard], clips: list[PlannedClip], wanted: set[int]
+    ) -> Iterator[Example | None]:
+        """The example of each planned clip in order (None: not ``wanted`` or unreadable), read
+        from the shards' tars as they stream."""
+        position = 0
+        for shard in shards:
+            if position >= len(clips):
+                return
+            planned = {}
+            while position < len(clips) and clips[position].shard == shard.name:
+                planned[clips[position].row.audio_filepath] = (position, clips[position])
+                position += 1
+            if not any(p in wanted for p, _ in planned.values()):
+                yield from (None for _ in planned)  # a skipped shard is not read at all
+                continue
+            found = set()
+            for member, data in self.corpus.store.audio(shard):
+                if member not in planned:
+                    continue  # a row planning left out
+                found.add(member)
+                at, clip = planned[member]
+                yield self._example(clip, data) if at in wanted else None
+            for member, (_, clip) in planned.items():
+                if member not in found:
+                    self._skip(clip.row, "missing_file", f"{member} not in {shard.tar}")
+                    yield None
+
+    def _example(self, clip: PlannedClip, data: bytes) -> Example | None:
+        label = f"{clip.row.where} ({clip.row.audio_filepath})"
+        try:
+            featurized = featurize_bytes(data, label, self.inputs)
+        except AudioError as error:
+            self._skip(clip.row, "unreadable", str(error))
+            return None
+        report = self.reports["train"] if clip.row.split == "train" else self.reports["dev"]
+        example = example_of(
+            clip.row, featurized, self.tokenizer, self.max_seconds, self.inputs, report
+        )
+        if example is not None and example.frames != clip.frames:
+            raise PackedCorpusError(
+                f"{label}: field 'samples' plans {clip.frames} frames, its audio gives "
+                f"{example.frames}: the manifest does not describe its tar; repack"
+            )
+        return example
+
+    def _skip(self, row: Utterance, reason: str, detail: str) -> None:
+        if row.where in self._reported:
+            return
+        self._reported.add(row.where)
+        self.reports["train" if row.split == "train" else "dev"].skip(row, reason, detail)
+        console.print(f"[yellow]skipped[/] {row.where}: {detail}")
+
+    def _print_report(self, split: str) -> None:
+        report = self.reports[split]
+        for message in report.messages[:20]:
+            console.print(f"[yellow]skipped[/] {message}")
+
+
+@dataclass
+class RankPlan:
+    shards: list[PackedShard]
+    clips: list[PlannedClip]
+    batches: list[list[int]]  # positions in ``clips``
+    buffer: int
+
+
+class StreamedEpoch:
+    """An epoch of streamed training: every process's plan; this one's examples on demand."""
+
+    def __init__(self, data: StreamedData, plans: list[RankPlan], rank: int):
+        self.data, self.plans, self.rank = data, plans, rank
+        self.steps = min(len(plan.batches) for plan in plans)
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def clips(self, batch: int) -> int:
+        return sum(len(plan.batches[batch]) for plan in self.plans)
+
+    def shares(self, start: int) -> Iterator[list[Example]]:
+        plan = self.plans[self.rank]
+        todo = plan.batches[start : self.steps]
+        wanted = {position for batch in todo for position in batch}
+        window_of = {i: batch[0] // plan.buffer for i, batch in enumerate(plan.batches)}
+        held: dict[int, Example] = {}
+        stream = enumerate(self.data._stream(plan.shards, plan.clips, wanted))
+        read_to = 0  # clips consumed from the stream
+        for i in range(start, self.steps):
+            window_end = min(len(plan.clips), (window_of[i] + 1) * plan.buffer)
+            while read_to < window_end:  # the batch's window: read it whole
+                position, example = next(stream)
+                read_to = position + 1
+                if example is not None:
+                    held[position] = example
+            batch = [held[p] for p in plan.batches[i] if p in held]
+            if not batch:
+                names = sorted({plan.clips[p].shard for p in plan.batches[i]})
+                raise PackedCorpusError(
+                    f"{self.data.corpus.store.describe()}: every clip of a batch from {names} "
+                    "is unreadable (see the skipped rows above); repack the corpus"
+                )
+            yield batch
+            window = window_of[i]
+            if i + 1 < self.steps and window_of[i + 1] != window:
+                held = {p: e for p, e in held.items() if p >= window_end}

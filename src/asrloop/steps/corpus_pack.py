@@ -1,0 +1,41 @@
+"""``asrloop corpus pack``: the corpus's train and dev rows as tar shards to stream
+(``train_data=stream``), tracked by DVC and pushed to its remote (``loop.push``)."""
+
+from __future__ import annotations
+
+from asrloop.corpus.manifest import iter_corpus
+from asrloop.corpus.packed import pack_corpus
+from asrloop.corpus.versioning import dvc, track_shards
+from asrloop.errors import MissingInputError
+from asrloop.pipeline import write_params
+from asrloop.progress import console, progress_bar
+from asrloop.steps.context import StepContext, step
+
+PACKED_SPLITS = ("train", "dev")
+
+
+@step("corpus pack")
+def run(ctx: StepContext) -> None:
+    layout, settings = ctx.layout, ctx.settings
+    rows = {split: list(iter_corpus(layout.corpus, [split])) for split in PACKED_SPLITS}
+    total = sum(len(split_rows) for split_rows in rows.values())
+    if not rows["train"]:
+        raise MissingInputError(f"no train rows under {layout.corpus}: build the corpus first")
+    folder = layout.packed_corpus()
+    with progress_bar("packing shards", total) as advance:
+        index = pack_corpus(rows, folder, int(settings.train_data.clips_per_shard), advance)
+    for message in index.skipped[:20]:
+        console.print(f"[yellow]skipped[/] {message}")
+    clips = sum(shard.clips for shard in index.shards)
+    hours = sum(shard.seconds for shard in index.shards) / 3600
+    console.print(
+        f"packed {clips} clips ({hours:.2f} h) into {len(index.shards)} shards in {folder}"
+        + (f"; {len(index.skipped)} unreadable clips left out" if index.skipped else "")
+    )
+    if (layout.root / ".dvc").is_dir():
+        if layout.dvc_yaml().exists() and not layout.params_file().exists():
+            write_params(ctx.cfg)  # DVC parses the pipeline, which reads its params
+        pointer = track_shards(layout.root, [folder])[0]
+        if settings.loop.push:
+            dvc(layout.root, "push", "--quiet", str(pointer.relative_to(layout.root)))
+            console.print(f"pushed to the DVC remote ({pointer.relative_to(layout.root)})")
