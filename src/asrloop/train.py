@@ -110,6 +110,7 @@ class TrainingJob:
     executor: Executor = LOCAL  # where uncached features are computed (conf/executor)
     train_data: TrainDataSettings = field(default_factory=TrainDataSettings)
     packed: ShardStore | None = None  # train_data=stream: the packed corpus it streams
+    refresh_packed: Callable[[], object] | None = None  # brings it up to date first (rank 0)
 
     @property
     def output(self) -> ModelOutput:
@@ -254,6 +255,10 @@ class Trainer:
         self.dist.start(self.hardware.device)
         if not self.dist.is_main:
             console.quiet = True  # one process reports
+        if job.refresh_packed is not None:
+            with self.dist.main_first():  # one process packs; the others read what it wrote
+                if self.dist.is_main:
+                    job.refresh_packed()
         self.packed = PackedCorpus(job.packed) if job.packed is not None else None
         if self.packed is not None:
             self.corpus_rows = self.packed.rows("train")
@@ -280,13 +285,7 @@ class Trainer:
         """The corpus's train rows, grown rows ``train.grown_repeat`` times."""
         rows = self.corpus_rows
         grown = [r for r in rows if r.is_grown]
-        repeat = max(0, int(self.tc.grown_repeat) - 1)
-        if self.packed is not None and grown and (repeat or self.tc.replay is not None):
-            raise ConfigError(
-                f"train_data=stream trains on the packed corpus as it is ({len(grown)} grown "
-                "rows): train.grown_repeat and train.replay need train_data=folders"
-            )
-        return rows + grown * repeat
+        return rows + grown * max(0, int(self.tc.grown_repeat) - 1)
 
     def prepare(self) -> TrainingData:
         rows = self.training_rows()
@@ -413,7 +412,8 @@ class Trainer:
     def epoch_plan(self, data: TrainingData, epoch: int) -> EpochPlan:
         """The epoch's global batches: streamed (``train_data=stream``) or in memory."""
         if data.stream is not None:
-            return data.stream.epoch(epoch, self.dist, int(self.tc.max_batch_frames))
+            frames, repeat = int(self.tc.max_batch_frames), int(self.tc.grown_repeat)
+            return data.stream.epoch(epoch, self.dist, frames, self.tc.replay, repeat)
         return FolderEpoch(self.epoch_batches(data, epoch), data.train, self.dist)
 
     def epoch_batches(self, data: TrainingData, epoch: int) -> list[list[int]]:

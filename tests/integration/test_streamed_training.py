@@ -4,6 +4,7 @@ bit when the plan is the same, and a stopped run resumes where it stopped."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 from pathlib import Path
 
@@ -11,10 +12,19 @@ import pytest
 import torch
 
 from asrloop.artifacts import ModelOutput
-from asrloop.errors import ConfigError
+from asrloop.corpus.packed import ShardStore
+from asrloop.distributed import Distributed
 from asrloop.faults import FAULT_ENV
+from asrloop.records import TrainingResult
 from asrloop.steps import corpus_pack, train, vocab_build
-from tests.helpers import FAST_TRAINING, TINY_CORPUS, asrloop_cli, copy_corpus, make_cfg
+from tests.helpers import (
+    FAST_TRAINING,
+    TINY_CORPUS,
+    asrloop_cli,
+    copy_corpus,
+    make_cfg,
+    streamed,
+)
 
 STREAM = ["train_data=stream", "train_data.clips_per_shard=7"]
 
@@ -74,12 +84,24 @@ def test_a_killed_run_resumes_to_the_uninterrupted_runs_weights(tiny_corpus, tmp
     assert same_weights(saved["model"], straight[1])
 
 
-def test_grown_rows_with_replay_need_the_folders(tiny_corpus, tmp_path):
+def test_a_streamed_fine_tune_replays_base_shards_and_refreshes_the_pack(tiny_corpus, tmp_path):
+    """The corpus grew after packing: training packs the new shard folder first, then each
+    epoch holds the grown clips (``grown_repeat`` times) and base shards worth ``replay``."""
     copy_corpus(tiny_corpus[1], tmp_path)
-    cfg = make_cfg(tmp_path, *TINY_CORPUS, *FAST_TRAINING, *STREAM, "train.replay=2")
-    manifest = next(Path(cfg.paths.base_corpus).glob("train-*/manifest.jsonl"))
-    manifest.write_text(manifest.read_text().replace('"source": "', '"source": "drop/d1-'))
+    args = [*TINY_CORPUS, *FAST_TRAINING, *STREAM, "train.register=false", "train.epochs=2"]
+    cfg = make_cfg(tmp_path, *args, "train.replay=0.5", "train.grown_repeat=2")
     vocab_build.run(cfg)
     corpus_pack.run(cfg)
-    with pytest.raises(ConfigError, match=r"train\.replay need train_data=folders"):
-        train.run(cfg)
+    grown = Path(cfg.paths.grown_corpus) / "drop-1"
+    shutil.copytree(Path(cfg.paths.base_corpus) / "train-001", grown)
+    manifest = grown / "manifest.jsonl"
+    manifest.write_text(manifest.read_text().replace('"source": "', '"source": "drop/d1-'))
+    train.run(cfg)
+    index = ShardStore(tmp_path / "data" / "packed", tmp_path).index()
+    assert any(shard.source == "grown/drop-1" for shard in index.shards)
+    data = streamed(tmp_path / "data" / "packed", buffer=1000, shuffle=True)
+    planned = sum(
+        len(data.epoch(e, Distributed(), 3000, replay=0.5, grown_repeat=2)) for e in (0, 1)
+    )
+    result = TrainingResult.load(ModelOutput(Path(cfg.train.output_dir)).result)
+    assert result.steps == planned

@@ -98,3 +98,52 @@ def test_training_streamed_from_s3_gives_the_folder_model_and_metrics(
     assert streamed[0].keys() == folders[0].keys()
     assert all(torch.equal(streamed[0][k], folders[0][k]) for k in folders[0])
     assert streamed[1] == folders[1] and streamed[1]["test"]["wer"] >= 0
+
+
+DECISIONS = (  # what a loop decided and measured, per iteration (not run ids or timings)
+    "model_version",
+    "promoted",
+    "gate_reason",
+    "term_recall",
+    "term_precision",
+    "test_wer",
+    "test_cer",
+    "regression_wer",
+    "heldout_drop_wer",
+    "heldout_b_wer",
+    "heldout_u_wer",
+    "false_alarm_rate",
+    "wer_intervals",
+    "recall_intervals",
+    "new_words",
+)
+
+
+def test_a_tiny_loop_on_ray_and_streamed_shards_decides_as_the_local_run(cluster, tmp_path):
+    """``make loop`` with training streamed from the packed corpus (brought up to date with the
+    grown corpus before each training) and every batch step on the Ray cluster: the same
+    decisions and metrics as the same loop in this machine's processes."""
+
+    def loop(name: str, *overrides: str) -> list[dict]:
+        root = init_project_repo(tmp_path / name)
+        # the same arithmetic whatever else runs: step budgets, not experiment=tiny's time boxes
+        # (a busier machine would train fewer steps), and threads pinned (`auto` counts the
+        # cores other processes keep busy; another thread count sums in another order)
+        pinned = [
+            "trainer.threads=2",
+            "train.max_steps=300",
+            "train.max_minutes=10",
+            "+train.finetune_when_grown.max_steps=100",
+            "train.finetune_when_grown.max_minutes=5",
+            "train_data=stream",
+        ]
+        asrloop_cli(root, "loop", "experiment=tiny", *pinned, *overrides)
+        index = json.loads((root / "data" / "packed" / "index.json").read_text())
+        assert any(shard["source"].startswith("grown/") for shard in index["shards"])
+        summary = json.loads((root / "reports" / "loop" / "summary.json").read_text())
+        return [{k: it.get(k) for k in DECISIONS} for it in summary["iterations"]]
+
+    local = loop("local")
+    on_ray = loop("ray", "executor=ray", f"executor.address={cluster}")
+    assert len(local) == 2 and local[0]["promoted"]
+    assert on_ray == local

@@ -3,13 +3,15 @@
 A packed corpus is one folder (``asrloop corpus pack``; DVC tracks it and pushes it to the
 remote, so a training machine needs no local copy):
 
-- ``<split>-NNNNNN.tar``: per clip ``<key>.wav`` (its audio) and ``<key>.json`` (its row), in
-  manifest order; written deterministically (fixed owners and times), so the same rows give the
-  same bytes;
-- ``<split>-NNNNNN.jsonl``: the shard's manifest in the one manifest format
+- ``<split>-<corpus shard folder>-NNNN.tar``: per clip ``<key>.wav`` (its audio) and
+  ``<key>.json`` (its row), in manifest order; each corpus shard folder's rows of a split in
+  shards of their own (a grown corpus repacks only its new folder); written deterministically
+  (fixed owners and times), so the same rows give the same bytes;
+- ``<same name>.jsonl``: the shard's manifest in the one manifest format
   (:mod:`asrloop.corpus.manifest`), ``audio_filepath`` naming the member, plus ``samples`` (the
   clip's length at 16 kHz): training plans every epoch's batches from the manifests alone;
-- ``index.json``: the shards in order, each with its split, clips, seconds and tar digest.
+- ``index.json``: the shards in order, each with its split, clips, seconds, tar digest, and the
+  corpus folder (and the digest of its manifest) it was packed from.
 
 Shards are read through a :class:`ShardStore`: the folder itself, or the project's DVC remote
 (``dvc.api.DVCFileSystem``: S3 objects opened as streams, nothing copied to the local cache).
@@ -20,10 +22,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import shutil
 import tarfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -52,6 +55,8 @@ class PackedShard:
     clips: int
     seconds: float
     sha256: str  # of the tar
+    source: str = ""  # the corpus shard folder its rows come from (relative to the corpus)
+    source_digest: str = ""  # of that folder's manifest, the split and the shard size
 
     @property
     def tar(self) -> str:
@@ -101,6 +106,8 @@ class PackedIndex:
                         clips=int(entry["clips"]),
                         seconds=float(entry["seconds"]),
                         sha256=str(entry["sha256"]),
+                        source=str(entry.get("source") or ""),
+                        source_digest=str(entry.get("source_digest") or ""),
                     )
                 )
             except (KeyError, TypeError, ValueError) as error:
@@ -144,7 +151,7 @@ def _add_member(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 def write_shard(
     folder: Path, name: str, split: str, rows: Sequence[Utterance], skipped: list[str]
 ) -> PackedShard:
-    """Write ``<name>.tar`` and ``<name>.jsonl`` of ``rows`` (unreadable clips reported in
+    """Write ``<name>.tar`` and its manifest of ``rows`` (unreadable clips reported in
     ``skipped`` and left out)."""
     packed_rows, seconds = [], 0.0
     with tarfile.open(folder / f"{name}.tar", "w", format=tarfile.PAX_FORMAT) as tar:
@@ -170,32 +177,99 @@ def write_shard(
     return PackedShard(name, split, len(packed_rows), round(seconds, 3), digest)
 
 
+@dataclass(frozen=True)
+class SourceGroup:
+    """A split's rows of one corpus shard folder: packed into shards of their own, so a corpus
+    that grows by a shard repacks only that shard."""
+
+    source: str  # the folder, relative to the corpus
+    split: str
+    rows: list[Utterance]
+
+    def digest(self, clips_per_shard: int) -> str:
+        manifest = self.rows[0].manifest
+        data = manifest.read_bytes() if manifest is not None and manifest.exists() else b""
+        text = json.dumps([FORMAT, self.source, self.split, clips_per_shard]).encode()
+        return hashlib.sha256(text + data).hexdigest()[:16]
+
+    @property
+    def stem(self) -> str:
+        return f"{self.split}-" + self.source.replace("/", "_")
+
+
+def source_groups(
+    rows_by_split: Mapping[str, Sequence[Utterance]], corpus: Path
+) -> list[SourceGroup]:
+    """Each split's rows grouped by the corpus shard folder they come from, in row order."""
+    groups: list[SourceGroup] = []
+    for split, rows in rows_by_split.items():
+        for row in rows:
+            folder = row.manifest.parent if row.manifest is not None else corpus
+            source = folder.relative_to(corpus).as_posix() if folder.is_relative_to(corpus) else "."
+            if not groups or (groups[-1].source, groups[-1].split) != (source, split):
+                groups.append(SourceGroup(source, split, []))
+            groups[-1].rows.append(row)
+    return groups
+
+
 def pack_corpus(
     rows_by_split: Mapping[str, Sequence[Utterance]],
     folder: Path,
     clips_per_shard: int,
+    corpus: Path,
     on_shard: Callable[[int], None] | None = None,
 ) -> PackedIndex:
-    """Pack the rows into ``folder`` (replaced whole, atomically: an interrupted pack leaves the
-    previous one intact); ``on_shard(clips)`` after each shard."""
+    """Pack the rows of the corpus at ``corpus`` into ``folder``: each corpus shard folder's rows
+    of a split into shards of at most ``clips_per_shard`` clips, in row order. A group packed
+    before from the same manifest is kept as it was (linked, not rewritten). ``folder`` is
+    replaced whole, atomically: an interrupted pack leaves the previous one intact.
+    ``on_shard(clips)`` after each group."""
     if clips_per_shard < 1:
         raise PackedCorpusError(f"train_data.clips_per_shard={clips_per_shard}: must be >= 1")
     recover_dir(folder)
+    previous = _previous_groups(folder)
     tmp = folder.with_name(folder.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     shards, skipped = [], []
-    for split, rows in rows_by_split.items():
-        for start in range(0, len(rows), clips_per_shard):
-            name = f"{split}-{start // clips_per_shard:06d}"
-            chunk = rows[start : start + clips_per_shard]
-            shards.append(write_shard(tmp, name, split, chunk, skipped))
-            if on_shard:
-                on_shard(len(chunk))
+    for group in source_groups(rows_by_split, corpus):
+        digest = group.digest(clips_per_shard)
+        kept = previous.get((group.source, group.split, digest))
+        if kept is not None:
+            for shard in kept:
+                for name in (shard.tar, shard.manifest):
+                    os.link(folder / name, tmp / name)
+            shards += kept
+        else:
+            for start in range(0, len(group.rows), clips_per_shard):
+                name = f"{group.stem}-{start // clips_per_shard:04d}"
+                chunk = group.rows[start : start + clips_per_shard]
+                shard = write_shard(tmp, name, group.split, chunk, skipped)
+                shards.append(replace(shard, source=group.source, source_digest=digest))
+        if on_shard:
+            on_shard(len(group.rows))
     index = PackedIndex(tuple(shards), tuple(skipped))
     (tmp / INDEX).write_text(index.to_json(), encoding="utf-8")
     replace_dir(tmp, folder)
     return index
+
+
+def _previous_groups(folder: Path) -> dict[tuple[str, str, str], list[PackedShard]]:
+    """The shards of the packed corpus already in ``folder`` by (source, split, digest): only
+    groups whose every file is there (anything else is packed again)."""
+    try:
+        index = PackedIndex.from_json((folder / INDEX).read_text(encoding="utf-8"), "")
+    except (OSError, PackedCorpusError):
+        return {}
+    groups: dict[tuple[str, str, str], list[PackedShard]] = {}
+    for shard in index.shards:
+        if shard.source_digest:
+            groups.setdefault((shard.source, shard.split, shard.source_digest), []).append(shard)
+    return {
+        key: kept
+        for key, kept in groups.items()
+        if all((folder / s.tar).exists() and (folder / s.manifest).exists() for s in kept)
+    }
 
 
 # -- reading ---------------------------------------------------------------------------------

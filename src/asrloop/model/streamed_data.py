@@ -108,67 +108,112 @@ class StreamedData:
 
     # -- whole splits (dev; the first clips a fresh model normalises with) ---------------------
     def examples(self, split: str, limit: int | None = None) -> list[Example]:
-        shards = self.corpus.shards(split)
-        clips = [clip for shard in shards for clip in self._planned[shard.name]][:limit]
-        out = [e for e in self._stream(shards, clips, set(range(len(clips)))) if e is not None]
+        listings = [Listing(s, self._planned[s.name]) for s in self.corpus.shards(split)]
+        if limit is not None:
+            listings = _first_clips(listings, limit)
+        total = sum(len(listing.clips) for listing in listings)
+        out = [e for e in self._stream(listings, set(range(total))) if e is not None]
         self._print_report(split)
         return out
 
     # -- epochs -------------------------------------------------------------------------------
-    def epoch(self, epoch: int, dist: Distributed, max_batch_frames: int) -> StreamedEpoch:
-        shards = self.corpus.shards("train")
-        if len(shards) < dist.world_size:
+    def epoch(
+        self,
+        epoch: int,
+        dist: Distributed,
+        max_batch_frames: int,
+        replay: float | None = None,
+        grown_repeat: int = 1,
+    ) -> StreamedEpoch:
+        """The epoch's plan for every process: its listings (shards, grown ones ``grown_repeat``
+        times; with ``replay``, the grown shards plus whole base shards, drawn anew each epoch,
+        until they hold ``replay`` times the grown audio), split among the processes."""
+        listings = self._listings(epoch, replay, max(1, grown_repeat))
+        if len(listings) < dist.world_size:
             raise PackedCorpusError(
-                f"{self.corpus.store.describe()}: {len(shards)} train shards for "
+                f"{self.corpus.store.describe()}: {len(listings)} train shards for "
                 f"{dist.world_size} processes, which read disjoint shards: pack with a smaller "
                 "train_data.clips_per_shard"
             )
-        seed = self.settings.seed
         if self.settings.shuffle_shards:
-            random.Random(f"{seed}-shards-{epoch}").shuffle(shards)
-        rng = random.Random(f"{seed}-{epoch}")  # the folder path's batch shuffle
+            random.Random(f"{self.settings.seed}-shards-{epoch}").shuffle(listings)
+        rng = random.Random(f"{self.settings.seed}-{epoch}")  # the folder path's batch shuffle
         plans = [
-            self._rank_plan(shards[rank :: dist.world_size], rng, max_batch_frames)
+            self._rank_plan(listings[rank :: dist.world_size], rng, max_batch_frames)
             for rank in range(dist.world_size)
         ]
         return StreamedEpoch(self, plans, dist.rank)
 
-    def _rank_plan(self, shards: list[PackedShard], rng, max_frames: int) -> RankPlan:
-        clips = [clip for shard in shards for clip in self._planned[shard.name]]
+    def _listings(self, epoch: int, replay: float | None, repeat: int) -> list[Listing]:
+        shards = self.corpus.shards("train")
+        grown = [s for s in shards if self._grown(s)]
+        base = [s for s in shards if not self._grown(s)]
+        listings = [Listing(s, self._planned[s.name]) for s in grown for _ in range(repeat)]
+        if replay is None:
+            return [*listings, *(Listing(s, self._planned[s.name]) for s in base)]
+        random.Random(f"{self.settings.seed}-replay-{epoch}").shuffle(base)
+        wanted = float(replay) * sum(c.row.duration for g in listings for c in g.clips)
+        seconds = 0.0
+        for shard in base:
+            if seconds >= wanted:
+                break
+            clips = []
+            for clip in self._planned[shard.name]:
+                if seconds >= wanted:
+                    break  # the last shard is read in part
+                clips.append(clip)
+                seconds += clip.row.duration
+            listings.append(Listing(shard, clips))
+        return listings
+
+    def _grown(self, shard: PackedShard) -> bool:
+        """A shard of grown rows (packing keeps a corpus shard folder's rows apart)."""
+        rows = self.corpus.rows_of[shard.name]
+        grown = {row.is_grown for row in rows}
+        if len(grown) > 1:
+            raise PackedCorpusError(
+                f"{self.corpus.store.folder / shard.manifest}: grown and base rows share one "
+                "shard; repack the corpus (asrloop corpus pack)"
+            )
+        return grown == {True}
+
+    def _rank_plan(self, listings: list[Listing], rng, max_frames: int) -> RankPlan:
+        clips = [clip for listing in listings for clip in listing.clips]
         buffer = max(1, int(self.settings.buffer_clips))
         batches: list[list[int]] = []
         for start in range(0, len(clips), buffer):
             window = clips[start : start + buffer]
             batches += [[start + i for i in b] for b in bucket_batches(window, max_frames, rng)]
-        return RankPlan(shards, clips, batches, buffer)
+        return RankPlan(listings, clips, batches, buffer)
 
-    def _stream(
-        self, shards: list[PackedShard], clips: list[PlannedClip], wanted: set[int]
-    ) -> Iterator[Example | None]:
-        """The example of each planned clip in order (None: not ``wanted`` or unreadable), read
-        from the shards' tars as they stream."""
-        position = 0
-        for shard in shards:
-            if position >= len(clips):
-                return
-            planned = {}
-            while position < len(clips) and clips[position].shard == shard.name:
-                planned[clips[position].row.audio_filepath] = (position, clips[position])
-                position += 1
-            if not any(p in wanted for p, _ in planned.values()):
-                yield from (None for _ in planned)  # a skipped shard is not read at all
+    def _stream(self, listings: list[Listing], wanted: set[int]) -> Iterator[Example | None]:
+        """One item per listed clip, in order: its example, or None (not ``wanted``, missing,
+        unreadable), read from the shards' tars as they stream. A listing with nothing wanted
+        is not read; a listing read in part stops at its last clip."""
+        start = 0
+        for listing in listings:
+            clips, first = listing.clips, start
+            start += len(clips)
+            if not any(position in wanted for position in range(first, start)):
+                yield from (None for _ in clips)
                 continue
-            found = set()
-            for member, data in self.corpus.store.audio(shard):
-                if member not in planned:
+            index_of = {clip.row.audio_filepath: k for k, clip in enumerate(clips)}
+            done = 0  # clips of the listing yielded so far
+            for member, data in self.corpus.store.audio(listing.shard):
+                k = index_of.get(member, -1)
+                if k < done:
                     continue  # a row planning left out
-                found.add(member)
-                at, clip = planned[member]
-                yield self._example(clip, data) if at in wanted else None
-            for member, (_, clip) in planned.items():
-                if member not in found:
-                    self._skip(clip.row, "missing_file", f"{member} not in {shard.tar}")
-                    yield None
+                yield from self._missing(clips[done:k], listing.shard)
+                yield self._example(clips[k], data) if first + k in wanted else None
+                done = k + 1
+                if done == len(clips):
+                    break
+            yield from self._missing(clips[done:], listing.shard)
+
+    def _missing(self, clips: list[PlannedClip], shard: PackedShard) -> Iterator[None]:
+        for clip in clips:
+            self._skip(clip.row, "missing_file", f"{clip.row.audio_filepath} not in {shard.tar}")
+            yield None
 
     def _example(self, clip: PlannedClip, data: bytes) -> Example | None:
         label = f"{clip.row.where} ({clip.row.audio_filepath})"
@@ -201,9 +246,18 @@ class StreamedData:
             console.print(f"[yellow]skipped[/] {message}")
 
 
+@dataclass(frozen=True)
+class Listing:
+    """One pass over a shard in an epoch: the planned clips read from it (a replayed shard may
+    be read in part; a grown shard may be listed several times)."""
+
+    shard: PackedShard
+    clips: list[PlannedClip]
+
+
 @dataclass
 class RankPlan:
-    shards: list[PackedShard]
+    listings: list[Listing]
     clips: list[PlannedClip]
     batches: list[list[int]]  # positions in ``clips``
     buffer: int
@@ -228,7 +282,7 @@ class StreamedEpoch:
         wanted = {position for batch in todo for position in batch}
         window_of = {i: batch[0] // plan.buffer for i, batch in enumerate(plan.batches)}
         held: dict[int, Example] = {}
-        stream = enumerate(self.data._stream(plan.shards, plan.clips, wanted))
+        stream = enumerate(self.data._stream(plan.listings, wanted))
         read_to = 0  # clips consumed from the stream
         for i in range(start, self.steps):
             window_end = min(len(plan.clips), (window_of[i] + 1) * plan.buffer)
@@ -248,3 +302,13 @@ class StreamedEpoch:
             window = window_of[i]
             if i + 1 < self.steps and window_of[i + 1] != window:
                 held = {p: e for p, e in held.items() if p >= window_end}
+
+
+def _first_clips(listings: list[Listing], limit: int) -> list[Listing]:
+    out, left = [], limit
+    for listing in listings:
+        if left <= 0:
+            break
+        out.append(Listing(listing.shard, listing.clips[:left]))
+        left -= len(out[-1].clips)
+    return out

@@ -10,12 +10,13 @@ CHOICES = {"train_data.kind": SOURCES}
 
 @dataclass
 class TrainDataSettings:
-    """``folders``: every clip featurised into memory from the corpus's shard folders (feature
-    cache, grown-data replay). ``stream``: the packed corpus (``asrloop corpus pack``: tar
-    shards with their manifests, ``data/packed``) read as a stream, from the folder or, with
-    ``remote`` set, from that DVC remote (no local copy). ``clips_per_shard`` is what packing
-    writes; ``buffer_clips`` the window of clips batched by length together; ``shuffle_shards``
-    a new shard order every epoch."""
+    """``folders``: every clip featurised into memory from the corpus's shard folders (the
+    feature cache; replay draws single base clips). ``stream``: the packed corpus (``asrloop
+    corpus pack``: tar shards with their manifests, ``data/packed``, brought up to date with the
+    corpus before training) read as a stream; with ``remote`` set, from that DVC remote as it
+    was pushed (no local copy). ``clips_per_shard`` is what packing writes; ``buffer_clips`` the
+    window of clips batched by length together; ``shuffle_shards`` a new shard order every
+    epoch; replay takes whole base shards."""
 
     kind: str = "folders"
     remote: str | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from asrloop.config import config_snapshot
@@ -11,6 +12,7 @@ from asrloop.distributed import Distributed
 from asrloop.hardware import Hardware
 from asrloop.model.registry import PyfuncModel
 from asrloop.progress import console
+from asrloop.steps import corpus_pack
 from asrloop.steps.context import StepContext, step
 from asrloop.train import ServingPackage, Trainer, TrainingJob
 
@@ -52,6 +54,16 @@ def packed_store(ctx: StepContext) -> ShardStore | None:
     return ShardStore(ctx.layout.packed_corpus(), ctx.layout.root, settings.remote)
 
 
+def packed_refresh(ctx: StepContext) -> Callable[[], None] | None:
+    """Streaming the local packed corpus: bring it up to date with the corpus first (the loop
+    grows the corpus; only changed shard folders are packed again). A remote is streamed as
+    it was pushed (``asrloop corpus pack``)."""
+    settings = ctx.settings.train_data
+    if settings.kind != "stream" or settings.remote is not None:
+        return None
+    return lambda: corpus_pack.pack(ctx.layout, settings)
+
+
 @step("train")
 def run(ctx: StepContext) -> float:
     """The best dev CER (the objective of ``hparams_search`` sweeps). Under ``torchrun`` (or a
@@ -79,6 +91,7 @@ def run(ctx: StepContext) -> float:
         executor=ctx.executor,
         train_data=settings.train_data,
         packed=packed_store(ctx),
+        refresh_packed=packed_refresh(ctx),
     )
     result = Trainer(job).fit()
     console.print(result)
