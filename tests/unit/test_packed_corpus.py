@@ -221,3 +221,16 @@ def test_an_unreadable_clip_in_a_tar_is_reported_and_skipped(packed, tmp_path):
     assert len(planned - streamed_ids) == 1
     assert data.reports["train"].skipped["unreadable"] == 1
     assert broken in data.reports["train"].messages[0]
+
+
+def test_an_oversized_member_is_refused_not_read_into_memory(packed, monkeypatch):
+    """A tar member bigger than any clip (a hostile or broken shard) is unreadable, not loaded;
+    a batch left with no readable clip stops training with the shard named."""
+    from asrloop.corpus import packed as packed_module
+
+    monkeypatch.setattr(packed_module, "MAX_CLIP_BYTES", 1000)  # every clip is bigger
+    data = streamed(packed[1])
+    epoch = data.epoch(0, Distributed(), max_batch_frames=1500)
+    with pytest.raises(PackedCorpusError, match=r"every clip of a batch from \['train-"):
+        next(epoch.shares(0))
+    assert data.reports["train"].skipped["unreadable"] >= 1

@@ -42,6 +42,7 @@ from asrloop.jsonio import write_jsonl
 INDEX = PACKED_INDEX
 FORMAT = "asrloop-packed/1"
 SAMPLES_FIELD = "samples"  # a packed row's length in samples at 16 kHz
+MAX_CLIP_BYTES = 64 * 1024 * 1024  # no training clip is this long; a bigger member is refused
 
 
 class PackedCorpusError(DataError):
@@ -238,7 +239,7 @@ def pack_corpus(
         if kept is not None:
             for shard in kept:
                 for name in (shard.tar, shard.manifest):
-                    os.link(folder / name, tmp / name)
+                    _link_or_copy(folder / name, tmp / name)
             shards += kept
         else:
             for start in range(0, len(group.rows), clips_per_shard):
@@ -252,6 +253,13 @@ def pack_corpus(
     (tmp / INDEX).write_text(index.to_json(), encoding="utf-8")
     replace_dir(tmp, folder)
     return index
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # a filesystem without hard links
+        shutil.copy2(source, target)
 
 
 def _previous_groups(folder: Path) -> dict[tuple[str, str, str], list[PackedShard]]:
@@ -340,10 +348,15 @@ class ShardStore:
         return rows
 
     def audio(self, shard: PackedShard) -> Iterator[tuple[str, bytes]]:
-        """(member name, bytes) of each clip's audio in the tar, in order, as it streams."""
+        """(member name, bytes) of each clip's audio in the tar, in order, as it streams; a
+        member larger than :data:`MAX_CLIP_BYTES` gives empty bytes (unreadable, reported by the
+        reader) instead of filling memory. Nothing is extracted to disk."""
         with self.open(shard.tar) as handle, tarfile.open(fileobj=handle, mode="r|") as tar:
             for member in tar:
                 if member.isfile() and member.name.endswith(".wav"):
+                    if member.size > MAX_CLIP_BYTES:
+                        yield member.name, b""
+                        continue
                     extracted = tar.extractfile(member)
                     if extracted is not None:
                         yield member.name, extracted.read()
