@@ -33,7 +33,7 @@ from typing import BinaryIO
 import soundfile as sf
 
 from asrloop.artifacts import PACKED_INDEX, PACKED_MANIFEST_SUFFIX, PACKED_ROW_SUFFIX
-from asrloop.audio.io import SAMPLE_RATE, AudioError, read_audio, resample
+from asrloop.audio.io import SAMPLE_RATE, AudioError, decode_audio, read_audio, resample
 from asrloop.corpus.manifest import Utterance
 from asrloop.errors import DataError
 from asrloop.fsutil import recover_dir, replace_dir
@@ -132,10 +132,17 @@ class PackedClip:
 def packed_clip(row: Utterance) -> PackedClip:
     """The clip's audio as it goes into a tar: the file's own bytes, or (a segment of a longer
     file) the segment as float WAV, which decodes to exactly the samples the folder gives."""
-    audio, rate = read_audio(row.audio_path, target_rate=None, segment=row.segment)
+    if row.offset is None:  # the file as it is: read once, decoded for its length
+        try:
+            data = row.audio_path.read_bytes()
+        except OSError as error:  # missing or unreadable: reported and left out, as before
+            raise AudioError(f"{row.audio_path}: cannot read audio ({error})") from error
+        audio, rate = decode_audio(data, str(row.audio_path), target_rate=None)
+    else:
+        audio, rate = read_audio(row.audio_path, target_rate=None, segment=row.segment)
     samples = len(audio) if rate == SAMPLE_RATE else len(resample(audio, rate, SAMPLE_RATE))
     if row.offset is None:
-        return PackedClip(row.audio_path.read_bytes(), samples)
+        return PackedClip(data, samples)
     buffer = io.BytesIO()
     sf.write(buffer, audio, rate, subtype="FLOAT", format="WAV")
     return PackedClip(buffer.getvalue(), samples)

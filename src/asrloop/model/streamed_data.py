@@ -29,6 +29,7 @@ from asrloop.model.training_data import (
     bucket_batches,
     example_of,
     featurize_bytes,
+    length_problem,
     usable_text,
 )
 from asrloop.progress import console
@@ -85,26 +86,21 @@ class StreamedData:
                 self._planned[shard.name] = [
                     clip for row in rows if (clip := self._plan(row, shard, report)) is not None
                 ]
+            report.print_skipped()  # what planning left out; the stream's skips print as found
 
     def _plan(self, row: Utterance, shard: PackedShard, report: LoadReport) -> PlannedClip | None:
         """The clip as planned, or None when the folder path would skip it (reported)."""
         if not usable_text(row, self.tokenizer, report):
             return None
         samples = samples_of(row)
-        if samples == 0:
-            report.skip(row, "empty_audio", "no samples")
+        labels = self.tokenizer.encode(row.text or "")
+        planned = self.inputs.planned_frames  # (frames, output frames) of a length
+        seconds = samples / SAMPLE_RATE
+        problem = length_problem(seconds, lambda: planned(samples)[1], labels, self.max_seconds)
+        if problem is not None:
+            report.skip(row, *problem)
             return None
-        if samples / SAMPLE_RATE > self.max_seconds:
-            seconds = samples / SAMPLE_RATE
-            report.skip(
-                row, "too_long", f"{seconds:.1f} s > features.max_seconds={self.max_seconds}"
-            )
-            return None
-        frames, output = self.inputs.planned_frames(samples)
-        if output < len(self.tokenizer.encode(row.text or "")):
-            report.skip(row, "too_short", "fewer encoder frames than characters (CTC cannot fit)")
-            return None
-        return PlannedClip(row, shard.name, frames)
+        return PlannedClip(row, shard.name, planned(samples)[0])
 
     # -- whole splits (dev; the first clips a fresh model normalises with) ---------------------
     def examples(self, split: str, limit: int | None = None) -> list[Example]:
@@ -112,9 +108,7 @@ class StreamedData:
         if limit is not None:
             listings = _first_clips(listings, limit)
         total = sum(len(listing.clips) for listing in listings)
-        out = [e for e in self._stream(listings, set(range(total))) if e is not None]
-        self._print_report(split)
-        return out
+        return [e for e in self._stream(listings, set(range(total))) if e is not None]
 
     # -- epochs -------------------------------------------------------------------------------
     def epoch(
@@ -222,9 +216,13 @@ class StreamedData:
         except AudioError as error:
             self._skip(clip.row, "unreadable", str(error))
             return None
-        report = self.reports["train"] if clip.row.split == "train" else self.reports["dev"]
         example = example_of(
-            clip.row, featurized, self.tokenizer, self.max_seconds, self.inputs, report
+            clip.row,
+            featurized,
+            self.tokenizer,
+            self.max_seconds,
+            self.inputs,
+            self._report(clip.row),
         )
         if example is not None and example.frames != clip.frames:
             raise PackedCorpusError(
@@ -237,13 +235,11 @@ class StreamedData:
         if row.where in self._reported:
             return
         self._reported.add(row.where)
-        self.reports["train" if row.split == "train" else "dev"].skip(row, reason, detail)
+        self._report(row).skip(row, reason, detail)
         console.print(f"[yellow]skipped[/] {row.where}: {detail}")
 
-    def _print_report(self, split: str) -> None:
-        report = self.reports[split]
-        for message in report.messages[:20]:
-            console.print(f"[yellow]skipped[/] {message}")
+    def _report(self, row: Utterance) -> LoadReport:
+        return self.reports["train" if row.split == "train" else "dev"]
 
 
 @dataclass(frozen=True)

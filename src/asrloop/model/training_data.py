@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +48,12 @@ class LoadReport:
     def skip(self, row: Utterance, reason: str, detail: str) -> None:
         self.skipped[reason] += 1
         self.messages.append(f"{row.where} ({row.audio_filepath}): {detail}")
+
+    def print_skipped(self, limit: int = 20) -> None:
+        for message in self.messages[:limit]:
+            console.print(f"[yellow]skipped[/] {message}")
+        if len(self.messages) > limit:
+            console.print(f"[yellow]... and {len(self.messages) - limit} more skipped rows")
 
     def metrics(self, prefix: str) -> dict[str, float]:
         out = {f"{prefix}.skipped.{k}": float(v) for k, v in self.skipped.items()}
@@ -93,10 +100,7 @@ def load_examples(
                 example = example_of(row, done, tokenizer, max_seconds, inputs, report)
                 if example is not None:
                     examples.append(example)
-    for message in report.messages[:20]:
-        console.print(f"[yellow]skipped[/] {message}")
-    if len(report.messages) > 20:
-        console.print(f"[yellow]... and {len(report.messages) - 20} more skipped rows")
+    report.print_skipped()
     return examples, report
 
 
@@ -183,18 +187,27 @@ def example_of(row: Utterance, featurized, tokenizer, max_seconds, inputs: Model
         return None  # already reported
     features, seconds, resampled = featurized
     report.resampled += int(resampled)
-    if seconds == 0:
-        report.skip(row, "empty_audio", "no samples")
-        return None
-    if seconds > max_seconds:
-        report.skip(row, "too_long", f"{seconds:.1f} s > features.max_seconds={max_seconds}")
-        return None
     labels = tokenizer.encode(text)
-    if inputs.output_frames(features) < len(labels):
-        report.skip(row, "too_short", "fewer encoder frames than characters (CTC cannot fit)")
+    problem = length_problem(seconds, lambda: inputs.output_frames(features), labels, max_seconds)
+    if problem is not None:
+        report.skip(row, *problem)
         return None
     frames = inputs.frames(features)
     return Example(row.id, features, labels, text, row.voice, seconds, row.is_grown, frames)
+
+
+def length_problem(
+    seconds: float, output_frames: Callable[[], int], labels: list[int], max_seconds: float
+) -> tuple[str, str] | None:
+    """(reason, detail) when a clip of ``seconds`` cannot train (empty, over ``max_seconds``,
+    fewer encoder frames than labels), else None; ``output_frames`` is asked last."""
+    if seconds == 0:
+        return "empty_audio", "no samples"
+    if seconds > max_seconds:
+        return "too_long", f"{seconds:.1f} s > features.max_seconds={max_seconds}"
+    if output_frames() < len(labels):
+        return "too_short", "fewer encoder frames than characters (CTC cannot fit)"
+    return None
 
 
 def bucket_batches(
