@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pickle
 import shutil
+import tempfile
 
 import numpy as np
 import pytest
@@ -134,7 +135,7 @@ def test_inference_precision_comes_from_the_trainer_config(tmp_path):
     assert setup("auto").precision == ("bf16" if cpu_has_fast_bf16() else "fp32")
 
 
-def test_a_recognizer_travels_as_its_recipe_by_value(model_dirs, tmp_path):
+def test_a_recognizer_travels_as_its_recipe_by_value(model_dirs, tmp_path, monkeypatch):
     """What an executor's worker gets: the same model, vocabulary and settings, even once the
     folders it was built from are gone (a registry checkout is removed after loading)."""
     copy = tmp_path / "copy"
@@ -142,8 +143,12 @@ def test_a_recognizer_travels_as_its_recipe_by_value(model_dirs, tmp_path):
     original = make_recognizer(copy, LEXICON)
     sent = pickle.dumps(original)
     shutil.rmtree(copy)
+    private = tmp_path / "private"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
     rebuilt = pickle.loads(sent)
     assert rebuilt.signature == original.signature
+    assert not list(private.iterdir()), "the worker's copy of the folders is left behind"
     audio = [np.random.default_rng(seed).normal(0, 0.1, 16000 + 4000 * seed) for seed in range(3)]
     audio = [a.astype(np.float32) for a in audio]
     assert rebuilt.transcribe_batch(audio) == original.transcribe_batch(audio)

@@ -182,17 +182,17 @@ class Recognizer:
     def from_recipe(cls, recipe: RecognizerRecipe) -> Recognizer:
         """The recognizer a recipe describes (in a worker: the same model, vocabulary and
         settings as the process that sent it)."""
-        model_dir, vocab_dir, device, precision = recipe.materialize()
-        return cls.from_dirs(
-            model_dir,
-            vocab_dir,
-            recipe.decode,
-            recipe.features,
-            recipe.max_seconds,
-            recipe.second_path,
-            device,
-            precision,
-        )
+        with recipe.materialize() as (model_dir, vocab_dir, device, precision):
+            return cls.from_dirs(
+                model_dir,
+                vocab_dir,
+                recipe.decode,
+                recipe.features,
+                recipe.max_seconds,
+                recipe.second_path,
+                device,
+                precision,
+            )
 
     @torch.no_grad()
     def log_probs(self, audios: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
