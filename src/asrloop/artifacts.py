@@ -154,6 +154,11 @@ class Layout:
     def feature_cache(self) -> Path:
         return self.cache / "features"
 
+    def lookalike_probe(self, drop: str) -> Path:
+        """Fresh renditions of base sentences saying look-alikes of the drop's new words, decoded
+        after each fine-tune to find false alarms (never training data; asrloop.loop.lookalikes)."""
+        return self.cache / "probes" / drop
+
     def real_speech_cache(self) -> Path:
         """The real-speech smoke set's folders, imported (``evaluate.real_speech``)."""
         return self.cache / "real_speech"

@@ -25,7 +25,7 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -36,6 +36,7 @@ from asrloop.progress import console
 from asrloop.settings.decode import DecodeSettings
 from asrloop.text.arpa import UNK
 from asrloop.text.lexicon import read_lexicon, respell, write_lexicon
+from asrloop.text.spelling import edit_distance, nearest_word, spelling_distance
 from asrloop.text.tokenizer import CharTokenizer
 from asrloop.text.vocabulary import LEXICON_FILE, LM_FILE
 
@@ -164,6 +165,9 @@ class LexiconDecoder:
         nbest: int,
         bias: Sequence[str] = (),
         bias_bonus: float = 0.0,
+        checked_terms: Sequence[str] = (),
+        max_spelling_distance: float = 0.5,
+        nearer_word_wins: bool = True,
     ):
         """Settings as in ``conf/decode/lexicon_lm.yaml``."""
         from torchaudio.models.decoder import ctc_decoder
@@ -181,6 +185,11 @@ class LexiconDecoder:
             )
         lm = folder / LM_FILE
         self.graph = self._context_graph(bias, bias_bonus)
+        # the term check: words of these terms stay only where the acoustics spell them
+        self.checked = {w for term in checked_terms for w in term.split() if w in self.lexicon}
+        self.others = sorted(set(self.lexicon) - self.checked)
+        self.max_spelling_distance = float(max_spelling_distance)
+        self.nearer_word_wins = bool(nearer_word_wins)
         with tempfile.TemporaryDirectory(prefix="asrloop-lexicon-") as tmp, _quiet_stderr():
             # KenLM prints a loading progress bar; flashlight reads the lexicon file here
             lexicon_file = write_lexicon(Path(tmp) / LEXICON_FILE, self.lexicon)
@@ -232,10 +241,10 @@ class LexiconDecoder:
                 hypotheses.append(Hypothesis())
                 continue
             results = self._decoder(log_probs[b : b + 1, :size].contiguous())[0]
-            hypotheses.append(self._hypothesis(results, log_probs[b]))
+            hypotheses.append(self._hypothesis(results, log_probs[b], size))
         return hypotheses
 
-    def _hypothesis(self, results: list, log_probs: torch.Tensor) -> Hypothesis:
+    def _hypothesis(self, results: list, log_probs: torch.Tensor, size: int) -> Hypothesis:
         if not results:
             return Hypothesis()
         best = results[0]
@@ -244,8 +253,59 @@ class LexiconDecoder:
         spans = _spans(best.tokens.tolist(), frames, log_probs, self.tokenizer)
         if [s.word for s in spans] != words:  # spelling and word list disagree: trust words
             spans = _whole_spans(words, spans, log_probs.shape[0])
+        elif self.checked:
+            spans = self._check_terms(spans, log_probs, size)
+            words = [s.word for s in spans]
         alternatives = [" ".join(self._lexicon_words(r.words)) for r in results[1:]]
         return Hypothesis(" ".join(words), spans, float(best.score), alternatives)
+
+    def _check_terms(
+        self, spans: list[WordSpan], log_probs: torch.Tensor, size: int
+    ) -> list[WordSpan]:
+        """The term check: a word of a checked term stays only where the acoustic model, on
+        its own (greedy, no lexicon, no LM), spells something within
+        ``max_spelling_distance`` edits per letter of it over the word's frames (half-way to
+        its neighbours') and, with ``nearer_word_wins``, no other lexicon word nearer that
+        spelling; elsewhere the lexicon and LM pulled it in, and each word spelled there
+        becomes the lexicon word nearest to it (nothing, where nothing was spelled)."""
+        path = log_probs[:size].argmax(dim=-1).tolist()
+        checked = []
+        for k, span in enumerate(spans):
+            if span.word not in self.checked:
+                checked.append(span)
+                continue
+            start = (spans[k - 1].end_frame + span.start_frame) // 2 + 1 if k else 0
+            last = len(spans) - 1
+            end = (span.end_frame + spans[k + 1].start_frame) // 2 if k < last else size - 1
+            spelled = self._spelled(path[start : end + 1])
+            if self._spells(spelled, span.word):
+                checked.append(span)
+                continue
+            for word in spelled:
+                instead = nearest_word(word, self.others)
+                if instead is not None:
+                    checked.append(replace(span, word=instead))
+        return checked
+
+    def _spells(self, spelled: list[str], word: str) -> bool:
+        """Whether the acoustic spelling supports ``word``: within the distance and (when it
+        is one word and ``nearer_word_wins``) no other lexicon word fewer edits from it."""
+        joined = "".join(spelled)
+        if spelling_distance(joined, word) > self.max_spelling_distance:
+            return False
+        if len(spelled) != 1 or not self.nearer_word_wins:
+            return True
+        closest = nearest_word(joined, self.others)
+        return closest is None or edit_distance(joined, closest) >= edit_distance(joined, word)
+
+    def _spelled(self, path: list[int]) -> list[str]:
+        """The words a frame path spells (CTC collapse, split at the delimiter)."""
+        tokens, _ = _collapse(path, self.tokenizer.blank_id)
+        symbols, delimiter = self.tokenizer.symbols, self.tokenizer.delimiter_id
+        text = "".join(
+            " " if t == delimiter else self.tokenizer.to_text(symbols[t]) for t in tokens
+        )
+        return text.split()
 
     def _lexicon_words(self, words: list[str]) -> list[str]:
         return [w for w in words if w in self.lexicon]
@@ -267,6 +327,11 @@ def build_decoder(
         if bias is not None and bias.bonus:
             options["bias"] = [*bias.phrases, *bias.extra]
             options["bias_bonus"] = float(bias.bonus)
+        check = getattr(decode, "term_check", None)
+        if check is not None and check.enabled:
+            options["checked_terms"] = list(check.terms)
+            options["max_spelling_distance"] = float(check.max_distance)
+            options["nearer_word_wins"] = bool(check.nearer_word_wins)
         return LexiconDecoder(tokenizer, vocab_dir, **options)
     raise ConfigError(f"decode.type: unknown decoder {kind!r}; choose greedy or lexicon")
 

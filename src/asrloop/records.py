@@ -737,6 +737,9 @@ class IterationRecord:
     # per term on the validation clips (approved, kept out of training): after the fine-tune,
     # then after each growth round
     validation_recall: list[dict[str, float]] = field(default_factory=list)
+    # per term, false alarms on the look-alike probe (grow.probe): after the fine-tune, then
+    # after each growth round
+    probe_false_alarms: list[dict[str, int]] = field(default_factory=list)
     # each growth round: {round, clips, short: [{term, recall, support, deficit, confusions}]}
     grow_rounds: list[dict[str, Any]] = field(default_factory=list)
     # the review that fed this iteration's grow: {strategy, decided, minutes, ...} (ReviewEffort)

@@ -66,8 +66,9 @@ def test_version_carries_settings_signature_example_code_and_pins(champion, tmp_
     assert str(folder).startswith(local.rstrip("/"))
     settings = json.loads(next(folder.rglob("serving.json")).read_text())
     decode = OmegaConf.to_container(cfg.decode, resolve=True)
-    expected_decode = {k: v for k, v in decode.items() if k not in ("tune", "bias")}
+    expected_decode = {k: v for k, v in decode.items() if k not in ("tune", "bias", "term_check")}
     assert settings["decode"].pop("bias") == decode["bias"]  # the phrases resolved
+    assert settings["decode"].pop("term_check") == decode["term_check"]  # the terms resolved
     assert settings["decode"] == pytest.approx(expected_decode)
     assert settings["features"]["n_mels"] == cfg.features.n_mels
     mlmodel = yaml.safe_load((folder / "MLmodel").read_text())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,12 @@ from asrloop.corpus.versioning import (
     restore_version,
     track_shards,
 )
+from asrloop.inference.batch import Prediction
+from asrloop.inference.types import Transcription, WordTiming
 from asrloop.jsonio import iter_jsonl
 from asrloop.loop import grow as grow_module
 from asrloop.loop.grow_rounds import Shortfall, term_sentences, write_round
+from asrloop.loop.lookalikes import LookalikeProbe
 from asrloop.loop.review_queue import ReviewItem, write_queue
 from asrloop.metrics import times_said
 from asrloop.pipeline import repro, write_params
@@ -180,3 +184,73 @@ def test_a_growth_round_renders_targeted_clips_as_a_new_version(versioned):
         layout.grown_corpus, drop, 1, short, sentences, amounts, settings.synthesize
     )
     assert again == (shard, 9) and read_manifest(shard / "manifest.jsonl") == made
+
+
+def test_grow_says_the_lookalikes_of_a_new_word_beside_it(versioned):
+    """grow.contrast: base training sentences that say words sounding like the new term,
+    rendered anew in another training voice, versioned with the grown shard."""
+    cfg, root, _ = versioned
+    cfg.grow.contrast.clips, cfg.grow.contrast.min_similarity = 4, 0.5
+    result = grow(cfg)
+    term = cfg.scenario.terms[0]
+    assert term in result.new_words
+    shard = Path(cfg.paths.grown_corpus) / f"{cfg.scenario.drop.name}-contrast"
+    made = read_manifest(shard / "manifest.jsonl")
+    assert len(made) == 4 and all(r.is_grown and r.split == "train" for r in made)
+    assert all(r.duration > 0.3 and r.audio_path.exists() for r in made)
+    base_rows = iter_corpus(Layout.from_paths(cfg.paths).base_corpus, ["train"])
+    base = {r.text: r.voice for r in base_rows}
+    for clip in made:
+        assert clip.text in base and clip.voice != base[clip.text]
+        assert term not in clip.text.split()
+    committed = git(root, "show", "--name-only", "--format=", "corpus-v2^{commit}").split()
+    assert f"data/corpus/grown/{shard.name}.dvc" in committed
+
+
+def test_the_lookalike_probe_finds_false_alarms_and_a_round_says_their_words(versioned):
+    """grow.probe: fresh renditions of base sentences saying look-alikes (none of the contrast
+    shard's), decoded after the fine-tune; a term written there sends the words it was
+    written for into the next round, said in other base sentences."""
+    cfg, root, _ = versioned
+    cfg.grow.contrast.clips, cfg.grow.contrast.min_similarity = 3, 0.5
+    cfg.grow.probe.clips, cfg.grow.probe.min_similarity = 5, 0.4
+    cfg.grow.round.false_alarm = 2
+    grow(cfg)
+    layout, settings = Layout.from_paths(cfg.paths), typed(cfg).grow
+    drop, term = cfg.scenario.drop.name, cfg.scenario.terms[0]
+    probe = LookalikeProbe.prepare(layout, settings, [term], "en", drop)
+    assert probe is not None and len(probe.clips) == 5
+    assert all(c.audio_path.exists() and c.duration > 0.3 for c in probe.clips)
+    assert probe.clips[0].audio_path.is_relative_to(layout.lookalike_probe(drop))
+    contrast = read_manifest(layout.grown_corpus / f"{drop}-contrast" / "manifest.jsonl")
+    assert not {c.text for c in contrast} & {c.text for c in probe.clips}
+    # a model that writes the term for each probe sentence's first word
+    first_words = [c.text.split()[0] for c in probe.clips]
+
+    def decode(clips, label):
+        return [
+            Prediction(
+                c, Transcription(tuple(WordTiming(w, 0, 0, 1) for w in [term, *c.text.split()[1:]]))
+            )
+            for c in clips
+        ]
+
+    alarms = probe.false_alarms(decode)
+    assert alarms == {term: Counter(first_words)}
+    said = probe.round_rows(alarms, f"{drop}-round1")
+    assert said and all(any(w in r.text.split() for w in first_words) for r in said)
+    written = write_round(
+        layout.grown_corpus, drop, 1, [], {}, settings.round, settings.synthesize, said
+    )
+    assert written is not None
+    shard, count = written
+    assert count == len(said)
+    made = read_manifest(shard / "manifest.jsonl")
+    assert sorted(r.text for r in made) == sorted(r.text for r in said)
+    voices = {r.text: r.voice for r in said}
+    assert all(r.voice != voices[r.text] for r in made)  # never the base clip's own voice
+    track_shards(root, [shard])
+    assert commit_version(layout, "corpus: round 1") == "corpus-v3"
+    # a second prepare keeps the rendered probe
+    again = LookalikeProbe.prepare(layout, settings, [term], "en", drop)
+    assert again is not None and again.clips == probe.clips

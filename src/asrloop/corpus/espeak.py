@@ -17,6 +17,7 @@ from asrloop.errors import StepFailed
 
 AUDIO_OUTPUT_SYNCHRONOUS = 2
 ESPEAK_CHARS_UTF8 = 1
+PHONEMES_IPA = 2  # espeak_TextToPhonemes' phonememode: IPA, UTF-8
 PARAM_RATE, PARAM_PITCH = 1, 3
 
 SYNTH_CALLBACK = ctypes.CFUNCTYPE(
@@ -46,6 +47,12 @@ class EspeakEngine:
         self._chunks: list[np.ndarray] = []
         self._callback = SYNTH_CALLBACK(self._on_audio)
         self.lib.espeak_SetSynthCallback(self._callback)
+        self.lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+        self.lib.espeak_TextToPhonemes.argtypes = [
+            ctypes.POINTER(ctypes.c_char_p),
+            ctypes.c_int,
+            ctypes.c_int,
+        ]
         self._voice: str | None = None
 
     def _on_audio(self, wav, count, _events) -> int:
@@ -65,6 +72,18 @@ class EspeakEngine:
         if self.lib.espeak_SetVoiceByName(name.encode()) != 0:
             raise EspeakError(f"unknown espeak-ng voice '{language}' in voice '{name}'")
         self._voice = name
+
+    def phonemes(self, text: str, voice: str) -> str:
+        """``text`` as espeak-ng pronounces it in ``voice``, in IPA (stress marks kept)."""
+        self.set_voice(voice)
+        remaining = ctypes.c_char_p(text.encode("utf-8") + b"\0")
+        clauses = []
+        while remaining.value:  # one clause per call; the pointer moves past it
+            out = self.lib.espeak_TextToPhonemes(
+                ctypes.byref(remaining), ESPEAK_CHARS_UTF8, PHONEMES_IPA
+            )
+            clauses.append((out or b"").decode("utf-8"))
+        return " ".join(c for c in clauses if c)
 
     def synthesize(
         self, text: str, voice: str, rate_wpm: int, pitch: int, seed: int = 0

@@ -43,7 +43,7 @@ from asrloop.errors import DataError
 from asrloop.fsutil import inside_any
 from asrloop.inference.loading import DecodingSetup
 from asrloop.model.registry import PyfuncModel
-from asrloop.settings.decode import DECODERS, BiasSettings, DecodeSettings
+from asrloop.settings.decode import DECODERS, BiasSettings, DecodeSettings, TermCheckSettings
 from asrloop.settings.features import FeaturesSettings, SpeechGateSettings
 from asrloop.settings.transcribe import ServingLimits
 
@@ -156,7 +156,9 @@ def served_settings(serving: Mapping[str, Any]) -> tuple[DecodeSettings, Feature
     features["speech_gate"] = SpeechGateSettings(**features.get("speech_gate", {}))
     if decode["type"] == "lexicon":  # registered before biasing: no phrases of its own
         bias = decode.get("bias") or {"phrases": [], "extra": [], "bonus": 0.0}
-        decode = {**decode, "bias": BiasSettings(**bias)}
+        # registered before the term check: decoded as it was then, without one
+        check = decode.get("term_check") or {"enabled": False, "terms": []}
+        decode = {**decode, "bias": BiasSettings(**bias), "term_check": TermCheckSettings(**check)}
     return DECODERS[decode["type"]](**decode), FeaturesSettings(**features)
 
 

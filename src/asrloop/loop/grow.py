@@ -43,11 +43,17 @@ from asrloop.fsutil import recover_dir, replace_dir
 from asrloop.inference.batch import transcribe_utterances
 from asrloop.inference.recognizer import Recognizer
 from asrloop.jsonio import write_jsonl
+from asrloop.loop.lookalikes import (
+    CONTRAST_SHARD_SUFFIX,
+    espeak_phonemizer,
+    find_contrast,
+    plan_in_other_voices,
+)
 from asrloop.loop.pseudo_labels import is_pseudo_label
 from asrloop.loop.review_queue import ReviewItem, read_queue
 from asrloop.metrics import times_said
 from asrloop.progress import console, progress_bar
-from asrloop.settings.grow import GrowSynthesisSettings
+from asrloop.settings.grow import ContrastSettings, GrowSynthesisSettings
 from asrloop.text.normalize import NormalizationError, normalize_text, normalize_transcript
 
 DIGEST_FILE = "content.sha256"
@@ -218,6 +224,7 @@ class GrowJob:
     terms: Sequence[str] = ()  # the terms so far: each keeps validation clips
     validation_share: float = 0.0  # grow.validation_share
     pseudo: Sequence[ReviewItem] = ()  # pseudo-labelled rows (grow.pseudo_label), kept apart
+    contrast: ContrastSettings | None = None  # grow.contrast (None: no look-alike contrast)
 
 
 def grow_corpus(job: GrowJob) -> tuple[GrowResult, list[Path]]:
@@ -269,6 +276,8 @@ def grow_corpus(job: GrowJob) -> tuple[GrowResult, list[Path]]:
         shards.append(pseudo_folder)
         console.print(f"pseudo-labelled shard {pseudo_folder.name}: {len(pseudo_rows)} clips")
     shards += synthesize_new_word_sentences(job, items, set(new_words))
+    said = [t for t in job.terms if any(times_said(i.reference, t) for i in items)]
+    shards += synthesize_lookalike_contrast(job, said)
     report = check_corpus(job.corpus_dir, job.rules)
     if report.errors:
         raise ChecksFailed(f"data checks failed: the grown corpus is not committed ({folder})")
@@ -294,6 +303,28 @@ def synthesize_new_word_sentences(
     with progress_bar(f"synthesizing {len(plan.clips)} renditions", len(plan.clips)) as advance:
         render_shards([plan], job.grown_dir, settings.workers, on_progress=advance)
     console.print(f"synthesized shard {name}: {len(plan.clips)} renditions of new-word sentences")
+    return [job.grown_dir / name]
+
+
+def synthesize_lookalike_contrast(job: GrowJob, terms: Sequence[str]) -> list[Path]:
+    """``grow.contrast``: base training sentences that say words sounding like a word of the
+    ``terms`` (those the drop's approved clips say) that the base corpus never says, rendered
+    anew by other training voices (:mod:`asrloop.loop.lookalikes`)."""
+    settings = job.contrast
+    if settings is None or settings.clips <= 0 or not terms:
+        return []
+    rows = list(iter_corpus(job.base_corpus, ["train"]))
+    phonemize = espeak_phonemizer(job.synthesize.voices, job.rules.language)
+    name = f"{job.drop.name}{CONTRAST_SHARD_SUFFIX}"
+    chosen = find_contrast(terms, rows, phonemize, settings, name)
+    if not chosen:
+        return []
+    source = f"{GROWN_SOURCE_PREFIX}{job.drop.name}"
+    plan = plan_in_other_voices(name, source, [row for row, _ in chosen], job.synthesize)
+    with progress_bar(f"synthesizing {len(plan.clips)} look-alike clips", len(plan.clips)) as tick:
+        render_shards([plan], job.grown_dir, job.synthesize.workers, on_progress=tick)
+    said = sorted({f"{found.word} ({found.sounds_like})" for _, found in chosen})
+    console.print(f"contrast shard {name}: {len(plan.clips)} clips saying {', '.join(said)}")
     return [job.grown_dir / name]
 
 

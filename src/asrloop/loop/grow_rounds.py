@@ -31,6 +31,7 @@ from asrloop.corpus.shards import render_shards
 from asrloop.inference.batch import Prediction
 from asrloop.jsonio import iter_jsonl
 from asrloop.loop.align import align
+from asrloop.loop.lookalikes import plan_in_other_voices
 from asrloop.metrics import term_spans, term_stats, times_said
 from asrloop.progress import progress_bar
 from asrloop.settings.grow import GrowRoundSettings, GrowSynthesisSettings
@@ -137,9 +138,12 @@ def plan_round(
     sentences: dict[str, list[tuple[str, str]]],
     amounts: GrowRoundSettings,
     voicing: GrowSynthesisSettings,
+    false_alarm_rows: Sequence[Utterance] = (),
 ) -> ShardPlan:
     """The round's clips: per short term, renditions of its sentences (``(id, text)`` of its
-    approved training clips) and contrastive sentences, both in proportion to its deficit."""
+    approved training clips) and contrastive sentences, both in proportion to its deficit;
+    then one rendition of each of ``false_alarm_rows`` (base rows saying the words the
+    look-alike probe heard as a term), in another voice than its own."""
     clips: list[ClipPlan] = []
     for shortfall in short:
         said = [(f"{name}-{clip}", text) for clip, text in sentences.get(shortfall.term, [])]
@@ -157,6 +161,7 @@ def plan_round(
         if swapped and contrast > 0:
             copies = math.ceil(contrast / len(swapped))
             clips += _first(plan_renditions(name, swapped, copies, voicing, source).clips, contrast)
+    clips += plan_in_other_voices(name, source, false_alarm_rows, voicing).clips
     return ShardPlan(name, tuple(clips))
 
 
@@ -188,12 +193,14 @@ def write_round(
     sentences: dict[str, list[tuple[str, str]]],
     amounts: GrowRoundSettings,
     voicing: GrowSynthesisSettings,
+    false_alarm_rows: Sequence[Utterance] = (),
 ) -> tuple[Path, int] | None:
     """Render round ``number``'s shard for ``drop`` (a finished one is kept: a rerun after a
-    kill renders only what is missing); returns its folder and clip count, or None when no
-    short term has a sentence to say."""
+    kill renders only what is missing); returns its folder and clip count, or None when it
+    has nothing to say."""
     name = round_name(drop, number)
-    plan = plan_round(name, f"{GROWN_SOURCE_PREFIX}{drop}", short, sentences, amounts, voicing)
+    source = f"{GROWN_SOURCE_PREFIX}{drop}"
+    plan = plan_round(name, source, short, sentences, amounts, voicing, false_alarm_rows)
     if not plan.clips:
         return None
     with progress_bar(f"round {number}: {len(plan.clips)} targeted clips", len(plan.clips)) as tick:

@@ -222,6 +222,11 @@ def summary_rows(summary: LoopSummary) -> list[tuple[str, list[str]]]:
         grown = [_rounds(r.validation_recall, t) for r in its]
         if any(v != "-" for v in grown):
             rows.append((f"recall '{t}' on validation clips (fine-tune -> rounds)", grown))
+        probed = [_rounds(r.probe_false_alarms, t, "{:d}") for r in its]
+        if any(v != "-" for v in probed):
+            rows.append(
+                (f"false alarms '{t}' on the look-alike probe (fine-tune -> rounds)", probed)
+            )
         recall = [_with_interval(r.term_recall.get(t), r.recall_intervals.get(t)) for r in its]
         rows.append((f"recall '{t}' (held-out drops)", recall))
         rows.append((f"precision '{t}'", [_fmt(r.term_precision.get(t)) for r in its]))
@@ -245,9 +250,10 @@ def _review(review: dict) -> str:
     return f"{review['decided']} / {review['minutes']:.1f} min ({review['strategy']})"
 
 
-def _rounds(recalls: list[dict[str, float]], term: str) -> str:
-    """A term's validation recall after the fine-tune and after each growth round."""
-    values = [_fmt(r[term]) for r in recalls if term in r]
+def _rounds(measures: list[dict], term: str, pattern: str = "{:.3f}") -> str:
+    """A term's measure (validation recall, probe false alarms) after the fine-tune and after
+    each growth round."""
+    values = [_fmt(m[term], pattern) for m in measures if term in m]
     return " -> ".join(values) if values else "-"
 
 

@@ -39,6 +39,19 @@ class BiasSettings:
 
 
 @dataclass
+class TermCheckSettings:
+    """A term's word the beam search writes stays only where the acoustic model, on its own,
+    spells it within ``max_distance`` edits per letter (and, with ``nearer_word_wins``, no
+    other lexicon word is nearer what it spelled); elsewhere the lexicon word nearest each
+    spelled word takes its place (asrloop.decode.LexiconDecoder)."""
+
+    enabled: bool = True
+    terms: list[str] = "${scenario.terms}"  # an interpolation, resolved to the terms
+    max_distance: float = 0.5
+    nearer_word_wins: bool = True  # a spelling nearer another lexicon word rejects the term
+
+
+@dataclass
 class LexiconDecodeSettings(DecodeSettings):
     """Lexicon-constrained beam search with the vocabulary's n-gram LM (``type: lexicon``)."""
 
@@ -51,6 +64,7 @@ class LexiconDecodeSettings(DecodeSettings):
     nbest: int = MISSING
     tune: DecodeTuneSettings = field(default_factory=DecodeTuneSettings)
     bias: BiasSettings = field(default_factory=BiasSettings)
+    term_check: TermCheckSettings = field(default_factory=TermCheckSettings)
 
 
 DECODERS: dict[str, type[DecodeSettings]] = {

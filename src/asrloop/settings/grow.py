@@ -29,6 +29,27 @@ class GrowRoundSettings:
 
     renditions: int = MISSING  # synthesized renditions of the term's approved sentences
     contrastive: float = MISSING  # contrastive sentences per rendition (the confusions said)
+    false_alarm: int = MISSING  # per word the probe heard as a term: base sentences saying it
+
+
+@dataclass
+class ContrastSettings:
+    """Look-alike contrast (asrloop.loop.lookalikes): base sentences saying the corpus words
+    that sound like a new word, rendered anew into the grown corpus beside it."""
+
+    clips: int = 0  # per new word (0: off)
+    words: int = 10  # look-alikes per new word, closest first
+    min_similarity: float = 0.75  # asrloop.text.sounds.contains_sounds
+
+
+@dataclass
+class ProbeSettings:
+    """The look-alike probe: after a fine-tune, fresh renditions of base sentences saying a wide
+    net of look-alikes, decoded by the new model; where it writes a new word, a false alarm."""
+
+    clips: int = 0  # per new word (0: no probe)
+    words: int = 40
+    min_similarity: float = 0.6
 
 
 @dataclass
@@ -43,6 +64,8 @@ class PseudoLabelSettings:
 @dataclass
 class GrowSettings:
     synthesize: GrowSynthesisSettings = field(default_factory=GrowSynthesisSettings)
+    contrast: ContrastSettings = field(default_factory=ContrastSettings)
+    probe: ProbeSettings = field(default_factory=ProbeSettings)
     label_check: bool = MISSING
     pseudo_label: PseudoLabelSettings = field(default_factory=PseudoLabelSettings)
     validation_share: float = MISSING  # of each term's approved clips, kept out of training

@@ -64,6 +64,7 @@ def run(ctx: InferenceContext) -> GrowResult:
         ctx.terms(),
         float(settings.grow.validation_share),
         pseudo_rows(ctx),
+        settings.grow.contrast,
     )
     result, shards = grow_corpus(job)
     if shards and settings.loop.commit:

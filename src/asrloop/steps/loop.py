@@ -15,6 +15,7 @@ import json
 import os
 import time
 from dataclasses import asdict
+from functools import partial
 
 from omegaconf import DictConfig
 
@@ -27,6 +28,7 @@ from asrloop.inference.batch import transcribe_utterances
 from asrloop.inference.transcribe import pin_serving_model
 from asrloop.jsonio import write_jsonl
 from asrloop.loop.grow_rounds import shortfalls, term_sentences, validation_clips, write_round
+from asrloop.loop.lookalikes import LookalikeProbe
 from asrloop.loop.summary import fill_from_reports, print_summary, write_summary
 from asrloop.machine import calibrated_record, load_average, usable_cores
 from asrloop.pipeline import repro, write_params
@@ -190,6 +192,7 @@ class LoopRunner:
         drops = ctx.drops_so_far()
         start, retraining = time.perf_counter(), 0.0
         drop = str(cfg.scenario.drop.name)
+        probe = self.lookalike_probe(ctx)
         for number in range(1, int(settings.max_rounds) + 2):
             version = self.trained_version()
             predictions = self.decode(ctx, version, clips, f"v{version} on validation clips")
@@ -200,8 +203,15 @@ class LoopRunner:
                 int(settings.min_validation_clips),
             )
             record.validation_recall.append(recall)
+            alarms: dict = {}
+            if probe is not None:
+                alarms = probe.false_alarms(partial(self.decode, ctx, version))
+                counts = {t: sum(alarms.get(t, {}).values()) for t in probe.terms}
+                record.probe_false_alarms.append(counts)
             spent = time.perf_counter() - start  # the retraining included
-            if not short or number > settings.max_rounds or spent > settings.budget_minutes * 60:
+            if not (short or alarms) or number > settings.max_rounds:
+                break
+            if spent > settings.budget_minutes * 60:
                 break
             sentences = term_sentences(self.layout.grown_corpus, drops, [s.term for s in short])
             written = write_round(
@@ -212,14 +222,26 @@ class LoopRunner:
                 sentences,
                 settings.round,
                 settings.synthesize,
+                probe.round_rows(alarms, f"{drop}-round{number}") if alarms else (),
             )
             if written is None:
                 break
             shard, count = written
             record.grow_rounds.append(
-                {"round": number, "clips": count, "short": [s.to_dict() for s in short]}
+                {
+                    "round": number,
+                    "clips": count,
+                    "short": [s.to_dict() for s in short],
+                    "false_alarms": {t: dict(c) for t, c in alarms.items()},
+                }
             )
-            terms = ", ".join(f"{s.term} {s.recall:.2f}" for s in short)
+            terms = ", ".join(
+                [f"{s.term} {s.recall:.2f}" for s in short]
+                + [
+                    f"{t} written for {', '.join(w or '(nothing)' for w in c)}"
+                    for t, c in alarms.items()
+                ]
+            )
             if self.settings.loop.commit:
                 track_shards(self.layout.root, [shard])
                 record.corpus_version = (
@@ -234,6 +256,14 @@ class LoopRunner:
             retraining += time.perf_counter() - retrain_start
         spent = time.perf_counter() - start - retraining
         record.step_seconds["grow rounds"] = round(spent, 2)
+
+    def lookalike_probe(self, ctx: InferenceContext) -> LookalikeProbe | None:
+        """``grow.probe`` for the terms the drop's approved clips say (None when off)."""
+        said = term_sentences(self.layout.grown_corpus, [ctx.drop], ctx.terms())
+        terms = [term for term, sentences in said.items() if sentences]
+        language = str(self.settings.corpus.language)
+        drop = str(ctx.cfg.scenario.drop.name)
+        return LookalikeProbe.prepare(self.layout, self.settings.grow, terms, language, drop)
 
     def measure_vocabulary_update(
         self, cfg: DictConfig, champion: str, record: IterationRecord
