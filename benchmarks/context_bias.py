@@ -3,10 +3,11 @@ biasing, with the terms alone and with 1,000 phrases (the terms plus distractor 
 of the corpus), on a project that ran ``make loop``.
 
     .venv/bin/python benchmarks/context_bias.py --root /path/to/project \\
-        [--model registry:1] [--bonuses 0 2 4 6] [--phrases 1000] [--clips 0]
+        [--model registry:1] [--bonuses 0 2 4 6] [--phrases 1000] [--clips 0] [--modes graph lm]
 
 The acoustic model runs once per clip; each decoder then decodes the same log-probabilities, so
-the times compare the searches alone. ``--model registry:1`` with the project's current
+the times compare the searches alone (building each decoder, which for ``lm`` compiles the
+phrases into the n-gram LM, is timed apart). ``--model registry:1`` with the project's current
 vocabulary is "recall at vocabulary update": the first champion, unchanged, decoding with the
 vocabulary that triage grew. Sets: the held-out drop audio (the terms) and the regression set
 (term-free: U-WER and false alarms).
@@ -69,6 +70,7 @@ def main() -> None:
     parser.add_argument("--model", default="registry:1")
     parser.add_argument("--bonuses", type=float, nargs="+", default=[2.0, 4.0, 6.0])
     parser.add_argument("--phrases", type=int, default=1000)
+    parser.add_argument("--modes", nargs="+", default=["graph", "lm"], choices=["graph", "lm"])
     parser.add_argument("--clips", type=int, default=0, help="at most this many per set (0: all)")
     parser.add_argument("--overrides", nargs="*", default=[])
     args = parser.parse_args()
@@ -95,18 +97,22 @@ def main() -> None:
     listed = distractors(vocab, terms, args.phrases, settings.seed)
     decode = settings.decode
     variants = {"no biasing": replace(decode, bias=replace(decode.bias, bonus=0.0))}
-    for bonus in args.bonuses:
-        terms_only = replace(decode.bias, phrases=terms, extra=[], bonus=bonus)
-        variants[f"terms, bonus {bonus:g}"] = replace(decode, bias=terms_only)
-        many = replace(decode.bias, phrases=terms, extra=listed, bonus=bonus)
-        variants[f"{len(terms) + len(listed)} phrases, bonus {bonus:g}"] = replace(
-            decode, bias=many
-        )
+    for mode in args.modes:
+        for bonus in args.bonuses:
+            terms_only = replace(decode.bias, phrases=terms, extra=[], bonus=bonus, mode=mode)
+            variants[f"{mode}: terms, bonus {bonus:g}"] = replace(decode, bias=terms_only)
+            many = replace(decode.bias, phrases=terms, extra=listed, bonus=bonus, mode=mode)
+            variants[f"{mode}: {len(terms) + len(listed)} phrases, bonus {bonus:g}"] = replace(
+                decode, bias=many
+            )
     table = Table(title=f"context biasing on {args.root.name} ({args.model}), {len(rows)} clips")
-    for column in ("decoder", "B-WER", "U-WER", "recall", "precision", "false alarms", "ms/clip"):
+    columns = ("decoder", "B-WER", "U-WER", "recall", "precision", "false alarms", "ms/clip")
+    for column in (*columns, "build s"):
         table.add_column(column)
     for name, variant in variants.items():
+        start = time.perf_counter()
         decoder = build_decoder(variant, recognizer.tokenizer, vocab)
+        built = time.perf_counter() - start
         hyps, spent = [], 0.0
         for log_probs, lengths in batches:
             start = time.perf_counter()
@@ -118,10 +124,11 @@ def main() -> None:
         precision = ", ".join(f"{t} {v:.2f}" for t, v in s["precision"].items())
         ms = 1000 * spent / len(rows)
         cells = (f"{s['b_wer']:.3f}", f"{s['u_wer']:.4f}", recall, precision, s["alarms"])
-        table.add_row(name, *cells, f"{ms:.1f}")
+        table.add_row(name, *cells, f"{ms:.1f}", f"{built:.1f}")
         console.print(
             f"{name}: B-WER {s['b_wer']:.3f} U-WER {s['u_wer']:.4f} recall {recall} "
-            f"precision {precision} false alarms {s['alarms']} {ms:.1f} ms/clip"
+            f"precision {precision} false alarms {s['alarms']} {ms:.1f} ms/clip, built in "
+            f"{built:.1f} s"
         )
     console.print(table)
 

@@ -35,6 +35,7 @@ PACKED_ROW_SUFFIX = ".json"  # a clip's row inside the tar, beside its <key>.wav
 WORDS = "words.txt"
 LEXICON = "lexicon.txt"
 LM = "lm.arpa"
+BIASED_LM = "biased.arpa"  # a decoder's private copy of lm.arpa with bias compiled in
 HOTWORDS = "hotwords.txt"
 LM_TEXT = "lm_text.txt"
 VOCAB_VERSION = "version.json"

@@ -31,11 +31,13 @@ from typing import Protocol
 
 import torch
 
+from asrloop.artifacts import BIASED_LM
 from asrloop.errors import ConfigError, MissingInputError
 from asrloop.progress import console
 from asrloop.settings.decode import DecodeSettings
-from asrloop.text.arpa import UNK
+from asrloop.text.arpa import UNK, read_arpa
 from asrloop.text.lexicon import read_lexicon, respell, write_lexicon
+from asrloop.text.lm_bias import bias_model, without_positive_scores
 from asrloop.text.spelling import edit_distance, nearest_word, spelling_distance
 from asrloop.text.tokenizer import CharTokenizer
 from asrloop.text.vocabulary import LEXICON_FILE, LM_FILE
@@ -165,6 +167,7 @@ class LexiconDecoder:
         nbest: int,
         bias: Sequence[str] = (),
         bias_bonus: float = 0.0,
+        bias_mode: str = "lm",
         checked_terms: Sequence[str] = (),
         max_spelling_distance: float = 0.5,
         nearer_word_wins: bool = True,
@@ -194,7 +197,13 @@ class LexiconDecoder:
             # KenLM prints a loading progress bar; flashlight reads the lexicon file here
             lexicon_file = write_lexicon(Path(tmp) / LEXICON_FILE, self.lexicon)
             language_model = str(lm) if lm.exists() else None
-            if self.graph is not None:
+            if self.graph is not None and bias_mode == "lm" and lm.exists():
+                # compiled into the n-gram LM: native KenLM speed (asrloop.text.lm_bias)
+                biased = bias_model(read_arpa(lm), self.bias_phrases, bias_bonus / lm_weight)
+                biased, shift = without_positive_scores(biased)
+                word_score += lm_weight * shift  # every word pays the shift back
+                language_model = str(biased.write_arpa(Path(tmp) / BIASED_LM))
+            elif self.graph is not None:
                 from flashlight.lib.text.dictionary import create_word_dict, load_words
 
                 # the word indices the decoder will pass: its own word dict, made the same way
@@ -229,6 +238,7 @@ class LexiconDecoder:
                 f"[yellow]decode.bias: {len(left)} phrases have words outside the lexicon and "
                 f"are not biased: {', '.join(left[:10])}"
             )
+        self.bias_phrases = usable
         return ContextGraph(usable, bonus) if usable and bonus else None
 
     def decode(
@@ -327,6 +337,7 @@ def build_decoder(
         if bias is not None and bias.bonus:
             options["bias"] = [*bias.phrases, *bias.extra]
             options["bias_bonus"] = float(bias.bonus)
+            options["bias_mode"] = str(bias.mode)
         check = getattr(decode, "term_check", None)
         if check is not None and check.enabled:
             options["checked_terms"] = list(check.terms)

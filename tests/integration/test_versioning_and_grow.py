@@ -23,7 +23,7 @@ from asrloop.inference.types import Transcription, WordTiming
 from asrloop.jsonio import iter_jsonl
 from asrloop.loop import grow as grow_module
 from asrloop.loop.grow_rounds import Shortfall, term_sentences, write_round
-from asrloop.loop.lookalikes import LookalikeProbe
+from asrloop.loop.lookalike_probe import LookalikeProbe
 from asrloop.loop.review_queue import ReviewItem, write_queue
 from asrloop.metrics import times_said
 from asrloop.pipeline import repro, write_params

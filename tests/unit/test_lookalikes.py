@@ -1,5 +1,5 @@
-"""Look-alike contrast: sound units, how much a word says a term's sounds, and the contrast
-clips chosen and planned for a new word."""
+"""Look-alikes: sound units, how much a word says a term's sounds, the contrast clips chosen
+and planned for a new word, and the probe's false alarms and round rows."""
 
 from __future__ import annotations
 
@@ -10,18 +10,15 @@ import pytest
 from asrloop.corpus.manifest import Utterance
 from asrloop.inference.batch import Prediction
 from asrloop.inference.types import Transcription, WordTiming
+from asrloop.loop.lookalike_probe import false_alarm_rows, false_alarms, plan_probe, written_for
 from asrloop.loop.lookalikes import (
     Lookalike,
     contrast_rows,
     espeak_phonemizer,
-    false_alarm_rows,
-    false_alarms,
     find_contrast,
     lookalikes,
     plan_in_other_voices,
-    plan_probe,
     unknown_words,
-    written_for,
 )
 from asrloop.settings.common import NoiseSettings
 from asrloop.settings.grow import ContrastSettings, GrowSynthesisSettings

@@ -96,3 +96,4 @@ def test_a_version_registered_before_the_check_is_served_without_one():
     older = {k: v for k, v in decode.items() if k not in ("term_check", "bias")}
     before, _ = served_settings({"decode": older, "features": features})
     assert not before.term_check.enabled and before.bias.bonus == 0.0
+    assert now.bias.mode == "lm" and before.bias.mode == "graph"  # as each was registered

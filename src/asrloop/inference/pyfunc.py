@@ -156,6 +156,7 @@ def served_settings(serving: Mapping[str, Any]) -> tuple[DecodeSettings, Feature
     features["speech_gate"] = SpeechGateSettings(**features.get("speech_gate", {}))
     if decode["type"] == "lexicon":  # registered before biasing: no phrases of its own
         bias = decode.get("bias") or {"phrases": [], "extra": [], "bonus": 0.0}
+        bias = {"mode": "graph", **bias}  # registered before the modes: the graph it had
         # registered before the term check: decoded as it was then, without one
         check = decode.get("term_check") or {"enabled": False, "terms": []}
         decode = {**decode, "bias": BiasSettings(**bias), "term_check": TermCheckSettings(**check)}

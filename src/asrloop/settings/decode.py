@@ -36,6 +36,7 @@ class BiasSettings:
     phrases: list[str] = "${scenario.terms}"  # an interpolation, resolved to the terms
     extra: list[str] = field(default_factory=list)  # more phrases (names, distractors)
     bonus: float = 0.0  # per matched word, in decoder score units
+    mode: str = "lm"  # lm: compiled into the n-gram LM (native); graph: inside the search (Python)
 
 
 @dataclass
@@ -71,7 +72,11 @@ DECODERS: dict[str, type[DecodeSettings]] = {
     "greedy": DecodeSettings,
     "lexicon": LexiconDecodeSettings,
 }
-CHOICES = {"decode.type": tuple(DECODERS)}  # checked before the schema is picked
+BIAS_MODES = ("graph", "lm")
+CHOICES = {  # checked before the schema is picked
+    "decode.type": tuple(DECODERS),
+    "decode.bias.mode": BIAS_MODES,
+}
 
 
 def decode_schema(decode: Mapping | None) -> type[DecodeSettings]:

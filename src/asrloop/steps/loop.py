@@ -28,7 +28,7 @@ from asrloop.inference.batch import transcribe_utterances
 from asrloop.inference.transcribe import pin_serving_model
 from asrloop.jsonio import write_jsonl
 from asrloop.loop.grow_rounds import shortfalls, term_sentences, validation_clips, write_round
-from asrloop.loop.lookalikes import LookalikeProbe
+from asrloop.loop.lookalike_probe import LookalikeProbe
 from asrloop.loop.summary import fill_from_reports, print_summary, write_summary
 from asrloop.machine import calibrated_record, load_average, usable_cores
 from asrloop.pipeline import repro, write_params
