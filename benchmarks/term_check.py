@@ -22,7 +22,7 @@ from rich.table import Table
 from asrloop.config import compose
 from asrloop.corpus.manifest import iter_corpus
 from asrloop.inference.batch import transcribe_utterances
-from asrloop.loop.lookalikes import false_alarms
+from asrloop.loop.lookalike_probe import false_alarms
 from asrloop.machine import describe, machine_record
 from asrloop.metrics import term_stats
 from asrloop.scoring import score
