@@ -305,8 +305,8 @@ class LexiconDecoder:
             return False
         if len(spelled) != 1 or not self.nearer_word_wins:
             return True
-        closest = nearest_word(joined, self.others)
-        return closest is None or edit_distance(joined, closest) >= edit_distance(joined, word)
+        # only a word strictly nearer than the term rejects it: an exact spelling needs no scan
+        return nearest_word(joined, self.others, below=edit_distance(joined, word)) is None
 
     def _spelled(self, path: list[int]) -> list[str]:
         """The words a frame path spells (CTC collapse, split at the delimiter)."""

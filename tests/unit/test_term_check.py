@@ -33,6 +33,10 @@ def test_nearest_word_prefers_fewest_edits_then_length_then_spelling():
     assert nearest_word("vole", words) == "vole"
     assert nearest_word("vale", ["vile", "vole"]) == "vile"  # a tie: alphabetical
     assert nearest_word("x", []) is None
+    # only words fewer than `below` edits away
+    assert nearest_word("vlleys", words, below=2) == "valleys"
+    assert nearest_word("vlleys", words, below=1) is None
+    assert nearest_word("vole", words, below=0) is None
 
 
 @pytest.fixture

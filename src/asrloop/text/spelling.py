@@ -27,14 +27,16 @@ def spelling_distance(spelled: str, word: str) -> float:
     return edit_distance(spelled, word) / max(1, len(word))
 
 
-def nearest_word(spelled: str, words: Iterable[str]) -> str | None:
+def nearest_word(spelled: str, words: Iterable[str], below: int | None = None) -> str | None:
     """The word of ``words`` fewest edits from ``spelled`` (the shorter length difference, then
-    alphabetical, on ties); None when ``words`` is empty."""
+    alphabetical, on ties); with ``below``, only a word fewer than that many edits away counts.
+    None when no word does."""
     best: tuple[int, int, str] | None = None
     for word in words:
-        if best is not None and abs(len(word) - len(spelled)) > best[0]:
-            continue  # cannot beat the best: the length difference alone costs more
+        bound = best[0] if best is not None else below
+        if bound is not None and abs(len(word) - len(spelled)) > bound:
+            continue  # cannot beat the bound: the length difference alone costs more
         key = (edit_distance(spelled, word), abs(len(word) - len(spelled)), word)
-        if best is None or key < best:
+        if (best is None or key < best) and (below is None or key[0] < below):
             best = key
     return None if best is None else best[2]
