@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/review_effort.py --project DIR [--scenarios brexit] \\
         [--strategies random term_focused entropy least_confidence] [--budgets 10 20 40 80] \\
-        [--train] [--work /tmp/asrloop-review-effort] [--reuse]
+        [--train] [--work /tmp/asrloop-review-effort] [--reuse] [--repeats 3] [--until-learned]
     .venv/bin/python benchmarks/review_effort.py --tables A.json B.json --plot review.png
 
 ``--project`` is a project whose champion (v1) is registered, e.g. one where ``make loop`` ran
@@ -18,7 +18,11 @@ Printed per strategy and budget: review minutes, approved clips that say each te
 occurrences reviewed. With ``--train``, each budget also runs the loop's grow, vocabulary and
 fine-tune (``grow`` -> ``vocab build`` -> ``train`` -> ``evaluate``, the real CLI) and prints
 each term's recall on the drop's held-out audio and the regression WER: the quality those review
-minutes bought. The whole table is written as JSON (``--work``/review_effort.json).
+minutes bought. ``--repeats R`` runs every strategy and budget R times, repeat r > 0 with
+another seed (another random order, another fine-tune): the minutes until every term is learned
+come per repeat, with their median and its ratio to random's. ``--until-learned`` stops a
+strategy's budgets (smallest first) at the first that reaches 0.95 for every term. The whole
+table is written as JSON (``--work``/review_effort.json).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from new_words import step as cli_step
 # project's mlartifacts folder: they name that folder on purpose (their new runs' artifacts land
 # there too, unreferenced by the project's own database).
 TRACKING: list[str] = []
+REPEAT_SEED = 5000  # repeat r > 0 runs with seed REPEAT_SEED + r
 
 
 def step(root: Path, *args: str) -> float:
@@ -85,9 +90,16 @@ def reviewed(root: Path, scenario: str) -> dict:
     }
 
 
-def trained(root: Path, scenario: str) -> dict:
+def repeat_overrides(repeat: int) -> list[str]:
+    """Repeat 0 runs the default seed; repeat r another one: another random review order (the
+    triage seed) and another fine-tune (its seed), so a strategy's minutes come with a spread."""
+    return [] if repeat == 0 else [f"seed={REPEAT_SEED + repeat}"]
+
+
+def trained(root: Path, scenario: str, repeat: int = 0) -> dict:
     """Grow, vocabulary, fine-tune and evaluate on the copy; the quality the review bought."""
     args = [f"scenario={scenario}", "loop.commit=false", "grow.max_rounds=0", *EPOCH_BOUND]
+    args += repeat_overrides(repeat)
     step(root, "grow", *args)
     step(root, "vocab", "build", *args)
     seconds = step(root, "train", "train.register=false", *args)
@@ -95,7 +107,15 @@ def trained(root: Path, scenario: str) -> dict:
     return {**scores(root), "train_seconds": round(seconds, 1)}
 
 
-def run_budget(snapshot: Path, work: Path, scenario: str, strategy: str, budget: int, train: bool):
+def run_budget(
+    snapshot: Path,
+    work: Path,
+    scenario: str,
+    strategy: str,
+    budget: int,
+    train: bool,
+    repeat: int = 0,
+) -> dict:
     root = work / "run"
     copy_project(snapshot, root)
     settings = settings_of(root, scenario)
@@ -107,10 +127,11 @@ def run_budget(snapshot: Path, work: Path, scenario: str, strategy: str, budget:
         f"triage.selection.strategy={strategy}",
         f"triage.reviewer.budget_clips={budget}",
         f"triage.selection.size={max(budget, 100)}",
+        *repeat_overrides(repeat),
     )
-    row = {"strategy": strategy, "budget": budget, **reviewed(root, scenario)}
+    row = {"strategy": strategy, "budget": budget, "repeat": repeat, **reviewed(root, scenario)}
     if train:
-        row.update(trained(root, scenario))
+        row.update(trained(root, scenario, repeat))
     shutil.rmtree(root, ignore_errors=True)
     return row
 
@@ -125,17 +146,46 @@ def drop_terms(rows: list[dict]) -> list[str]:
 def print_table(scenario: str, rows: list[dict]) -> None:
     terms = drop_terms(rows)
     print(f"\n{scenario}: review minutes, approved clips saying each term (occurrences)")
-    head = f"  {'strategy':<18}{'budget':>7}{'minutes':>9}  " + "  ".join(terms)
+    head = f"  {'strategy':<18}{'repeat':>7}{'budget':>7}{'minutes':>9}  " + "  ".join(terms)
     if "recall" in rows[0]:
         head += "   recall " + " ".join(terms) + "   regression WER"
     print(head)
     for row in rows:
         cells = "  ".join(f"{row['clips_with_term'][t]} ({row['occurrences'][t]})" for t in terms)
-        line = f"  {row['strategy']:<18}{row['budget']:>7}{row['minutes']:>9.1f}  {cells}"
+        repeat = row.get("repeat", 0)
+        line = (
+            f"  {row['strategy']:<18}{repeat:>7}{row['budget']:>7}{row['minutes']:>9.1f}  {cells}"
+        )
         if "recall" in row:
             recall = " ".join(f"{row['recall'].get(t, 0.0):.2f}" for t in terms)
             line += f"   {recall}   {row['regression_wer']:.4f}"
         print(line, flush=True)
+
+
+def mean_over_repeats(rows: list[dict]) -> list[dict]:
+    """One row per budget: minutes, term clips and recall averaged over the repeats."""
+    import statistics
+
+    by_budget: dict[int, list[dict]] = {}
+    for row in rows:
+        by_budget.setdefault(row["budget"], []).append(row)
+    means = []
+    for budget, group in sorted(by_budget.items()):
+        terms = group[0]["clips_with_term"]
+        mean = {
+            "budget": budget,
+            "minutes": statistics.mean(r["minutes"] for r in group),
+            "clips_with_term": {
+                t: statistics.mean(r["clips_with_term"][t] for r in group) for t in terms
+            },
+        }
+        if all("recall" in r for r in group):
+            recall_terms = group[0]["recall"]
+            mean["recall"] = {
+                t: statistics.mean(r["recall"].get(t, 0.0) for r in group) for t in recall_terms
+            }
+        means.append(mean)
+    return means
 
 
 def plot(table: dict[str, list[dict]], path: Path) -> Path:
@@ -156,7 +206,7 @@ def plot(table: dict[str, list[dict]], path: Path) -> Path:
     for k, (scenario, term) in enumerate(panels):
         strategies = dict.fromkeys(row["strategy"] for row in table[scenario])
         for strategy in strategies:
-            rows = [row for row in table[scenario] if row["strategy"] == strategy]
+            rows = mean_over_repeats([r for r in table[scenario] if r["strategy"] == strategy])
             minutes = [row["minutes"] for row in rows]
             style = {"color": colors[strategy], "linewidth": 2.5 if strategy == "random" else 1.5}
             axes[0][k].plot(
@@ -190,18 +240,41 @@ def minutes_to_learn(rows: list[dict], target: float = 0.95) -> dict[str, dict |
     return found
 
 
+def minutes_over_repeats(rows: list[dict], target: float = 0.95) -> dict[str, list[dict | None]]:
+    """:func:`minutes_to_learn` of each repeat, per strategy (a row without ``repeat`` is 0)."""
+    repeats = sorted({row.get("repeat", 0) for row in rows})
+    found: dict[str, list[dict | None]] = {}
+    for repeat in repeats:
+        hits = minutes_to_learn([row for row in rows if row.get("repeat", 0) == repeat], target)
+        for strategy, hit in hits.items():
+            found.setdefault(strategy, []).append(hit)
+    return found
+
+
+def median_minutes(hits: list[dict | None]) -> float:
+    """The median of the repeats' minutes; a repeat that never got there counts as infinite."""
+    import statistics
+
+    return statistics.median(h["minutes"] if h else float("inf") for h in hits)
+
+
 def print_minutes_to_learn(scenario: str, rows: list[dict]) -> None:
-    found = minutes_to_learn(rows)
-    baseline = found.get("random")
+    found = minutes_over_repeats(rows)
+    baseline = median_minutes(found["random"]) if "random" in found else None
     print(f"{scenario}: review minutes until every term reaches recall 0.95 (held-out audio)")
-    for strategy, hit in found.items():
-        if hit is None:
-            print(f"  {strategy:<18} not within the budgets run")
+    for strategy, hits in found.items():
+        each = ", ".join(f"{h['minutes']:.1f}" if h else "never" for h in hits)
+        wers = ", ".join(f"{h['regression_wer']:.4f}" for h in hits if h)
+        median = median_minutes(hits)
+        if median == float("inf"):
+            print(f"  {strategy:<18} not within the budgets run (repeats: {each})")
             continue
-        ratio = f" ({hit['minutes'] / baseline['minutes']:.2f} x random)" if baseline else ""
+        ratio = ""
+        if baseline and baseline != float("inf"):
+            ratio = f" ({median / baseline:.2f} x random's median)"
         print(
-            f"  {strategy:<18} {hit['minutes']:5.1f} min{ratio}, "
-            f"regression WER {hit['regression_wer']:.4f}"
+            f"  {strategy:<18} median {median:5.1f} min{ratio}; repeats {each}; "
+            f"regression WER there {wers}"
         )
 
 
@@ -212,10 +285,17 @@ def report_tables(paths: list[Path], plot_path: Path) -> None:
     for path in paths:
         for scenario, rows in json.loads(path.read_text()).items():
             for row in rows:
-                merged.setdefault(scenario, {})[(row["strategy"], row["budget"])] = row
+                key = (row["strategy"], row["budget"], row.get("repeat", 0))
+                merged.setdefault(scenario, {})[key] = row
     table = {
         scenario: sorted(
-            rows.values(), key=lambda r: (r["strategy"] != "random", r["strategy"], r["budget"])
+            rows.values(),
+            key=lambda r: (
+                r.get("repeat", 0),
+                r["strategy"] != "random",
+                r["strategy"],
+                r["budget"],
+            ),
         )
         for scenario, rows in merged.items()
     }
@@ -254,6 +334,17 @@ def main() -> None:
     parser.add_argument("--train", action="store_true", help="fine-tune and evaluate each budget")
     parser.add_argument("--work", type=Path, default=Path("/tmp/asrloop-review-effort"))
     parser.add_argument("--reuse", action="store_true", help="keep a served drop from a last run")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="runs per strategy and budget, each with another seed (review order and fine-tune)",
+    )
+    parser.add_argument(
+        "--until-learned",
+        action="store_true",
+        help="with --train: stop a strategy's budgets once every term reaches recall 0.95",
+    )
     args = parser.parse_args()
     if args.tables:
         report_tables(args.tables, args.plot or Path("review_effort.png"))
@@ -272,10 +363,14 @@ def main() -> None:
         if not (args.reuse and snapshot.exists()):
             served_drop(args.project.resolve(), scenario, snapshot)
         rows = table[scenario] = []
-        for strategy in args.strategies:
-            for budget in args.budgets:
-                rows.append(run_budget(snapshot, work, scenario, strategy, budget, args.train))
-                print(json.dumps(rows[-1]), flush=True)
+        for repeat in range(args.repeats):
+            for strategy in args.strategies:
+                for budget in sorted(args.budgets):
+                    row = run_budget(snapshot, work, scenario, strategy, budget, args.train, repeat)
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
+                    if args.until_learned and minutes_to_learn([row])[strategy]:
+                        break  # every term learned: larger budgets only cost time
         print_table(scenario, rows)
         if args.train:
             print_minutes_to_learn(scenario, rows)
