@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 from asrloop.errors import ConfigError, DataError
 
@@ -198,6 +198,7 @@ def _tidy_apostrophes(text: str) -> str:
     return " ".join(token for token in text.split() if token.strip("'"))
 
 
+@lru_cache(maxsize=1 << 16)  # scoring normalizes the same references and hypotheses per slice
 def _normalize(text: str, code: str, strict: bool) -> str:
     lang = language(code)
     text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).lower()
