@@ -240,45 +240,61 @@ def minutes_to_learn(rows: list[dict], target: float = 0.95) -> dict[str, dict |
     return found
 
 
-def minutes_over_repeats(rows: list[dict], target: float = 0.95) -> dict[str, list[dict | None]]:
-    """:func:`minutes_to_learn` of each repeat, per strategy (a row without ``repeat`` is 0)."""
-    repeats = sorted({row.get("repeat", 0) for row in rows})
-    found: dict[str, list[dict | None]] = {}
-    for repeat in repeats:
-        hits = minutes_to_learn([row for row in rows if row.get("repeat", 0) == repeat], target)
-        for strategy, hit in hits.items():
-            found.setdefault(strategy, []).append(hit)
+def minutes_over_repeats(rows: list[dict], target: float = 0.95) -> dict[str, list[dict]]:
+    """Per strategy, one entry per repeat (a row without ``repeat`` is repeat 0): the minutes
+    of :func:`minutes_to_learn` (``reached``), or, where no budget run got there, the most
+    minutes that repeat spent: a lower bound (``reached`` False)."""
+    found: dict[str, list[dict]] = {}
+    for repeat in sorted({row.get("repeat", 0) for row in rows}):
+        runs = [row for row in rows if row.get("repeat", 0) == repeat]
+        for strategy, hit in minutes_to_learn(runs, target).items():
+            if hit is None:
+                spent = max(r["minutes"] for r in runs if r["strategy"] == strategy)
+                hit = {"minutes": spent, "regression_wer": None, "reached": False}
+            found.setdefault(strategy, []).append({"reached": True, **hit})
     return found
 
 
-def median_minutes(hits: list[dict | None]) -> float:
-    """The median of the repeats' minutes; a repeat that never got there counts as infinite."""
+def median_minutes(hits: list[dict]) -> tuple[float, bool]:
+    """The median of the repeats' minutes, and whether it is exact (False: a lower bound, some
+    repeat never got there within its budgets)."""
     import statistics
 
-    return statistics.median(h["minutes"] if h else float("inf") for h in hits)
+    return statistics.median(h["minutes"] for h in hits), all(h["reached"] for h in hits)
 
 
-def print_minutes_to_learn(scenario: str, rows: list[dict]) -> None:
-    found = minutes_over_repeats(rows)
+def ratio_text(median: float, exact: bool, baseline: float, baseline_exact: bool) -> str:
+    """The strategy's median over random's, with its direction when either is a bound."""
+    ratio = median / baseline
+    if exact and baseline_exact:
+        return f"{ratio:.2f} x random's median"
+    if exact:
+        return f"at most {ratio:.2f} x random's median (random's is a lower bound)"
+    if baseline_exact:
+        return f"at least {ratio:.2f} x random's median"
+    return "both lower bounds"
+
+
+def print_minutes_to_learn(scenario: str, rows: list[dict], target: float = 0.95) -> None:
+    found = minutes_over_repeats(rows, target)
+    print(f"{scenario}: review minutes until every term reaches recall {target} (held-out audio)")
     baseline = median_minutes(found["random"]) if "random" in found else None
-    print(f"{scenario}: review minutes until every term reaches recall 0.95 (held-out audio)")
     for strategy, hits in found.items():
-        each = ", ".join(f"{h['minutes']:.1f}" if h else "never" for h in hits)
-        wers = ", ".join(f"{h['regression_wer']:.4f}" for h in hits if h)
-        median = median_minutes(hits)
-        if median == float("inf"):
-            print(f"  {strategy:<18} not within the budgets run (repeats: {each})")
-            continue
+        each = ", ".join(
+            f"{h['minutes']:.1f}" if h["reached"] else f">{h['minutes']:.1f}" for h in hits
+        )
+        wers = ", ".join(f"{h['regression_wer']:.4f}" for h in hits if h["reached"])
+        median, exact = median_minutes(hits)
         ratio = ""
-        if baseline and baseline != float("inf"):
-            ratio = f" ({median / baseline:.2f} x random's median)"
+        if baseline and strategy != "random":
+            ratio = f" ({ratio_text(median, exact, *baseline)})"
         print(
-            f"  {strategy:<18} median {median:5.1f} min{ratio}; repeats {each}; "
-            f"regression WER there {wers}"
+            f"  {strategy:<18} median {'' if exact else '>='}{median:.1f} min{ratio}; "
+            f"repeats {each}; regression WER where reached {wers or '-'}"
         )
 
 
-def report_tables(paths: list[Path], plot_path: Path) -> None:
+def report_tables(paths: list[Path], plot_path: Path, target: float = 0.95) -> None:
     """Tables of earlier runs, merged by scenario (rows of one budget and strategy from a later
     file replace an earlier file's), printed and plotted."""
     merged: dict[str, dict[tuple[str, int], dict]] = {}
@@ -302,7 +318,7 @@ def report_tables(paths: list[Path], plot_path: Path) -> None:
     for scenario, rows in table.items():
         print_table(scenario, rows)
         if all("recall" in row for row in rows):
-            print_minutes_to_learn(scenario, rows)
+            print_minutes_to_learn(scenario, rows, target)
     print(f"plot: {plot(table, plot_path)}")
 
 
@@ -341,13 +357,19 @@ def main() -> None:
         help="runs per strategy and budget, each with another seed (review order and fine-tune)",
     )
     parser.add_argument(
+        "--target",
+        type=float,
+        default=0.95,
+        help="the held-out recall every term must reach to count as learned",
+    )
+    parser.add_argument(
         "--until-learned",
         action="store_true",
-        help="with --train: stop a strategy's budgets once every term reaches recall 0.95",
+        help="with --train: stop a strategy's budgets once every term reaches --target",
     )
     args = parser.parse_args()
     if args.tables:
-        report_tables(args.tables, args.plot or Path("review_effort.png"))
+        report_tables(args.tables, args.plot or Path("review_effort.png"), args.target)
         return
     if args.project is None:
         parser.error("--project is required (or --tables)")
@@ -369,11 +391,11 @@ def main() -> None:
                     row = run_budget(snapshot, work, scenario, strategy, budget, args.train, repeat)
                     rows.append(row)
                     print(json.dumps(row), flush=True)
-                    if args.until_learned and minutes_to_learn([row])[strategy]:
+                    if args.until_learned and minutes_to_learn([row], args.target)[strategy]:
                         break  # every term learned: larger budgets only cost time
         print_table(scenario, rows)
         if args.train:
-            print_minutes_to_learn(scenario, rows)
+            print_minutes_to_learn(scenario, rows, args.target)
     out = work / f"review_effort{'_trained' if args.train else ''}"
     out.with_suffix(".json").write_text(json.dumps(table, indent=1))
     print(f"table: {out.with_suffix('.json')}, plot: {plot(table, out.with_suffix('.png'))}")
