@@ -100,3 +100,19 @@ def test_references_and_hypotheses_meet_in_one_function():
     """A raw reference with digits and case scores 0 WER against the model's spelled output."""
     assert wer(["The 3rd vote: 42 Ayes!"], ["the third vote forty two ayes"]) == 0.0
     assert wer(["café"], ["cafe"]) == 0.0
+
+
+def test_normalization_cache_answers_repeats_and_stays_bounded() -> None:
+    from asrloop.text import normalize
+
+    normalize._normalize_cached.cache_clear()
+    text = "Results: 42 votes, the 3rd time -- café!"
+    assert normalize_text(text) == normalize._normalize_uncached(text, "en", False)
+    assert normalize_text(text) == "results forty two votes the third time cafe"
+    assert normalize._normalize_cached.cache_info().hits == 1
+    long_text = "Word " * 1000  # over CACHED_TEXT_CHARS: normalized, never cached
+    assert normalize_text(long_text) == " ".join(["word"] * 1000)
+    assert normalize._normalize_cached.cache_info().currsize == 1
+    for _ in range(2):  # a refusal is raised every time, not remembered as a result
+        with pytest.raises(NormalizationError):
+            normalize_transcript("price ☃ rose", "abcdefghijklmnopqrstuvwxyz' ")

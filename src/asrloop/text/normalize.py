@@ -198,13 +198,26 @@ def _tidy_apostrophes(text: str) -> str:
     return " ".join(token for token in text.split() if token.strip("'"))
 
 
-@lru_cache(maxsize=1 << 16)  # scoring normalizes the same references and hypotheses per slice
+CACHED_TEXT_CHARS = 2000  # longer texts (rare; a hostile request's) are normalized uncached
+
+
 def _normalize(text: str, code: str, strict: bool) -> str:
+    """Scoring normalizes the same references and hypotheses once per slice and metric: a
+    bounded cache of short texts (at most 65,536 of 2,000 characters) answers the repeats."""
+    if len(text) <= CACHED_TEXT_CHARS:
+        return _normalize_cached(text, code, strict)
+    return _normalize_uncached(text, code, strict)
+
+
+def _normalize_uncached(text: str, code: str, strict: bool) -> str:
     lang = language(code)
     text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).lower()
     text = spell_numbers(text, lang)
     text = _clean(text, lang, strict)
     return _SPACES.sub(" ", _tidy_apostrophes(text)).strip()
+
+
+_normalize_cached = lru_cache(maxsize=1 << 16)(_normalize_uncached)
 
 
 def normalize_text(text: str, lang: str = "en") -> str:
