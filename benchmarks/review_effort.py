@@ -19,9 +19,11 @@ occurrences reviewed. With ``--train``, each budget also runs the loop's grow, v
 fine-tune (``grow`` -> ``vocab build`` -> ``train`` -> ``evaluate``, the real CLI) and prints
 each term's recall on the drop's held-out audio and the regression WER: the quality those review
 minutes bought. ``--repeats R`` runs every strategy and budget R times, repeat r > 0 with
-another seed (another random order, another fine-tune): the minutes until every term is learned
-come per repeat, with their median and its ratio to random's. ``--until-learned`` stops a
-strategy's budgets (smallest first) at the first that reaches 0.95 for every term. The whole
+another seed (another random order, another held-out half of the drop, another fine-tune): the
+minutes until every term is learned come per repeat, with their median and its ratio to
+random's. ``--first-repeat K`` numbers them from K (a later run adds repeats; ``--tables``
+merges the runs). ``--until-learned`` stops a strategy's budgets (smallest first) at the first
+that reaches ``--target`` (0.95) for every term. The whole
 table is written as JSON (``--work``/review_effort.json).
 """
 
@@ -357,6 +359,12 @@ def main() -> None:
         help="runs per strategy and budget, each with another seed (review order and fine-tune)",
     )
     parser.add_argument(
+        "--first-repeat",
+        type=int,
+        default=0,
+        help="number the repeats from here (more repeats later; --tables merges the runs)",
+    )
+    parser.add_argument(
         "--target",
         type=float,
         default=0.95,
@@ -385,7 +393,7 @@ def main() -> None:
         if not (args.reuse and snapshot.exists()):
             served_drop(args.project.resolve(), scenario, snapshot)
         rows = table[scenario] = []
-        for repeat in range(args.repeats):
+        for repeat in range(args.first_repeat, args.first_repeat + args.repeats):
             for strategy in args.strategies:
                 for budget in sorted(args.budgets):
                     row = run_budget(snapshot, work, scenario, strategy, budget, args.train, repeat)
