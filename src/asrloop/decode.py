@@ -187,7 +187,12 @@ class LexiconDecoder:
                 f"out: {', '.join(lost[:10])}"
             )
         lm = folder / LM_FILE
-        self.graph = self._context_graph(bias, bias_bonus)
+        self.bias_phrases = self._usable_phrases(bias)
+        self.graph = None
+        if self.bias_phrases and bias_bonus:
+            from asrloop.text.context_graph import ContextGraph
+
+            self.graph = ContextGraph(self.bias_phrases, bias_bonus)
         # the term check: words of these terms stay only where the acoustics spell them
         self.checked = {w for term in checked_terms for w in term.split() if w in self.lexicon}
         self.others = sorted(set(self.lexicon) - self.checked)
@@ -226,10 +231,8 @@ class LexiconDecoder:
                 unk_word=UNK,
             )
 
-    def _context_graph(self, bias: Sequence[str], bonus: float):
-        """The graph of the phrases whose words the lexicon has (others cannot be written)."""
-        from asrloop.text.context_graph import ContextGraph
-
+    def _usable_phrases(self, bias: Sequence[str]) -> list[list[str]]:
+        """The biasing phrases whose words the lexicon has (others cannot be written)."""
         phrases = [p.split() for p in dict.fromkeys(bias) if p.split()]
         usable = [p for p in phrases if all(w in self.lexicon for w in p)]
         if len(usable) < len(phrases):
@@ -238,8 +241,7 @@ class LexiconDecoder:
                 f"[yellow]decode.bias: {len(left)} phrases have words outside the lexicon and "
                 f"are not biased: {', '.join(left[:10])}"
             )
-        self.bias_phrases = usable
-        return ContextGraph(usable, bonus) if usable and bonus else None
+        return usable
 
     def decode(
         self, log_probs: torch.Tensor, lengths: torch.Tensor | None = None

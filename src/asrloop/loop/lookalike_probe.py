@@ -41,12 +41,13 @@ def written_for(reference: str, hypothesis: str, term: str) -> list[str]:
     key = tuple(normalize_text(term).split())
     ref_words = normalize_text(reference).split()
     hyp_words = normalize_text(hypothesis).split()
-    said: list[list[str]] = [[] for _ in term_spans(hyp_words, key)]
+    spans = [set(span) for span in term_spans(hyp_words, key)]
+    said: list[list[str]] = [[] for _ in spans]
     position = 0
     for edit in align(ref_words, hyp_words):
         covered = set(range(position, position + len(edit.hyp)))
-        for k, span in enumerate(term_spans(hyp_words, key)):
-            if covered & set(span):
+        for k, span in enumerate(spans):
+            if covered & span:
                 said[k] += edit.ref
         position += len(edit.hyp)
     return [" ".join(words) for words in said if not term_spans(words, key)]

@@ -27,13 +27,14 @@ def bias_model(model: NGramModel, phrases: Iterable[Sequence[str]], bonus: float
     probs = [dict(table) for table in model.probs]
     backoffs = [dict(table) for table in model.backoffs]
     vocab = model.vocab
+    known = [p for p in dict.fromkeys(tuple(p) for p in phrases if p) if set(p) <= vocab]
+    lasts = {phrase[-1] for phrase in known}
     ending: dict[str, list[tuple[str, ...]]] = defaultdict(list)  # last word -> its n-grams
     for table in probs:
         for ngram in table:
-            ending[ngram[-1]].append(ngram)
-    for phrase in dict.fromkeys(tuple(p) for p in phrases if p):
-        if not all(word in vocab for word in phrase):
-            continue
+            if ngram[-1] in lasts:
+                ending[ngram[-1]].append(ngram)
+    for phrase in known:
         key = phrase[-model.order :]
         if key not in probs[len(key) - 1]:
             probs[len(key) - 1][key] = model.logprob(key[-1], key[:-1])
