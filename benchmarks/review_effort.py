@@ -11,7 +11,8 @@ artifacts land, unreferenced, in the project's ``mlartifacts``). Per scenario, t
 synthesizes the scenario's first drop, lets the champion serve it (``transcribe``, which writes
 the CTC posteriors' entropy and margin beside the words) and monitors it. Then, for each
 strategy and review budget (clips), triage ranks the review pool with
-``triage.selection.strategy`` and the simulated reviewer (``triage.reviewer``: each row costs
+``triage.selection.strategy`` (a strategy may carry ``triage.selection`` settings:
+``term_focused,explore_every=2``) and the simulated reviewer (``triage.reviewer``: each row costs
 its audio plus 10 s) approves rows in rank order until the budget is spent.
 
 Printed per strategy and budget: review minutes, approved clips that say each term, and
@@ -23,8 +24,11 @@ another seed (another random order, another held-out half of the drop, another f
 minutes until every term is learned come per repeat, with their median and its ratio to
 random's. ``--first-repeat K`` numbers them from K (a later run adds repeats; ``--tables``
 merges the runs). ``--until-learned`` stops a strategy's budgets (smallest first) at the first
-that reaches ``--target`` (0.95) for every term. The whole
-table is written as JSON (``--work``/review_effort.json).
+that reaches ``--target`` (0.95) for every term. ``--train-seeds S ...`` measures the fine-tune's
+own noise instead: each budget's review (the same clips) is fine-tuned once per training seed,
+and the spread of each term's held-out recall is printed per strategy and budget: a difference
+between strategies smaller than that spread says nothing. The whole table is written as JSON
+(``--work``/review_effort.json).
 """
 
 from __future__ import annotations
@@ -98,15 +102,24 @@ def repeat_overrides(repeat: int) -> list[str]:
     return [] if repeat == 0 else [f"seed={REPEAT_SEED + repeat}"]
 
 
-def trained(root: Path, scenario: str, repeat: int = 0) -> dict:
-    """Grow, vocabulary, fine-tune and evaluate on the copy; the quality the review bought."""
+def trained(root: Path, scenario: str, repeat: int = 0, train_seed: int | None = None) -> dict:
+    """Grow, vocabulary, fine-tune and evaluate on the copy; the quality the review bought.
+    ``train_seed`` changes the fine-tune's seed alone (the review and the grown data stay)."""
     args = [f"scenario={scenario}", "loop.commit=false", "grow.max_rounds=0", *EPOCH_BOUND]
     args += repeat_overrides(repeat)
     step(root, "grow", *args)
     step(root, "vocab", "build", *args)
-    seconds = step(root, "train", "train.register=false", *args)
+    seed = [] if train_seed is None else [f"train.seed={train_seed}"]
+    seconds = step(root, "train", "train.register=false", *args, *seed)
     step(root, "evaluate", *args)
     return {**scores(root), "train_seconds": round(seconds, 1)}
+
+
+def selection_overrides(strategy: str) -> list[str]:
+    """``name`` or ``name,key=value,...`` (keys of ``triage.selection``, e.g.
+    ``term_focused,explore_every=2``) as Hydra overrides."""
+    name, *settings = strategy.split(",")
+    return [f"triage.selection.strategy={name}", *(f"triage.selection.{s}" for s in settings)]
 
 
 def run_budget(
@@ -117,6 +130,7 @@ def run_budget(
     budget: int,
     train: bool,
     repeat: int = 0,
+    train_seed: int | None = None,
 ) -> dict:
     root = work / "run"
     copy_project(snapshot, root)
@@ -126,14 +140,16 @@ def run_budget(
         root,
         "triage",
         f"scenario={scenario}",
-        f"triage.selection.strategy={strategy}",
+        *selection_overrides(strategy),
         f"triage.reviewer.budget_clips={budget}",
         f"triage.selection.size={max(budget, 100)}",
         *repeat_overrides(repeat),
     )
     row = {"strategy": strategy, "budget": budget, "repeat": repeat, **reviewed(root, scenario)}
+    if train_seed is not None:
+        row["train_seed"] = train_seed
     if train:
-        row.update(trained(root, scenario, repeat))
+        row.update(trained(root, scenario, repeat, train_seed))
     shutil.rmtree(root, ignore_errors=True)
     return row
 
@@ -296,6 +312,27 @@ def print_minutes_to_learn(scenario: str, rows: list[dict], target: float = 0.95
         )
 
 
+def print_fine_tune_spread(scenario: str, rows: list[dict]) -> None:
+    """Per strategy, budget and repeat: each term's held-out recall over the training seeds
+    (the same reviewed clips each time), its range and standard deviation."""
+    import statistics
+
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["strategy"], row["budget"], row.get("repeat", 0)), []).append(row)
+    print(f"{scenario}: held-out recall over fine-tune seeds (the same review each time)")
+    for (strategy, budget, repeat), group in groups.items():
+        for term in group[0]["recall"]:
+            recall = [r["recall"][term] for r in group]
+            spread = statistics.stdev(recall) if len(recall) > 1 else 0.0
+            each = ", ".join(f"{x:.3f}" for x in recall)
+            wer = ", ".join(f"{r['regression_wer']:.4f}" for r in group)
+            print(
+                f"  {strategy:<18} budget {budget:>3} repeat {repeat} '{term}': {each} "
+                f"(range {max(recall) - min(recall):.3f}, sd {spread:.3f}); regression WER {wer}"
+            )
+
+
 def report_tables(paths: list[Path], plot_path: Path, target: float = 0.95) -> None:
     """Tables of earlier runs, merged by scenario (rows of one budget and strategy from a later
     file replace an earlier file's), printed and plotted."""
@@ -371,6 +408,12 @@ def main() -> None:
         help="the held-out recall every term must reach to count as learned",
     )
     parser.add_argument(
+        "--train-seeds",
+        type=int,
+        nargs="+",
+        help="with --train: fine-tune each budget's review once per seed (the fine-tune's noise)",
+    )
+    parser.add_argument(
         "--until-learned",
         action="store_true",
         help="with --train: stop a strategy's budgets once every term reaches --target",
@@ -396,13 +439,18 @@ def main() -> None:
         for repeat in range(args.first_repeat, args.first_repeat + args.repeats):
             for strategy in args.strategies:
                 for budget in sorted(args.budgets):
-                    row = run_budget(snapshot, work, scenario, strategy, budget, args.train, repeat)
-                    rows.append(row)
-                    print(json.dumps(row), flush=True)
+                    for seed in args.train_seeds or [None]:
+                        row = run_budget(
+                            snapshot, work, scenario, strategy, budget, args.train, repeat, seed
+                        )
+                        rows.append(row)
+                        print(json.dumps(row), flush=True)
                     if args.until_learned and minutes_to_learn([row], args.target)[strategy]:
                         break  # every term learned: larger budgets only cost time
         print_table(scenario, rows)
-        if args.train:
+        if args.train and args.train_seeds:
+            print_fine_tune_spread(scenario, rows)
+        elif args.train:
             print_minutes_to_learn(scenario, rows, args.target)
     out = work / f"review_effort{'_trained' if args.train else ''}"
     out.with_suffix(".json").write_text(json.dumps(table, indent=1))

@@ -166,6 +166,23 @@ def test_diversity_keeps_one_voice_and_pattern_out_of_the_first_rows():
     assert same_pattern("a b c d", "a b c d e", 0.5) and not same_pattern("a b c", "x y z", 0.5)
 
 
+def test_exploration_gives_every_nth_row_to_randoms_own_order():
+    plain = ids("least_confidence")
+    explored = rank_pool(POOL, (), settings("least_confidence", explore_every=2))
+    random_order = ids("random")
+    assert sorted(p.transcript.id for p in explored) == sorted(plain)  # no clip twice or lost
+    sampled = [p.transcript.id for p in explored if p.reason == "random (exploration)"]
+    assert [p.transcript.id for p in explored][1::2] == sampled
+    # the exploration rows come in random's order, skipping clips the ranking took before
+    assert sampled == [i for i in random_order if i in sampled]
+    assert sampled[0] == random_order[0] or random_order[0] == plain[0]
+    ranked_rows = [p.transcript.id for p in explored if p.reason != "random (exploration)"]
+    assert ranked_rows == [i for i in plain if i in ranked_rows]  # the ranking's order kept
+    assert [p.transcript.id for p in rank_pool(POOL, (), settings("random", explore_every=2))] == (
+        random_order
+    )  # random (and mixed) already hold a random share
+
+
 def test_a_ranking_needs_its_scores_and_names_the_missing_field():
     old = [dataclasses.replace(t, transcription=Transcription(t.transcription.words)) for t in POOL]
     with pytest.raises(DataError, match="has no field 'entropy'"):

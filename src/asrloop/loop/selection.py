@@ -14,7 +14,10 @@ with a budget reviews the most useful clips first. Strategies (``STRATEGIES``):
 - ``term_focused``: clips saying a flagged phrase, then clips with a near miss of one (a phrase
   spelled alike), then the least confident.
 
-A diversity step (``diversity_k``) then keeps the first k rows from repeating a voice with the
+An exploration step (``explore_every``) can give every n-th row to a uniformly random clip (the
+``random`` strategy's own order): a ranking that keeps choosing one kind of clip (one way a
+word is misheard) still shows the reviewer the rest of the drop at a known rate. A diversity
+step (``diversity_k``) then keeps the first k rows from repeating a voice with the
 same sentence pattern (hypotheses sharing most word pairs): a second clip of both tells a
 reviewer little new.
 """
@@ -235,6 +238,8 @@ RANKINGS: dict[str, Strategy] = {
     "term_focused": term_focused,
 }
 assert tuple(RANKINGS) == STRATEGIES, "conf's strategy names and the rankings disagree"
+UNRANKED = ("mixed", "random")  # already hold a random share: no exploration rows
+RANDOM_EXPLORE = f"{RANDOM} (exploration)"
 
 
 def word_pairs(text: str) -> set[tuple[str, ...]]:
@@ -270,6 +275,24 @@ def diversify(picks: list[Pick], settings: SelectionSettings) -> list[Pick]:
     return head + deferred + rest
 
 
+def explore(picks: list[Pick], every: int, order: list[Transcript]) -> list[Pick]:
+    """``picks`` with every ``every``-th row taken from ``order`` (a random order of the pool)
+    instead; no clip twice, the strategy's order otherwise kept. ``every`` 0: ``picks``."""
+    if every <= 0:
+        return picks
+    ranked, sampled = deque(picks), deque(Pick(t, RANDOM_EXPLORE) for t in order)
+    taken: set[str] = set()
+    out: list[Pick] = []
+    while ranked or sampled:
+        wanted = sampled if (len(out) + 1) % every == 0 else ranked
+        source = wanted if wanted else (ranked or sampled)
+        pick = source.popleft()
+        if pick.transcript.id not in taken:
+            taken.add(pick.transcript.id)
+            out.append(pick)
+    return out
+
+
 def rank_pool(
     pool: list[Transcript], phrases: Phrases | Sequence[str], settings: TriageSettings
 ) -> list[Pick]:
@@ -288,6 +311,9 @@ def rank_pool(
         )
     rng = random.Random(f"{settings.seed}-triage")
     picks = RANKINGS[selection.strategy](pool, phrases, settings, rng)
+    if selection.strategy not in UNRANKED:
+        order = random.Random(f"{settings.seed}-triage").sample(pool, len(pool))  # random's own
+        picks = explore(picks, selection.explore_every, order)
     picks = diversify(picks, selection)
     if selection.strategy == "mixed":
         return picks  # its quotas are its size

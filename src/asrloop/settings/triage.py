@@ -42,6 +42,7 @@ class SelectionSettings:
 
     strategy: str = "mixed"
     size: int | None = None  # rows of a ranked strategy; None: flagged + least_confident + random
+    explore_every: int = 0  # every n-th row a uniformly random clip (not for mixed, random); 0: off
     diversity_k: int = 0  # the first k rows: no two of one voice and sentence pattern; 0: off
     pattern_similarity: float = 0.5  # hypotheses sharing this share of word pairs: one pattern
     near_miss_similarity: float = 0.75  # term_focused: a phrase this alike to a flagged one
