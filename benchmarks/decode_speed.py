@@ -37,9 +37,10 @@ BATCH = 16
 
 
 def log_probs_of(recognizer, rows) -> tuple[list, float]:
-    """The acoustic model's log-probabilities in batches, and its seconds (audio reading
-    excluded)."""
+    """The acoustic model's log-probabilities in batches, and its seconds (audio reading and
+    one warm-up batch excluded)."""
     audios = [read_audio(r.audio_path, segment=r.segment)[0] for r in rows]
+    recognizer.log_probs(audios[:BATCH])  # warm-up: first-call allocations, oneDNN primitives
     started = time.perf_counter()
     batches = [recognizer.log_probs(audios[i : i + BATCH]) for i in range(0, len(audios), BATCH)]
     return batches, time.perf_counter() - started
@@ -74,6 +75,9 @@ def main() -> None:
     for split in args.splits:
         rows = list(iter_corpus(ctx.layout.base_corpus, [split]))
         rows = rows[: args.clips] if args.clips else rows
+        if not rows:
+            console.print(f"{split}: no clips in {ctx.layout.base_corpus}, left out")
+            continue
         batches, seconds = log_probs_of(recognizer, rows)
         sets[split] = ([r.text or "" for r in rows], batches)
         console.print(

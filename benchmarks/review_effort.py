@@ -164,7 +164,7 @@ def drop_terms(rows: list[dict]) -> list[str]:
 def print_table(scenario: str, rows: list[dict]) -> None:
     terms = drop_terms(rows)
     print(f"\n{scenario}: review minutes, approved clips saying each term (occurrences)")
-    head = f"  {'strategy':<18}{'repeat':>7}{'budget':>7}{'minutes':>9}  " + "  ".join(terms)
+    head = f"  {'strategy':<30}{'repeat':>7}{'budget':>7}{'minutes':>9}  " + "  ".join(terms)
     if "recall" in rows[0]:
         head += "   recall " + " ".join(terms) + "   regression WER"
     print(head)
@@ -172,7 +172,7 @@ def print_table(scenario: str, rows: list[dict]) -> None:
         cells = "  ".join(f"{row['clips_with_term'][t]} ({row['occurrences'][t]})" for t in terms)
         repeat = row.get("repeat", 0)
         line = (
-            f"  {row['strategy']:<18}{repeat:>7}{row['budget']:>7}{row['minutes']:>9.1f}  {cells}"
+            f"  {row['strategy']:<30}{repeat:>7}{row['budget']:>7}{row['minutes']:>9.1f}  {cells}"
         )
         if "recall" in row:
             recall = " ".join(f"{row['recall'].get(t, 0.0):.2f}" for t in terms)
@@ -307,14 +307,15 @@ def print_minutes_to_learn(scenario: str, rows: list[dict], target: float = 0.95
         if baseline and strategy != "random":
             ratio = f" ({ratio_text(median, exact, *baseline)})"
         print(
-            f"  {strategy:<18} median {'' if exact else '>='}{median:.1f} min{ratio}; "
+            f"  {strategy:<30} median {'' if exact else '>='}{median:.1f} min{ratio}; "
             f"repeats {each}; regression WER where reached {wers or '-'}"
         )
 
 
 def print_fine_tune_spread(scenario: str, rows: list[dict]) -> None:
     """Per strategy, budget and repeat: each term's held-out recall over the training seeds
-    (the same reviewed clips each time), its range and standard deviation."""
+    (the same reviewed clips each time; the repeat's own seed first where it ran), its range
+    and standard deviation."""
     import statistics
 
     groups: dict[tuple, list[dict]] = {}
@@ -328,19 +329,20 @@ def print_fine_tune_spread(scenario: str, rows: list[dict]) -> None:
             each = ", ".join(f"{x:.3f}" for x in recall)
             wer = ", ".join(f"{r['regression_wer']:.4f}" for r in group)
             print(
-                f"  {strategy:<18} budget {budget:>3} repeat {repeat} '{term}': {each} "
+                f"  {strategy:<30} budget {budget:>3} repeat {repeat} '{term}': {each} "
                 f"(range {max(recall) - min(recall):.3f}, sd {spread:.3f}); regression WER {wer}"
             )
 
 
 def report_tables(paths: list[Path], plot_path: Path, target: float = 0.95) -> None:
-    """Tables of earlier runs, merged by scenario (rows of one budget and strategy from a later
-    file replace an earlier file's), printed and plotted."""
-    merged: dict[str, dict[tuple[str, int], dict]] = {}
+    """Tables of earlier runs, merged by scenario (rows of one budget, strategy, repeat and
+    training seed from a later file replace an earlier file's), printed and plotted. Rows of a
+    ``--train-seeds`` run print as the fine-tune's spread, apart from the minutes to learn."""
+    merged: dict[str, dict[tuple, dict]] = {}
     for path in paths:
         for scenario, rows in json.loads(path.read_text()).items():
             for row in rows:
-                key = (row["strategy"], row["budget"], row.get("repeat", 0))
+                key = (row["strategy"], row["budget"], row.get("repeat", 0), row.get("train_seed"))
                 merged.setdefault(scenario, {})[key] = row
     table = {
         scenario: sorted(
@@ -356,9 +358,16 @@ def report_tables(paths: list[Path], plot_path: Path, target: float = 0.95) -> N
     }
     for scenario, rows in table.items():
         print_table(scenario, rows)
-        if all("recall" in row for row in rows):
-            print_minutes_to_learn(scenario, rows, target)
-    print(f"plot: {plot(table, plot_path)}")
+        seeded = [row for row in rows if "train_seed" in row]
+        review = [row for row in rows if "train_seed" not in row]
+        if seeded:  # with the same review fine-tuned under the repeat's own seed, where run
+            runs = {(r["strategy"], r["budget"], r.get("repeat", 0)) for r in seeded}
+            own = [r for r in review if (r["strategy"], r["budget"], r.get("repeat", 0)) in runs]
+            print_fine_tune_spread(scenario, own + seeded)
+        if review and all("recall" in row for row in review):
+            print_minutes_to_learn(scenario, review, target)
+    table = {s: [r for r in rows if "train_seed" not in r] for s, rows in table.items()}
+    print(f"plot: {plot({s: rows for s, rows in table.items() if rows}, plot_path)}")
 
 
 def main() -> None:
@@ -424,6 +433,8 @@ def main() -> None:
         return
     if args.project is None:
         parser.error("--project is required (or --tables)")
+    if args.train_seeds and not args.train:
+        parser.error("--train-seeds measures the fine-tune: add --train")
     from asrloop.machine import describe, machine_record
 
     print(f"machine: {describe(machine_record())}")
@@ -439,14 +450,18 @@ def main() -> None:
         for repeat in range(args.first_repeat, args.first_repeat + args.repeats):
             for strategy in args.strategies:
                 for budget in sorted(args.budgets):
+                    runs = []
                     for seed in args.train_seeds or [None]:
                         row = run_budget(
                             snapshot, work, scenario, strategy, budget, args.train, repeat, seed
                         )
-                        rows.append(row)
+                        runs.append(row)
                         print(json.dumps(row), flush=True)
-                    if args.until_learned and minutes_to_learn([row], args.target)[strategy]:
-                        break  # every term learned: larger budgets only cost time
+                    rows += runs
+                    if args.until_learned and all(
+                        minutes_to_learn([run], args.target)[strategy] for run in runs
+                    ):
+                        break  # every term learned under every seed: larger budgets cost time
         print_table(scenario, rows)
         if args.train and args.train_seeds:
             print_fine_tune_spread(scenario, rows)

@@ -277,7 +277,9 @@ def diversify(picks: list[Pick], settings: SelectionSettings) -> list[Pick]:
 
 def explore(picks: list[Pick], every: int, order: list[Transcript]) -> list[Pick]:
     """``picks`` with every ``every``-th row taken from ``order`` (a random order of the pool)
-    instead; no clip twice, the strategy's order otherwise kept. ``every`` 0: ``picks``."""
+    instead; no clip twice, the strategy's order otherwise kept (once ``picks`` runs out, the
+    rest of ``order`` follows). ``every`` 0: ``picks``; 1: ``order`` alone. The diversity step
+    runs after it and may move rows."""
     if every <= 0:
         return picks
     ranked, sampled = deque(picks), deque(Pick(t, RANDOM_EXPLORE) for t in order)
