@@ -22,6 +22,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from decode_speed import decoded
 from rich.console import Console
 from rich.table import Table
 
@@ -113,11 +114,7 @@ def main() -> None:
         start = time.perf_counter()
         decoder = build_decoder(variant, recognizer.tokenizer, vocab)
         built = time.perf_counter() - start
-        hyps, spent = [], 0.0
-        for log_probs, lengths in batches:
-            start = time.perf_counter()
-            hyps += [h.text for h in decoder.decode(log_probs, lengths)]
-            spent += time.perf_counter() - start
+        hyps, spent = decoded(decoder, batches)
         refs = [r.text for r in rows]
         s = scores(refs, hyps, terms, terms)
         recall = ", ".join(f"{t} {v:.2f}" for t, v in s["recall"].items())

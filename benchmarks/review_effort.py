@@ -312,6 +312,11 @@ def print_minutes_to_learn(scenario: str, rows: list[dict], target: float = 0.95
         )
 
 
+def review_key(row: dict) -> tuple:
+    """Which review a row's fine-tune learned from: strategy, budget and repeat."""
+    return row["strategy"], row["budget"], row.get("repeat", 0)
+
+
 def print_fine_tune_spread(scenario: str, rows: list[dict]) -> None:
     """Per strategy, budget and repeat: each term's held-out recall over the training seeds
     (the same reviewed clips each time; the repeat's own seed first where it ran), its range
@@ -320,7 +325,7 @@ def print_fine_tune_spread(scenario: str, rows: list[dict]) -> None:
 
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
-        groups.setdefault((row["strategy"], row["budget"], row.get("repeat", 0)), []).append(row)
+        groups.setdefault(review_key(row), []).append(row)
     print(f"{scenario}: held-out recall over fine-tune seeds (the same review each time)")
     for (strategy, budget, repeat), group in groups.items():
         for term in group[0]["recall"]:
@@ -342,7 +347,7 @@ def report_tables(paths: list[Path], plot_path: Path, target: float = 0.95) -> N
     for path in paths:
         for scenario, rows in json.loads(path.read_text()).items():
             for row in rows:
-                key = (row["strategy"], row["budget"], row.get("repeat", 0), row.get("train_seed"))
+                key = (*review_key(row), row.get("train_seed"))
                 merged.setdefault(scenario, {})[key] = row
     table = {
         scenario: sorted(
@@ -356,18 +361,19 @@ def report_tables(paths: list[Path], plot_path: Path, target: float = 0.95) -> N
         )
         for scenario, rows in merged.items()
     }
+    reviews: dict[str, list[dict]] = {}  # rows of a review's own fine-tune, no --train-seeds
     for scenario, rows in table.items():
         print_table(scenario, rows)
         seeded = [row for row in rows if "train_seed" in row]
         review = [row for row in rows if "train_seed" not in row]
         if seeded:  # with the same review fine-tuned under the repeat's own seed, where run
-            runs = {(r["strategy"], r["budget"], r.get("repeat", 0)) for r in seeded}
-            own = [r for r in review if (r["strategy"], r["budget"], r.get("repeat", 0)) in runs]
-            print_fine_tune_spread(scenario, own + seeded)
+            runs = {review_key(row) for row in seeded}
+            print_fine_tune_spread(scenario, [r for r in review if review_key(r) in runs] + seeded)
         if review and all("recall" in row for row in review):
             print_minutes_to_learn(scenario, review, target)
-    table = {s: [r for r in rows if "train_seed" not in r] for s, rows in table.items()}
-    print(f"plot: {plot({s: rows for s, rows in table.items() if rows}, plot_path)}")
+        if review:
+            reviews[scenario] = review
+    print(f"plot: {plot(reviews, plot_path)}")
 
 
 def main() -> None:

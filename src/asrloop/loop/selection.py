@@ -295,6 +295,11 @@ def explore(picks: list[Pick], every: int, order: list[Transcript]) -> list[Pick
     return out
 
 
+def triage_rng(settings: TriageSettings) -> random.Random:
+    """The ranking's random source: the same seed, the same draws (``random``'s order)."""
+    return random.Random(f"{settings.seed}-triage")
+
+
 def rank_pool(
     pool: list[Transcript], phrases: Phrases | Sequence[str], settings: TriageSettings
 ) -> list[Pick]:
@@ -311,11 +316,10 @@ def rank_pool(
         raise DataError(
             f"triage.selection.strategy {selection.strategy!r} is not one of {', '.join(RANKINGS)}"
         )
-    rng = random.Random(f"{settings.seed}-triage")
-    picks = RANKINGS[selection.strategy](pool, phrases, settings, rng)
-    if selection.strategy not in UNRANKED:
-        order = random.Random(f"{settings.seed}-triage").sample(pool, len(pool))  # random's own
-        picks = explore(picks, selection.explore_every, order)
+    picks = RANKINGS[selection.strategy](pool, phrases, settings, triage_rng(settings))
+    if selection.explore_every > 0 and selection.strategy not in UNRANKED:
+        order = random_order(pool, phrases, settings, triage_rng(settings))  # random's own
+        picks = explore(picks, selection.explore_every, [pick.transcript for pick in order])
     picks = diversify(picks, selection)
     if selection.strategy == "mixed":
         return picks  # its quotas are its size
