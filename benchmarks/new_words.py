@@ -84,6 +84,7 @@ def scores(root: Path) -> dict:
     held = report.results["drop_holdout"]
     return {
         "recall": {t: s.recall for t, s in held.terms.items() if s.support},
+        "support": {t: s.support for t, s in held.terms.items() if s.support},
         "precision": term_precision(report.results),
         "regression_wer": report.results["regression"].wer,
         "test_wer": report.results["test"].wer,

@@ -166,7 +166,7 @@ def test_diversity_keeps_one_voice_and_pattern_out_of_the_first_rows():
     assert same_pattern("a b c d", "a b c d e", 0.5) and not same_pattern("a b c", "x y z", 0.5)
 
 
-def test_exploration_gives_every_nth_row_to_randoms_own_order():
+def test_exploration_gives_every_nth_row_to_randoms_own_order(capsys):
     plain = ids("least_confidence")
     explored = rank_pool(POOL, (), settings("least_confidence", explore_every=2))
     random_order = ids("random")
@@ -180,7 +180,8 @@ def test_exploration_gives_every_nth_row_to_randoms_own_order():
     assert ranked_rows == [i for i in plain if i in ranked_rows]  # the ranking's order kept
     assert [p.transcript.id for p in rank_pool(POOL, (), settings("random", explore_every=2))] == (
         random_order
-    )  # random (and mixed) already hold a random share
+    )  # random (and mixed) already hold a random share, and say the setting is ignored
+    assert "explore_every=2 is ignored: 'random'" in " ".join(capsys.readouterr().err.split())
 
 
 def test_a_ranking_needs_its_scores_and_names_the_missing_field():

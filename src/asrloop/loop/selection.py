@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from asrloop.errors import DataError
 from asrloop.inference.transcript import Transcript
 from asrloop.loop.review_queue import RANDOM
+from asrloop.progress import console
 from asrloop.settings.triage import STRATEGIES, SelectionSettings, TriageSettings
 from asrloop.text.normalize import words
 
@@ -317,7 +318,12 @@ def rank_pool(
             f"triage.selection.strategy {selection.strategy!r} is not one of {', '.join(RANKINGS)}"
         )
     picks = RANKINGS[selection.strategy](pool, phrases, settings, triage_rng(settings))
-    if selection.explore_every > 0 and selection.strategy not in UNRANKED:
+    if selection.explore_every > 0 and selection.strategy in UNRANKED:
+        console.print(
+            f"[yellow]note[/] triage.selection.explore_every={selection.explore_every} is ignored: "
+            f"{selection.strategy!r} already holds a random share (ranked strategies only)"
+        )
+    elif selection.explore_every > 0:
         order = random_order(pool, phrases, settings, triage_rng(settings))  # random's own
         picks = explore(picks, selection.explore_every, [pick.transcript for pick in order])
     picks = diversify(picks, selection)
