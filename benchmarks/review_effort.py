@@ -30,7 +30,8 @@ and the spread of each term's held-out recall is printed per strategy and budget
 between strategies smaller than that spread says nothing. ``--set OVERRIDE ...`` gives every step
 Hydra overrides, with its own served drop (``--set scenario.drop.size=560``: a held-out half with
 twice the occurrences, so that recall 0.95 tolerates a miss where 280 clips hold 13 to 22). The
-whole table is written as JSON (``--work``/review_effort.json).
+whole table is written as JSON (``--work``/review_effort.json), after every budget, so an
+interrupted run keeps the rows it measured.
 """
 
 from __future__ import annotations
@@ -396,6 +397,13 @@ def report_tables(paths: list[Path], plot_path: Path, target: float = 0.95) -> N
     print(f"plot: {plot(reviews, plot_path)}")
 
 
+def save_table(table: dict[str, list[dict]], path: Path) -> None:
+    """Write the rows so far as JSON, whole or not at all (a killed run keeps the last file)."""
+    partial = path.with_suffix(".json.partial")
+    partial.write_text(json.dumps(table, indent=1))
+    partial.replace(path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--project", type=Path)
@@ -477,6 +485,7 @@ def main() -> None:
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     table: dict[str, list[dict]] = {}
+    out = work / f"review_effort{'_trained' if args.train else ''}"
     for scenario in args.scenarios:
         snapshot = work / served_name(scenario, args.set)
         if not (args.reuse and snapshot.exists()):
@@ -493,6 +502,7 @@ def main() -> None:
                         runs.append(row)
                         print(json.dumps(row), flush=True)
                     rows += runs
+                    save_table(table, out.with_suffix(".json"))  # a killed run keeps its rows
                     if args.until_learned and all(
                         minutes_to_learn([run], args.target)[strategy] for run in runs
                     ):
@@ -502,8 +512,7 @@ def main() -> None:
             print_fine_tune_spread(scenario, rows)
         elif args.train:
             print_minutes_to_learn(scenario, rows, args.target)
-    out = work / f"review_effort{'_trained' if args.train else ''}"
-    out.with_suffix(".json").write_text(json.dumps(table, indent=1))
+    save_table(table, out.with_suffix(".json"))
     print(f"table: {out.with_suffix('.json')}, plot: {plot(table, out.with_suffix('.png'))}")
 
 
