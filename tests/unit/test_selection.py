@@ -14,7 +14,7 @@ from asrloop.inference.types import Transcription, WordTiming
 from asrloop.inference.uncertainty import FrameUncertainty, combine, frame_uncertainty
 from asrloop.loop.review_queue import ReviewItem
 from asrloop.loop.reviewer import minutes_spent, review_effort, review_order, simulate_review
-from asrloop.loop.selection import near_miss, rank_pool, same_pattern
+from asrloop.loop.selection import near_miss, phrase_groups, rank_pool, same_pattern
 from asrloop.records import Disagreement, Spike, SpikeReport
 from asrloop.settings import typed
 from asrloop.settings.triage import ReviewerSettings, TriageSettings
@@ -120,6 +120,39 @@ def test_a_clip_belongs_to_the_heaviest_phrase_it_says():
     picks = rank_pool(pool, {"pump": 3.0, "beat": 2.0}, settings("term_focused", size=4))
     assert [p.transcript.id for p in picks] == ["hp1", "pe1", "hp2", "pe2"]
     assert [p.reason for p in picks][:2] == ["flagged: pump", "flagged: beat"]
+
+
+def test_phrases_that_share_their_clips_take_one_share_with_group_overlap():
+    """A rare word's mishearing and its context words ("the tax", "clinic in": the same clips) count
+    once against another word's one phrase ("omar on") when group_overlap joins them."""
+    pool = [clip(f"t{i}", "the tax clinic in leeds was closed") for i in range(4)]
+    pool += [clip(f"c{i}", "a new clinic in hull") for i in range(2)]
+    pool += [clip(f"o{i}", "omar on cases rose") for i in range(4)]
+    phrases = {"the tax": 4.0, "clinic in": 3.0, "omar on": 2.0}
+
+    def reasons(**selection):
+        picks = rank_pool(pool, phrases, settings("term_focused", size=6, **selection))
+        return [p.reason.removeprefix("flagged: ") for p in picks]
+
+    assert reasons() == ["the tax", "clinic in", "omar on", "the tax", "clinic in", "the tax"]
+    assert reasons(group_overlap=0.5) == [
+        "the tax",
+        "omar on",
+        "clinic in",
+        "the tax",
+        "omar on",
+        "clinic in",
+    ]
+    with pytest.raises(DataError, match="group_overlap"):
+        reasons(group_overlap=1.5)
+
+
+def test_phrase_groups_join_overlapping_clips_transitively():
+    clips = {"a": {"1", "2"}, "b": {"2", "3"}, "c": {"3", "4"}, "d": {"9"}}
+    weights = dict.fromkeys(clips, 1.0)
+    assert phrase_groups(clips, weights, 0.0) == [["a"], ["b"], ["c"], ["d"]]
+    assert phrase_groups(clips, weights, 0.5) == [["a", "b", "c"], ["d"]]
+    assert phrase_groups(clips, weights, 0.75) == [["a"], ["b"], ["c"], ["d"]]
 
 
 def test_flagged_phrase_weights_are_the_occurrences_their_evidence_explains():

@@ -14,6 +14,10 @@ with a budget reviews the most useful clips first. Strategies (``STRATEGIES``):
 - ``term_focused``: clips saying a flagged phrase, then clips with a near miss of one (a phrase
   spelled alike), then the least confident.
 
+Flagged phrases share their rows by weight (:func:`flagged_round_robin`); with ``group_overlap``,
+phrases said in the same clips (one misheard word's renderings and context words) share one
+weight, so a word whose evidence is split over many light phrases is not crowded out.
+
 An exploration step (``explore_every``) can give every n-th row to a uniformly random clip (the
 ``random`` strategy's own order): a ranking that keeps choosing one kind of clip (one way a
 word is misheard) still shows the reviewer the rest of the drop at a known rate. A diversity
@@ -69,7 +73,7 @@ def span_confidence(transcript: Transcript, phrase: Sequence[str]) -> float:
 
 
 def flagged_round_robin(
-    pool: list[Transcript], phrases: Phrases, taken: set[str], quota: int
+    pool: list[Transcript], phrases: Phrases, taken: set[str], quota: int, overlap: float = 0.0
 ) -> list[Pick]:
     """Up to ``quota`` clips containing the phrases, shared among them by weight.
 
@@ -79,7 +83,9 @@ def flagged_round_robin(
     within a phrase, its own clips come first (a clip that also says a heavier phrase is that
     phrase's evidence: two new terms misheard as one known word share a phrase), then the clip where
     the model is least sure of the phrase's words: where a heard phrase is a known word the model
-    wrote for a new one, it is rarely sure."""
+    wrote for a new one, it is rarely sure. With ``overlap`` > 0, phrases whose clips overlap that
+    much (:func:`phrase_groups`) take one share together, the heaviest one's, split among them
+    by the same rule."""
     tokens = {t.id: words(t.text) for t in pool}
     hits = {
         phrase: [t for t in pool if contains(tokens[t.id], phrase.split())] for phrase in phrases
@@ -88,25 +94,54 @@ def flagged_round_robin(
     for phrase in sorted(phrases, key=lambda p: -phrases[p]):  # stable: ties keep phrase order
         for clip in hits[phrase]:
             owner.setdefault(clip.id, phrase)
-    queues = []
+    queues = {}
     for phrase, weight in phrases.items():
         spelled = phrase.split()
         ordered = sorted(
             hits[phrase],
             key=lambda t: (owner[t.id] != phrase, span_confidence(t, spelled), t.id),
         )
-        queues.append(_PhraseQueue(phrase, max(weight, 1e-9), deque(ordered)))
+        queues[phrase] = _PhraseQueue(phrase, max(weight, 1e-9), deque(ordered))
+    clips = {phrase: {t.id for t in found} for phrase, found in hits.items()}
+    groups = [
+        _GroupQueue([queues[phrase] for phrase in group])
+        for group in phrase_groups(clips, phrases, overlap)
+    ]
     picked: list[Pick] = []
     while len(picked) < quota:
-        live = [queue for queue in queues if queue.drop_taken(taken)]
+        live = [group for group in groups if group.drop_taken(taken)]
         if not live:
             break
-        queue = max(live, key=_PhraseQueue.priority)  # the first of equals: phrase order
+        group = max(live, key=_GroupQueue.priority)  # the first of equals: phrase order
+        queue = group.next_phrase()
         clip = queue.hits.popleft()
         queue.served += 1
+        group.served += 1
         taken.add(clip.id)
         picked.append(Pick(clip, f"flagged: {queue.phrase}"))
     return picked
+
+
+def phrase_groups(
+    clips: Mapping[str, set[str]], phrases: Phrases, overlap: float
+) -> list[list[str]]:
+    """The flagged phrases joined (transitively) where the clips saying them overlap by at least
+    ``overlap`` of the smaller phrase's clips: the renderings and the context words of one
+    misheard word, which should not each claim a share of the queue. Groups in the order of
+    their first phrase, each in phrase order; ``overlap`` 0: every phrase its own group."""
+    order = list(phrases)
+    group = {phrase: n for n, phrase in enumerate(order)}
+    if overlap > 0:
+        for i, a in enumerate(order):
+            for b in order[i + 1 :]:
+                smaller = min(len(clips[a]), len(clips[b]))
+                if smaller and len(clips[a] & clips[b]) >= overlap * smaller:
+                    joined, into = max(group[a], group[b]), min(group[a], group[b])
+                    group = {p: into if g == joined else g for p, g in group.items()}
+    members: dict[int, list[str]] = {}
+    for phrase in order:
+        members.setdefault(group[phrase], []).append(phrase)
+    return [members[g] for g in sorted(members)]
 
 
 @dataclass
@@ -126,6 +161,25 @@ class _PhraseQueue:
         return bool(self.hits)
 
 
+@dataclass
+class _GroupQueue:
+    """Phrases that take one share of the queue: the heaviest one's weight (one phrase alone:
+    its own queue, unchanged)."""
+
+    members: list[_PhraseQueue]
+    served: int = 0
+
+    def priority(self) -> float:
+        return max(queue.weight for queue in self.members) / (2 * self.served + 1)
+
+    def drop_taken(self, taken: set[str]) -> bool:
+        return any([queue.drop_taken(taken) for queue in self.members])  # every member skips
+
+    def next_phrase(self) -> _PhraseQueue:
+        """The member whose turn it is (Sainte-Lague within the group); call after drop_taken."""
+        return max((queue for queue in self.members if queue.hits), key=_PhraseQueue.priority)
+
+
 def least_confident(pool: list[Transcript], taken: set[str] = frozenset()) -> list[Pick]:
     rest = sorted((t for t in pool if t.id not in taken), key=lambda t: (t.confidence, t.id))
     return [Pick(t, f"least confident ({t.confidence:.2f})") for t in rest]
@@ -134,7 +188,9 @@ def least_confident(pool: list[Transcript], taken: set[str] = frozenset()) -> li
 def mixed(pool, phrases, settings: TriageSettings, rng) -> list[Pick]:
     chosen = [Pick(t, RANDOM) for t in rng.sample(pool, min(settings.random, len(pool)))]
     taken = {pick.transcript.id for pick in chosen}
-    chosen += flagged_round_robin(pool, phrases, taken, settings.flagged)
+    chosen += flagged_round_robin(
+        pool, phrases, taken, settings.flagged, settings.selection.group_overlap
+    )
     return chosen + least_confident(pool, taken)[: settings.least_confident]
 
 
@@ -217,7 +273,7 @@ def _alike(a: str, b: str) -> float:
 
 def term_focused(pool, phrases, settings: TriageSettings, rng) -> list[Pick]:
     taken: set[str] = set()
-    chosen = flagged_round_robin(pool, phrases, taken, len(pool))
+    chosen = flagged_round_robin(pool, phrases, taken, len(pool), settings.selection.group_overlap)
     similarity = settings.selection.near_miss_similarity
     for transcript in sorted(pool, key=lambda t: (t.confidence, t.id)):
         if transcript.id in taken:
@@ -316,6 +372,11 @@ def rank_pool(
     if selection.strategy not in RANKINGS:
         raise DataError(
             f"triage.selection.strategy {selection.strategy!r} is not one of {', '.join(RANKINGS)}"
+        )
+    if not 0.0 <= selection.group_overlap <= 1.0:
+        raise DataError(
+            f"triage.selection.group_overlap {selection.group_overlap} is not a share of clips "
+            "(0 to 1; 0: off)"
         )
     picks = RANKINGS[selection.strategy](pool, phrases, settings, triage_rng(settings))
     if selection.explore_every > 0 and selection.strategy in UNRANKED:

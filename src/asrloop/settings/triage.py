@@ -46,6 +46,7 @@ class SelectionSettings:
     diversity_k: int = 0  # the first k rows: no two of one voice and sentence pattern; 0: off
     pattern_similarity: float = 0.5  # hypotheses sharing this share of word pairs: one pattern
     near_miss_similarity: float = 0.75  # term_focused: a phrase this alike to a flagged one
+    group_overlap: float = 0.0  # flagged phrases sharing this share of clips: one share; 0: off
 
 
 @dataclass
