@@ -397,13 +397,6 @@ def report_tables(paths: list[Path], plot_path: Path, target: float = 0.95) -> N
     print(f"plot: {plot(reviews, plot_path)}")
 
 
-def save_table(table: dict[str, list[dict]], path: Path) -> None:
-    """Write the rows so far as JSON, whole or not at all (a killed run keeps the last file)."""
-    partial = path.with_suffix(".json.partial")
-    partial.write_text(json.dumps(table, indent=1))
-    partial.replace(path)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--project", type=Path)
@@ -477,6 +470,7 @@ def main() -> None:
         parser.error("--project is required (or --tables)")
     if args.train_seeds and not args.train:
         parser.error("--train-seeds measures the fine-tune: add --train")
+    from asrloop.jsonio import write_json
     from asrloop.machine import describe, machine_record
 
     print(f"machine: {describe(machine_record())}")
@@ -502,7 +496,9 @@ def main() -> None:
                         runs.append(row)
                         print(json.dumps(row), flush=True)
                     rows += runs
-                    save_table(table, out.with_suffix(".json"))  # a killed run keeps its rows
+                    write_json(
+                        out.with_suffix(".json"), table
+                    )  # atomic: a killed run keeps its rows
                     if args.until_learned and all(
                         minutes_to_learn([run], args.target)[strategy] for run in runs
                     ):
@@ -512,7 +508,7 @@ def main() -> None:
             print_fine_tune_spread(scenario, rows)
         elif args.train:
             print_minutes_to_learn(scenario, rows, args.target)
-    save_table(table, out.with_suffix(".json"))
+    write_json(out.with_suffix(".json"), table)
     print(f"table: {out.with_suffix('.json')}, plot: {plot(table, out.with_suffix('.png'))}")
 
 

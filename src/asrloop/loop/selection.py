@@ -116,7 +116,6 @@ def flagged_round_robin(
         queue = group.next_phrase()
         clip = queue.hits.popleft()
         queue.served += 1
-        group.served += 1
         taken.add(clip.id)
         picked.append(Pick(clip, f"flagged: {queue.phrase}"))
     return picked
@@ -167,10 +166,10 @@ class _GroupQueue:
     its own queue, unchanged)."""
 
     members: list[_PhraseQueue]
-    served: int = 0
 
     def priority(self) -> float:
-        return max(queue.weight for queue in self.members) / (2 * self.served + 1)
+        served = sum(queue.served for queue in self.members)
+        return max(queue.weight for queue in self.members) / (2 * served + 1)
 
     def drop_taken(self, taken: set[str]) -> bool:
         return any([queue.drop_taken(taken) for queue in self.members])  # every member skips
