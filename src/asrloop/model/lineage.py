@@ -8,6 +8,7 @@ the input's tags hold the corpus version tag and the shard counts.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -73,9 +74,37 @@ def corpus_dataset(root: Path, corpus_dir: Path):
     return MetaDataset(source, name=name, digest=digest), tags
 
 
+def is_duplicate_insert(error: BaseException) -> bool:
+    """Whether ``error`` is a store's unique-key refusal (sqlite, PostgreSQL, or either behind
+    a tracking server's REST reply)."""
+    while error is not None:
+        text = str(error)
+        if "UNIQUE constraint failed" in text or "duplicate key value" in text:
+            return True
+        error = error.__cause__
+    return False
+
+
 def log_corpus_input(mlflow, root: Path, corpus_dir: Path, context: str):
     """``mlflow.log_input`` of the corpus version (``context``: training, evaluation); returns
     the dataset, for metrics logged against it."""
     dataset, tags = corpus_dataset(root, corpus_dir)
-    mlflow.log_input(dataset, context=context, tags=tags)
+    log_dataset_input(mlflow, dataset, context, tags)
     return dataset
+
+
+def log_dataset_input(mlflow, dataset, context: str, tags: dict, attempts: int = 5) -> None:
+    """``mlflow.log_input``, retried when another run inserted the same dataset first.
+
+    MLflow's SQL store looks a dataset up, then inserts it if missing, so runs that start
+    together on a new corpus version (a sweep's jobs) can race to insert the same row; the
+    loser's whole transaction is rolled back, and its retry finds the winner's row.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            mlflow.log_input(dataset, context=context, tags=tags)
+            return
+        except Exception as error:  # MlflowException, or RestException from a server
+            if attempt == attempts or not is_duplicate_insert(error):
+                raise
+            time.sleep(0.05 * attempt)
