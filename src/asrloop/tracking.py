@@ -103,16 +103,37 @@ def unvalidated_tracking(node: DictConfig) -> TrackingConfig:
 
 
 LOCKED = "database is locked"
+DUPLICATE_KEY = ("UNIQUE constraint failed", "duplicate key value")  # sqlite, PostgreSQL
 
 
-def retrying(call: Callable[[], T], attempts: int = 8, wait: float = 0.25) -> T:
-    """``call()``, retried with backoff while SQLite says "database is locked" (another process,
-    e.g. ``make ui``, holds it for a moment); any other error goes through at once."""
+def is_locked(error: BaseException) -> bool:
+    """SQLite's "database is locked": another process (e.g. ``make ui``) holds it a moment."""
+    return LOCKED in str(error)
+
+
+def is_duplicate_insert(error: BaseException | None) -> bool:
+    """A store's unique-key refusal (sqlite, PostgreSQL, or either behind a tracking server's
+    REST reply), looked for through the error's causes: another process inserted the row."""
+    while error is not None:
+        if any(text in str(error) for text in DUPLICATE_KEY):
+            return True
+        error = error.__cause__
+    return False
+
+
+def retrying(
+    call: Callable[[], T],
+    attempts: int = 8,
+    wait: float = 0.25,
+    transient: Callable[[BaseException], bool] = is_locked,
+) -> T:
+    """``call()``, retried with backoff while its error is ``transient`` (by default SQLite's
+    "database is locked"); any other error goes through at once."""
     for attempt in range(attempts):
         try:
             return call()
         except Exception as error:
-            if LOCKED not in str(error) or attempt == attempts - 1:
+            if not transient(error) or attempt == attempts - 1:
                 raise
             time.sleep(wait * 2**attempt)
     raise AssertionError("unreachable")

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from asrloop.model.lineage import is_duplicate_insert
+from asrloop.tracking import is_duplicate_insert
 
 RUNS = 6
 

@@ -8,7 +8,6 @@ the input's tags hold the corpus version tag and the shard counts.
 from __future__ import annotations
 
 import hashlib
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import yaml
 
 from asrloop.artifacts import DVC_LOCK, MANIFEST, PIPELINE_DIR
 from asrloop.corpus.manifest import shard_manifests
-from asrloop.tracking import git_tags
+from asrloop.tracking import git_tags, is_duplicate_insert, retrying
 
 
 def dvc_digests(root: Path) -> dict[str, str]:
@@ -74,17 +73,6 @@ def corpus_dataset(root: Path, corpus_dir: Path):
     return MetaDataset(source, name=name, digest=digest), tags
 
 
-def is_duplicate_insert(error: BaseException) -> bool:
-    """Whether ``error`` is a store's unique-key refusal (sqlite, PostgreSQL, or either behind
-    a tracking server's REST reply)."""
-    while error is not None:
-        text = str(error)
-        if "UNIQUE constraint failed" in text or "duplicate key value" in text:
-            return True
-        error = error.__cause__
-    return False
-
-
 def log_corpus_input(mlflow, root: Path, corpus_dir: Path, context: str):
     """``mlflow.log_input`` of the corpus version (``context``: training, evaluation); returns
     the dataset, for metrics logged against it."""
@@ -100,11 +88,9 @@ def log_dataset_input(mlflow, dataset, context: str, tags: dict, attempts: int =
     together on a new corpus version (a sweep's jobs) can race to insert the same row; the
     loser's whole transaction is rolled back, and its retry finds the winner's row.
     """
-    for attempt in range(1, attempts + 1):
-        try:
-            mlflow.log_input(dataset, context=context, tags=tags)
-            return
-        except Exception as error:  # MlflowException, or RestException from a server
-            if attempt == attempts or not is_duplicate_insert(error):
-                raise
-            time.sleep(0.05 * attempt)
+    retrying(
+        lambda: mlflow.log_input(dataset, context=context, tags=tags),
+        attempts=attempts,
+        wait=0.05,
+        transient=is_duplicate_insert,
+    )
