@@ -496,9 +496,8 @@ def main() -> None:
                         runs.append(row)
                         print(json.dumps(row), flush=True)
                     rows += runs
-                    write_json(
-                        out.with_suffix(".json"), table
-                    )  # atomic: a killed run keeps its rows
+                    # after every budget, atomically: a killed run keeps its rows
+                    write_json(out.with_suffix(".json"), table)
                     if args.until_learned and all(
                         minutes_to_learn([run], args.target)[strategy] for run in runs
                     ):

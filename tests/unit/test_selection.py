@@ -149,10 +149,9 @@ def test_phrases_that_share_their_clips_take_one_share_with_group_overlap():
 
 def test_phrase_groups_join_overlapping_clips_transitively():
     clips = {"a": {"1", "2"}, "b": {"2", "3"}, "c": {"3", "4"}, "d": {"9"}}
-    weights = dict.fromkeys(clips, 1.0)
-    assert phrase_groups(clips, weights, 0.0) == [["a"], ["b"], ["c"], ["d"]]
-    assert phrase_groups(clips, weights, 0.5) == [["a", "b", "c"], ["d"]]
-    assert phrase_groups(clips, weights, 0.75) == [["a"], ["b"], ["c"], ["d"]]
+    assert phrase_groups(clips, 0.0) == [["a"], ["b"], ["c"], ["d"]]
+    assert phrase_groups(clips, 0.5) == [["a", "b", "c"], ["d"]]
+    assert phrase_groups(clips, 0.75) == [["a"], ["b"], ["c"], ["d"]]
 
 
 def test_flagged_phrase_weights_are_the_occurrences_their_evidence_explains():

@@ -104,8 +104,7 @@ def flagged_round_robin(
         queues[phrase] = _PhraseQueue(phrase, max(weight, 1e-9), deque(ordered))
     clips = {phrase: {t.id for t in found} for phrase, found in hits.items()}
     groups = [
-        _GroupQueue([queues[phrase] for phrase in group])
-        for group in phrase_groups(clips, phrases, overlap)
+        _GroupQueue([queues[phrase] for phrase in group]) for group in phrase_groups(clips, overlap)
     ]
     picked: list[Pick] = []
     while len(picked) < quota:
@@ -121,14 +120,13 @@ def flagged_round_robin(
     return picked
 
 
-def phrase_groups(
-    clips: Mapping[str, set[str]], phrases: Phrases, overlap: float
-) -> list[list[str]]:
-    """The flagged phrases joined (transitively) where the clips saying them overlap by at least
-    ``overlap`` of the smaller phrase's clips: the renderings and the context words of one
-    misheard word, which should not each claim a share of the queue. Groups in the order of
-    their first phrase, each in phrase order; ``overlap`` 0: every phrase its own group."""
-    order = list(phrases)
+def phrase_groups(clips: Mapping[str, set[str]], overlap: float) -> list[list[str]]:
+    """The flagged phrases (``clips``: the clips saying each, in phrase order) joined
+    (transitively) where the clips saying them overlap by at least ``overlap`` of the smaller
+    phrase's clips: the renderings and the context words of one misheard word, which should not
+    each claim a share of the queue. Groups in the order of their first phrase, each in phrase
+    order; ``overlap`` 0: every phrase its own group."""
+    order = list(clips)
     group = {phrase: n for n, phrase in enumerate(order)}
     if overlap > 0:
         for i, a in enumerate(order):
