@@ -31,7 +31,9 @@ between strategies smaller than that spread says nothing. ``--set OVERRIDE ...``
 Hydra overrides, with its own served drop (``--set scenario.drop.size=560``: a held-out half with
 twice the occurrences, so that recall 0.95 tolerates a miss where 280 clips hold 13 to 22). The
 whole table is written as JSON (``--work``/review_effort.json), after every budget, so an
-interrupted run keeps the rows it measured.
+interrupted run keeps the rows it measured. ``--keep`` keeps each run's project, its fine-tuned
+model included, under ``--work``/kept/SCENARIO/ (the row names it) to decode again with other
+settings (``asrloop evaluate`` there, with the row's ``--set`` and repeat seed).
 """
 
 from __future__ import annotations
@@ -142,6 +144,7 @@ def run_budget(
     train: bool,
     repeat: int = 0,
     train_seed: int | None = None,
+    keep: bool = False,
 ) -> dict:
     root = work / "run"
     copy_project(snapshot, root)
@@ -163,8 +166,21 @@ def run_budget(
         row["train_seed"] = train_seed
     if train:
         row.update(trained(root, scenario, repeat, train_seed))
+    if keep:  # the run's project, fine-tuned model included, to decode again
+        kept = work / "kept" / scenario / kept_name(row)
+        shutil.rmtree(kept, ignore_errors=True)
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        root.rename(kept)
+        row["kept"] = str(kept)
     shutil.rmtree(root, ignore_errors=True)
     return row
+
+
+def kept_name(row: dict) -> str:
+    """A kept run's folder: ``<strategy>-<budget>-r<repeat>[-seed<n>]``, filename-safe."""
+    seed = f"-seed{row['train_seed']}" if row.get("train_seed") is not None else ""
+    name = f"{row['strategy']}-{row['budget']}-r{row['repeat']}{seed}"
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
 def drop_terms(rows: list[dict]) -> list[str]:
@@ -426,6 +442,12 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/asrloop-review-effort"))
     parser.add_argument("--reuse", action="store_true", help="keep a served drop from a last run")
     parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep each run's project under WORK/kept/SCENARIO/ (about 2 GB each), to decode "
+        "it again (e.g. `asrloop evaluate` with other decode settings)",
+    )
+    parser.add_argument(
         "--set",
         nargs="+",
         default=[],
@@ -491,7 +513,15 @@ def main() -> None:
                     runs = []
                     for seed in args.train_seeds or [None]:
                         row = run_budget(
-                            snapshot, work, scenario, strategy, budget, args.train, repeat, seed
+                            snapshot,
+                            work,
+                            scenario,
+                            strategy,
+                            budget,
+                            args.train,
+                            repeat,
+                            seed,
+                            args.keep,
                         )
                         runs.append(row)
                         print(json.dumps(row), flush=True)
