@@ -74,10 +74,14 @@ def served_drop(project: Path, scenario: str, snapshot: Path) -> None:
         step(snapshot, *command, *args)
 
 
+def filename_safe(text: str) -> str:
+    """``text`` with every character but letters, digits, ``-``, ``_`` and ``.`` as ``_``."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
+
+
 def served_name(scenario: str, overrides: list[str]) -> str:
     """The served snapshot's folder: one per scenario and set of ``--set`` overrides."""
-    suffix = "".join(f"-{o}" for o in overrides)
-    return f"{scenario}-served" + "".join(c if c.isalnum() or c in "-_." else "_" for c in suffix)
+    return f"{scenario}-served" + filename_safe("".join(f"-{o}" for o in overrides))
 
 
 def settings_of(root: Path, scenario: str):
@@ -172,15 +176,15 @@ def run_budget(
         kept.parent.mkdir(parents=True, exist_ok=True)
         root.rename(kept)
         row["kept"] = str(kept)
-    shutil.rmtree(root, ignore_errors=True)
+    else:
+        shutil.rmtree(root, ignore_errors=True)
     return row
 
 
 def kept_name(row: dict) -> str:
     """A kept run's folder: ``<strategy>-<budget>-r<repeat>[-seed<n>]``, filename-safe."""
     seed = f"-seed{row['train_seed']}" if row.get("train_seed") is not None else ""
-    name = f"{row['strategy']}-{row['budget']}-r{row['repeat']}{seed}"
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    return filename_safe(f"{row['strategy']}-{row['budget']}-r{row['repeat']}{seed}")
 
 
 def drop_terms(rows: list[dict]) -> list[str]:
