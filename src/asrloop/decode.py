@@ -171,6 +171,8 @@ class LexiconDecoder:
         checked_terms: Sequence[str] = (),
         max_spelling_distance: float = 0.5,
         nearer_word_wins: bool = True,
+        max_sound_distance: float = 0.0,
+        language: str = "en",
     ):
         """Settings as in ``conf/decode/lexicon_lm.yaml``."""
         from torchaudio.models.decoder import ctc_decoder
@@ -198,6 +200,11 @@ class LexiconDecoder:
         self.others = sorted(set(self.lexicon) - self.checked)
         self.max_spelling_distance = float(max_spelling_distance)
         self.nearer_word_wins = bool(nearer_word_wins)
+        self.sounds = None
+        if self.checked and max_sound_distance > 0:
+            from asrloop.text.sound_check import SoundCheck
+
+            self.sounds = SoundCheck(language, max_sound_distance)
         with tempfile.TemporaryDirectory(prefix="asrloop-lexicon-") as tmp, _quiet_stderr():
             # KenLM prints a loading progress bar; flashlight reads the lexicon file here
             lexicon_file = write_lexicon(Path(tmp) / LEXICON_FILE, self.lexicon)
@@ -278,8 +285,10 @@ class LexiconDecoder:
         its own (greedy, no lexicon, no LM), spells something within
         ``max_spelling_distance`` edits per letter of it over the word's frames (half-way to
         its neighbours') and, with ``nearer_word_wins``, no other lexicon word nearer that
-        spelling; elsewhere the lexicon and LM pulled it in, and each word spelled there
-        becomes the lexicon word nearest to it (nothing, where nothing was spelled)."""
+        spelling, or (a second chance, with ``max_sound_distance``) something that sounds like
+        it (:class:`~asrloop.text.sound_check.SoundCheck`); elsewhere the lexicon and LM pulled
+        it in, and each word spelled there becomes the lexicon word nearest to it (nothing,
+        where nothing was spelled)."""
         path = log_probs[:size].argmax(dim=-1).tolist()
         checked = []
         for k, span in enumerate(spans):
@@ -301,11 +310,14 @@ class LexiconDecoder:
 
     def _spells(self, spelled: list[str], word: str) -> bool:
         """Whether the acoustic spelling supports ``word``: within the distance and (when it
-        is one word and ``nearer_word_wins``) no other lexicon word fewer edits from it."""
+        is one word and ``nearer_word_wins``) no other lexicon word fewer edits from it; or,
+        where the letters are too far, it sounds like ``word`` (the same rule in sounds)."""
         joined = "".join(spelled)
+        one_word = len(spelled) == 1 and self.nearer_word_wins
         if spelling_distance(joined, word) > self.max_spelling_distance:
-            return False
-        if len(spelled) != 1 or not self.nearer_word_wins:
+            others = self.others if one_word else None
+            return self.sounds is not None and self.sounds.supports(joined, word, others)
+        if not one_word:
             return True
         # only a word strictly nearer than the term rejects it: an exact spelling needs no scan
         return nearest_word(joined, self.others, below=edit_distance(joined, word)) is None
@@ -345,6 +357,8 @@ def build_decoder(
             options["checked_terms"] = list(check.terms)
             options["max_spelling_distance"] = float(check.max_distance)
             options["nearer_word_wins"] = bool(check.nearer_word_wins)
+            options["max_sound_distance"] = float(check.max_sound_distance)
+            options["language"] = str(check.language)
         return LexiconDecoder(tokenizer, vocab_dir, **options)
     raise ConfigError(f"decode.type: unknown decoder {kind!r}; choose greedy or lexicon")
 

@@ -159,6 +159,8 @@ def served_settings(serving: Mapping[str, Any]) -> tuple[DecodeSettings, Feature
         bias = {"mode": "graph", **bias}  # registered before the modes: the graph it had
         # registered before the term check: decoded as it was then, without one
         check = decode.get("term_check") or {"enabled": False, "terms": []}
+        # registered before the check's second chance by sound: letters only, as then
+        check = {"max_sound_distance": 0.0, "language": "en", **check}
         decode = {**decode, "bias": BiasSettings(**bias), "term_check": TermCheckSettings(**check)}
     return DECODERS[decode["type"]](**decode), FeaturesSettings(**features)
 

@@ -43,13 +43,17 @@ class BiasSettings:
 class TermCheckSettings:
     """A term's word the beam search writes stays only where the acoustic model, on its own,
     spells it within ``max_distance`` edits per letter (and, with ``nearer_word_wins``, no
-    other lexicon word is nearer what it spelled); elsewhere the lexicon word nearest each
-    spelled word takes its place (asrloop.decode.LexiconDecoder)."""
+    other lexicon word is nearer what it spelled), or, where the letters are further, says its
+    sounds within ``max_sound_distance`` edits per sound in ``language`` (espeak-ng; 0: off);
+    elsewhere the lexicon word nearest each spelled word takes its place
+    (asrloop.decode.LexiconDecoder)."""
 
     enabled: bool = True
     terms: list[str] = "${scenario.terms}"  # an interpolation, resolved to the terms
     max_distance: float = 0.5
     nearer_word_wins: bool = True  # a spelling nearer another lexicon word rejects the term
+    max_sound_distance: float = 0.25  # the second chance by sound; 0: letters only
+    language: str = "${corpus.language}"  # an interpolation: the espeak-ng voice to phonemize
 
 
 @dataclass

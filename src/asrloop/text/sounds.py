@@ -68,8 +68,20 @@ def contains_sounds(term: Sequence[str], word: Sequence[str]) -> float:
     alignment cost over ``len(term)``, floored at 0. Deleting or inserting a unit costs 1."""
     if not term:
         return 0.0
+    return max(0.0, 1.0 - min(_alignment_costs(term, word, free_ends=True)) / len(term))
+
+
+def sound_distance(said: Sequence[str], word: Sequence[str]) -> float:
+    """Sound edits from ``said`` to all of ``word`` (sound units), per unit of ``word``: 0 when
+    they sound the same; a substitution within a sound class costs half, any other edit 1."""
+    return _alignment_costs(word, said, free_ends=False)[-1] / max(1, len(word))
+
+
+def _alignment_costs(term: Sequence[str], word: Sequence[str], free_ends: bool) -> list[float]:
+    """The least cost of aligning all of ``term`` with ``word``'s first j units, for each j;
+    with ``free_ends``, ``word`` may start anywhere (its end: the caller's minimum)."""
     # cost[j]: the best alignment of the term's first i units ending at word position j
-    previous = [0.0] * (len(word) + 1)  # the empty term matches anywhere for free
+    previous = [0.0 if free_ends else float(j) for j in range(len(word) + 1)]
     for i, unit in enumerate(term, start=1):
         current = [float(i)] + [0.0] * len(word)
         for j, other in enumerate(word, start=1):
@@ -79,4 +91,4 @@ def contains_sounds(term: Sequence[str], word: Sequence[str]) -> float:
                 current[j - 1] + 1.0,  # a sound in the word the term lacks
             )
         previous = current
-    return max(0.0, 1.0 - min(previous) / len(term))
+    return previous
