@@ -53,7 +53,7 @@ def validate_voice(name: str) -> None:
     if name.startswith(PIPER_PREFIX):
         _piper_voice(name.removeprefix(PIPER_PREFIX))
         return
-    from asrloop.corpus.espeak import EspeakError, engine
+    from asrloop.text.espeak import EspeakError, engine
 
     try:
         engine().set_voice(name)
@@ -74,7 +74,7 @@ def synthesize(text: str, voice: VoiceSpec, seed: int = 0) -> np.ndarray:
         chunks = [c.audio_float_array for c in piper.synthesize(text, syn_config=config)]
         audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
         return resample(audio, piper.config.sample_rate, SAMPLE_RATE)
-    from asrloop.corpus.espeak import engine
+    from asrloop.text.espeak import engine
 
     espeak = engine()
     pcm = espeak.synthesize(text, voice.name, voice.rate_wpm, voice.pitch, seed)

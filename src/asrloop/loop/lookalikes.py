@@ -109,7 +109,7 @@ def plan_in_other_voices(
 def espeak_phonemizer(voices: Sequence[str], fallback: str) -> Phonemizer:
     """Sound units of a word as espeak-ng says it in the language of the first espeak voice
     of ``voices`` (``fallback``, e.g. the corpus language, when none is an espeak voice)."""
-    from asrloop.corpus.espeak import engine
+    from asrloop.text.espeak import engine
 
     espeak = [v for v in voices if ":" not in v]
     language = espeak[0].partition("+")[0] if espeak else fallback

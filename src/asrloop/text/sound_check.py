@@ -1,7 +1,7 @@
 """The term check's second chance by sound: a spelling that says the term's sounds.
 
-Before a new word is firmly learned, the acoustic model often spells it as it sounds ("vacs"
-for a term written "vax"): the letters are two edits away, the sounds none. :class:`SoundCheck`
+Before a new word is firmly learned, the acoustic model often spells it as it sounds ("kwire"
+for a term written "choir"): the letters are four edits away, the sounds none. :class:`SoundCheck`
 compares espeak-ng's phonemes of what the acoustic model spelled with the term's
 (:func:`asrloop.text.sounds.sound_distance`: a substitution within a sound class costs half) and
 supports the term where they are within ``max_distance`` sound edits per unit of the term and
@@ -24,7 +24,7 @@ class SoundCheck:
     """Whether a spelling sounds like a term's word, in ``language`` (an espeak-ng voice)."""
 
     def __init__(self, language: str, max_distance: float):
-        from asrloop.corpus.espeak import EspeakError, engine
+        from asrloop.text.espeak import EspeakError, engine
 
         self.language = language
         self.max_distance = float(max_distance)

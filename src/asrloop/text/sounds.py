@@ -6,6 +6,8 @@ for the corpus words that contain the term's sounds. :func:`contains_sounds` ali
 whole phoneme sequence against the best-matching stretch of a word's (free start and end in the
 word), with substitutions inside a sound class (two vowels, two stops, two fricatives...) costing
 half, and returns ``1 - cost / len(term)``: 1.0 when the word says the term's sounds exactly.
+:func:`sound_distance` aligns two whole sequences the same way (the term check's second chance:
+does what the acoustic model spelled say the term's sounds?).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""In-process espeak-ng through ctypes, using the library and data bundled by espeakng-loader.
+"""In-process espeak-ng through ctypes, using the library and data bundled by espeakng-loader:
+text to phonemes (the look-alike search, the term check's sounds) and to speech.
 
 espeak-ng is GPL-3: it is called, never linked into asrloop's code, and sits behind
 :mod:`asrloop.corpus.synthesis` like every other engine.
