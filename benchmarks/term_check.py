@@ -1,13 +1,15 @@
-"""The term check on and off: recall, precision and false alarms of a model's new terms.
+"""The term check off, by letters alone and with its sounds: recall, precision and false alarms
+of a model's new terms.
 
     .venv/bin/python benchmarks/term_check.py --root PROJECT --model registry:2 [overrides...]
 
 ``PROJECT`` is a project where the loop ran (its scenario's drops, vocabulary and registry);
 scenario and other settings come as Hydra overrides (e.g. ``scenario=wildlife``). Decodes the
-held-out drops, the frozen regression set and the test split with ``decode.term_check`` off and
-on, and prints per term recall and precision (held-out + regression, as the gate counts them),
-the false alarms on all three sets with what was said there, each set's WER and the decoding
-time, with the machine's record.
+held-out drops, the frozen regression set and the test split with ``decode.term_check`` off,
+by letters alone (``max_sound_distance=0``) and as configured (letters, then sounds), and
+prints per term recall and precision (held-out + regression, as the gate counts them), the
+false alarms on all three sets with what was said there, each set's WER and the decoding time,
+with the machine's record.
 """
 
 from __future__ import annotations
@@ -31,8 +33,16 @@ from asrloop.steps.inference import InferenceContext
 console = Console()
 
 
-def measure(root: str, model: str, overrides: list[str], check: bool) -> dict:
-    cfg = compose([f"paths.root={root}", f"decode.term_check.enabled={check}", *overrides])
+# each setting's overrides, after the command line's: "on" is the check as configured
+SETTINGS = {
+    "off": ["decode.term_check.enabled=false"],
+    "letters": ["decode.term_check.enabled=true", "decode.term_check.max_sound_distance=0"],
+    "on": [],
+}
+
+
+def measure(root: str, model: str, overrides: list[str], setting: str) -> dict:
+    cfg = compose([f"paths.root={root}", *overrides, *SETTINGS[setting]])
     ctx = InferenceContext(cfg, "bench term check")
     terms = ctx.terms()
     sets = {
@@ -64,26 +74,26 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
     console.print(f"machine: {describe(machine_record())}")
-    results = {check: measure(args.root, args.model, args.overrides, check) for check in (0, 1)}
+    results = {name: measure(args.root, args.model, args.overrides, name) for name in SETTINGS}
     table = Table(title=f"term check, {args.model} ({args.root})")
     for column in ("term check", "term", "recall", "precision", "false alarms (all sets)"):
         table.add_column(column)
-    for check, result in results.items():
+    for name, result in results.items():
         for term, stats in result["terms"].items():
             said = result["false alarms"].get(term, Counter())
             listed = ", ".join(f"{w or '(nothing)'} x{n}" for w, n in said.most_common())
             table.add_row(
-                "on" if check else "off",
+                name,
                 term,
                 f"{stats.recall:.3f}",
                 f"{stats.precision:.3f}",
                 f"{sum(said.values())}" + (f": {listed}" if listed else ""),
             )
     console.print(table)
-    for check, result in results.items():
-        wers = ", ".join(f"{name} {wer:.4f}" for name, wer in result["wer"].items())
+    for name, result in results.items():
+        wers = ", ".join(f"{split} {wer:.4f}" for split, wer in result["wer"].items())
         console.print(
-            f"check {'on' if check else 'off'}: WER {wers}; {result['clips']} clips decoded in "
+            f"check {name}: WER {wers}; {result['clips']} clips decoded in "
             f"{result['seconds']:.1f} s"
         )
 
