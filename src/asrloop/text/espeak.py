@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import threading
 from functools import cache
 from pathlib import Path
 
@@ -20,6 +21,7 @@ AUDIO_OUTPUT_SYNCHRONOUS = 2
 ESPEAK_CHARS_UTF8 = 1
 PHONEMES_IPA = 2  # espeak_TextToPhonemes' phonememode: IPA, UTF-8
 PARAM_RATE, PARAM_PITCH = 1, 3
+_CALLS = threading.Lock()  # libespeak-ng keeps global state: one call at a time per process
 
 SYNTH_CALLBACK = ctypes.CFUNCTYPE(
     ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p
@@ -76,14 +78,15 @@ class EspeakEngine:
 
     def phonemes(self, text: str, voice: str) -> str:
         """``text`` as espeak-ng pronounces it in ``voice``, in IPA (stress marks kept)."""
-        self.set_voice(voice)
-        remaining = ctypes.c_char_p(text.encode("utf-8") + b"\0")
-        clauses = []
-        while remaining.value:  # one clause per call; the pointer moves past it
-            out = self.lib.espeak_TextToPhonemes(
-                ctypes.byref(remaining), ESPEAK_CHARS_UTF8, PHONEMES_IPA
-            )
-            clauses.append((out or b"").decode("utf-8"))
+        with _CALLS:
+            self.set_voice(voice)
+            remaining = ctypes.c_char_p(text.encode("utf-8") + b"\0")
+            clauses = []
+            while remaining.value:  # one clause per call; the pointer moves past it
+                out = self.lib.espeak_TextToPhonemes(
+                    ctypes.byref(remaining), ESPEAK_CHARS_UTF8, PHONEMES_IPA
+                )
+                clauses.append((out or b"").decode("utf-8"))
         return " ".join(c for c in clauses if c)
 
     def synthesize(
@@ -95,19 +98,21 @@ class EspeakEngine:
         carries state from one utterance to the next, so bit-exact output needs the same
         sequence of clips in a fresh process (see :mod:`asrloop.corpus.shards`).
         """
-        _libc().srand(seed & 0x7FFFFFFF)
-        self.set_voice(voice)
-        self.lib.espeak_SetParameter(PARAM_RATE, int(rate_wpm), 0)
-        self.lib.espeak_SetParameter(PARAM_PITCH, int(pitch), 0)
-        self._chunks = []
-        data = text.encode("utf-8") + b"\0"
-        status = self.lib.espeak_Synth(data, len(data), 0, 0, 0, ESPEAK_CHARS_UTF8, None, None)
-        if status != 0:
-            raise EspeakError(f"espeak_Synth failed ({status}) for {text!r}")
-        self.lib.espeak_Synchronize()
-        if not self._chunks:
+        with _CALLS:
+            _libc().srand(seed & 0x7FFFFFFF)
+            self.set_voice(voice)
+            self.lib.espeak_SetParameter(PARAM_RATE, int(rate_wpm), 0)
+            self.lib.espeak_SetParameter(PARAM_PITCH, int(pitch), 0)
+            self._chunks = []
+            data = text.encode("utf-8") + b"\0"
+            status = self.lib.espeak_Synth(data, len(data), 0, 0, 0, ESPEAK_CHARS_UTF8, None, None)
+            if status != 0:
+                raise EspeakError(f"espeak_Synth failed ({status}) for {text!r}")
+            self.lib.espeak_Synchronize()
+            chunks = self._chunks
+        if not chunks:
             return np.zeros(0, dtype=np.int16)
-        return np.concatenate(self._chunks)
+        return np.concatenate(chunks)
 
 
 @cache
@@ -115,6 +120,12 @@ def _libc():
     return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
 
 
-@cache
 def engine() -> EspeakEngine:
+    """The process's one engine (made once, under the lock: two threads never make two)."""
+    with _CALLS:
+        return _engine()
+
+
+@cache
+def _engine() -> EspeakEngine:
     return EspeakEngine()

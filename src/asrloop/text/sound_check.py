@@ -10,14 +10,13 @@ no other lexicon word sounds nearer.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 
 from asrloop.errors import ConfigError
-from asrloop.text.sounds import phoneme_units, sound_distance
+from asrloop.text.sounds import phoneme_units, sound_distance, sound_edits
+from asrloop.text.spelling import nearest_word
 
 Units = tuple[str, ...]
-_ESPEAK = threading.Lock()  # libespeak-ng keeps global state: one caller at a time
 
 
 class SoundCheck:
@@ -42,8 +41,7 @@ class SoundCheck:
         """``text``'s sound units as espeak-ng says it (cached)."""
         found = self._units.get(text)
         if found is None:
-            with _ESPEAK:
-                ipa = self._engine().phonemes(text, self.language)
+            ipa = self._engine().phonemes(text, self.language)
             found = self._units[text] = phoneme_units(ipa)
         return found
 
@@ -58,11 +56,6 @@ class SoundCheck:
             return False
         if others is None:
             return True
-        cost = distance * len(target)  # the term's edits, against each other word's
-        for other in others:
-            units = self.units(other)
-            if abs(len(units) - len(said)) >= cost:
-                continue  # the length difference alone costs as much
-            if sound_distance(said, units) * max(1, len(units)) < cost:
-                return False
-        return True
+        # only a word strictly nearer than the term rejects it (the letter rule, in sounds)
+        below = sound_edits(said, target)
+        return nearest_word(said, others, below, distance=sound_edits, form=self.units) is None

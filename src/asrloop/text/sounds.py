@@ -73,10 +73,15 @@ def contains_sounds(term: Sequence[str], word: Sequence[str]) -> float:
     return max(0.0, 1.0 - min(_alignment_costs(term, word, free_ends=True)) / len(term))
 
 
+def sound_edits(said: Sequence[str], word: Sequence[str]) -> float:
+    """Sound edits from ``said`` to all of ``word`` (sound units): 0 when they sound the same;
+    a substitution within a sound class costs half, any other edit 1."""
+    return _alignment_costs(word, said, free_ends=False)[-1]
+
+
 def sound_distance(said: Sequence[str], word: Sequence[str]) -> float:
-    """Sound edits from ``said`` to all of ``word`` (sound units), per unit of ``word``: 0 when
-    they sound the same; a substitution within a sound class costs half, any other edit 1."""
-    return _alignment_costs(word, said, free_ends=False)[-1] / max(1, len(word))
+    """:func:`sound_edits` per unit of ``word``."""
+    return sound_edits(said, word) / max(1, len(word))
 
 
 def _alignment_costs(term: Sequence[str], word: Sequence[str], free_ends: bool) -> list[float]:

@@ -6,7 +6,7 @@ The term check (:mod:`asrloop.decode`) compares what the acoustic model spells o
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -27,16 +27,25 @@ def spelling_distance(spelled: str, word: str) -> float:
     return edit_distance(spelled, word) / max(1, len(word))
 
 
-def nearest_word(spelled: str, words: Iterable[str], below: int | None = None) -> str | None:
+def nearest_word(
+    spelled: Sequence[str],
+    words: Iterable[str],
+    below: float | None = None,
+    distance: Callable[[Sequence[str], Sequence[str]], float] = edit_distance,
+    form: Callable[[str], Sequence[str]] = str,
+) -> str | None:
     """The word of ``words`` fewest edits from ``spelled`` (the shorter length difference, then
     alphabetical, on ties); with ``below``, only a word fewer than that many edits away counts.
-    None when no word does."""
-    best: tuple[int, int, str] | None = None
+    None when no word does. Words are compared by their letters, or by another ``form`` of
+    them (their sounds, :mod:`asrloop.text.sound_check`) with that form's ``distance``, whose
+    every insertion and deletion costs 1."""
+    best: tuple[float, int, str] | None = None
     for word in words:
+        compared = form(word)
         bound = best[0] if best is not None else below
-        if bound is not None and abs(len(word) - len(spelled)) > bound:
+        if bound is not None and abs(len(compared) - len(spelled)) > bound:
             continue  # cannot beat the bound: the length difference alone costs more
-        key = (edit_distance(spelled, word), abs(len(word) - len(spelled)), word)
+        key = (distance(spelled, compared), abs(len(compared) - len(spelled)), word)
         if (best is None or key < best) and (below is None or key[0] < below):
             best = key
     return None if best is None else best[2]
